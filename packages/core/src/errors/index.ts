@@ -17,7 +17,8 @@ export class UserError extends Error {
 export class InputError extends UserError {
   readonly input: string;
   constructor(input: string, problem: string, given: string | undefined, example: string) {
-    const shown = given === undefined ? 'nothing' : JSON.stringify(given.length > 120 ? `${given.slice(0, 117)}...` : given);
+    const shown =
+      given === undefined ? 'nothing' : JSON.stringify(given.length > 120 ? `${given.slice(0, 117)}...` : given);
     super(`Input '${input}': ${problem} (got ${shown}). Example: ${input}: ${example}`);
     this.input = input;
   }

@@ -1,0 +1,109 @@
+/**
+ * Tells when the process has gone quiet: no async callback (socket read,
+ * connect, fs/dns completion, nextTick, child process event) has run for a few
+ * event-loop turns and no I/O request is still in flight. A virtual clock only
+ * jumps to its next timer then, so an action and an in-process server talking
+ * over real loopback sockets see the same order of events on every run.
+ */
+import { createHook } from 'node:async_hooks';
+
+/** Resource types that stand for work still in flight until they are destroyed. */
+const IN_FLIGHT = new Set([
+  'TCPCONNECTWRAP',
+  'PIPECONNECTWRAP',
+  'GETADDRINFOREQWRAP',
+  'GETNAMEINFOREQWRAP',
+  'QUERYWRAP',
+  'FSREQCALLBACK',
+  'FSREQPROMISE',
+  'FILEHANDLECLOSEREQ',
+  'WRITEWRAP',
+  'SHUTDOWNWRAP',
+  'PROCESSWRAP',
+  'ZLIB',
+]);
+
+let users = 0;
+let activity = 0;
+const inFlight = new Set<number>();
+const ownIds = new Set<number>();
+// Promise reactions are bookkeeping, not I/O: the hook sees them but must not count them.
+const promiseIds = new Set<number>();
+let creatingOwn = false;
+
+const hook = createHook({
+  init(asyncId, type) {
+    if (type === 'PROMISE') promiseIds.add(asyncId);
+    else if (creatingOwn) ownIds.add(asyncId);
+    else if (IN_FLIGHT.has(type)) inFlight.add(asyncId);
+  },
+  before(asyncId) {
+    if (promiseIds.delete(asyncId) || ownIds.has(asyncId)) return;
+    activity++;
+  },
+  destroy(asyncId) {
+    promiseIds.delete(asyncId);
+    ownIds.delete(asyncId);
+    if (inFlight.delete(asyncId)) activity++;
+  },
+});
+
+/** Start watching; pair with the returned release. Watching costs a little on every async call. */
+export function watchActivity(): () => void {
+  if (users++ === 0) hook.enable();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--users === 0) {
+      hook.disable();
+      inFlight.clear();
+      ownIds.clear();
+      promiseIds.clear();
+    }
+  };
+}
+
+/** One event-loop turn (after microtasks and the poll phase) that is not counted as activity. */
+export function quietTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    creatingOwn = true;
+    try {
+      setImmediate(resolve);
+    } finally {
+      creatingOwn = false;
+    }
+  });
+}
+
+/**
+ * Resolves once `turns` consecutive event-loop turns passed with no activity and
+ * nothing in flight. Without an active watch it waits one turn, which settles
+ * pure promise chains.
+ */
+export async function waitForQuiet(turns = 3): Promise<void> {
+  if (users === 0) {
+    await quietTurn();
+    return;
+  }
+  let quiet = 0;
+  while (quiet < turns) {
+    const before = activity;
+    await quietTurn();
+    if (activity === before && inFlight.size === 0) quiet++;
+    else quiet = 0;
+    if (inFlight.size > 0) await realPause();
+  }
+}
+
+/** While a request is in flight on the thread pool, yield for real instead of spinning. */
+function realPause(): Promise<void> {
+  return new Promise((resolve) => {
+    creatingOwn = true;
+    try {
+      setTimeout(resolve, 1);
+    } finally {
+      creatingOwn = false;
+    }
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * `deploy-actions <command> [--input value ...]`: the same action code the GitHub runner
+ * runs, with inputs from flags and defaults from the action's action.yml.
+ */
+import { type ActionManifest, manifestPath, readManifest } from './manifest';
+import { actionLoaders, actionNames, isActionName } from './registry';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  env: process.env,
+};
+
+export class CliUsageError extends Error {}
+
+/** Parse `--name value`, `--name=value` and a bare `--flag` (true) against the inputs of a manifest. */
+export function parseFlags(argv: readonly string[], manifest: ActionManifest): Record<string, string> {
+  const known = Object.keys(manifest.inputs);
+  const values: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new CliUsageError(`Unexpected argument ${JSON.stringify(arg)}: inputs are given as --name value.`);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (!known.includes(name)) {
+      throw new CliUsageError(`Unknown flag --${name}. Valid flags: ${known.map((k) => `--${k}`).join(', ')}`);
+    }
+    if (eq !== -1) {
+      values[name] = arg.slice(eq + 1);
+    } else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) {
+      values[name] = argv[++i]!;
+    } else {
+      values[name] = 'true';
+    }
+  }
+  return values;
+}
+
+/** Inputs as the runner would pass them: given values, else the action.yml default. */
+export function inputsWithDefaults(
+  given: Record<string, string>,
+  manifest: ActionManifest,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(manifest.inputs)) {
+    const value = given[name] ?? defaultValue(spec.default, env);
+    if (value !== undefined && value !== '') inputs[name] = value;
+  }
+  return inputs;
+}
+
+function defaultValue(value: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (value === undefined) return undefined;
+  // Expressions only the runner can evaluate; the token is the one a terminal user can supply.
+  if (/^\$\{\{\s*github\.token\s*\}\}$/.test(value)) return env.GITHUB_TOKEN;
+  if (value.includes('${{')) return undefined;
+  return String(value);
+}
+
+export function renderHelp(command: string, manifest: ActionManifest): string {
+  const lines = [`deploy-actions ${command}: ${manifest.description}`, '', 'Flags:'];
+  for (const [name, spec] of Object.entries(manifest.inputs)) {
+    const def = spec.default === undefined ? '' : ` (default: ${JSON.stringify(String(spec.default).trim())})`;
+    lines.push(`  --${name}${def}`, `      ${spec.description.replace(/\s+/g, ' ').trim()}`);
+  }
+  lines.push('', 'Outputs:');
+  for (const [name, spec] of Object.entries(manifest.outputs)) lines.push(`  ${name}: ${spec.description}`);
+  return lines.join('\n');
+}
+
+function renderCommands(): string {
+  return [
+    'Usage: deploy-actions <command> [--input value ...]',
+    '       deploy-actions <command> --help',
+    '',
+    `Commands: ${actionNames.join(', ')}`,
+  ].join('\n');
+}
+
+/** Run the CLI; returns the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(renderCommands());
+    return command === undefined ? 1 : 0;
+  }
+  if (!isActionName(command)) {
+    io.err(`Unknown command ${JSON.stringify(command)}. Valid commands: ${actionNames.join(', ')}`);
+    return 1;
+  }
+  const manifest = await readManifest(manifestPath(command));
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(renderHelp(command, manifest));
+    return 0;
+  }
+  let flags: Record<string, string>;
+  try {
+    flags = parseFlags(rest, manifest);
+  } catch (error) {
+    if (!(error instanceof CliUsageError)) throw error;
+    io.err(`error: ${error.message}`);
+    return 1;
+  }
+  const { createTerminalRuntime, executeAction } = await import('@deploy-actions/core/runtime');
+  const runtime = createTerminalRuntime({ args: inputsWithDefaults(flags, manifest, io.env) });
+  const definition = (await actionLoaders[command]!()).default;
+  return executeAction(definition, runtime, 'main');
+}

@@ -1,0 +1,28 @@
+/**
+ * GitHub runner entry: what `runs.main` / `runs.post` of every action.yml execute.
+ * The runner passes inputs as INPUT_* variables; the post phase is recognised by the
+ * `isPost` state saved by the main phase (the same convention @actions/core documents).
+ */
+import { actionLoaders, actionNames, isActionName } from './registry';
+
+const POST_STATE = 'isPost';
+
+/** Run one action on the GitHub runner; `name` undefined means the umbrella action (input `command`). */
+export async function runAction(name?: string): Promise<number> {
+  const { createGitHubRuntime, executeAction } = await import('@deploy-actions/core/runtime');
+  const runtime = createGitHubRuntime();
+  const isPost = runtime.state.get(POST_STATE) === 'true';
+  const command = name ?? runtime.inputs.get('command');
+  if (command === undefined || !isActionName(command)) {
+    if (isPost) return 0; // the umbrella's post step for an action that has none
+    runtime.log.error(
+      `Input 'command': ${command === undefined ? 'is required' : `unknown command ${JSON.stringify(command)}`}. ` +
+        `Valid: ${actionNames.join(', ')}. Example: command: canary-promote`,
+    );
+    return 1;
+  }
+  const definition = (await actionLoaders[command]!()).default;
+  if (isPost) return definition.post ? executeAction(definition, runtime, 'post') : 0;
+  if (definition.post) runtime.state.save(POST_STATE, 'true');
+  return executeAction(definition, runtime, 'main');
+}

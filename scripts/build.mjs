@@ -20,7 +20,9 @@ const out = resolve(outIndex === -1 ? join(root, 'dist') : process.argv[outIndex
 /** All of dist/ together (issue 2: ≤ 8 MB). */
 export const BUDGET_BYTES = 8 * 1024 * 1024;
 
-const actions = readdirSync(join(root, 'actions')).filter((name) => existsSync(join(root, 'actions', name, 'action.yml')));
+const actions = readdirSync(join(root, 'actions')).filter((name) =>
+  existsSync(join(root, 'actions', name, 'action.yml')),
+);
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -28,7 +30,17 @@ mkdirSync(out, { recursive: true });
 const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
 execFileSync(
   process.execPath,
-  [ncc, 'build', join(root, 'packages/dispatch/src/index.ts'), '-o', join(out, 'lib'), '--target', 'es2023', '-q', '-t'],
+  [
+    ncc,
+    'build',
+    join(root, 'packages/dispatch/src/index.ts'),
+    '-o',
+    join(out, 'lib'),
+    '--target',
+    'es2023',
+    '-q',
+    '-t',
+  ],
   { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
 );
 
@@ -70,7 +82,9 @@ const walk = (dir) => {
 walk(out);
 sizes.sort((a, b) => b[1] - a[1]);
 for (const [path, size] of sizes.slice(0, 6)) console.log(`${(size / 1024).toFixed(0).padStart(7)} KiB  ${path}`);
-console.log(`${(total / 1024 / 1024).toFixed(2)} MiB in ${sizes.length} files (budget ${BUDGET_BYTES / 1024 / 1024} MiB)`);
+console.log(
+  `${(total / 1024 / 1024).toFixed(2)} MiB in ${sizes.length} files (budget ${BUDGET_BYTES / 1024 / 1024} MiB)`,
+);
 if (total > BUDGET_BYTES) {
   console.error(`dist/ is over its size budget: ${total} > ${BUDGET_BYTES} bytes`);
   process.exit(1);

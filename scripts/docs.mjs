@@ -76,8 +76,10 @@ const union = {
 const users = {};
 for (const name of actions) {
   for (const [input, spec] of Object.entries(manifests[name].inputs ?? {})) {
-    if (input === 'command') throw new Error(`actions/${name}/action.yml: the input name 'command' is the umbrella's own`);
-    (users[input] ??= []).push({ name, spec });
+    if (input === 'command')
+      throw new Error(`actions/${name}/action.yml: the input name 'command' is the umbrella's own`);
+    users[input] ??= [];
+    users[input].push({ name, spec });
   }
 }
 for (const [input, list] of Object.entries(users).sort(([a], [b]) => a.localeCompare(b))) {

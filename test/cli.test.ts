@@ -7,9 +7,13 @@ import { manifest, root } from './support/repo';
 
 const run = async (...args: string[]) => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'bin/deploy-actions.js'), ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [join(root, 'bin/deploy-actions.js'), ...args],
+      {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -21,7 +25,9 @@ describe('deploy-actions CLI', () => {
   it('lists the commands', async () => {
     const r = await run('--help');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Commands: preflight, build-tag, migrate, canary-promote, smoke, rollback, release-notes');
+    expect(r.stdout).toContain(
+      'Commands: preflight, build-tag, migrate, canary-promote, smoke, rollback, release-notes',
+    );
   });
 
   it('prints --help per command from action.yml: every input with its default', async () => {

@@ -57,7 +57,9 @@ describe('umbrella action (dist/main)', () => {
   it('refuses an unknown command, listing the valid ones', async () => {
     const run = await runLikeRunner(entry, rootManifest(), { command: 'deploy-everything' });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/::error::Input 'command': unknown command "deploy-everything"\. Valid: .*canary-promote/);
+    expect(run.stdout).toMatch(
+      /::error::Input 'command': unknown command "deploy-everything"\. Valid: .*canary-promote/,
+    );
   });
 
   it('masks secrets given as inputs in everything it writes', async () => {

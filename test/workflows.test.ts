@@ -48,7 +48,10 @@ describe('GitHub workflow parser', () => {
 
   it('reports a broken workflow (the check can fail)', () => {
     const result = parseWorkflow(
-      { name: 'broken.yml', content: 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: x\n        run: y\n' },
+      {
+        name: 'broken.yml',
+        content: 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: x\n        run: y\n',
+      },
       new NoOperationTraceWriter(),
     );
     expect(errorsOf(result).length).toBeGreaterThan(0);

@@ -44,7 +44,10 @@ function time(args: string[], env: Record<string, string>): number {
 }
 
 function loaded(entry: string, env: Record<string, string>): string[] {
-  const r = spawnSync(node, ['--import', register, entry], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  const r = spawnSync(node, ['--import', register, entry], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+  });
   return r.stderr
     .split('\n')
     .filter((l) => l.startsWith('LOADED '))
@@ -80,7 +83,9 @@ const total = (dir: string): number =>
     (sum, e) => sum + (e.isDirectory() ? total(join(dir, e.name)) : statSync(join(dir, e.name)).size),
     0,
   );
-console.log(`node -e 0: ${baseline.toFixed(0)} ms (median of ${runs}); dist/ in all: ${(total(join(root, 'dist')) / 1048576).toFixed(2)} MiB`);
+console.log(
+  `node -e 0: ${baseline.toFixed(0)} ms (median of ${runs}); dist/ in all: ${(total(join(root, 'dist')) / 1048576).toFixed(2)} MiB`,
+);
 const header = ['action', 'cold start', 'over node', 'ratio to k8s-deploy overhead', 'budget', '', 'loaded'];
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);

@@ -1,6 +1,16 @@
 /** canary-promote: progressive delivery (canary, blue-green, rolling, helm). Inputs only until issues #5 and #6 land. */
 import { InputError } from '@deploy-actions/core/errors';
-import { boolean, defineInputs, duration, filePath, keyValues, list, percentage, string, structured } from '@deploy-actions/core/inputs';
+import {
+  boolean,
+  defineInputs,
+  duration,
+  filePath,
+  keyValues,
+  list,
+  percentage,
+  string,
+  structured,
+} from '@deploy-actions/core/inputs';
 import { kubeInputs } from '@deploy-actions/core/kube';
 import { type ActionDefinition, commonInputs } from '@deploy-actions/core/runtime';
 import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
@@ -16,7 +26,10 @@ export const inputs = defineInputs({
   steps: structured({ default: '5,25,50,100', example: '5,25,50,100' }),
   pause: duration({ default: '5m' }),
   'pause-at': percentage({ min: 0, max: 100, example: '50' }),
-  router: string({ choices: ['replicas', 'service', 'nginx', 'gateway-api', 'istio', 'smi', 'command'], default: 'replicas' }),
+  router: string({
+    choices: ['replicas', 'service', 'nginx', 'gateway-api', 'istio', 'smi', 'command'],
+    default: 'replicas',
+  }),
   'router-config': structured({ example: '{ ingress: web }' }),
   analysis: structured({ example: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]' }),
   'analysis-interval': duration({ default: '10s' }),

@@ -8,7 +8,11 @@ import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
 export const inputs = defineInputs({
   spec: structured({ example: '[{ name: health, request: { url: https://api/health }, expect: { status: 200 } }]' }),
   url: string({ pattern: /^https?:\/\/\S+$/, example: 'https://api.example.com/health' }),
-  'expect-status': string({ default: '200', pattern: /^([1-5]\d\d|[1-5]xx)(\s*,\s*([1-5]\d\d|[1-5]xx))*$/, example: '200' }),
+  'expect-status': string({
+    default: '200',
+    pattern: /^([1-5]\d\d|[1-5]xx)(\s*,\s*([1-5]\d\d|[1-5]xx))*$/,
+    example: '200',
+  }),
   retries: integer({ default: '0', min: 0, max: 1000 }),
   'retry-interval': duration({ default: '10s' }),
   load: structured({ example: '{ url: https://api/health, rate: 1000, duration: 30s }' }),
@@ -23,7 +27,12 @@ const smoke: ActionDefinition<Inputs> = {
   inputs,
   async run(rt, values) {
     if (!values.spec && !values.url && !values.load) {
-      throw new InputError('spec', 'is required (or url, or load)', undefined, '[{ name: health, request: { url: https://api/health } }]');
+      throw new InputError(
+        'spec',
+        'is required (or url, or load)',
+        undefined,
+        '[{ name: health, request: { url: https://api/health } }]',
+      );
     }
     return inputsOnlyOutcome(rt, 'smoke', 'issue #4', values, inputs.secrets);
   },

@@ -25,7 +25,8 @@ export function parseFlags(argv: readonly string[], manifest: ActionManifest): R
   const values: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new CliUsageError(`Unexpected argument ${JSON.stringify(arg)}: inputs are given as --name value.`);
+    if (!arg.startsWith('--'))
+      throw new CliUsageError(`Unexpected argument ${JSON.stringify(arg)}: inputs are given as --name value.`);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     if (!known.includes(name)) {
@@ -56,7 +57,10 @@ export function inputsWithDefaults(
   return inputs;
 }
 
-function defaultValue(value: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+function defaultValue(
+  value: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
   if (value === undefined) return undefined;
   // Expressions only the runner can evaluate; the token is the one a terminal user can supply.
   if (/^\$\{\{\s*github\.token\s*\}\}$/.test(value)) return env.GITHUB_TOKEN;

@@ -23,5 +23,7 @@ export {
   type RangeOptions,
   type StringOptions,
   string,
+  type UrlOptions,
+  url,
 } from './scalars';
 export { defineInputs, type InputSchema, type InputValues, mapSource, type ReaderMap } from './schema';

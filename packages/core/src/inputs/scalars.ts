@@ -108,3 +108,24 @@ export function percentage<const O extends RangeOptions>(options?: O) {
     return value;
   });
 }
+
+export interface UrlOptions extends CommonOptions {
+  /** Allowed schemes without the colon (default http and https). */
+  protocols?: readonly string[];
+}
+
+/** An absolute URL; the value is returned as given (trimmed). */
+export function url<const O extends UrlOptions>(options?: O) {
+  const protocols = options?.protocols ?? ['http', 'https'];
+  return makeReader('url', options, 'https://example.com/healthz', (raw, fail) => {
+    const text = raw.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      return fail('must be an absolute URL');
+    }
+    if (!protocols.includes(parsed.protocol.slice(0, -1))) fail(`must be a ${protocols.join(' or ')} URL`);
+    return text;
+  });
+}

@@ -1,0 +1,227 @@
+/**
+ * The action contract the dispatcher calls: parse inputs, run, set outputs and
+ * `result`, flush the summary, notify, and turn errors into one readable error
+ * line and an exit code.
+ */
+import { isUserError, UserError } from '../errors';
+import { formatDuration } from '../inputs/scalars';
+import type { InputSchema } from '../inputs/schema';
+import type { Runtime } from './port';
+
+export interface ActionOutcome {
+  /** The result document (also the `result` output); `action`, `verdict` and times are filled in when missing. */
+  result: Record<string, unknown>;
+  outputs?: Record<string, string | number | boolean | object>;
+  /** Set when the action ran but its verdict is a failure (e.g. checks failed): exit 1 with this as the one error line. */
+  failure?: string;
+}
+
+export interface ActionDefinition<I> {
+  name: string;
+  inputs: InputSchema<I>;
+  run(rt: Runtime, inputs: I): Promise<ActionOutcome>;
+  post?(rt: Runtime, inputs: I): Promise<void>;
+}
+
+/** How long a run that ignores its aborted signal gets to wind up before the step gives up on it. */
+const TIMEOUT_GRACE_MS = 10_000;
+
+export async function executeAction<I>(
+  def: ActionDefinition<I>,
+  rt: Runtime,
+  phase: 'main' | 'post' = 'main',
+): Promise<number> {
+  let inputs: I;
+  try {
+    // Mask secret inputs before anything can log them, even a parse error elsewhere.
+    for (const name of def.inputs.secrets) {
+      const raw = rt.inputs.get(name);
+      if (raw !== undefined) rt.mask(raw);
+    }
+    inputs = def.inputs.parse(rt.inputs, { workspace: rt.workspace });
+  } catch (error) {
+    reportError(rt, def.name, error);
+    return 1;
+  }
+  const values = inputs as Record<string, unknown>;
+  const timeoutMs = typeof values['timeout'] === 'number' ? values['timeout'] : undefined;
+
+  if (phase === 'post') {
+    if (!def.post) return 0;
+    const post = def.post;
+    try {
+      await runBounded(rt, def.name, timeoutMs, (scoped) => post.call(def, scoped, inputs));
+      return 0;
+    } catch (error) {
+      reportError(rt, def.name, error);
+      return 1;
+    } finally {
+      await rt.summary.flush();
+    }
+  }
+
+  const startedAt = rt.clock.now();
+  let exitCode = 0;
+  let result: Record<string, unknown>;
+  let outputs: Record<string, string | number | boolean | object> = {};
+  let verdictText: string | undefined;
+  try {
+    const outcome = await runBounded(rt, def.name, timeoutMs, (scoped) => def.run(scoped, inputs));
+    outputs = outcome.outputs ?? {};
+    const verdict = outcome.result['verdict'] ?? (outcome.failure ? 'failure' : 'success');
+    result = document(def.name, verdict, startedAt, rt.clock.now(), outcome.result);
+    if (outcome.failure !== undefined) {
+      rt.log.error(outcome.failure);
+      verdictText = outcome.failure;
+      exitCode = 1;
+    }
+  } catch (error) {
+    const message = reportError(rt, def.name, error);
+    result = document(def.name, 'failure', startedAt, rt.clock.now(), { error: message });
+    verdictText = message;
+    exitCode = 1;
+  }
+  for (const [name, value] of Object.entries(outputs)) rt.setOutput(name, value);
+  // An action may define its own `result` output (canary-promote: promoted|aborted|...); it wins.
+  if (!Object.hasOwn(outputs, 'result')) rt.setOutput('result', JSON.stringify(result));
+  await rt.summary.flush();
+
+  const webhook = values['notify-webhook'];
+  if (typeof webhook === 'string') await notify(rt, def.name, webhook, result, outputs, verdictText);
+  return exitCode;
+}
+
+function document(action: string, verdict: unknown, startedAt: number, finishedAt: number, fields: object) {
+  return {
+    action,
+    verdict,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(finishedAt).toISOString(),
+    ...fields,
+  };
+}
+
+/**
+ * Run `fn` with a runtime whose signal also aborts when `timeoutMs` passes.
+ * The timeout error names the step (the innermost open log group) that was running.
+ */
+async function runBounded<T>(
+  rt: Runtime,
+  action: string,
+  timeoutMs: number | undefined,
+  fn: (scoped: Runtime) => Promise<T>,
+): Promise<T> {
+  const timeout = new AbortController();
+  const steps: string[] = [];
+  const scoped: Runtime = {
+    log: {
+      ...rt.log,
+      debug: (m) => rt.log.debug(m),
+      info: (m) => rt.log.info(m),
+      warning: (m, p) => rt.log.warning(m, p),
+      error: (m, p) => rt.log.error(m, p),
+      async group(name, body) {
+        steps.push(name);
+        try {
+          return await rt.log.group(name, body);
+        } finally {
+          steps.pop();
+        }
+      },
+    },
+    mask: (secret) => rt.mask(secret),
+    redact: (text) => rt.redact(text),
+    setOutput: (name, value) => rt.setOutput(name, value),
+    summary: rt.summary,
+    state: rt.state,
+    inputs: rt.inputs,
+    clock: rt.clock,
+    signal: AbortSignal.any([rt.signal, timeout.signal]),
+    env: rt.env,
+    workspace: rt.workspace,
+  };
+  if (timeoutMs === undefined) return fn(scoped);
+
+  const stopTimer = new AbortController();
+  const timedOut = rt.clock.sleep(timeoutMs, stopTimer.signal).then(() => {
+    const step = steps.length > 0 ? `step "${steps[steps.length - 1]}"` : `${action}`;
+    const reason = new UserError(
+      `Timed out after ${formatDuration(timeoutMs)} (input 'timeout') while running ${step}`,
+    );
+    timeout.abort(reason);
+    return reason;
+  });
+  timedOut.catch(() => {});
+  const running = fn(scoped);
+  try {
+    return await Promise.race([
+      running,
+      timedOut.then(async (reason) => {
+        // Give a run that honours the signal the chance to clean up; then give up on it.
+        await Promise.race([running.catch(() => {}), rt.clock.sleep(TIMEOUT_GRACE_MS, rt.signal).catch(() => {})]);
+        throw reason;
+      }),
+    ]);
+  } catch (error) {
+    // Whatever the aborted run threw (an AbortError from fetch, say), the timeout is the story.
+    if (timeout.signal.aborted) throw timeout.signal.reason;
+    throw error;
+  } finally {
+    stopTimer.abort();
+  }
+}
+
+/** Log one error line (plus the stack at debug level when unexpected); returns the line. */
+function reportError(rt: Runtime, action: string, error: unknown): string {
+  if (isUserError(error)) {
+    const line = error.hint ? `${error.message} ${error.hint}` : error.message;
+    rt.log.error(line);
+    return line;
+  }
+  if (rt.signal.aborted && error === rt.signal.reason && error instanceof Error) {
+    rt.log.error(error.message);
+    return error.message;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const line = `${action} failed unexpectedly: ${message}`;
+  rt.log.error(line);
+  if (error instanceof Error && error.stack) rt.log.debug(error.stack);
+  return line;
+}
+
+/** Post the verdict to the webhook; a failed notification is a warning, never the step's failure. */
+async function notify(
+  rt: Runtime,
+  action: string,
+  webhook: string,
+  result: Record<string, unknown>,
+  outputs: Record<string, unknown>,
+  problem: string | undefined,
+) {
+  const verdict = String(result['verdict']);
+  const fields = Object.entries(outputs)
+    .filter(([name, value]) => name !== 'result' && ['string', 'number', 'boolean'].includes(typeof value))
+    .slice(0, 8)
+    .map(([name, value]) => ({ title: name, value: rt.redact(String(value)).slice(0, 200) }));
+  if (problem) fields.unshift({ title: 'error', value: rt.redact(problem).slice(0, 500) });
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = rt.env;
+  if (server && repo && run) fields.push({ title: 'run', value: `${server}/${repo}/actions/runs/${run}` });
+  const environment = rt.env['GITHUB_REPOSITORY'] ? ` in ${rt.env['GITHUB_REPOSITORY']}` : '';
+  try {
+    const { sendWebhook } = await import('../notify');
+    await sendWebhook(
+      webhook,
+      {
+        text: `${action}: ${verdict}${environment}`,
+        fields,
+        color: verdict === 'failure' || problem ? 'danger' : 'good',
+      },
+      { retry: { clock: rt.clock, signal: rt.signal } },
+    );
+    rt.log.info(`Notified the webhook: ${action} ${verdict}`);
+  } catch (error) {
+    rt.log.warning(
+      `Could not post to notify-webhook: ${rt.redact(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
+}

@@ -1,0 +1,20 @@
+/* biome-ignore-all lint/suspicious/noTemplateCurlyInString: examples are workflow expressions, not JS templates */
+import { boolean, duration, string, url } from '../inputs/scalars';
+
+/**
+ * Inputs every action has (INTERFACE.md "Common to every action"). Actions
+ * spread this into their own schema: `defineInputs({ ...commonInputs, spec: structured() })`.
+ * `executeAction` itself acts on `timeout` and `notify-webhook`.
+ */
+export const commonInputs = {
+  kubeconfig: string({ example: '${{ secrets.KUBECONFIG }}' }),
+  context: string({ example: 'prod-eu' }),
+  namespace: string({ default: 'default', example: 'shop' }),
+  token: string({ secret: true, example: '${{ github.token }}' }),
+  environment: string({ example: 'production' }),
+  'notify-webhook': url({ secret: true, example: '${{ secrets.SLACK_WEBHOOK_URL }}' }),
+  'dry-run': boolean({ default: 'false' }),
+  timeout: duration({ min: 1_000, default: '30m' }),
+};
+
+export const COMMON_INPUT_NAMES = Object.keys(commonInputs);

@@ -1,0 +1,381 @@
+/**
+ * The analysis engine: validates every query before traffic moves, then runs
+ * each metric's checks on its interval, driven by a Clock and an AbortSignal,
+ * and returns a timeline of measurements and a verdict with a one-line reason.
+ */
+
+import { isUserError, UserError } from '../errors';
+import type { Clock } from '../runtime/port';
+import { DatadogProvider } from './datadog';
+import { type CanaryPodSource, POD_SIGNALS } from './kubernetes';
+import { type PlaceholderValues, substitute } from './placeholders';
+import { PrometheusProvider } from './prometheus';
+import { type MetricProvider, ProviderUnavailable, type QueryOptions } from './provider';
+import { type CheckOutcome, CountComparisonJudge, type Judgement, ThresholdJudge, ValueComparisonJudge } from './rules';
+import { intervalText, type MetricSpec, type ProviderConfig } from './spec';
+import { WebProvider } from './web';
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive';
+
+/** The versions and names placeholders stand for. */
+export interface AnalysisTargets {
+  canary: string;
+  stable: string;
+  baseline?: string;
+  namespace: string;
+  app: string;
+}
+
+export interface Measurement {
+  metric: string;
+  /** Epoch ms of the check, and ms since the analysis started. */
+  at: number;
+  elapsed: number;
+  outcome: CheckOutcome;
+  value?: number;
+  control?: number;
+  threshold: string;
+  /** Why a check errored. */
+  note?: string;
+}
+
+export interface MetricVerdict {
+  metric: string;
+  verdict: Verdict;
+  reason: string;
+}
+
+export interface AnalysisResult {
+  verdict: Verdict;
+  /** One sentence. */
+  reason: string;
+  startedAt: number;
+  endedAt: number;
+  measurements: Measurement[];
+  metrics: MetricVerdict[];
+}
+
+export interface AnalysisOptions {
+  metrics: readonly MetricSpec[];
+  targets: AnalysisTargets;
+  /** How long to analyse (the step's pause). */
+  duration: number;
+  clock: Clock;
+  signal: AbortSignal;
+  /** Default: real providers from each metric's config. Tests may pass their own. */
+  providerFor?: (config: ProviderConfig) => MetricProvider;
+  /** Needed when a metric uses provider kubernetes. */
+  canaryPods?: CanaryPodSource;
+  /** Called after every check (live log lines in the action). */
+  onMeasurement?: (measurement: Measurement) => void;
+}
+
+/** Provider errors in a row after which a metric is inconclusive (as Argo's consecutiveErrorLimit). */
+export const MAX_CONSECUTIVE_ERRORS = 4;
+
+export function createProvider(config: ProviderConfig): MetricProvider {
+  switch (config.kind) {
+    case 'prometheus':
+      return new PrometheusProvider(config.address!, config.headers);
+    case 'datadog':
+      return new DatadogProvider(config.address!, config.apiKey!, config.applicationKey!);
+    case 'web':
+      return new WebProvider(config.jsonPath!, config.headers);
+  }
+}
+
+/** Secrets in metric specs (Datadog keys, header values) for the caller to mask before logging. */
+export function secretsOf(metrics: readonly MetricSpec[]): string[] {
+  const secrets: string[] = [];
+  for (const metric of metrics) {
+    if (metric.kind === 'kubernetes') continue;
+    const { apiKey, applicationKey, headers } = metric.provider;
+    if (apiKey) secrets.push(apiKey);
+    if (applicationKey) secrets.push(applicationKey);
+    for (const [name, value] of Object.entries(headers))
+      if (/auth|key|token|secret|cookie/i.test(name)) secrets.push(value);
+  }
+  return secrets;
+}
+
+type Side = 'canary' | 'control';
+
+/** One metric's queries, bound to its provider and the run's placeholder values. */
+class BoundMetric {
+  private readonly provider: MetricProvider | undefined;
+
+  constructor(
+    readonly spec: MetricSpec,
+    private readonly options: AnalysisOptions,
+  ) {
+    this.provider = spec.kind === 'kubernetes' ? undefined : (options.providerFor ?? createProvider)(spec.provider);
+  }
+
+  private text(template: string, side: Side): string {
+    const { targets } = this.options;
+    const control =
+      'compare' in this.spec ? (this.spec.compare === 'baseline' ? targets.baseline : targets.stable) : undefined;
+    const values: PlaceholderValues = {
+      canary: targets.canary,
+      stable: targets.stable,
+      baseline: targets.baseline,
+      namespace: targets.namespace,
+      app: targets.app,
+      version: side === 'canary' ? targets.canary : control,
+      interval: intervalText(this.spec.interval),
+    };
+    const where = `Metric '${this.spec.name}'`;
+    const encode =
+      this.spec.kind !== 'kubernetes' && this.spec.provider.kind === 'web' ? encodeURIComponent : undefined;
+    return substitute(template, values, where, encode);
+  }
+
+  /** Every (query, side) this metric sends. */
+  private queries(): Array<{ template: string; side: Side }> {
+    const spec = this.spec;
+    switch (spec.kind) {
+      case 'kubernetes':
+        return [];
+      case 'threshold':
+        return [{ template: spec.query, side: 'canary' }];
+      case 'compare-value':
+        return [
+          { template: spec.query, side: 'canary' },
+          { template: spec.query, side: 'control' },
+        ];
+      case 'compare-counts':
+        return (['canary', 'control'] as const).flatMap((side) => [
+          { template: spec.errors, side },
+          { template: spec.requests, side },
+        ]);
+    }
+  }
+
+  async validate(at: number, signal: AbortSignal): Promise<void> {
+    if (this.spec.kind === 'compare-value' || this.spec.kind === 'compare-counts') {
+      if (this.spec.compare === 'baseline' && this.options.targets.baseline === undefined) {
+        throw new UserError(
+          `Metric '${this.spec.name}': compare: baseline needs a baseline workload (set baseline: true), or use compare: stable`,
+        );
+      }
+    }
+    if (this.spec.kind === 'kubernetes' && this.options.canaryPods === undefined) {
+      throw new UserError(
+        `Metric '${this.spec.name}': provider kubernetes needs the canary's pods, which this command cannot see`,
+      );
+    }
+    for (const { template, side } of this.queries()) {
+      const query = this.text(template, side);
+      try {
+        await this.provider!.validate(query, { at, window: this.spec.interval, signal });
+      } catch (error) {
+        if (isUserError(error))
+          throw new UserError(`Metric '${this.spec.name}': ${error.message}`, { hint: error.hint, cause: error });
+        // Unreachable now may be reachable in 10 s; only a rejected query stops the step.
+        if (!(error instanceof ProviderUnavailable)) throw error;
+      }
+    }
+  }
+
+  async fetch(template: string, side: Side, options: QueryOptions): Promise<number | undefined> {
+    return this.provider!.query(this.text(template, side), options);
+  }
+}
+
+/** Run every query once against its provider; throws the first rejection (a typo) as a UserError. */
+export async function validateAnalysis(options: AnalysisOptions): Promise<void> {
+  const at = options.clock.now();
+  for (const spec of options.metrics) await new BoundMetric(spec, options).validate(at, options.signal);
+}
+
+interface MetricRun {
+  bound: BoundMetric;
+  next: number;
+  errorsInRow: number;
+  checks: number;
+  withData: number;
+  judge: (options: QueryOptions) => Promise<Judgement>;
+  countJudge?: CountComparisonJudge;
+}
+
+export async function runAnalysis(options: AnalysisOptions): Promise<AnalysisResult> {
+  const { clock, signal } = options;
+  const startedAt = clock.now();
+  const end = startedAt + options.duration;
+  const measurements: Measurement[] = [];
+  const runs = options.metrics.map((spec) => prepare(new BoundMetric(spec, options), options, startedAt));
+  const finish = (verdict: Verdict, reason: string, metrics: MetricVerdict[]): AnalysisResult => ({
+    verdict,
+    reason,
+    startedAt,
+    endedAt: clock.now(),
+    measurements,
+    metrics,
+  });
+
+  for (;;) {
+    const due = Math.min(...runs.map((run) => run.next));
+    if (runs.length === 0 || due > end) break;
+    if (due > clock.now()) await clock.sleep(due - clock.now(), signal);
+    signal.throwIfAborted();
+    const now = clock.now();
+    const dueRuns = runs.filter((run) => run.next <= now);
+    const results = await Promise.all(dueRuns.map((run) => check(run, now, startedAt, options)));
+    for (const [index, run] of dueRuns.entries()) {
+      const { measurement, failure, inconclusive } = results[index]!;
+      measurements.push(measurement);
+      options.onMeasurement?.(measurement);
+      run.next += run.bound.spec.interval;
+      if (failure !== undefined) {
+        return finish(
+          'fail',
+          failure,
+          verdictsSoFar(runs, { metric: run.bound.spec.name, verdict: 'fail', reason: failure }),
+        );
+      }
+      if (inconclusive !== undefined) {
+        return finish(
+          'inconclusive',
+          inconclusive,
+          verdictsSoFar(runs, { metric: run.bound.spec.name, verdict: 'inconclusive', reason: inconclusive }),
+        );
+      }
+    }
+  }
+  const verdicts = runs.map(finalVerdict);
+  const unsure = verdicts.find((item) => item.verdict === 'inconclusive');
+  if (unsure !== undefined) return finish('inconclusive', unsure.reason, verdicts);
+  return finish(
+    'pass',
+    `All ${runs.length} metrics stayed within their limits for ${intervalText(options.duration)}.`,
+    verdicts,
+  );
+}
+
+function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number): MetricRun {
+  const spec = bound.spec;
+  const run: MetricRun = {
+    bound,
+    next: startedAt + spec.interval,
+    errorsInRow: 0,
+    checks: 0,
+    withData: 0,
+    judge: async () => ({ outcome: 'ok', threshold: '' }),
+  };
+  switch (spec.kind) {
+    case 'threshold': {
+      const judge = new ThresholdJudge(spec);
+      run.judge = async (query) => judge.judge(await bound.fetch(spec.query, 'canary', query));
+      break;
+    }
+    case 'kubernetes': {
+      const judge = new ThresholdJudge(spec);
+      const compute = POD_SIGNALS[spec.signal];
+      run.judge = async (query) => judge.judge(compute(await options.canaryPods!(query.signal)));
+      break;
+    }
+    case 'compare-value': {
+      const judge = new ValueComparisonJudge(spec);
+      run.judge = async (query) => {
+        const [canary, control] = await Promise.all([
+          bound.fetch(spec.query, 'canary', query),
+          bound.fetch(spec.query, 'control', query),
+        ]);
+        return judge.judge(canary, control);
+      };
+      break;
+    }
+    case 'compare-counts': {
+      const judge = new CountComparisonJudge(spec);
+      run.countJudge = judge;
+      run.judge = async (query) => {
+        const [canaryEvents, canaryTotal, controlEvents, controlTotal] = await Promise.all([
+          bound.fetch(spec.errors, 'canary', query),
+          bound.fetch(spec.requests, 'canary', query),
+          bound.fetch(spec.errors, 'control', query),
+          bound.fetch(spec.requests, 'control', query),
+        ]);
+        if (canaryTotal === undefined || controlTotal === undefined) return judge.judge(undefined);
+        // No series for errors is the common "no errors at all" case (no 5xx label value exists yet).
+        // increase() extrapolates, so counts come back fractional: round to whole events.
+        const whole = (value: number | undefined) => Math.max(0, Math.round(value ?? 0));
+        return judge.judge({
+          canaryEvents: whole(canaryEvents),
+          canaryTotal: whole(canaryTotal),
+          controlEvents: whole(controlEvents),
+          controlTotal: whole(controlTotal),
+        });
+      };
+      break;
+    }
+  }
+  return run;
+}
+
+async function check(
+  run: MetricRun,
+  now: number,
+  startedAt: number,
+  options: AnalysisOptions,
+): Promise<{ measurement: Measurement; failure?: string; inconclusive?: string }> {
+  const spec = run.bound.spec;
+  const base = { metric: spec.name, at: now, elapsed: now - startedAt };
+  run.checks++;
+  try {
+    const judgement = await run.judge({ at: now, window: spec.interval, signal: options.signal });
+    run.errorsInRow = 0;
+    if (judgement.outcome !== 'no-data') run.withData++;
+    const measurement: Measurement = { ...base, outcome: judgement.outcome, threshold: judgement.threshold };
+    if (judgement.value !== undefined) measurement.value = judgement.value;
+    if (judgement.control !== undefined) measurement.control = judgement.control;
+    return judgement.failure === undefined ? { measurement } : { measurement, failure: judgement.failure };
+  } catch (error) {
+    if (options.signal.aborted) throw error;
+    const note = (error as Error).message;
+    const measurement: Measurement = { ...base, outcome: 'error', threshold: '', note };
+    run.errorsInRow++;
+    if (isUserError(error)) return { measurement, inconclusive: `Metric '${spec.name}' could not be checked: ${note}` };
+    if (run.errorsInRow >= MAX_CONSECUTIVE_ERRORS) {
+      return {
+        measurement,
+        inconclusive: `Metric '${spec.name}' failed to answer ${run.errorsInRow} checks in a row: ${note}`,
+      };
+    }
+    return { measurement };
+  }
+}
+
+function finalVerdict(run: MetricRun): MetricVerdict {
+  const spec = run.bound.spec;
+  if (run.withData === 0 && run.checks > 0 && spec.onNoData === 'inconclusive') {
+    return {
+      metric: spec.name,
+      verdict: 'inconclusive',
+      reason: `Metric '${spec.name}' had no data in any of its ${run.checks} checks.`,
+    };
+  }
+  if (run.countJudge !== undefined && !run.countJudge.hadTraffic && spec.onNoData === 'inconclusive') {
+    return {
+      metric: spec.name,
+      verdict: 'inconclusive',
+      reason: `Metric '${spec.name}' saw no canary requests in ${run.checks} checks.`,
+    };
+  }
+  return {
+    metric: spec.name,
+    verdict: 'pass',
+    reason: `${spec.name} stayed within its limits in ${run.checks} checks.`,
+  };
+}
+
+function verdictsSoFar(runs: MetricRun[], decided: MetricVerdict): MetricVerdict[] {
+  return runs.map((run) =>
+    run.bound.spec.name === decided.metric
+      ? decided
+      : {
+          metric: run.bound.spec.name,
+          verdict: 'pass',
+          reason: `${run.bound.spec.name} was within its limits when the analysis stopped.`,
+        },
+  );
+}

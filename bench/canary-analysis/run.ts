@@ -1,0 +1,208 @@
+/**
+ * Canary analysis benchmark: simulated traffic, three judges, one table.
+ *
+ *   npx tsx bench/canary-analysis/run.ts [--runs 1000] [--seed 1]
+ *
+ * Per scenario (canary share × total request rate × regression) it simulates
+ * `runs` healthy and `runs` regressed canaries over one 5-minute step with a
+ * check every 10 s, and feeds the same per-interval numbers to:
+ *   fixed    — the usual rule: error rate > 1 % (latency: p99 > 1.2 × stable's p99) in
+ *              the interval, 2 consecutive checks (ThresholdJudge, as the action runs it);
+ *   kayenta  — Kayenta's Mann-Whitney judge on the per-interval series of canary vs stable
+ *              (95 % interval, "High" when its lower end > 25 % of the estimate), every check;
+ *   ours     — the sequential rate-ratio test on counts (CountComparisonJudge, as the action runs
+ *              it); for latency the count is of requests slower than a fixed histogram bucket
+ *              at the stable's p99, as a user would write with `_bucket{le="..."}`.
+ * Traffic: requests per interval Poisson, errors binomial, latency lognormal (median 100 ms,
+ * σ 0.5; the regressed canary's latencies are 1.3× so its p99 is +30 %). Seeded: same numbers every run.
+ */
+import { CountComparisonJudge, DEFAULT_CONFIDENCE, kayentaHigh, ThresholdJudge } from '@deploy-actions/core/metrics';
+import { normalQuantile, normalUpperTail } from '../../packages/core/src/metrics/stats';
+import { Random } from './random';
+
+const STEP_S = 300;
+const INTERVAL_S = 10;
+const CHECKS = STEP_S / INTERVAL_S;
+const BASE_ERROR = 0.001;
+const LAT_MU = Math.log(100);
+const LAT_SIGMA = 0.5;
+const STABLE_P99 = Math.exp(LAT_MU + normalQuantile(0.99) * LAT_SIGMA);
+/** Kayenta needs a few points per side before its interval means anything. */
+const KAYENTA_MIN_POINTS = 3;
+
+type Regression = { kind: 'errors'; to: number; label: string } | { kind: 'latency'; factor: number; label: string };
+type Method = 'fixed' | 'kayenta' | 'ours';
+const METHODS: Method[] = ['fixed', 'kayenta', 'ours'];
+
+interface Interval {
+  canaryRequests: number;
+  stableRequests: number;
+  canaryBad: number;
+  stableBad: number;
+  /** Error rate, or p99 latency (ms), of the interval; undefined with no requests. */
+  canaryValue: number | undefined;
+  stableValue: number | undefined;
+}
+
+function argument(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+/** p99 of n lognormal samples, drawn exactly through the order statistic U(k) ~ Beta(k, n − k + 1). */
+function sampledP99(rng: Random, n: number, scale: number): number {
+  const k = Math.ceil(0.99 * n);
+  const u = Math.min(1 - 1e-12, Math.max(1e-12, rng.beta(k, n - k + 1)));
+  return scale * Math.exp(LAT_MU + LAT_SIGMA * normalQuantile(u));
+}
+
+function simulateInterval(rng: Random, share: number, rate: number, regression: Regression, regressed: boolean): Interval {
+  const canaryRequests = rng.poisson(rate * share * INTERVAL_S);
+  const stableRequests = rng.poisson(rate * (1 - share) * INTERVAL_S);
+  if (regression.kind === 'errors') {
+    const canaryBad = rng.binomial(canaryRequests, regressed ? regression.to : BASE_ERROR);
+    const stableBad = rng.binomial(stableRequests, BASE_ERROR);
+    return {
+      canaryRequests,
+      stableRequests,
+      canaryBad,
+      stableBad,
+      canaryValue: canaryRequests > 0 ? canaryBad / canaryRequests : undefined,
+      stableValue: stableRequests > 0 ? stableBad / stableRequests : undefined,
+    };
+  }
+  const scale = regressed ? regression.factor : 1;
+  // P(latency > stable p99) for the canary: 1 % when healthy, more when its latencies are scaled.
+  const canarySlow = normalUpperTail((Math.log(STABLE_P99 / scale) - LAT_MU) / LAT_SIGMA);
+  return {
+    canaryRequests,
+    stableRequests,
+    canaryBad: rng.binomial(canaryRequests, canarySlow),
+    stableBad: rng.binomial(stableRequests, 0.01),
+    canaryValue: canaryRequests > 0 ? sampledP99(rng, canaryRequests, scale) : undefined,
+    stableValue: stableRequests > 0 ? sampledP99(rng, stableRequests, 1) : undefined,
+  };
+}
+
+/** Seconds until each method aborts the canary, or undefined when it lets the step pass. */
+function simulateCanary(seed: number, share: number, rate: number, regression: Regression, regressed: boolean): Record<Method, number | undefined> {
+  const rng = new Random(seed);
+  const fixed = new ThresholdJudge({
+    name: regression.kind === 'errors' ? 'error-rate' : 'p99',
+    max: regression.kind === 'errors' ? 0.01 : 1.2 * STABLE_P99,
+    min: undefined,
+    consecutive: 2,
+    failureLimit: undefined,
+    onNoData: 'inconclusive',
+  });
+  const ours = new CountComparisonJudge({ name: 'errors-vs-stable', compare: 'stable', maxIncrease: 0, confidence: DEFAULT_CONFIDENCE });
+  const canarySeries: number[] = [];
+  const stableSeries: number[] = [];
+  const abortedAt: Record<Method, number | undefined> = { fixed: undefined, kayenta: undefined, ours: undefined };
+  for (let checkIndex = 1; checkIndex <= CHECKS; checkIndex++) {
+    const at = checkIndex * INTERVAL_S;
+    const interval = simulateInterval(rng, share, rate, regression, regressed);
+    if (abortedAt.fixed === undefined && fixed.judge(interval.canaryValue).failure !== undefined) abortedAt.fixed = at;
+    if (interval.canaryValue !== undefined) canarySeries.push(interval.canaryValue);
+    if (interval.stableValue !== undefined) stableSeries.push(interval.stableValue);
+    if (
+      abortedAt.kayenta === undefined &&
+      canarySeries.length >= KAYENTA_MIN_POINTS &&
+      stableSeries.length >= KAYENTA_MIN_POINTS &&
+      kayentaHigh(canarySeries, stableSeries)
+    ) {
+      abortedAt.kayenta = at;
+    }
+    if (abortedAt.ours === undefined) {
+      const judgement = ours.judge({
+        canaryEvents: interval.canaryBad,
+        canaryTotal: interval.canaryRequests,
+        controlEvents: interval.stableBad,
+        controlTotal: interval.stableRequests,
+      });
+      if (judgement.failure !== undefined) abortedAt.ours = at;
+    }
+    if (METHODS.every((method) => abortedAt[method] !== undefined)) break;
+  }
+  return abortedAt;
+}
+
+interface Stats {
+  falseAborts: number;
+  detected: number;
+  /** Median seconds to abort over all regressed canaries; Infinity when fewer than half are stopped. */
+  median: number;
+}
+
+function median(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+const runs = argument('runs', 1000);
+const seed = argument('seed', 1);
+const shares = [0.05, 0.25, 0.5];
+const rates = [20, 100, 1000];
+const regressions: Regression[] = [
+  { kind: 'errors', to: 0.01, label: 'errors 0.1%→1%' },
+  { kind: 'errors', to: 0.005, label: 'errors 0.1%→0.5%' },
+  { kind: 'latency', factor: 1.3, label: 'p99 +30%' },
+];
+
+const started = performance.now();
+const rows: string[] = [];
+const header = `| scenario | ${METHODS.map((m) => `${m}: false / detected / median`).join(' | ')} | ours ≤ both |`;
+rows.push(header, `| --- | ${METHODS.map(() => '---').join(' | ')} | --- |`);
+let scenarioIndex = 0;
+let allNoWorse = true;
+const ratios: string[] = [];
+for (const regression of regressions) {
+  for (const share of shares) {
+    for (const rate of rates) {
+      scenarioIndex++;
+      const times: Record<Method, number[]> = { fixed: [], kayenta: [], ours: [] };
+      const falseAborts: Record<Method, number> = { fixed: 0, kayenta: 0, ours: 0 };
+      for (let run = 0; run < runs; run++) {
+        const healthy = simulateCanary(seed * 1e9 + scenarioIndex * 1e6 + run, share, rate, regression, false);
+        const bad = simulateCanary(seed * 1e9 + scenarioIndex * 1e6 + 500_000 + run, share, rate, regression, true);
+        for (const method of METHODS) {
+          if (healthy[method] !== undefined) falseAborts[method]++;
+          times[method].push(bad[method] ?? Number.POSITIVE_INFINITY);
+        }
+      }
+      const stats = Object.fromEntries(
+        METHODS.map((method) => [
+          method,
+          {
+            falseAborts: falseAborts[method] / runs,
+            detected: times[method].filter(Number.isFinite).length / runs,
+            median: median(times[method]),
+          } satisfies Stats,
+        ]),
+      ) as Record<Method, Stats>;
+      const ours = stats.ours;
+      const noWorse = (['fixed', 'kayenta'] as const).every(
+        (peer) => ours.detected >= stats[peer].detected - 0.02 && ours.median <= stats[peer].median && ours.falseAborts <= Math.max(stats[peer].falseAborts, 0.01),
+      );
+      allNoWorse &&= noWorse;
+      const label = `${regression.label}, ${share * 100}% of ${rate} req/s`;
+      const show = (s: Stats) => `${pct(s.falseAborts)} / ${pct(s.detected)} / ${Number.isFinite(s.median) ? `${s.median}s` : '>300s'}`;
+      rows.push(`| ${label} | ${METHODS.map((m) => show(stats[m])).join(' | ')} | ${noWorse ? 'yes' : 'NO'} |`);
+      const ratio = (peer: Method) =>
+        Number.isFinite(stats[peer].median) && Number.isFinite(ours.median) ? (stats[peer].median / ours.median).toFixed(2) : Number.isFinite(ours.median) ? 'peer never' : 'n/a';
+      ratios.push(`${label}: median time to abort, fixed/ours ${ratio('fixed')}, kayenta/ours ${ratio('kayenta')}`);
+    }
+  }
+}
+
+function pct(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)}%`;
+}
+
+console.log(`Canary analysis: ${runs} healthy + ${runs} regressed canaries per scenario, ${STEP_S}s step, check every ${INTERVAL_S}s, seed ${seed}`);
+console.log('false = healthy canaries aborted; detected = regressed canaries aborted within the step; median = time to abort a regressed canary\n');
+console.log(rows.join('\n'));
+console.log('\nRatios (> 1: ours stops a bad canary sooner):');
+for (const line of ratios) console.log(`  ${line}`);
+console.log(`\nours no worse than both peers in every scenario: ${allNoWorse ? 'yes' : 'no'} (tolerances: detection −2 points, false aborts ≤ max(peer, 1%))`);
+console.log(`run time ${((performance.now() - started) / 1000).toFixed(1)}s`);

@@ -1,0 +1,355 @@
+/**
+ * Field ownership (metadata.managedFields, FieldsV1) and server-side apply.
+ *
+ * A field set is a Set of paths; a path is FieldsV1 segments joined by '\n': `f:spec\nf:replicas`,
+ * `f:spec\nf:template\nf:spec\nf:containers\nk:{"name":"web"}\nf:image`. Maps are tracked key by key,
+ * lists with a merge key element by element, `finalizers` value by value, other lists as one field.
+ */
+import { ApiError } from './errors';
+import { isObject, isSetList, type Json, type JsonObject, mergeKeyOf } from './patch';
+
+export type FieldSet = Set<string>;
+
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: JsonObject;
+  subresource?: string;
+}
+
+const SKIP_TOP = new Set(['apiVersion', 'kind']);
+const SKIP_METADATA = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'selfLink',
+]);
+
+/** Which part of an object a write may own: everything but status, or only status (the /status subresource). */
+export type Scope = 'main' | 'status' | 'all';
+
+export function collectFields(obj: JsonObject, scope: Scope): FieldSet {
+  const out: FieldSet = new Set();
+  for (const [k, v] of Object.entries(obj)) {
+    if (SKIP_TOP.has(k)) continue;
+    if (scope === 'main' && k === 'status') continue;
+    if (scope === 'status' && k !== 'status') continue;
+    if (k === 'metadata' && isObject(v)) {
+      for (const [mk, mv] of Object.entries(v)) {
+        if (!SKIP_METADATA.has(mk)) walk(mv, `f:metadata\nf:${mk}`, mk, out);
+      }
+      continue;
+    }
+    walk(v, `f:${k}`, k, out);
+  }
+  return out;
+}
+
+function walk(v: Json, path: string, field: string, out: FieldSet): void {
+  if (isObject(v)) {
+    const keys = Object.keys(v);
+    if (keys.length === 0) out.add(path);
+    for (const k of keys) walk(v[k]!, `${path}\nf:${k}`, k, out);
+    return;
+  }
+  if (Array.isArray(v)) {
+    if (isSetList(field) && v.every((x) => !isObject(x))) {
+      for (const x of v) out.add(`${path}\nv:${JSON.stringify(x)}`);
+      return;
+    }
+    const key = mergeKeyOf(field, v);
+    if (key && v.length > 0 && v.every((x) => isObject(x) && x[key] !== undefined)) {
+      for (const item of v as JsonObject[]) {
+        const elem = `${path}\nk:${JSON.stringify({ [key]: item[key] })}`;
+        out.add(elem);
+        for (const [k, x] of Object.entries(item)) walk(x, `${elem}\nf:${k}`, k, out);
+      }
+      return;
+    }
+  }
+  out.add(path);
+}
+
+// ---------- FieldsV1 <-> FieldSet ----------
+
+export function toFieldsV1(set: FieldSet): JsonObject {
+  const root: JsonObject = {};
+  for (const path of set) {
+    let node = root;
+    const segs = path.split('\n');
+    for (const seg of segs) {
+      node[seg] ??= {};
+      node = node[seg] as JsonObject;
+    }
+  }
+  // A node that is itself owned and also has owned children gets a '.' marker.
+  for (const path of set) {
+    let node = root;
+    for (const seg of path.split('\n')) node = node[seg] as JsonObject;
+    if (Object.keys(node).length > 0 && !('.' in node)) node['.'] = {};
+  }
+  return root;
+}
+
+export function fromFieldsV1(fields: JsonObject | undefined): FieldSet {
+  const out: FieldSet = new Set();
+  const visit = (node: JsonObject, prefix: string) => {
+    const keys = Object.keys(node);
+    if (keys.length === 0 && prefix) out.add(prefix);
+    for (const k of keys) {
+      if (k === '.') {
+        out.add(prefix);
+        continue;
+      }
+      const child = node[k];
+      visit(isObject(child) ? child : {}, prefix ? `${prefix}\n${k}` : k);
+    }
+  };
+  if (fields) visit(fields, '');
+  return out;
+}
+
+// ---------- reading and removing a path ----------
+
+function step(cur: Json | undefined, seg: string): Json | undefined {
+  if (seg.startsWith('f:')) return isObject(cur) ? cur[seg.slice(2)] : undefined;
+  if (!Array.isArray(cur)) return undefined;
+  if (seg.startsWith('k:')) {
+    const want = JSON.parse(seg.slice(2)) as JsonObject;
+    return cur.find((x) => isObject(x) && Object.entries(want).every(([k, v]) => x[k] === v));
+  }
+  if (seg.startsWith('v:')) {
+    const text = seg.slice(2);
+    return cur.find((x) => JSON.stringify(x) === text);
+  }
+  return undefined;
+}
+
+export function valueAt(obj: Json, path: string): Json | undefined {
+  let cur: Json | undefined = obj;
+  for (const seg of path.split('\n')) {
+    cur = step(cur, seg);
+    if (cur === undefined) return undefined;
+  }
+  return cur;
+}
+
+export function removePath(obj: Json, path: string): void {
+  const segs = path.split('\n');
+  let cur: Json | undefined = obj;
+  for (const seg of segs.slice(0, -1)) cur = step(cur, seg);
+  const last = segs[segs.length - 1]!;
+  if (last.startsWith('f:') && isObject(cur)) delete cur[last.slice(2)];
+  else if (Array.isArray(cur)) {
+    const found = step(cur, last);
+    const i = found === undefined ? -1 : cur.indexOf(found);
+    if (i >= 0) cur.splice(i, 1);
+  }
+}
+
+// ---------- bookkeeping ----------
+
+function entryKey(e: { manager: string; operation: string; subresource?: string | undefined }): string {
+  return `${e.manager}\u0000${e.operation}\u0000${e.subresource ?? ''}`;
+}
+
+interface Owned {
+  entry: ManagedFieldsEntry;
+  set: FieldSet;
+}
+
+function readOwners(obj: JsonObject): Owned[] {
+  const list = (obj.metadata as JsonObject | undefined)?.managedFields;
+  if (!Array.isArray(list)) return [];
+  return (list as unknown as ManagedFieldsEntry[]).map((entry) => ({ entry, set: fromFieldsV1(entry.fieldsV1) }));
+}
+
+function writeOwners(obj: JsonObject, owners: Owned[]): void {
+  if (!isObject(obj.metadata)) obj.metadata = {};
+  const meta = obj.metadata as JsonObject;
+  const entries = owners
+    .filter((o) => o.set.size > 0)
+    .map((o) => ({ ...o.entry, fieldsV1: toFieldsV1(o.set) }) as unknown as Json);
+  if (entries.length > 0) meta.managedFields = entries;
+  else delete meta.managedFields;
+}
+
+export interface WriteIdentity {
+  manager: string;
+  apiVersion: string;
+  time: string;
+  subresource?: string | undefined;
+}
+
+function scopeOf(subresource: string | undefined, hasStatus: boolean): Scope {
+  if (subresource === 'status') return 'status';
+  return hasStatus ? 'main' : 'all';
+}
+
+/**
+ * Record an Update (create, PUT, PATCH) by `who`: the fields it set or changed move to it;
+ * fields that disappeared are forgotten by every manager. `next` is modified in place.
+ */
+export function recordUpdate(
+  prev: JsonObject | undefined,
+  next: JsonObject,
+  who: WriteIdentity,
+  hasStatus: boolean,
+): void {
+  const owners = prev ? readOwners(prev) : [];
+  const scope = scopeOf(who.subresource, hasStatus);
+  const after = collectFields(next, scope);
+  const before = prev ? collectFields(prev, scope) : new Set<string>();
+  const changed = new Set<string>();
+  for (const p of after) {
+    if (!before.has(p) || JSON.stringify(valueAt(prev!, p)) !== JSON.stringify(valueAt(next, p))) changed.add(p);
+  }
+  for (const o of owners) {
+    for (const p of o.set) {
+      const inScope = scope === 'all' || (scope === 'status') === p.startsWith('f:status');
+      if (inScope && (!after.has(p) || changed.has(p))) o.set.delete(p);
+    }
+  }
+  if (changed.size > 0) {
+    const key = entryKey({ manager: who.manager, operation: 'Update', subresource: who.subresource });
+    let mine = owners.find((o) => entryKey(o.entry) === key);
+    if (!mine) {
+      mine = {
+        entry: {
+          manager: who.manager,
+          operation: 'Update',
+          apiVersion: who.apiVersion,
+          time: who.time,
+          fieldsType: 'FieldsV1',
+          fieldsV1: {},
+          ...(who.subresource ? { subresource: who.subresource } : {}),
+        },
+        set: new Set(),
+      };
+      owners.push(mine);
+    }
+    mine.entry = { ...mine.entry, time: who.time, apiVersion: who.apiVersion };
+    for (const p of changed) mine.set.add(p);
+  }
+  writeOwners(next, owners);
+}
+
+function conflictError(conflicts: { manager: string; path: string }[], kind: string, name: string): ApiError {
+  const lines = conflicts.map((c) => `conflict with "${c.manager}": ${readablePath(c.path)}`);
+  const message =
+    conflicts.length === 1
+      ? `Apply failed with 1 conflict: ${lines[0]}`
+      : `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+  return new ApiError(409, 'Conflict', message, {
+    name,
+    kind,
+    causes: conflicts.map((c) => ({
+      reason: 'FieldManagerConflict',
+      message: `conflict with "${c.manager}"`,
+      field: readablePath(c.path),
+    })),
+  });
+}
+
+/** `.spec.template.spec.containers[name="web"].image`, as the real conflict messages print paths. */
+function readablePath(path: string): string {
+  return path
+    .split('\n')
+    .map((seg) => {
+      if (seg.startsWith('f:')) return `.${seg.slice(2)}`;
+      if (seg.startsWith('k:')) {
+        const o = JSON.parse(seg.slice(2)) as Record<string, unknown>;
+        return `[${Object.entries(o)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
+      }
+      return `[${seg.slice(2)}]`;
+    })
+    .join('');
+}
+
+/**
+ * Server-side apply of `config` onto `live` (undefined when creating). Returns the new object with its
+ * managedFields updated; throws 409 Conflict when another manager owns a field the config changes,
+ * unless `force`.
+ */
+export function serverSideApply(
+  live: JsonObject | undefined,
+  config: JsonObject,
+  who: WriteIdentity,
+  options: { force: boolean; hasStatus: boolean; kind: string; name: string; merge: (a: Json, b: Json) => Json },
+): JsonObject {
+  const scope = scopeOf(who.subresource, options.hasStatus);
+  const applied = collectFields(config, scope);
+  const owners = live ? readOwners(live) : [];
+  const key = entryKey({ manager: who.manager, operation: 'Apply', subresource: who.subresource });
+  const mine = owners.find((o) => entryKey(o.entry) === key);
+  const others = owners.filter((o) => o !== mine);
+
+  const conflicts: { manager: string; path: string; owner: Owned }[] = [];
+  if (live) {
+    for (const p of applied) {
+      const want = JSON.stringify(valueAt(config, p));
+      const have = valueAt(live, p);
+      if (have === undefined || JSON.stringify(have) === want) continue;
+      // A list element marker conflicts only through its fields.
+      if (p.split('\n').pop()!.startsWith('k:')) continue;
+      for (const o of others) {
+        if (o.set.has(p) && o.entry.manager !== who.manager) {
+          conflicts.push({ manager: o.entry.manager, path: p, owner: o });
+        }
+      }
+    }
+  }
+  if (conflicts.length > 0 && !options.force) throw conflictError(conflicts, options.kind, options.name);
+  for (const c of conflicts) c.owner.set.delete(c.path);
+
+  // Fields this manager applied before and no longer applies are removed, unless someone else owns them.
+  const result = structuredClone(live ?? {}) as JsonObject;
+  if (mine) {
+    const dropped = [...mine.set].filter((p) => !applied.has(p) && !others.some((o) => o.set.has(p)));
+    // Deepest first, so removing an element does not hide its own fields.
+    dropped.sort((a, b) => b.length - a.length);
+    for (const p of dropped) removePath(result, p);
+  }
+  const merged = options.merge(result, stripForMerge(config, scope)) as JsonObject;
+  const entry: ManagedFieldsEntry = {
+    manager: who.manager,
+    operation: 'Apply',
+    apiVersion: who.apiVersion,
+    time: who.time,
+    fieldsType: 'FieldsV1',
+    fieldsV1: {},
+    ...(who.subresource ? { subresource: who.subresource } : {}),
+  };
+  const next: Owned[] = [...others, { entry, set: applied }];
+  // Keep the previous entry order stable: this manager's entry stays where it was.
+  if (mine) next.splice(owners.indexOf(mine), 0, next.pop()!);
+  writeOwners(merged, next);
+  return merged;
+}
+
+/** The part of an applied configuration that may change the object in this scope. */
+function stripForMerge(config: JsonObject, scope: Scope): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (scope === 'main' && k === 'status') continue;
+    if (scope === 'status' && k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') continue;
+    if (k === 'metadata' && isObject(v)) {
+      const meta: JsonObject = {};
+      for (const [mk, mv] of Object.entries(v))
+        if (!SKIP_METADATA.has(mk) || mk === 'name' || mk === 'namespace') meta[mk] = mv;
+      out[k] = meta;
+    } else out[k] = v;
+  }
+  return out;
+}

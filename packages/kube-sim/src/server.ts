@@ -1,0 +1,763 @@
+/** The REST front of the store: routing, content types, query parameters, watches over HTTP, faults and stats. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { parse as parseYaml } from 'yaml';
+import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery';
+import { ApiError, badRequest, methodNotAllowed, notFound } from './errors';
+import type { FaultInjector, RequestInfo } from './faults';
+import { apiVersionOf, type ResourceType } from './resources';
+import type { RequestStats } from './stats';
+import type { KubeObject, ObjectStore, PatchType, PropagationPolicy, WatchEvent } from './store';
+
+export interface ProxyRequest {
+  namespace: string;
+  service: string;
+  port: string;
+  path: string;
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface ProxyResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Buffer;
+}
+
+export type ProxyHandler = (req: ProxyRequest) => Promise<ProxyResponse | undefined>;
+
+export interface LogRequest {
+  namespace: string;
+  pod: KubeObject;
+  container: string;
+  previous: boolean;
+}
+
+/** Returns the log text of a container, or undefined to let the next handler answer. */
+export type LogHandler = (req: LogRequest) => string | undefined;
+
+export interface ServerContext {
+  store: ObjectStore;
+  stats: RequestStats;
+  faults: FaultInjector;
+  proxyHandlers: ProxyHandler[];
+  logHandlers: LogHandler[];
+  serverAddress: () => string;
+  sleep: (ms: number) => Promise<void>;
+  /** How often BOOKMARK events go to watches that allow them (real time, ms). */
+  bookmarkIntervalMs: number;
+}
+
+interface Route {
+  type: ResourceType;
+  namespace: string | undefined;
+  name: string | undefined;
+  subresource: string | undefined;
+  /** For the service proxy: the path after /proxy. */
+  rest: string;
+}
+
+interface OpenWatch {
+  type: ResourceType;
+  close(): void;
+}
+
+const JSON_TYPE = 'application/json';
+
+function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache, private', ...headers });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: ApiError, headers: Record<string, string> = {}): void {
+  send(res, error.code, error.toStatus(), headers);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw badRequest(`the body of the request could not be decoded as JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Requests allowed without a name: a collection verb. */
+function verbOf(method: string, route: Route, watch: boolean): string {
+  if (route.subresource === 'proxy') return 'proxy';
+  switch (method) {
+    case 'GET':
+      return route.name ? 'get' : watch ? 'watch' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return route.name ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase();
+  }
+}
+
+function patchTypeOf(contentType: string | undefined): PatchType {
+  const ct = (contentType ?? '').split(';')[0]!.trim();
+  switch (ct) {
+    case 'application/json-patch+json':
+      return 'json';
+    case 'application/merge-patch+json':
+      return 'merge';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic';
+    case 'application/apply-patch+yaml':
+    case 'application/apply-patch+cbor':
+      return 'apply';
+    default:
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+      );
+  }
+}
+
+export class ApiServer {
+  private readonly watches = new Set<OpenWatch>();
+  /** Cached JSON of stored objects: objects are frozen, so one serialisation serves every reader. */
+  private readonly jsonCache = new WeakMap<object, string>();
+
+  constructor(private readonly ctx: ServerContext) {
+    ctx.faults.dropWatchesHook = (resource) => this.dropWatches(resource);
+  }
+
+  dropWatches(resource?: string): void {
+    for (const w of [...this.watches]) if (!resource || w.type.resource === resource) w.close();
+  }
+
+  closeAll(): void {
+    this.dropWatches();
+  }
+
+  private json(obj: object): string {
+    let text = this.jsonCache.get(obj);
+    if (text === undefined) {
+      text = JSON.stringify(obj);
+      if (Object.isFrozen(obj)) this.jsonCache.set(obj, text);
+    }
+    return text;
+  }
+
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    let verb = 'unknown';
+    let resource = 'other';
+    res.on('finish', () => this.ctx.stats.record(verb, resource, performance.now() - started));
+    res.on('close', () => {
+      if (!res.writableFinished) this.ctx.stats.record(verb, resource, performance.now() - started);
+    });
+    const run = async () => {
+      const url = new URL(req.url ?? '/', 'https://kube-sim');
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      if (this.discovery(req, res, path)) {
+        verb = 'discovery';
+        return;
+      }
+      const route = this.route(path);
+      const q = url.searchParams;
+      const watch = q.get('watch') === 'true' || q.get('watch') === '1';
+      verb = verbOf(req.method ?? 'GET', route, watch);
+      resource = route.type.group ? `${route.type.resource}.${route.type.group}` : route.type.resource;
+      if (route.subresource) resource += `/${route.subresource}`;
+      const info: RequestInfo = {
+        verb,
+        resource: route.type.resource,
+        subresource: route.subresource,
+        namespace: route.namespace,
+        name: route.name,
+      };
+      const faults = this.ctx.faults.match(info);
+      for (const f of faults) if (f.latencyMs) await this.ctx.sleep(f.latencyMs);
+      const failing = faults.find((f) => f.status);
+      if (failing) {
+        this.sendFault(res, failing.status!, failing.retryAfterSeconds, route);
+        return;
+      }
+      const body = await readBody(req);
+      await this.dispatch(
+        req,
+        res,
+        route,
+        verb,
+        q,
+        body,
+        faults.find((f) => f.dropWatchAfterEvents !== undefined)?.dropWatchAfterEvents,
+      );
+    };
+    run().catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof ApiError) sendError(res, error);
+      else
+        sendError(
+          res,
+          new ApiError(500, 'InternalError', `Internal error occurred: ${(error as Error)?.message ?? error}`),
+        );
+    });
+  };
+
+  private sendFault(res: ServerResponse, status: number, retryAfter: number | undefined, route: Route): void {
+    if (status === 429) {
+      const seconds = retryAfter ?? 1;
+      sendError(
+        res,
+        new ApiError(
+          429,
+          'TooManyRequests',
+          'the server has received too many requests and has asked us to try again later',
+          {
+            retryAfterSeconds: seconds,
+          },
+        ),
+        { 'Retry-After': String(seconds) },
+      );
+    } else if (status === 503) {
+      sendError(res, new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'), {
+        'Retry-After': String(retryAfter ?? 1),
+      });
+    } else if (status === 409) {
+      sendError(
+        res,
+        new ApiError(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${route.type.resource}${route.type.group ? `.${route.type.group}` : ''} "${route.name ?? ''}": the object has been modified; please apply your changes to the latest version and try again`,
+          { name: route.name ?? '', group: route.type.group, kind: route.type.resource },
+        ),
+      );
+    } else sendError(res, new ApiError(500, 'InternalError', 'Internal error occurred: injected fault'));
+  }
+
+  private discovery(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    if (req.method !== 'GET') return false;
+    const reg = this.ctx.store.registry;
+    const fixed: Record<string, () => unknown> = {
+      '/version': () => versionInfo(),
+      '/api': () => coreVersions(this.ctx.serverAddress()),
+      '/apis': () => groupList(reg),
+      '/api/v1': () => resourceList(reg, '', 'v1'),
+    };
+    const doc = fixed[path];
+    if (doc) {
+      send(res, 200, doc());
+      return true;
+    }
+    if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      return true;
+    }
+    const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(path);
+    if (m) {
+      const found = m[2] ? resourceList(reg, m[1]!, m[2]) : group(reg, m[1]!);
+      if (!found) sendError(res, new ApiError(404, 'NotFound', 'the server could not find the requested resource'));
+      else send(res, 200, found);
+      return true;
+    }
+    if (path.startsWith('/openapi/')) {
+      sendError(res, new ApiError(404, 'NotFound', 'the server could not find the requested resource'));
+      return true;
+    }
+    return false;
+  }
+
+  private route(path: string): Route {
+    const segs = path.split('/').slice(1).map(decodeURIComponent);
+    let group = '';
+    let version: string;
+    let rest: string[];
+    if (segs[0] === 'api' && segs.length >= 2) {
+      version = segs[1]!;
+      rest = segs.slice(2);
+    } else if (segs[0] === 'apis' && segs.length >= 3) {
+      group = segs[1]!;
+      version = segs[2]!;
+      rest = segs.slice(3);
+    } else throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const reg = this.ctx.store.registry;
+    const lookup = (resource: string) => {
+      const t = reg.get(group, version, resource);
+      if (!t) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      return t;
+    };
+    let namespace: string | undefined;
+    if (
+      rest[0] === 'namespaces' &&
+      rest.length >= 3 &&
+      !(rest.length === 3 && ['status', 'finalize'].includes(rest[2]!))
+    ) {
+      namespace = rest[1]!;
+      rest = rest.slice(2);
+      const type = lookup(rest[0]!);
+      if (!type.namespaced) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      return this.tail(type, namespace, rest.slice(1));
+    }
+    const type = lookup(rest[0]!);
+    return this.tail(type, undefined, rest.slice(1));
+  }
+
+  private tail(type: ResourceType, namespace: string | undefined, rest: string[]): Route {
+    const name = rest[0];
+    const subresource = rest[1];
+    if (subresource && !type.subresources.includes(subresource)) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (rest.length > 2 && subresource !== 'proxy') {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    return { type, namespace, name, subresource, rest: rest.length > 2 ? `/${rest.slice(2).join('/')}` : '/' };
+  }
+
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    verb: string,
+    q: URLSearchParams,
+    body: Buffer,
+    dropAfter: number | undefined,
+  ): Promise<void> {
+    const { store } = this.ctx;
+    const { type, namespace, name, subresource } = route;
+    const dryRun = q.getAll('dryRun').includes('All');
+    const fieldManager = q.get('fieldManager') ?? defaultManager(req);
+    if (type.namespaced && !namespace && name && verb !== 'list' && verb !== 'watch') {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (!type.namespaced && namespace)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (type.namespaced && namespace && verb !== 'list' && verb !== 'watch' && verb !== 'deletecollection') {
+      // Writes and reads in a namespace that does not exist answer 404 for the namespace, as the real server does.
+      if (!store.find('v1/namespaces', undefined, namespace) && verb === 'create') {
+        throw notFound('namespaces', '', namespace);
+      }
+    }
+    if (subresource === 'proxy') return this.proxy(req, res, route, body);
+    if (subresource === 'log') return this.log(res, route, q);
+    switch (verb) {
+      case 'get': {
+        const obj = store.get(type, namespace, name!);
+        if (subresource === 'scale') return send(res, 200, store.scaleOf(type, obj));
+        if (wantsTable(req) && !subresource) return send(res, 200, toTable(type, [obj], {}, store.clock.now()));
+        return send(res, 200, this.json(obj));
+      }
+      case 'list':
+        return this.list(req, res, route, q);
+      case 'watch':
+        return this.watch(req, res, route, q, dropAfter);
+      case 'create': {
+        if (name && subresource) throw methodNotAllowed();
+        const obj = parseJson(body) as KubeObject;
+        if (!obj || typeof obj !== 'object') throw badRequest('the body of the request must be an object');
+        if (obj.apiVersion !== apiVersionOf(type) || obj.kind !== type.kind) {
+          if (obj.kind !== undefined && obj.kind !== type.kind) {
+            throw badRequest(
+              `the API version in the data (${obj.apiVersion}) does not match the expected API version (${apiVersionOf(type)})`,
+            );
+          }
+        }
+        const created = store.createIn(type, namespace, obj, { fieldManager, dryRun });
+        return send(res, 201, this.json(created));
+      }
+      case 'update': {
+        const obj = parseJson(body) as KubeObject;
+        if (!obj || typeof obj !== 'object') throw badRequest('the body of the request must be an object');
+        if (obj.metadata?.name !== undefined && obj.metadata.name !== name) {
+          throw badRequest(
+            `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
+          );
+        }
+        if (subresource === 'scale')
+          return send(res, 200, store.updateScale(type, namespace, name!, obj, { fieldManager, dryRun }));
+        const opts = { fieldManager, dryRun, ...(subresource === 'status' ? { subresource: 'status' as const } : {}) };
+        const updated = store.updateIn(type, namespace, { ...obj, metadata: { ...(obj.metadata ?? {}), name } }, opts);
+        return send(res, 200, this.json(updated));
+      }
+      case 'patch': {
+        const patchType = patchTypeOf(req.headers['content-type']);
+        let patch: unknown;
+        if (patchType === 'apply') {
+          try {
+            patch = parseYaml(body.toString('utf8'));
+          } catch (error) {
+            throw badRequest(`error decoding YAML: ${(error as Error).message}`);
+          }
+        } else patch = parseJson(body);
+        if (patch === undefined) throw badRequest('the patch is empty');
+        const force = q.get('force') === 'true';
+        const opts = {
+          fieldManager: patchType === 'apply' ? (q.get('fieldManager') ?? undefined) : fieldManager,
+          dryRun,
+          force,
+          ...(subresource === 'status' || subresource === 'scale'
+            ? { subresource: subresource as 'status' | 'scale' }
+            : {}),
+        };
+        if (patchType !== 'apply' && q.get('force') !== null) {
+          throw badRequest('force is only allowed for apply patches');
+        }
+        const patched = store.patch(type, namespace, name!, patchType, patch, opts as never);
+        if (subresource === 'scale' && patchType !== 'apply') return send(res, 200, patched);
+        return send(res, 200, this.json(patched));
+      }
+      case 'delete': {
+        const opts = deleteOptions(q, parseJson(body) as KubeObject | undefined);
+        const before = store.get(type, namespace, name!);
+        const result = store.delete(type, namespace, name!, { ...opts, dryRun: dryRun || opts.dryRun === true });
+        const pending = store.find(type, namespace, name!) !== undefined;
+        if (pending || type.kind === 'Pod' || type.kind === 'Namespace' || opts.dryRun || dryRun) {
+          return send(res, pending ? 200 : 200, this.json(result));
+        }
+        return send(res, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name, group: type.group, kind: type.resource, uid: before.metadata.uid },
+        });
+      }
+      case 'deletecollection': {
+        const opts = deleteOptions(q, parseJson(body) as KubeObject | undefined);
+        const deleted = store.deleteCollection(type, namespace, {
+          ...opts,
+          dryRun: dryRun || opts.dryRun === true,
+          labelSelector: q.get('labelSelector') ?? undefined,
+          fieldSelector: q.get('fieldSelector') ?? undefined,
+        });
+        return send(res, 200, {
+          kind: `${type.kind}List`,
+          apiVersion: apiVersionOf(type),
+          metadata: { resourceVersion: store.resourceVersion },
+          items: deleted,
+        });
+      }
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  private list(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void {
+    const { store } = this.ctx;
+    const limit = q.get('limit');
+    const page = store.listPage(route.type, route.namespace, {
+      labelSelector: q.get('labelSelector') ?? undefined,
+      fieldSelector: q.get('fieldSelector') ?? undefined,
+      ...(limit ? { limit: Number(limit) } : {}),
+      ...(q.get('continue') ? { continue: q.get('continue')! } : {}),
+    });
+    const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
+    if (page.continue) metadata.continue = page.continue;
+    if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
+    if (wantsTable(req)) {
+      send(res, 200, toTable(route.type, page.items, metadata, this.ctx.store.clock.now()));
+      return;
+    }
+    const head = JSON.stringify({ kind: `${route.type.kind}List`, apiVersion: apiVersionOf(route.type), metadata });
+    // Splice the cached item JSON into the list document rather than serialising every object again.
+    const text = `${head.slice(0, -1)},"items":[${page.items.map((o) => this.json(o)).join(',')}]}`;
+    send(res, 200, text);
+  }
+
+  private watch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    q: URLSearchParams,
+    dropAfter: number | undefined,
+  ): void {
+    const { store, stats } = this.ctx;
+    res.writeHead(200, {
+      'Content-Type': JSON_TYPE,
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
+    res.flushHeaders();
+    let sent = 0;
+    let closed = false;
+    let stop = () => {};
+    const timers: NodeJS.Timeout[] = [];
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      stop();
+      for (const t of timers) clearTimeout(t);
+      this.watches.delete(open);
+      res.end();
+    };
+    const open: OpenWatch = { type: route.type, close };
+    const write = (line: string) => {
+      if (closed) return;
+      res.write(line);
+      stats.watchEvents++;
+      sent++;
+      if (dropAfter !== undefined && sent >= dropAfter) close();
+    };
+    const onEvent = (e: WatchEvent) => write(`{"type":"${e.type}","object":${this.json(e.object)}}\n`);
+    try {
+      stop = store.watch(route.type, route.namespace, q.get('resourceVersion') ?? undefined, onEvent, {
+        labelSelector: q.get('labelSelector') ?? undefined,
+        fieldSelector: q.get('fieldSelector') ?? undefined,
+      });
+    } catch (error) {
+      if (error instanceof ApiError) {
+        // The real server answers 200 and sends the error as an ERROR event.
+        res.end(`${JSON.stringify({ type: 'ERROR', object: error.toStatus() })}\n`);
+        return;
+      }
+      throw error;
+    }
+    this.watches.add(open);
+    if (dropAfter === 0) {
+      close();
+      return;
+    }
+    req.on('close', close);
+    res.on('close', close);
+    const timeout = Number(q.get('timeoutSeconds') ?? 0);
+    if (timeout > 0) timers.push(setTimeout(close, timeout * 1000));
+    if (q.get('allowWatchBookmarks') === 'true') {
+      const bookmark = () => {
+        write(
+          JSON.stringify({
+            type: 'BOOKMARK',
+            object: {
+              kind: route.type.kind,
+              apiVersion: apiVersionOf(route.type),
+              metadata: { resourceVersion: store.resourceVersion },
+            },
+          }) + '\n',
+        );
+        if (!closed) timers.push(setTimeout(bookmark, this.ctx.bookmarkIntervalMs).unref());
+      };
+      timers.push(setTimeout(bookmark, this.ctx.bookmarkIntervalMs).unref());
+    }
+  }
+
+  private log(res: ServerResponse, route: Route, q: URLSearchParams): void {
+    const pod = this.ctx.store.get(route.type, route.namespace, route.name!);
+    const containers: string[] = (pod.spec?.containers ?? []).map((c: KubeObject) => c.name);
+    const initContainers: string[] = (pod.spec?.initContainers ?? []).map((c: KubeObject) => c.name);
+    let container = q.get('container') ?? undefined;
+    if (!container) {
+      if (containers.length !== 1) {
+        throw badRequest(
+          `a container name must be specified for pod ${route.name}, choose one of: [${containers.join(' ')}]`,
+        );
+      }
+      container = containers[0]!;
+    }
+    if (!containers.includes(container) && !initContainers.includes(container)) {
+      throw badRequest(`container ${container} is not valid for pod ${route.name}`);
+    }
+    let text = '';
+    for (const h of this.ctx.logHandlers) {
+      const out = h({ namespace: route.namespace!, pod, container, previous: q.get('previous') === 'true' });
+      if (out !== undefined) {
+        text = out;
+        break;
+      }
+    }
+    const tail = q.get('tailLines');
+    if (tail !== null) {
+      const lines = text.split('\n');
+      const trailing = lines[lines.length - 1] === '' ? lines.pop() : undefined;
+      text = lines.slice(Math.max(0, lines.length - Number(tail))).join('\n') + (trailing === '' ? '\n' : '');
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(text);
+  }
+
+  private async proxy(req: IncomingMessage, res: ServerResponse, route: Route, body: Buffer): Promise<void> {
+    if (route.type.kind !== 'Service' || !route.name) throw methodNotAllowed();
+    // The name part may be `name`, `name:port` or `scheme:name:port`.
+    const parts = route.name.split(':');
+    const service = parts.length === 3 ? parts[1]! : parts[0]!;
+    const service_ = this.ctx.store.get('v1/services', route.namespace, service);
+    const port =
+      parts.length === 3 ? parts[2]! : parts.length === 2 ? parts[1]! : String(service_.spec?.ports?.[0]?.port ?? '');
+    const search = new URL(req.url ?? '/', 'https://kube-sim').search;
+    const request: ProxyRequest = {
+      namespace: route.namespace!,
+      service,
+      port,
+      path: route.rest + search,
+      method: req.method ?? 'GET',
+      headers: req.headers,
+      body,
+    };
+    for (const h of this.ctx.proxyHandlers) {
+      const out = await h(request);
+      if (out) {
+        res.writeHead(out.status, out.headers ?? {});
+        res.end(out.body);
+        return;
+      }
+    }
+    throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${service}"`);
+  }
+}
+
+function defaultManager(req: IncomingMessage): string {
+  const ua = req.headers['user-agent'];
+  if (typeof ua !== 'string' || ua === '') return 'unknown';
+  return ua.split('/')[0]!.trim() || 'unknown';
+}
+
+function deleteOptions(q: URLSearchParams, body: KubeObject | undefined) {
+  const policy = (q.get('propagationPolicy') ?? body?.propagationPolicy) as PropagationPolicy | undefined;
+  if (policy && !['Foreground', 'Background', 'Orphan'].includes(policy)) {
+    throw badRequest(
+      `propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
+    );
+  }
+  const orphan = q.get('orphanDependents') ?? body?.orphanDependents;
+  const resolved: PropagationPolicy | undefined =
+    policy ?? (orphan === true || orphan === 'true' ? 'Orphan' : undefined);
+  return {
+    ...(resolved ? { propagationPolicy: resolved } : {}),
+    ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
+    dryRun: Array.isArray(body?.dryRun) && body.dryRun.includes('All'),
+  };
+}
+
+function wantsTable(req: IncomingMessage): boolean {
+  const accept = req.headers.accept ?? '';
+  return /as=Table/.test(accept) && /g=meta\.k8s\.io/.test(accept);
+}
+
+function age(created: string | undefined, now: number): string {
+  if (!created) return '<unknown>';
+  const s = Math.max(0, Math.floor((now - Date.parse(created)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+type Column = { name: string; type: string; cell: (o: KubeObject) => unknown };
+
+function columnsFor(kind: string): Column[] {
+  switch (kind) {
+    case 'Pod':
+      return [
+        {
+          name: 'Ready',
+          type: 'string',
+          cell: (o) =>
+            `${(o.status?.containerStatuses ?? []).filter((c: KubeObject) => c.ready).length}/${(o.spec?.containers ?? []).length}`,
+        },
+        {
+          name: 'Status',
+          type: 'string',
+          cell: (o) => {
+            if (o.metadata.deletionTimestamp) return 'Terminating';
+            const waiting = (o.status?.containerStatuses ?? []).find((c: KubeObject) => c.state?.waiting?.reason);
+            return waiting?.state.waiting.reason ?? o.status?.phase ?? 'Pending';
+          },
+        },
+        {
+          name: 'Restarts',
+          type: 'integer',
+          cell: (o) =>
+            (o.status?.containerStatuses ?? []).reduce((n: number, c: KubeObject) => n + (c.restartCount ?? 0), 0),
+        },
+      ];
+    case 'Deployment':
+      return [
+        { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}` },
+        { name: 'Up-to-date', type: 'integer', cell: (o) => o.status?.updatedReplicas ?? 0 },
+        { name: 'Available', type: 'integer', cell: (o) => o.status?.availableReplicas ?? 0 },
+      ];
+    case 'ReplicaSet':
+      return [
+        { name: 'Desired', type: 'integer', cell: (o) => o.spec?.replicas ?? 1 },
+        { name: 'Current', type: 'integer', cell: (o) => o.status?.replicas ?? 0 },
+        { name: 'Ready', type: 'integer', cell: (o) => o.status?.readyReplicas ?? 0 },
+      ];
+    case 'Job':
+      return [
+        { name: 'Status', type: 'string', cell: (o) => jobStatus(o) },
+        { name: 'Completions', type: 'string', cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}` },
+      ];
+    case 'Service':
+      return [
+        { name: 'Type', type: 'string', cell: (o) => o.spec?.type ?? 'ClusterIP' },
+        { name: 'Cluster-IP', type: 'string', cell: (o) => o.spec?.clusterIP ?? '<none>' },
+        {
+          name: 'Port(s)',
+          type: 'string',
+          cell: (o) =>
+            (o.spec?.ports ?? []).map((p: KubeObject) => `${p.port}/${p.protocol ?? 'TCP'}`).join(',') || '<none>',
+        },
+      ];
+    case 'Namespace':
+      return [{ name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? 'Active' }];
+    case 'ConfigMap':
+      return [
+        {
+          name: 'Data',
+          type: 'integer',
+          cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length,
+        },
+      ];
+    default:
+      return [];
+  }
+}
+
+function jobStatus(o: KubeObject): string {
+  const conds: KubeObject[] = o.status?.conditions ?? [];
+  if (conds.some((c) => c.type === 'Complete' && c.status === 'True')) return 'Complete';
+  if (conds.some((c) => c.type === 'Failed' && c.status === 'True')) return 'Failed';
+  return 'Running';
+}
+
+/** The meta.k8s.io Table kubectl asks for: NAME, a few kind-specific columns, AGE. */
+function toTable(
+  type: ResourceType,
+  items: KubeObject[],
+  metadata: Record<string, unknown>,
+  now: number,
+): Record<string, unknown> {
+  const extra = columnsFor(type.kind);
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata,
+    columnDefinitions: [
+      { name: 'Name', type: 'string', format: 'name', description: 'Name', priority: 0 },
+      ...extra.map((c) => ({ name: c.name, type: c.type, format: '', description: c.name, priority: 0 })),
+      { name: 'Age', type: 'string', format: '', description: 'Age', priority: 0 },
+    ],
+    rows: items.map((o) => ({
+      cells: [o.metadata.name, ...extra.map((c) => c.cell(o)), age(o.metadata.creationTimestamp, now)],
+      object: {
+        kind: 'PartialObjectMetadata',
+        apiVersion: 'meta.k8s.io/v1',
+        metadata: o.metadata,
+      },
+    })),
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * A failed Kubernetes API call, carrying the server's `Status` (reason, code,
+ * message) so callers can branch on `NotFound` or `Conflict` and users read
+ * the API server's own words.
+ */
+export class KubeApiError extends Error {
+  override readonly name = 'KubeApiError';
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly code: number,
+    /** The Status reason: NotFound, AlreadyExists, Conflict, Invalid, Gone, TooManyRequests, ... */
+    readonly reason: string,
+    readonly serverMessage: string,
+    /** The Retry-After header, read by core/retry. */
+    readonly retryAfter?: string,
+  ) {
+    super(`${method} ${path}: ${code} ${reason}: ${serverMessage}`);
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof KubeApiError && error.code === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.code === 409 && error.reason === 'Conflict';
+}
+
+/** Worth another attempt: throttling, server trouble, or no answer at all (never a 4xx the client caused). */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof KubeApiError) return error.code === 429 || error.code >= 500;
+  // Anything else thrown by fetch is the connection failing (refused, reset, TLS).
+  return error instanceof Error && error.name !== 'AbortError' && error.name !== 'TimeoutError';
+}

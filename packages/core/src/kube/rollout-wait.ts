@@ -1,0 +1,168 @@
+/**
+ * Waits for workloads to finish rolling out, as `kubectl rollout status` does:
+ * one GET, then a watch on the object, judging every version the watch
+ * delivers. A watch the server ends is resumed from the last resourceVersion;
+ * 410 Gone (history compacted) or a failed connection starts over with a GET.
+ * So the requests made grow with the changes the object goes through, not
+ * with the minutes waited.
+ */
+import { abortReason } from '../clock/sleep';
+import { UserError } from '../errors';
+import { backoffMs } from '../retry';
+import type { Clock } from '../runtime/port';
+import type { KubeClient } from './client';
+import { isNotFound, isTransient } from './errors';
+import { type RolloutKind, type RolloutStatus, rolloutStatus } from './rollout-status';
+import type { KubeObject } from './types';
+
+export interface WorkloadRef {
+  kind: RolloutKind;
+  namespace: string;
+  name: string;
+}
+
+export interface WaitOptions {
+  clock: Clock;
+  /** Overall limit for this wait. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Deployments only: fail if another revision than this one is running. */
+  revision?: number;
+  /** Each new status message (the lines kubectl prints). */
+  onProgress?: (ref: WorkloadRef, status: RolloutStatus) => void;
+}
+
+export interface RolloutResult {
+  ref: WorkloadRef;
+  status: RolloutStatus;
+  /** The object as last seen: its status, images and revision annotation. */
+  object: KubeObject;
+  elapsedMs: number;
+}
+
+/** A rollout that failed (progress deadline, wrong revision) or did not finish in time. */
+export class RolloutError extends UserError {
+  constructor(
+    readonly ref: WorkloadRef,
+    readonly status: RolloutStatus,
+    readonly object: KubeObject | undefined,
+    readonly timedOut: boolean,
+  ) {
+    super(
+      timedOut
+        ? `${ref.kind} "${ref.name}" did not finish rolling out in time; last status: ${status.message}`
+        : `${ref.kind} "${ref.name}" rollout failed: ${status.message}`,
+    );
+  }
+}
+
+class WaitTimeout extends Error {
+  override readonly name = 'WaitTimeout';
+}
+
+export async function waitForRollout(
+  client: KubeClient,
+  ref: WorkloadRef,
+  options: WaitOptions,
+): Promise<RolloutResult> {
+  const { clock } = options;
+  const started = clock.now();
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(abortReason(options.signal!));
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (options.signal?.aborted) onOuterAbort();
+  const timer = new AbortController();
+  clock.sleep(options.timeoutMs, timer.signal).then(
+    () => stop.abort(new WaitTimeout()),
+    () => {},
+  );
+
+  let status: RolloutStatus = { state: 'waiting', message: `Waiting for ${ref.kind.toLowerCase()} "${ref.name}"...` };
+  let object: KubeObject | undefined;
+  const see = (next: KubeObject): RolloutResult | undefined => {
+    object = next;
+    const judged = rolloutStatus(next, ref.kind, options.revision);
+    if (judged.message !== status.message) options.onProgress?.(ref, judged);
+    status = judged;
+    if (judged.state === 'failed') throw new RolloutError(ref, judged, next, false);
+    return judged.state === 'done'
+      ? { ref, status: judged, object: next, elapsedMs: clock.now() - started }
+      : undefined;
+  };
+
+  try {
+    for (let failures = 0; ; ) {
+      try {
+        const current = await client.get(ref.kind, ref);
+        const done = see(current);
+        if (done) return done;
+        let resourceVersion = current.metadata?.resourceVersion;
+        // Resume from the last resourceVersion while watches end cleanly after delivering events;
+        // an ERROR event (410 Gone) or an empty watch starts over with a GET.
+        for (;;) {
+          let events = 0;
+          let gone = false;
+          for await (const event of client.watch(
+            ref.kind,
+            {
+              namespace: ref.namespace,
+              fieldSelector: `metadata.name=${ref.name}`,
+              ...(resourceVersion === undefined ? {} : { resourceVersion }),
+              allowWatchBookmarks: true,
+            },
+            stop.signal,
+          )) {
+            events++;
+            if (event.type === 'ERROR') {
+              gone = true;
+              break;
+            }
+            resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+            if (event.type === 'BOOKMARK') continue;
+            if (event.type === 'DELETED') {
+              throw new UserError(`${ref.kind} "${ref.name}" was deleted while waiting for its rollout`);
+            }
+            const finished = see(event.object);
+            if (finished) return finished;
+          }
+          if (stop.signal.aborted || gone || events === 0) {
+            // An empty watch may mean a server that closes at once: back off before the next GET.
+            failures = events === 0 ? failures + 1 : 0;
+            break;
+          }
+          failures = 0;
+        }
+      } catch (error) {
+        if (stop.signal.aborted || !isTransient(error)) throw error;
+        failures++;
+      }
+      if (stop.signal.aborted) throw stop.signal.reason;
+      if (failures > 0) await clock.sleep(backoffMs(failures, { baseMs: 200, maxMs: 5_000 }), stop.signal);
+    }
+  } catch (error) {
+    if (error instanceof WaitTimeout || stop.signal.reason instanceof WaitTimeout) {
+      throw new RolloutError(ref, status, object, true);
+    }
+    if (isNotFound(error)) throw new UserError(`${ref.kind} "${ref.name}" not found in namespace "${ref.namespace}"`);
+    throw error;
+  } finally {
+    timer.abort();
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/**
+ * Waits for several workloads together (one shared time limit). Every wait
+ * runs to its end, so the caller can report each one; the first failure is
+ * then thrown with the others attached as `results`.
+ */
+export async function waitForRollouts(
+  client: KubeClient,
+  refs: readonly WorkloadRef[],
+  options: WaitOptions,
+): Promise<RolloutResult[]> {
+  const settled = await Promise.allSettled(refs.map((ref) => waitForRollout(client, ref, options)));
+  const failure = settled.find((outcome) => outcome.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<RolloutResult>).value);
+}

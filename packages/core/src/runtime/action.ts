@@ -6,6 +6,7 @@
 import { isUserError, UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
 import type { InputSchema } from '../inputs/schema';
+import { resultDocument } from '../report';
 import type { Runtime } from './port';
 
 export interface ActionOutcome {
@@ -92,13 +93,7 @@ export async function executeAction<I>(
 }
 
 function document(action: string, verdict: unknown, startedAt: number, finishedAt: number, fields: object) {
-  return {
-    action,
-    verdict,
-    startedAt: new Date(startedAt).toISOString(),
-    finishedAt: new Date(finishedAt).toISOString(),
-    ...fields,
-  };
+  return resultDocument(action, { startedAt, finishedAt, ...fields, verdict: String(verdict) });
 }
 
 /**

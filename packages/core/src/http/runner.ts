@@ -6,6 +6,7 @@
  * 30 × 10 s of retries in milliseconds on a virtual one.
  */
 import { abortReason } from '../clock/sleep';
+import { formatDuration } from '../inputs/scalars';
 import type { Clock, Logger } from '../runtime/port';
 import { type AssertionResult, evaluate, takeCaptures } from './assertions';
 import { SECRET_HEADER } from './parse';
@@ -228,10 +229,13 @@ async function runOne(
     }
     const outOfTime = clock.now() + interval >= deadline;
     if (attempt === maxAttempts || outOfTime) {
-      if (outOfTime && attempt < maxAttempts) result.error = `${result.error} (timeout ${total}ms reached)`;
+      if (outOfTime && attempt < maxAttempts)
+        result.error = `${result.error} (timeout ${formatDuration(total!)} reached)`;
       break;
     }
-    log.info(`${check.name}: attempt ${attempt}/${maxAttempts} failed: ${result.error}; retrying in ${interval}ms`);
+    log.info(
+      `${check.name}: attempt ${attempt}/${maxAttempts} failed: ${result.error}; retrying in ${formatDuration(interval)}`,
+    );
     await clock.sleep(interval, options.signal);
   }
   result.elapsedMs = clock.now() - started;

@@ -35,9 +35,6 @@ function action(
 describe('executeAction', () => {
   it('exports the common inputs every action.yml declares', () => {
     expect(COMMON_INPUT_NAMES).toEqual([
-      'kubeconfig',
-      'context',
-      'namespace',
       'token',
       'environment',
       'notify-webhook',
@@ -61,7 +58,7 @@ describe('executeAction', () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 1));
     const def = action(async (rt, inputs) => {
       await rt.clock.sleep(90_000);
-      rt.summary.append(`Checked ${inputs.replicas} replicas in ${inputs.namespace}\n`);
+      rt.summary.append(`Checked ${inputs.replicas} replicas (dry run: ${inputs['dry-run']})\n`);
       return { result: { passed: 3 }, outputs: { passed: 3, failed: 0 } };
     });
     const rt = createMemoryRuntime({ clock });
@@ -79,7 +76,7 @@ describe('executeAction', () => {
         passed: 3,
       }),
     });
-    expect(rt.flushedSummary).toBe('Checked 2 replicas in default\n');
+    expect(rt.flushedSummary).toBe('Checked 2 replicas (dry run: false)\n');
     expect(rt.lines('error')).toEqual([]);
   });
 

@@ -2,14 +2,13 @@
 import { boolean, duration, string, url } from '../inputs/scalars';
 
 /**
- * Inputs every action has (INTERFACE.md "Common to every action"). Actions
+ * Inputs every action has (INTERFACE.md "Common to every action"), except the
+ * Kubernetes ones (kubeconfig, context, namespace: `kubeInputs` in core/kube),
+ * which actions that never touch a cluster leave out. Actions
  * spread this into their own schema: `defineInputs({ ...commonInputs, spec: structured() })`.
  * `executeAction` itself acts on `timeout` and `notify-webhook`.
  */
 export const commonInputs = {
-  kubeconfig: string({ example: '${{ secrets.KUBECONFIG }}' }),
-  context: string({ example: 'prod-eu' }),
-  namespace: string({ default: 'default', example: 'shop' }),
   token: string({ secret: true, example: '${{ github.token }}' }),
   environment: string({ example: 'production' }),
   'notify-webhook': url({ secret: true, example: '${{ secrets.SLACK_WEBHOOK_URL }}' }),

@@ -232,6 +232,8 @@ export class KubeClient {
     const stop = () => controller.abort();
     signal?.addEventListener('abort', stop, { once: true });
     this.options.signal?.addEventListener('abort', stop, { once: true });
+    // Aborted while the watch was connecting: the listeners above came too late.
+    if (signal?.aborted || this.options.signal?.aborted) stop();
     try {
       for (;;) {
         const event = queue.shift();

@@ -27,9 +27,16 @@ export function isConflict(error: unknown): boolean {
   return error instanceof KubeApiError && error.code === 409 && error.reason === 'Conflict';
 }
 
-/** Worth another attempt: throttling, server trouble, or no answer at all (never a 4xx the client caused). */
+/** Worth another attempt: throttling, server trouble, or a connection that failed (never a 4xx the client caused). */
 export function isTransient(error: unknown): boolean {
   if (error instanceof KubeApiError) return error.code === 429 || error.code >= 500;
-  // Anything else thrown by fetch is the connection failing (refused, reset, TLS).
-  return error instanceof Error && error.name !== 'AbortError' && error.name !== 'TimeoutError';
+  return isConnectionError(error);
+}
+
+/** fetch's "fetch failed" (cause: ECONNREFUSED, ECONNRESET, a TLS error) and socket errors carrying a code. */
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name === 'AbortError' || error.name === 'TimeoutError') return false;
+  if (error instanceof TypeError && error.message === 'fetch failed') return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(E[A-Z]+|UND_ERR_\w+)$/.test(code);
 }

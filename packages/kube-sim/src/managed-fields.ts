@@ -145,14 +145,23 @@ export function valueAt(obj: Json, path: string): Json | undefined {
 
 export function removePath(obj: Json, path: string): void {
   const segs = path.split('\n');
-  let cur: Json | undefined = obj;
-  for (const seg of segs.slice(0, -1)) cur = step(cur, seg);
+  const chain: Json[] = [obj];
+  for (const seg of segs.slice(0, -1)) {
+    const next = step(chain[chain.length - 1], seg);
+    if (next === undefined) return;
+    chain.push(next);
+  }
+  const cur = chain[chain.length - 1];
   const last = segs[segs.length - 1]!;
   if (last.startsWith('f:') && isObject(cur)) delete cur[last.slice(2)];
   else if (Array.isArray(cur)) {
     const found = step(cur, last);
     const i = found === undefined ? -1 : cur.indexOf(found);
     if (i >= 0) cur.splice(i, 1);
+    // A list emptied by the removal goes too, as the real server leaves no empty owned list behind.
+    const parent = chain[chain.length - 2];
+    const field = segs[segs.length - 2];
+    if (cur.length === 0 && isObject(parent) && field?.startsWith('f:')) delete parent[field.slice(2)];
   }
 }
 
@@ -317,8 +326,8 @@ export function serverSideApply(
   const result = structuredClone(live ?? {}) as JsonObject;
   if (mine) {
     const dropped = [...mine.set].filter((p) => !applied.has(p) && !others.some((o) => o.set.has(p)));
-    // Deepest first, so removing an element does not hide its own fields.
-    dropped.sort((a, b) => b.length - a.length);
+    // Shallowest first: a removed list element takes its fields with it.
+    dropped.sort((a, b) => a.length - b.length);
     for (const p of dropped) removePath(result, p);
   }
   const merged = options.merge(result, stripForMerge(config, scope)) as JsonObject;

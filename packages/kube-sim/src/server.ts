@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery';
 import { ApiError, badRequest, methodNotAllowed, notFound } from './errors';
 import type { FaultInjector, RequestInfo } from './faults';
+import { openApiGroupVersion, openApiIndex } from './openapi';
 import { apiVersionOf, type ResourceType } from './resources';
 import type { RequestStats } from './stats';
 import type { KubeObject, ObjectStore, PatchType, PropagationPolicy, WatchEvent } from './store';
@@ -274,6 +275,16 @@ export class ApiServer {
       const found = m[2] ? resourceList(reg, m[1]!, m[2]) : group(reg, m[1]!);
       if (!found) sendError(res, new ApiError(404, 'NotFound', 'the server could not find the requested resource'));
       else send(res, 200, found);
+      return true;
+    }
+    if (path === '/openapi/v3') {
+      send(res, 200, openApiIndex(reg));
+      return true;
+    }
+    if (path.startsWith('/openapi/v3/')) {
+      const found = openApiGroupVersion(reg, path.slice('/openapi/v3/'.length));
+      if (found) send(res, 200, found);
+      else sendError(res, new ApiError(404, 'NotFound', 'the server could not find the requested resource'));
       return true;
     }
     if (path.startsWith('/openapi/')) {

@@ -1,0 +1,229 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Histogram } from '../src/http/histogram';
+import { runLoad } from '../src/http/load';
+import { parseLoadSpec, runLoadGate } from '../src/http/load-gate';
+import { CheckSpecError } from '../src/http/parse';
+import { renderLoadSummary } from '../src/http/summary';
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function serve(handler: http.RequestListener): Promise<{ url: string; sockets: Set<Socket> }> {
+  const server = http.createServer(handler);
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => sockets.add(socket));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, sockets };
+}
+
+const ok: http.RequestListener = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+  res.end('ok');
+};
+
+describe('runLoad', () => {
+  it('rate model: sends exactly rate × duration requests, all answered', async () => {
+    let served = 0;
+    const { url } = await serve((req, res) => {
+      served++;
+      ok(req, res);
+    });
+    const run = await runLoad({
+      target: { url, method: 'GET', headers: {} },
+      model: { kind: 'rate', rate: 400, connections: 8 },
+      durationMs: 250,
+      requestTimeoutMs: 5_000,
+    });
+    expect(run.sent).toBe(100);
+    expect(run.responses).toBe(100);
+    expect(served).toBe(100);
+    expect(run.errors).toBe(0);
+    expect(run.statusCounts).toEqual({ '200': 100 });
+    expect(Histogram.fromSnapshot(run.latency).count).toBe(100);
+  });
+
+  it('rate model measures from the intended send time (coordinated omission)', async () => {
+    // The server stalls its first answer for 100 ms; with one connection every request
+    // due meanwhile queues. Request i (due at i ms) cannot finish before 100 ms, so at
+    // least the 50 requests due in the first 50 ms have latency >= 50 ms: a quarter of 200.
+    let first = true;
+    const { url } = await serve((req, res) => {
+      if (first) {
+        first = false;
+        setTimeout(() => ok(req, res), 100);
+      } else ok(req, res);
+    });
+    const run = await runLoad({
+      target: { url, method: 'GET', headers: {} },
+      model: { kind: 'rate', rate: 1000, connections: 1 },
+      durationMs: 200,
+      requestTimeoutMs: 5_000,
+    });
+    const latency = Histogram.fromSnapshot(run.latency);
+    expect(run.responses).toBe(200);
+    expect(latency.percentile(75)).toBeGreaterThanOrEqual(50_000);
+    expect(latency.max).toBeGreaterThanOrEqual(100_000);
+  });
+
+  it('closed model: keeps exactly N connections busy until the duration ends', async () => {
+    const { url, sockets } = await serve(ok);
+    const run = await runLoad({
+      target: { url, method: 'GET', headers: {} },
+      model: { kind: 'closed', connections: 4 },
+      durationMs: 200,
+      requestTimeoutMs: 5_000,
+    });
+    expect(sockets.size).toBe(4);
+    expect(run.responses).toBe(run.sent);
+    expect(run.responses).toBeGreaterThan(50);
+  });
+
+  it('parses chunked bodies, connection: close and POST bodies', async () => {
+    let bodies = 0;
+    const { url, sockets } = await serve((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        if (body === '{"n":1}') bodies++;
+        const n = bodies;
+        if (n % 2 === 0) {
+          res.writeHead(200, { connection: 'close', 'content-length': '3' });
+          res.end('bye');
+        } else {
+          res.writeHead(201, { 'content-type': 'text/plain' }); // no length: chunked
+          res.write('hello ');
+          res.write('x'.repeat(5000));
+          res.end('!');
+        }
+      });
+    });
+    const run = await runLoad({
+      target: { url, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' },
+      model: { kind: 'rate', rate: 500, connections: 2 },
+      durationMs: 100,
+      requestTimeoutMs: 5_000,
+    });
+    expect(run.responses).toBe(50);
+    expect(bodies).toBe(50);
+    expect(run.statusCounts).toEqual({ '200': 25, '201': 25 });
+    expect(run.errors).toBe(0);
+    expect(sockets.size).toBeGreaterThanOrEqual(25); // every `connection: close` forced a new socket
+  });
+
+  it('counts unexpected statuses, refused connections and timeouts as errors', async () => {
+    let n = 0;
+    const { url } = await serve((req, res) => {
+      n++;
+      if (n % 4 === 0) return; // never answers: times out
+      if (n % 2 === 0) {
+        res.writeHead(503, { 'content-length': '0' });
+        return res.end();
+      }
+      ok(req, res);
+    });
+    const run = await runLoad({
+      target: { url, method: 'GET', headers: {} },
+      model: { kind: 'rate', rate: 200, connections: 40 },
+      durationMs: 100,
+      requestTimeoutMs: 50,
+    });
+    expect(run.sent).toBe(20);
+    expect(run.errorKinds).toEqual({ 'status 503': 5, timeout: 5 });
+    expect(run.errors).toBe(10);
+    expect(run.responses).toBe(15);
+  });
+});
+
+describe('load gate', () => {
+  it('parses the load spec', () => {
+    const spec = parseLoadSpec(`
+url: https://example.com/api
+method: post
+headers: { x-api-key: k }
+json: { ping: true }
+rate: 10_000
+connections: 100
+duration: 30s
+thresholds: { p95: 100ms, p99: 250ms, error-rate: 0.5%, min-rate: 9500 }
+`);
+    expect(spec.model).toEqual({ kind: 'rate', rate: 10_000, connections: 100 });
+    expect(spec.durationMs).toBe(30_000);
+    expect(spec.body).toBe('{"ping":true}');
+    expect(spec.headers['content-type']).toBe('application/json');
+    expect(spec.thresholds).toEqual({ p95Ms: 100, p99Ms: 250, errorRate: 0.005, minRate: 9500 });
+    expect(parseLoadSpec('url: http://x/\nconnections: 8\nduration: 1m').model).toEqual({
+      kind: 'closed',
+      connections: 8,
+    });
+  });
+
+  it('refuses a bad load spec with line and column', () => {
+    const problem = (text: string) => {
+      try {
+        parseLoadSpec(text, { source: 'load' });
+      } catch (error) {
+        if (error instanceof CheckSpecError) return error.message;
+        throw error;
+      }
+      return 'accepted';
+    };
+    expect(problem('url: http://x/\nduration: 10s')).toContain('load:1:1: load needs rate');
+    expect(problem('url: http://x/\nrate: 100\nduration: 10')).toContain(
+      'load:3:11: load: duration must be a duration',
+    );
+    expect(problem('url: http://x/\nrate: 100\nduration: 1s\nthresholds: { p99: 1s, p999: 2s }')).toContain(
+      "load:4:24: load: thresholds has an unknown key 'p999'",
+    );
+    expect(problem('url: http://x/\nrate: 100\nduration: 1s\nthresholds: { error-rate: lots }')).toContain(
+      'error-rate must be a percentage like 1%',
+    );
+  });
+
+  it('passes thresholds a healthy server meets and fails the ones it cannot, with a chart', async () => {
+    const { url } = await serve(ok);
+    const pass = await runLoadGate(
+      parseLoadSpec(`url: ${url}\nrate: 500\nduration: 200ms\nthresholds: { p99: 1s, error-rate: 0%, min-rate: 400 }`),
+    );
+    expect(pass.passed).toBe(true);
+    expect(pass.responses).toBe(100);
+    expect(pass.thresholds.map((t) => [t.name, t.passed])).toEqual([
+      ['p99', true],
+      ['error-rate', true],
+      ['min-rate', true],
+    ]);
+    const markdown = renderLoadSummary(pass);
+    expect(markdown).toContain('```mermaid\nxychart-beta');
+    expect(markdown).toContain('| p99 | ≤ 1s |');
+    expect(pass.chart.reduce((sum, bin) => sum + bin.count, 0)).toBeGreaterThanOrEqual(99); // up to p99.9
+
+    const fail = await runLoadGate(
+      parseLoadSpec(`url: ${url}\nrate: 500\nduration: 200ms\nthresholds: { min-rate: 100000 }`),
+    );
+    expect(fail.passed).toBe(false);
+    expect(fail.thresholds[0]).toMatchObject({ name: 'min-rate', expected: '≥ 100000 req/s', passed: false });
+  });
+
+  it('fails on the error rate when the target answers 5xx', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(500, { 'content-length': '0' });
+      res.end();
+    });
+    const result = await runLoadGate(
+      parseLoadSpec(`url: ${url}\nrate: 200\nduration: 100ms\nthresholds: { error-rate: 1% }`),
+    );
+    expect(result.passed).toBe(false);
+    expect(result.errorRate).toBe(1);
+    expect(result.errorKinds).toEqual({ 'status 500': 20 });
+    expect(renderLoadSummary(result)).toContain('Errors: status 500 × 20');
+  });
+});

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { abortableSleep, systemClock, VIRTUAL_EPOCH, VirtualClock } from '@deploy-actions/core/clock';
 import { describe, expect, it } from 'vitest';
 
@@ -146,6 +147,31 @@ describe('VirtualClock auto-advance over real loopback sockets', () => {
     expect(events).toEqual(expected);
     expect(clock.now()).toBe(30 * 60_000);
     expect(elapsed).toBeLessThan(1_000);
+  });
+
+  it('is not held back by gzip decoders that linger after a compressed response', async () => {
+    const clock = new VirtualClock(0);
+    const body = gzipSync(JSON.stringify({ status: 'success', data: [1, 2, 3] }));
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const auto = clock.startAutoAdvance();
+    const started = performance.now();
+    try {
+      for (let check = 0; check < 20; check++) {
+        const answer = (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.json())) as { data: number[] };
+        expect(answer.data).toEqual([1, 2, 3]);
+        await clock.sleep(10_000);
+      }
+    } finally {
+      auto.stop();
+      server.close();
+      server.closeAllConnections();
+    }
+    expect(clock.now()).toBe(200_000);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('does not jump ahead while a child process is still running', async () => {

@@ -20,12 +20,17 @@ const IN_FLIGHT = new Set([
   'WRITEWRAP',
   'SHUTDOWNWRAP',
   'PROCESSWRAP',
-  'ZLIB',
 ]);
+
+/**
+ * In-flight work older than this (real time) no longer holds the clock back: a
+ * long-lived child (a server started mid-test) would otherwise stop time forever.
+ */
+const STALE_AFTER_MS = 10_000;
 
 let users = 0;
 let activity = 0;
-const inFlight = new Set<number>();
+const inFlight = new Map<number, number>();
 const ownIds = new Set<number>();
 // Promise reactions are bookkeeping, not I/O: the hook sees them but must not count them.
 const promiseIds = new Set<number>();
@@ -35,7 +40,7 @@ const hook = createHook({
   init(asyncId, type) {
     if (type === 'PROMISE') promiseIds.add(asyncId);
     else if (creatingOwn) ownIds.add(asyncId);
-    else if (IN_FLIGHT.has(type)) inFlight.add(asyncId);
+    else if (IN_FLIGHT.has(type)) inFlight.set(asyncId, performance.now());
   },
   before(asyncId) {
     if (promiseIds.delete(asyncId) || ownIds.has(asyncId)) return;
@@ -90,10 +95,17 @@ export async function waitForQuiet(turns = 3): Promise<void> {
   while (quiet < turns) {
     const before = activity;
     await quietTurn();
-    if (activity === before && inFlight.size === 0) quiet++;
+    const busy = pendingWork();
+    if (activity === before && !busy) quiet++;
     else quiet = 0;
-    if (inFlight.size > 0) await realPause();
+    if (busy) await realPause();
   }
+}
+
+function pendingWork(): boolean {
+  const now = performance.now();
+  for (const started of inFlight.values()) if (now - started < STALE_AFTER_MS) return true;
+  return false;
 }
 
 /** While a request is in flight on the thread pool, yield for real instead of spinning. */

@@ -1,0 +1,125 @@
+/** Shared pieces of the simulated controllers: resource names, owner references, conditions and timestamps. */
+import type { Clock } from '@deploy-actions/core/clock';
+import type { BehaviourTable } from '../behaviour';
+import type { KubeObject, ObjectStore } from '../store';
+import type { EventRecorder } from './events';
+import type { Random } from './random';
+
+export const PODS = 'v1/pods';
+export const NODES = 'v1/nodes';
+export const SERVICES = 'v1/services';
+export const ENDPOINTS = 'v1/endpoints';
+export const EVENTS = 'v1/events';
+export const DEPLOYMENTS = 'apps/v1/deployments';
+export const REPLICASETS = 'apps/v1/replicasets';
+export const STATEFULSETS = 'apps/v1/statefulsets';
+export const DAEMONSETS = 'apps/v1/daemonsets';
+export const CONTROLLERREVISIONS = 'apps/v1/controllerrevisions';
+export const JOBS = 'batch/v1/jobs';
+export const CRONJOBS = 'batch/v1/cronjobs';
+
+export const MANAGER = 'kube-controller-manager';
+
+/** Everything a controller needs from the sim. */
+export interface ControllerContext {
+  store: ObjectStore;
+  clock: Clock;
+  behaviour: BehaviourTable;
+  random: Random;
+  events: EventRecorder;
+  signal: AbortSignal;
+}
+
+export function key(ns: string | undefined, name: string): string {
+  return `${ns ?? ''}/${name}`;
+}
+
+export function splitKey(k: string): [string, string] {
+  const slash = k.indexOf('/');
+  return [k.slice(0, slash), k.slice(slash + 1)];
+}
+
+/** RFC 3339 at second precision, as the API server writes times. */
+export function timestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export function parseTime(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function controllerRef(obj: KubeObject): KubeObject | undefined {
+  return (obj.metadata?.ownerReferences ?? []).find((r: KubeObject) => r.controller === true);
+}
+
+export function ownerReference(owner: KubeObject): KubeObject {
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function isTerminating(obj: KubeObject): boolean {
+  return !!obj.metadata?.deletionTimestamp;
+}
+
+export function condition(obj: KubeObject, type: string): KubeObject | undefined {
+  return (obj.status?.conditions ?? []).find((c: KubeObject) => c.type === type);
+}
+
+export function isPodReady(pod: KubeObject): boolean {
+  return condition(pod, 'Ready')?.status === 'True';
+}
+
+/** Active pods: not terminating and not finished (what ReplicaSets and Jobs count). */
+export function isPodActive(pod: KubeObject): boolean {
+  const phase = pod.status?.phase;
+  return !isTerminating(pod) && phase !== 'Succeeded' && phase !== 'Failed';
+}
+
+/**
+ * When a Ready pod becomes available (Ready for minReadySeconds), or undefined when not Ready.
+ * Ready pods with minReadySeconds 0 are available at once.
+ */
+export function availableAt(pod: KubeObject, minReadySeconds: number): number | undefined {
+  const ready = condition(pod, 'Ready');
+  if (ready?.status !== 'True') return undefined;
+  if (minReadySeconds <= 0) return 0;
+  return (parseTime(ready.lastTransitionTime) ?? 0) + minReadySeconds * 1000;
+}
+
+/**
+ * Set a condition the way Kubernetes helpers do: lastTransitionTime moves only when the status changes;
+ * lastUpdateTime (for the kinds that have it) moves on every change of reason or message, or when asked.
+ */
+export function setCondition(
+  conditions: KubeObject[],
+  next: { type: string; status: string; reason?: string; message?: string },
+  now: number,
+  options: { withUpdateTime?: boolean; touch?: boolean } = {},
+): KubeObject[] {
+  const old = conditions.find((c) => c.type === next.type);
+  const time = timestamp(now);
+  const cond: KubeObject = { type: next.type, status: next.status };
+  if (options.withUpdateTime) {
+    const changed = !old || old.status !== next.status || old.reason !== next.reason || old.message !== next.message;
+    cond.lastUpdateTime = changed || options.touch ? time : old.lastUpdateTime;
+  }
+  cond.lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime : time;
+  if (next.reason !== undefined) cond.reason = next.reason;
+  if (next.message !== undefined) cond.message = next.message;
+  const out = conditions.filter((c) => c.type !== next.type);
+  const index = conditions.findIndex((c) => c.type === next.type);
+  if (index < 0) out.push(cond);
+  else out.splice(index, 0, cond);
+  return out;
+}
+
+/** Labels match a structured selector's matchLabels and matchExpressions. */
+export { labelSelectorFromObject } from '../selectors';

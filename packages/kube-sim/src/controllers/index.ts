@@ -1,0 +1,61 @@
+/** Starts every simulated controller on one store and clock. */
+import type { Clock } from '@deploy-actions/core/clock';
+import type { BehaviourTable } from '../behaviour';
+import type { ObjectStore } from '../store';
+import type { ControllerContext } from './common';
+import { DaemonSetController } from './daemonset';
+import { DeploymentController } from './deployment';
+import { EndpointsController } from './endpoints';
+import { EventRecorder } from './events';
+import { JobController } from './job';
+import { ensureNodes, Kubelet } from './kubelet';
+import { Random } from './random';
+import { ReplicaSetController } from './replicaset';
+import { StatefulSetController } from './statefulset';
+
+export interface RunningControllers {
+  readonly context: ControllerContext;
+  readonly kubelet: Kubelet;
+  stop(): void;
+}
+
+export interface StartOptions {
+  seed?: number;
+  nodes?: string[];
+}
+
+export function startControllers(
+  store: ObjectStore,
+  clock: Clock,
+  behaviour: BehaviourTable,
+  options: StartOptions = {},
+): RunningControllers {
+  const abort = new AbortController();
+  const context: ControllerContext = {
+    store,
+    clock,
+    behaviour,
+    random: new Random(options.seed ?? 1),
+    events: new EventRecorder(store, clock),
+    signal: abort.signal,
+  };
+  ensureNodes(context, options.nodes);
+  const kubelet = new Kubelet(context);
+  const stops = [
+    kubelet.start(),
+    new ReplicaSetController(context).start(),
+    new DeploymentController(context).start(),
+    new StatefulSetController(context).start(),
+    new DaemonSetController(context).start(),
+    new JobController(context).start(),
+    new EndpointsController(context).start(),
+  ];
+  return {
+    context,
+    kubelet,
+    stop() {
+      abort.abort();
+      for (const stop of stops.reverse()) stop();
+    },
+  };
+}

@@ -1,0 +1,301 @@
+/**
+ * Scheduler and kubelet in one: binds new pods to the simulated nodes (round robin), gives them an IP, and walks
+ * each container's timeline (from the behaviour table) on the sim's clock, writing pod status (phase,
+ * conditions, containerStatuses) and the events a kubelet writes. Serves `/log` text from the behaviour table.
+ */
+import type { KubeObject } from '../store';
+import { type ControllerContext, key, NODES, PODS, setCondition, timestamp } from './common';
+import { type ContainerSnapshot, containerTimeline, type RestartPolicy, type Step } from './timeline';
+
+export const DEFAULT_NODES = ['kube-sim-worker-1', 'kube-sim-worker-2'];
+
+/** Create the simulated nodes unless some exist already. */
+export function ensureNodes(ctx: ControllerContext, names = DEFAULT_NODES): void {
+  if (ctx.store.list(NODES, undefined).length > 0) return;
+  names.forEach((name, i) => {
+    const node = ctx.store.create(
+      {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name,
+          labels: {
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            'node-role.kubernetes.io/worker': '',
+          },
+        },
+        spec: { podCIDR: `10.244.${i + 1}.0/24` },
+      },
+      { fieldManager: 'kubelet' },
+    );
+    const now = timestamp(ctx.clock.now());
+    ctx.store.modify(
+      NODES,
+      undefined,
+      node.metadata.name,
+      (draft) => {
+        draft.status = {
+          capacity: { cpu: '4', memory: '16Gi', pods: '110' },
+          allocatable: { cpu: '4', memory: '16Gi', pods: '110' },
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'kubelet is posting ready status',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+          addresses: [
+            { type: 'InternalIP', address: `172.18.0.${i + 2}` },
+            { type: 'Hostname', address: name },
+          ],
+          nodeInfo: {
+            kubeletVersion: 'v1.32.0',
+            containerRuntimeVersion: 'containerd://1.7.0',
+            operatingSystem: 'linux',
+            architecture: 'amd64',
+            osImage: 'kube-sim',
+            kernelVersion: '6.1.0',
+          },
+        };
+      },
+      { subresource: 'status', fieldManager: 'kubelet' },
+    );
+  });
+}
+
+interface Running {
+  abort: AbortController;
+  snapshots: ContainerSnapshot[];
+}
+
+export class Kubelet {
+  private readonly running = new Map<string, Running>();
+  private nextNode = 0;
+  private readonly ipCounters = new Map<string, number>();
+
+  constructor(private readonly ctx: ControllerContext) {}
+
+  start(): () => void {
+    const stop = this.ctx.store.watch(PODS, undefined, undefined, (e) => {
+      const pod = e.object;
+      const uid = pod.metadata.uid as string;
+      if (e.type === 'DELETED' || pod.metadata.deletionTimestamp) {
+        this.running.get(uid)?.abort.abort();
+        this.running.delete(uid);
+        return;
+      }
+      if (!this.running.has(uid) && !pod.status?.startTime) {
+        const run: Running = { abort: new AbortController(), snapshots: [] };
+        this.running.set(uid, run);
+        queueMicrotask(() => this.launch(pod, run));
+      }
+    });
+    return () => {
+      stop();
+      for (const run of this.running.values()) run.abort.abort();
+      this.running.clear();
+    };
+  }
+
+  /** Text for `kubectl logs`: the behaviour's `logs` for that container's image. */
+  logs(pod: KubeObject, container: string | undefined): string | undefined {
+    const c = (pod.spec?.containers ?? []).find((x: KubeObject) => !container || x.name === container);
+    if (!c) return undefined;
+    const runToCompletion = (pod.spec?.restartPolicy ?? 'Always') !== 'Always';
+    return this.ctx.behaviour.resolve(c.image, runToCompletion).logs;
+  }
+
+  private launch(created: KubeObject, run: Running): void {
+    const { store, clock, events } = this.ctx;
+    const ns = created.metadata.namespace;
+    const name = created.metadata.name;
+    if (run.abort.signal.aborted) return;
+    let pod = store.find(PODS, ns, name);
+    if (!pod || pod.metadata.uid !== created.metadata.uid) return;
+
+    const nodes = store.list(NODES, undefined);
+    let nodeName: string | undefined = pod.spec?.nodeName;
+    if (!nodeName) {
+      const node = nodes[this.nextNode++ % Math.max(1, nodes.length)];
+      nodeName = node?.metadata.name ?? DEFAULT_NODES[0]!;
+      // The binding subresource, simplified: the scheduler sets spec.nodeName.
+      pod = store.modify(
+        PODS,
+        ns,
+        name,
+        (draft) => {
+          draft.spec.nodeName = nodeName;
+        },
+        { fieldManager: 'kube-scheduler' },
+      );
+      events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${nodeName}`, {
+        component: 'default-scheduler',
+      });
+    }
+    const node = nodes.find((n) => n.metadata.name === nodeName);
+    const hostIP = node?.status?.addresses?.find((a: KubeObject) => a.type === 'InternalIP')?.address ?? '172.18.0.2';
+    const podIP = this.allocateIp(node);
+    const start = clock.now();
+    const restartPolicy: RestartPolicy = pod.spec?.restartPolicy ?? 'Always';
+    const runToCompletion = restartPolicy !== 'Always';
+    const containers: KubeObject[] = pod.spec?.containers ?? [];
+    const timelines = containers.map((c) =>
+      containerTimeline({
+        container: c.name,
+        image: c.image,
+        podName: name,
+        namespace: ns,
+        behaviour: this.ctx.behaviour.resolve(c.image, runToCompletion),
+        restartPolicy,
+        start,
+      }),
+    );
+    const heads: (Step | undefined)[] = timelines.map((t) => t.next().value ?? undefined);
+    run.snapshots = containers.map(() => ({
+      state: { waiting: { reason: 'ContainerCreating' } },
+      lastState: {},
+      ready: false,
+      started: false,
+      restartCount: 0,
+    }));
+    const base: Record<string, string> = { podIP, hostIP, nodeName: nodeName ?? '', startTime: timestamp(start) };
+    this.writeStatus(pod, containers, run, base);
+
+    const loop = async () => {
+      for (;;) {
+        const due = heads.reduce<number | undefined>(
+          (m, h) => (h && (m === undefined || h.at < m) ? h.at : m),
+          undefined,
+        );
+        if (due === undefined) return;
+        const wait = due - clock.now();
+        if (wait > 0) await clock.sleep(wait, run.abort.signal);
+        if (run.abort.signal.aborted) return;
+        const current = store.find(PODS, ns, name);
+        if (!current || current.metadata.uid !== created.metadata.uid || current.metadata.deletionTimestamp) return;
+        heads.forEach((head, i) => {
+          if (!head || head.at > clock.now()) return;
+          run.snapshots[i] = head.snapshot;
+          const fieldPath = `spec.containers{${containers[i]!.name}}`;
+          for (const ev of head.events) {
+            events.record(current, ev.type, ev.reason, ev.message, { component: 'kubelet', host: nodeName }, fieldPath);
+          }
+          heads[i] = head.done ? undefined : (timelines[i]!.next().value ?? undefined);
+        });
+        this.writeStatus(current, containers, run, base);
+      }
+    };
+    loop().catch((error) => {
+      if (!run.abort.signal.aborted) console.error(`kube-sim kubelet: pod ${key(ns, name)}:`, error);
+    });
+  }
+
+  private allocateIp(node: KubeObject | undefined): string {
+    const cidr: string = node?.spec?.podCIDR ?? '10.244.1.0/24';
+    const prefix = cidr.split('.').slice(0, 3).join('.');
+    const n = (this.ipCounters.get(prefix) ?? 1) + 1;
+    this.ipCounters.set(prefix, n);
+    // Beyond 254 pods on one node, spill into the next /24 (a simplification).
+    const [a, b, c] = prefix.split('.').map(Number) as [number, number, number];
+    const third = c + Math.floor((n - 2) / 253);
+    return `${a}.${b}.${third}.${((n - 2) % 253) + 2}`;
+  }
+
+  private writeStatus(pod: KubeObject, containers: KubeObject[], run: Running, base: Record<string, string>): void {
+    const { store, clock } = this.ctx;
+    const now = clock.now();
+    const snaps = run.snapshots;
+    const allReady = snaps.length > 0 && snaps.every((s) => s.ready);
+    const terminated = snaps.map((s) => ('terminated' in s.state ? s.state.terminated : undefined));
+    let phase: string;
+    if (terminated.every((t) => t !== undefined))
+      phase = terminated.every((t) => t!.exitCode === 0) ? 'Succeeded' : 'Failed';
+    else if (snaps.some((s) => 'running' in s.state || s.restartCount > 0 || 'terminated' in s.lastState))
+      phase = 'Running';
+    else phase = 'Pending';
+    const finished = phase === 'Succeeded' || phase === 'Failed';
+
+    const prevConditions: KubeObject[] = pod.status?.conditions ?? [];
+    let conditions = prevConditions;
+    const put = (type: string, ok: boolean, reason?: string) => {
+      conditions = setCondition(
+        conditions,
+        { type, status: ok ? 'True' : 'False', ...(ok || !reason ? {} : { reason }) },
+        now,
+      );
+    };
+    put('PodReadyToStartContainers', true);
+    put('Initialized', true);
+    put('Ready', allReady && !finished, finished ? 'PodCompleted' : 'ContainersNotReady');
+    put('ContainersReady', allReady && !finished, finished ? 'PodCompleted' : 'ContainersNotReady');
+    put('PodScheduled', true);
+    for (const c of conditions) if (c.status === 'True') delete c.reason;
+    if (!allReady || finished) {
+      const notReady = containers.filter((_, i) => !snaps[i]!.ready).map((c) => c.name);
+      for (const c of conditions) {
+        if ((c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'False' && !finished) {
+          c.message = `containers with unready status: [${notReady.join(' ')}]`;
+        }
+      }
+    }
+
+    const containerStatuses = containers.map((c, i) => {
+      const s = snaps[i]!;
+      const runningOrDone = 'running' in s.state || 'terminated' in s.state || s.restartCount > 0;
+      return {
+        name: c.name,
+        image: c.image,
+        imageID: runningOrDone ? `${c.image.split(':')[0]}@sha256:${imageDigest(c.image)}` : '',
+        ...(runningOrDone
+          ? { containerID: `containerd://${imageDigest(`${pod.metadata.uid}/${c.name}/${s.restartCount}`)}` }
+          : {}),
+        ready: s.ready,
+        started: s.started,
+        restartCount: s.restartCount,
+        state: s.state,
+        lastState: s.lastState,
+      };
+    });
+    const status: KubeObject = {
+      phase,
+      conditions,
+      hostIP: base.hostIP,
+      hostIPs: [{ ip: base.hostIP }],
+      podIP: base.podIP,
+      podIPs: [{ ip: base.podIP }],
+      startTime: base.startTime,
+      containerStatuses,
+      qosClass: 'BestEffort',
+    };
+    try {
+      store.modify(
+        PODS,
+        pod.metadata.namespace,
+        pod.metadata.name,
+        (draft) => {
+          if (draft.metadata.uid !== pod.metadata.uid) return;
+          draft.status = status;
+        },
+        { subresource: 'status', fieldManager: 'kubelet' },
+      );
+    } catch {
+      // The pod was deleted meanwhile.
+    }
+  }
+}
+
+/** A stable fake digest: 64 hex characters derived from the text. */
+function imageDigest(text: string): string {
+  let out = '';
+  let h = 2166136261;
+  for (let round = 0; out.length < 64; round++) {
+    for (const ch of `${text}#${round}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+    out += h.toString(16).padStart(8, '0');
+  }
+  return out.slice(0, 64);
+}

@@ -1,0 +1,74 @@
+/**
+ * A controller's work queue: keys are deduplicated, processed one at a time in microtasks (the store is
+ * synchronous, so a reconcile never interleaves with another), retried on 409 Conflict, and re-queued later on
+ * the sim's clock for things that only time changes (a pod becoming available, a progress deadline).
+ */
+import type { Clock } from '@deploy-actions/core/clock';
+import { ApiError } from '../errors';
+
+export class WorkQueue {
+  private readonly pending = new Set<string>();
+  private running = false;
+  /** Earliest wake-up already scheduled per key, so repeated requests do not pile up timers. */
+  private readonly timers = new Map<string, number>();
+  private readonly conflicts = new Map<string, number>();
+
+  constructor(
+    private readonly name: string,
+    private readonly reconcile: (key: string) => void,
+    private readonly clock: Clock,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  add(key: string): void {
+    if (this.signal.aborted) return;
+    this.pending.add(key);
+    if (!this.running) {
+      this.running = true;
+      queueMicrotask(() => this.drain());
+    }
+  }
+
+  addAfter(key: string, ms: number): void {
+    if (this.signal.aborted) return;
+    if (ms <= 0) return this.add(key);
+    const at = this.clock.now() + ms;
+    const existing = this.timers.get(key);
+    if (existing !== undefined && existing <= at && existing > this.clock.now()) return;
+    this.timers.set(key, at);
+    this.clock.sleep(ms, this.signal).then(
+      () => {
+        if (this.timers.get(key) === at) this.timers.delete(key);
+        this.add(key);
+      },
+      () => {},
+    );
+  }
+
+  private drain(): void {
+    try {
+      while (this.pending.size > 0 && !this.signal.aborted) {
+        const key = this.pending.values().next().value as string;
+        this.pending.delete(key);
+        try {
+          this.reconcile(key);
+          this.conflicts.delete(key);
+        } catch (error) {
+          if (error instanceof ApiError && error.code === 409) {
+            const n = (this.conflicts.get(key) ?? 0) + 1;
+            this.conflicts.set(key, n);
+            // Someone wrote first: read again at once, then back off if it keeps happening.
+            if (n < 5) this.pending.add(key);
+            else this.addAfter(key, 100);
+          } else if (error instanceof ApiError && error.code === 404) {
+            // The object went away mid-reconcile; its deletion event brings the next pass.
+          } else {
+            console.error(`kube-sim ${this.name} controller: reconcile of ${key} failed:`, error);
+          }
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

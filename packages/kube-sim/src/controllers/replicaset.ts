@@ -1,0 +1,178 @@
+/**
+ * The ReplicaSet controller: keeps `spec.replicas` active pods (named `<rs>-<5 chars>`, owned by the
+ * ReplicaSet), deletes the least valuable pods first when scaling down (unscheduled, pending, not ready,
+ * recently ready, most restarts, newest, as controller.ActivePods ranks them), and reports replicas,
+ * readyReplicas and availableReplicas (Ready for minReadySeconds).
+ */
+import type { KubeObject } from '../store';
+import {
+  availableAt,
+  type ControllerContext,
+  condition,
+  controllerRef,
+  isPodActive,
+  isPodReady,
+  key,
+  labelSelectorFromObject,
+  MANAGER,
+  ownerReference,
+  PODS,
+  parseTime,
+  REPLICASETS,
+  splitKey,
+} from './common';
+import { WorkQueue } from './queue';
+import { randomSuffix } from './random';
+
+/** Build a pod from a template, owned by `owner`. */
+export function podFromTemplate(
+  owner: KubeObject,
+  template: KubeObject,
+  name: string,
+  extraLabels: Record<string, string> = {},
+): KubeObject {
+  const spec = structuredClone(template.spec ?? {});
+  spec.restartPolicy ??= 'Always';
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.terminationGracePeriodSeconds ??= 30;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: owner.metadata.namespace,
+      labels: { ...(template.metadata?.labels ?? {}), ...extraLabels },
+      ...(template.metadata?.annotations ? { annotations: structuredClone(template.metadata.annotations) } : {}),
+      ownerReferences: [ownerReference(owner)],
+    },
+    spec,
+  };
+}
+
+/** Create a pod named `<prefix><5 random chars>`, trying another suffix if the name is taken. */
+export function createPodWithGeneratedName(
+  ctx: ControllerContext,
+  owner: KubeObject,
+  prefix: string,
+  build: (name: string) => KubeObject,
+): KubeObject {
+  for (let attempt = 0; ; attempt++) {
+    const name = `${prefix}${randomSuffix(ctx.random)}`;
+    if (ctx.store.find(PODS, owner.metadata.namespace, name) && attempt < 10) continue;
+    return ctx.store.create(build(name), { fieldManager: MANAGER });
+  }
+}
+
+/** Lower ranks are deleted first (controller.ActivePods ordering). */
+function deletionRank(a: KubeObject, b: KubeObject): number {
+  const scheduled = (p: KubeObject) => (p.spec?.nodeName ? 1 : 0);
+  if (scheduled(a) !== scheduled(b)) return scheduled(a) - scheduled(b);
+  const phase = (p: KubeObject) => ({ Pending: 0, Unknown: 1, Running: 2 })[p.status?.phase as string] ?? 0;
+  if (phase(a) !== phase(b)) return phase(a) - phase(b);
+  const ready = (p: KubeObject) => (isPodReady(p) ? 1 : 0);
+  if (ready(a) !== ready(b)) return ready(a) - ready(b);
+  if (ready(a) && ready(b)) {
+    const since = (p: KubeObject) => parseTime(condition(p, 'Ready')?.lastTransitionTime) ?? 0;
+    if (since(a) !== since(b)) return since(b) - since(a); // ready more recently goes first
+  }
+  const restarts = (p: KubeObject) =>
+    (p.status?.containerStatuses ?? []).reduce((n: number, c: KubeObject) => n + (c.restartCount ?? 0), 0);
+  if (restarts(a) !== restarts(b)) return restarts(b) - restarts(a);
+  const created = (p: KubeObject) => parseTime(p.metadata.creationTimestamp) ?? 0;
+  if (created(a) !== created(b)) return created(b) - created(a);
+  return a.metadata.name < b.metadata.name ? 1 : -1;
+}
+
+export class ReplicaSetController {
+  readonly queue: WorkQueue;
+
+  constructor(private readonly ctx: ControllerContext) {
+    this.queue = new WorkQueue('replicaset', (k) => this.sync(k), ctx.clock, ctx.signal);
+  }
+
+  start(): () => void {
+    const { store } = this.ctx;
+    const stops = [
+      store.watch(REPLICASETS, undefined, undefined, (e) =>
+        this.queue.add(key(e.object.metadata.namespace, e.object.metadata.name)),
+      ),
+      store.watch(PODS, undefined, undefined, (e) => {
+        const ref = controllerRef(e.object);
+        if (ref?.kind === 'ReplicaSet') this.queue.add(key(e.object.metadata.namespace, ref.name));
+      }),
+    ];
+    return () => {
+      for (const stop of stops) stop();
+    };
+  }
+
+  /** Pods a controller owns, found through the owner's selector and checked by controller uid. */
+  static ownedPods(ctx: ControllerContext, owner: KubeObject): KubeObject[] {
+    const matches = labelSelectorFromObject(owner.spec?.selector ?? {});
+    return ctx.store
+      .list(PODS, owner.metadata.namespace)
+      .filter((p) => controllerRef(p)?.uid === owner.metadata.uid && matches(p.metadata.labels));
+  }
+
+  private sync(k: string): void {
+    const { store, clock } = this.ctx;
+    const [ns, name] = splitKey(k);
+    const rs = store.find(REPLICASETS, ns, name);
+    if (!rs) return;
+    const now = clock.now();
+    let active = ReplicaSetController.ownedPods(this.ctx, rs).filter(isPodActive);
+    const want = rs.spec?.replicas ?? 1;
+    if (!rs.metadata.deletionTimestamp) {
+      if (active.length < want) {
+        const created: KubeObject[] = [];
+        for (let i = active.length; i < want; i++) {
+          created.push(
+            createPodWithGeneratedName(this.ctx, rs, `${name}-`, (podName) =>
+              podFromTemplate(rs, rs.spec.template, podName),
+            ),
+          );
+        }
+        active = [...active, ...created];
+      } else if (active.length > want) {
+        const doomed = [...active].sort(deletionRank).slice(0, active.length - want);
+        for (const pod of doomed) {
+          if (store.find(PODS, ns, pod.metadata.name)) store.delete(PODS, ns, pod.metadata.name);
+        }
+        const gone = new Set(doomed);
+        active = active.filter((p) => !gone.has(p));
+      }
+    }
+
+    const minReady = rs.spec?.minReadySeconds ?? 0;
+    let available = 0;
+    let nextAvailable = Number.POSITIVE_INFINITY;
+    for (const pod of active) {
+      const at = availableAt(pod, minReady);
+      if (at === undefined) continue;
+      if (at <= now) available++;
+      else nextAvailable = Math.min(nextAvailable, at);
+    }
+    const labels = rs.spec?.template?.metadata?.labels ?? {};
+    const status: KubeObject = {
+      replicas: active.length,
+      fullyLabeledReplicas: active.filter((p) => Object.entries(labels).every(([l, v]) => p.metadata.labels?.[l] === v))
+        .length,
+      readyReplicas: active.filter(isPodReady).length,
+      availableReplicas: available,
+      observedGeneration: rs.metadata.generation,
+    };
+    if (JSON.stringify(rs.status ?? {}) !== JSON.stringify(status)) {
+      store.modify(
+        REPLICASETS,
+        ns,
+        name,
+        (draft) => {
+          draft.status = status;
+        },
+        { subresource: 'status', fieldManager: MANAGER },
+      );
+    }
+    if (Number.isFinite(nextAvailable)) this.queue.addAfter(k, nextAvailable - now);
+  }
+}

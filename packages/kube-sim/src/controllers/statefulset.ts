@@ -1,0 +1,132 @@
+/**
+ * StatefulSet, simplified: pods `<name>-0 .. <name>-(n-1)` created in order (the next once the previous is
+ * Ready, OrderedReady) and replaced from the highest ordinal down when the template changes (RollingUpdate,
+ * honouring `partition`). Revisions are `<name>-<hash>` in currentRevision / updateRevision and the pods'
+ * `controller-revision-hash` label. No ControllerRevision objects and no volumes.
+ */
+import type { KubeObject } from '../store';
+import {
+  type ControllerContext,
+  controllerRef,
+  isPodActive,
+  isPodReady,
+  key,
+  MANAGER,
+  PODS,
+  STATEFULSETS,
+  splitKey,
+} from './common';
+import { podTemplateHash } from './hash';
+import { WorkQueue } from './queue';
+import { podFromTemplate } from './replicaset';
+
+export class StatefulSetController {
+  readonly queue: WorkQueue;
+
+  constructor(private readonly ctx: ControllerContext) {
+    this.queue = new WorkQueue('statefulset', (k) => this.sync(k), ctx.clock, ctx.signal);
+  }
+
+  start(): () => void {
+    const { store } = this.ctx;
+    const stops = [
+      store.watch(STATEFULSETS, undefined, undefined, (e) =>
+        this.queue.add(key(e.object.metadata.namespace, e.object.metadata.name)),
+      ),
+      store.watch(PODS, undefined, undefined, (e) => {
+        const ref = controllerRef(e.object);
+        if (ref?.kind === 'StatefulSet') this.queue.add(key(e.object.metadata.namespace, ref.name));
+      }),
+    ];
+    return () => {
+      for (const stop of stops) stop();
+    };
+  }
+
+  private sync(k: string): void {
+    const { store } = this.ctx;
+    const [ns, name] = splitKey(k);
+    const sts = store.find(STATEFULSETS, ns, name);
+    if (!sts || sts.metadata.deletionTimestamp) return;
+    const replicas: number = sts.spec?.replicas ?? 1;
+    const updateRevision = `${name}-${podTemplateHash(sts.spec?.template)}`;
+    const revisionOf = (p: KubeObject) => p.metadata.labels?.['controller-revision-hash'];
+    const pods = new Map<number, KubeObject>();
+    for (const p of store.list(PODS, ns)) {
+      if (controllerRef(p)?.uid !== sts.metadata.uid || !isPodActive(p)) continue;
+      const ordinal = Number(p.metadata.name.slice(name.length + 1));
+      pods.set(ordinal, p);
+    }
+    const parallel = sts.spec?.podManagementPolicy === 'Parallel';
+
+    // Remove pods beyond the replica count, highest first, one at a time (unless Parallel).
+    const extra = [...pods.keys()].filter((o) => o >= replicas).sort((a, b) => b - a);
+    for (const ordinal of parallel ? extra : extra.slice(0, 1)) {
+      store.delete(PODS, ns, pods.get(ordinal)!.metadata.name);
+      pods.delete(ordinal);
+    }
+    if (extra.length === 0) {
+      for (let ordinal = 0; ordinal < replicas; ordinal++) {
+        const pod = pods.get(ordinal);
+        if (pod) {
+          if (!parallel && !isPodReady(pod)) break;
+          continue;
+        }
+        const created = store.create(
+          podFromTemplate(sts, sts.spec.template, `${name}-${ordinal}`, {
+            'controller-revision-hash': updateRevision,
+            'statefulset.kubernetes.io/pod-name': `${name}-${ordinal}`,
+            'apps.kubernetes.io/pod-index': String(ordinal),
+          }),
+          { fieldManager: MANAGER },
+        );
+        pods.set(ordinal, created);
+        if (!parallel) break;
+      }
+    }
+
+    // RollingUpdate: when every pod is Ready, replace the highest-ordinal pod still on an old revision.
+    const strategy = sts.spec?.updateStrategy?.type ?? 'RollingUpdate';
+    const partition: number = sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+    const all = [...pods.values()];
+    if (strategy === 'RollingUpdate' && all.length === replicas && all.every(isPodReady)) {
+      const stale = [...pods.entries()]
+        .filter(([o, p]) => o >= partition && revisionOf(p) !== updateRevision)
+        .sort((a, b) => b[0] - a[0])[0];
+      if (stale) {
+        store.delete(PODS, ns, stale[1].metadata.name);
+        pods.delete(stale[0]);
+      }
+    }
+
+    const current = [...pods.values()];
+    const updated = current.filter((p) => revisionOf(p) === updateRevision).length;
+    const prevCurrent: string = sts.status?.currentRevision ?? updateRevision;
+    const done = updated === replicas && current.length === replicas;
+    const currentRevision = done ? updateRevision : prevCurrent;
+    const status: KubeObject = {
+      observedGeneration: sts.metadata.generation,
+      replicas: current.length,
+      readyReplicas: current.filter(isPodReady).length,
+      availableReplicas: current.filter(isPodReady).length,
+      currentReplicas: current.filter((p) => revisionOf(p) === currentRevision).length,
+      updatedReplicas: updated,
+      currentRevision,
+      updateRevision,
+      collisionCount: 0,
+    };
+    if (JSON.stringify(sts.status ?? {}) === JSON.stringify(status)) return;
+    store.modify(
+      STATEFULSETS,
+      ns,
+      name,
+      (draft) => {
+        draft.status = status;
+      },
+      {
+        subresource: 'status',
+        fieldManager: MANAGER,
+      },
+    );
+  }
+}

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@deploy-actions/core/clock';
+import { apiServerDefaults } from './admission';
 import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound } from './errors';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { isObject, type Json, type JsonObject, jsonPatch, mergePatch, strategicMerge } from './patch';
@@ -137,6 +138,7 @@ export class ObjectStore {
   ) {
     this.registry = options.registry ?? new ResourceRegistry();
     this.historyLimit = options.historyLimit ?? 20_000;
+    this.admissions.push(apiServerDefaults());
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'kube-apiserver' });
     }
@@ -286,9 +288,9 @@ export class ObjectStore {
       throw alreadyExists(type.resource, type.group, meta.name);
     }
     if (type.subresources.includes('status') && !type.custom) delete obj.status;
+    meta.uid = randomUUID();
     for (const admit of this.admissions) admit(type, obj, undefined);
     validate(type, obj);
-    meta.uid = randomUUID();
     meta.creationTimestamp = formatTime(this.clock.now());
     delete meta.deletionTimestamp;
     delete meta.resourceVersion;

@@ -1,0 +1,49 @@
+/**
+ * The defaulting the real API server itself does on create (not the controllers): Job selectors and
+ * template labels, Service cluster IPs and port defaults, the Pending phase of new Pods, namespace labels.
+ */
+import type { ResourceType } from './resources';
+import type { Admission, KubeObject } from './store';
+
+export function apiServerDefaults(): Admission {
+  let nextIp = 1;
+  return (type: ResourceType, obj: KubeObject, old: KubeObject | undefined) => {
+    const kind = `${type.group}/${type.kind}`;
+    if (kind === '/Service') {
+      obj.spec ??= {};
+      const spec = obj.spec;
+      spec.type ??= 'ClusterIP';
+      spec.sessionAffinity ??= 'None';
+      if (spec.type !== 'ExternalName') {
+        if (old?.spec?.clusterIP && !spec.clusterIP) spec.clusterIP = old.spec.clusterIP;
+        if (!spec.clusterIP) {
+          spec.clusterIP = `10.96.${Math.floor(nextIp / 254)}.${(nextIp % 254) + 1}`;
+          nextIp++;
+        }
+        spec.clusterIPs ??= [spec.clusterIP];
+      }
+      for (const p of spec.ports ?? []) {
+        p.protocol ??= 'TCP';
+        p.targetPort ??= p.port;
+      }
+      return;
+    }
+    if (old) return;
+    if (kind === 'batch/Job' && !obj.spec?.manualSelector) {
+      const uid = obj.metadata.uid as string;
+      const labels = { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': obj.metadata.name };
+      obj.spec ??= {};
+      obj.spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+      obj.spec.template ??= {};
+      const tmeta = obj.spec.template.metadata ?? {};
+      obj.spec.template.metadata = tmeta;
+      tmeta.labels = { ...(tmeta.labels ?? {}), ...labels, 'controller-uid': uid, 'job-name': obj.metadata.name };
+    } else if (kind === '/Pod') {
+      obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
+    } else if (kind === '/Namespace') {
+      obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': obj.metadata.name };
+      obj.spec ??= { finalizers: ['kubernetes'] };
+      obj.status = { phase: 'Active' };
+    }
+  };
+}

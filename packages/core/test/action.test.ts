@@ -34,13 +34,7 @@ function action(
 
 describe('executeAction', () => {
   it('exports the common inputs every action.yml declares', () => {
-    expect(COMMON_INPUT_NAMES).toEqual([
-      'token',
-      'environment',
-      'notify-webhook',
-      'dry-run',
-      'timeout',
-    ]);
+    expect(COMMON_INPUT_NAMES).toEqual(['token', 'environment', 'notify-webhook', 'dry-run', 'timeout']);
   });
 
   it('on bad input: one error line naming the input, exit 1, nothing run and no outputs', async () => {

@@ -52,7 +52,7 @@ describe('deploy-actions CLI', () => {
   });
 
   it('runs an action and prints its result', async () => {
-    const r = await run('rollback', '--deployments', 'web', '--reason', 'errors after v2');
+    const r = await run('rollback', '--deployments', 'web', '--mode', 'github', '--reason', 'errors after v2');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('result=');
     expect(r.stdout).toContain('"action":"rollback"');

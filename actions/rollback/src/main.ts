@@ -1,7 +1,8 @@
-/** rollback: put the last good version back. Inputs only until issue #7 lands. */
+/** rollback: put the last good version back. Modes kubernetes and image run; the others are still to come (issue #7). */
 import { InputError } from '@deploy-actions/core/errors';
 import { boolean, defineInputs, integer, list, numberList, string, structured } from '@deploy-actions/core/inputs';
-import { kubeInputs } from '@deploy-actions/core/kube';
+import { KubeClient, kubeInputs } from '@deploy-actions/core/kube';
+import { rollback as rollbackWorkloads } from '@deploy-actions/core/rollback';
 import { type ActionDefinition, commonInputs } from '@deploy-actions/core/runtime';
 import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
 
@@ -30,7 +31,54 @@ const rollback: ActionDefinition<Inputs> = {
     if (values['database-restore'] !== undefined && !values['confirm-database-restore']) {
       throw new InputError('confirm-database-restore', 'must be true to restore a database', 'false', 'true');
     }
-    return inputsOnlyOutcome(rt, 'rollback', 'issue #7', values, inputs.secrets);
+    // `auto` means in-flight when a rollout record is active; records come with canary-promote, so today it is kubernetes.
+    const mode = values.mode === 'auto' ? (values['to-version'] ? 'image' : 'kubernetes') : values.mode;
+    if (mode !== 'kubernetes' && mode !== 'image') {
+      return inputsOnlyOutcome(rt, 'rollback', `mode ${mode}: issue #7`, values, inputs.secrets);
+    }
+    if (mode === 'image' && !values['to-version']) {
+      throw new InputError('to-version', 'is required with mode: image', undefined, 'v0.9.5');
+    }
+    if (!values.deployments?.length && !values.selector) {
+      throw new InputError(
+        'deployments',
+        'name the Deployments to roll back (or give a selector)',
+        undefined,
+        'auth-service, user-service',
+      );
+    }
+    const client = await KubeClient.connect(
+      { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
+      { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
+    );
+    const report = await rollbackWorkloads(rt, client, {
+      mode,
+      namespace: values.namespace,
+      deployments: values.deployments,
+      selector: values.selector,
+      toRevision: values['to-revision'],
+      toVersion: values['to-version'],
+      reason: values.reason,
+      triggeredBy: rt.env['GITHUB_ACTOR'],
+      dryRun: values['dry-run'],
+      timeoutMs: values.timeout,
+    });
+    const restored = Object.fromEntries(
+      report.workloads.map((workload) => [
+        workload.name,
+        { before: workload.before, after: workload.after, outcome: workload.outcome },
+      ]),
+    );
+    const failed = report.workloads.filter((workload) => workload.outcome === 'failed');
+    return {
+      result: { verdict: report.result, ...report, apiRequests: client.requests },
+      outputs: { restored },
+      ...(failed.length > 0
+        ? {
+            failure: `Rollback did not finish for ${failed.map((workload) => `deployment/${workload.name}`).join(', ')}: ${failed[0]?.message}`,
+          }
+        : {}),
+    };
   },
 };
 

@@ -9,3 +9,4 @@ export * from './resources';
 export * from './rollout-status';
 export * from './rollout-wait';
 export type * from './types';
+export * from './workloads';

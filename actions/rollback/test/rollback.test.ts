@@ -1,0 +1,190 @@
+/**
+ * The rollback action end to end: its input schema and adapter, the core
+ * rollback, and kube-sim's Deployment controller over HTTPS, all on one
+ * virtual clock that jumps ahead whenever the process is idle.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VirtualClock } from '@deploy-actions/core/clock';
+import type { Deployment } from '@deploy-actions/core/kube';
+import { KubeClient, waitForRollout } from '@deploy-actions/core/kube';
+import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
+import { KubeSim } from '@deploy-actions/kube-sim';
+import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
+import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import rollback from '../src/main';
+
+const workspace = mkdtempSync(join(tmpdir(), 'rollback-'));
+const DEPLOYMENTS = 'apps/v1/deployments';
+let clock: VirtualClock;
+let sim: KubeSim;
+let controllers: RunningControllers;
+let client: KubeClient;
+let stopAuto: () => void;
+
+function deployment(name: string, image: string, labels: Record<string, string> = {}): Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'prod', labels: { app: name, ...labels } },
+    spec: {
+      replicas: 3,
+      progressDeadlineSeconds: 60,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            { name: 'app', image },
+            { name: 'proxy', image: 'envoy:1.30' },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Release `images` one after another, each fully rolled out: revisions 1..n. */
+async function release(name: string, images: string[], labels: Record<string, string> = {}) {
+  await client.create('Deployment', deployment(name, images[0]!, labels));
+  await waitForRollout(client, { kind: 'Deployment', namespace: 'prod', name }, { clock, timeoutMs: 600_000 });
+  for (const image of images.slice(1)) {
+    await client.patch(
+      'Deployment',
+      { namespace: 'prod', name },
+      { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } },
+      'strategic',
+    );
+    await waitForRollout(client, { kind: 'Deployment', namespace: 'prod', name }, { clock, timeoutMs: 600_000 });
+  }
+}
+
+function current(name: string) {
+  const object = sim.store.get(DEPLOYMENTS, 'prod', name) as Deployment;
+  return {
+    images: object.spec?.template?.spec?.containers?.map((container) => container.image),
+    revision: object.metadata?.annotations?.['deployment.kubernetes.io/revision'],
+    generation: object.metadata?.generation,
+  };
+}
+
+async function run(inputs: Record<string, string>) {
+  const rt = createMemoryRuntime({
+    clock,
+    workspace,
+    env: { GITHUB_ACTOR: 'octocat' },
+    inputs: { kubeconfig: sim.kubeconfig(), namespace: 'prod', ...inputs },
+  });
+  const code = await executeAction(rollback, rt);
+  const result = JSON.parse(rt.outputs['result'] ?? '{}');
+  return { code, rt, result, restored: JSON.parse(rt.outputs['restored'] ?? '{}'), summary: rt.flushedSummary };
+}
+
+beforeAll(async () => {
+  clock = new VirtualClock();
+  sim = await KubeSim.start({ clock, scenario: { namespaces: ['prod'] } });
+  const behaviour = new BehaviourTable();
+  behaviour.set('*', { readyAfter: '3s' });
+  behaviour.set('web:broken', { crashLoop: true });
+  controllers = startControllers(sim.store, clock, behaviour);
+  stopAuto = clock.startAutoAdvance().stop;
+  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  await release('web', ['web:1.0', 'web:1.1', 'web:1.2']);
+  await release('auth', ['auth:1.0', 'auth:2.0'], { tier: 'api' });
+  await release('users', ['users:1.0', 'users:2.0'], { tier: 'api' });
+});
+
+afterAll(async () => {
+  stopAuto?.();
+  controllers?.stop();
+  await sim?.stop();
+});
+
+describe('rollback action, mode kubernetes', () => {
+  it('puts the previous revision back and waits until it has rolled out', async () => {
+    const { code, result, restored, summary } = await run({
+      deployments: 'web',
+      reason: 'error rate 7% after web:1.2',
+    });
+    expect(code).toBe(0);
+    expect(result.verdict).toBe('rolled-back');
+    // As `kubectl rollout undo`: revision 2's template comes back as the new revision 4.
+    expect(current('web')).toMatchObject({ images: ['web:1.1', 'envoy:1.30'], revision: '4' });
+    expect(restored.web).toMatchObject({
+      outcome: 'restored',
+      before: { revision: 3, images: { app: 'web:1.2', proxy: 'envoy:1.30' } },
+      after: { revision: 4, images: { app: 'web:1.1', proxy: 'envoy:1.30' } },
+    });
+    const status = sim.store.get(DEPLOYMENTS, 'prod', 'web').status;
+    expect(status).toMatchObject({ replicas: 3, updatedReplicas: 3, availableReplicas: 3 });
+    expect(summary).toContain('## Rolled back: 1 Deployment(s) in `prod`');
+    expect(summary).toContain('**Reason:** error rate 7% after web:1.2');
+    expect(summary).toContain('**Triggered by:** octocat');
+    expect(summary).toMatch(
+      /\| deployment\/web \| restored \| 3 \| app=web:1.2, proxy=envoy:1.30 \| 4 \| app=web:1.1, proxy=envoy:1.30 \|/,
+    );
+  });
+
+  it('restores a named revision of every Deployment a selector matches', async () => {
+    const { code, restored } = await run({ selector: 'tier=api', 'to-revision': '1' });
+    expect(code).toBe(0);
+    expect(Object.keys(restored)).toEqual(['auth', 'users']);
+    expect(current('auth').images).toEqual(['auth:1.0', 'envoy:1.30']);
+    expect(current('users').images).toEqual(['users:1.0', 'envoy:1.30']);
+  });
+
+  it('changes nothing and lists the revisions when the one asked for does not exist', async () => {
+    const before = current('web');
+    const { code, rt } = await run({ deployments: 'web', 'to-revision': '9' });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toMatch(/Revision 9 of deployment "web" does not exist; revisions: 1, 3, 4/);
+    expect(current('web')).toEqual(before);
+  });
+
+  it('changes nothing when one of several Deployments does not exist', async () => {
+    const before = current('auth');
+    const { code, rt } = await run({ deployments: 'auth, billing' });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toMatch(
+      /Deployment not found in namespace "prod": billing \(Deployments there: auth, users, web\)/,
+    );
+    expect(current('auth')).toEqual(before);
+  });
+
+  it('says so when a selector matches nothing', async () => {
+    const { code, rt } = await run({ selector: 'tier=batch' });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toContain(
+      'No Deployment in namespace "prod" matches the selector "tier=batch"',
+    );
+  });
+
+  it('plans without changing anything on dry-run', async () => {
+    const before = current('web');
+    const { code, result, summary } = await run({ deployments: 'web', 'dry-run': 'true' });
+    expect(code).toBe(0);
+    expect(result.verdict).toBe('planned');
+    expect(summary).toContain('Rollback planned (dry run, nothing changed)');
+    expect(current('web')).toEqual(before);
+  });
+});
+
+describe('rollback action, mode image', () => {
+  it('redeploys a tag to the containers the last release changed, leaving sidecars alone', async () => {
+    const { code, restored } = await run({ mode: 'image', deployments: 'web', 'to-version': '0.9.5' });
+    expect(code).toBe(0);
+    expect(current('web').images).toEqual(['web:0.9.5', 'envoy:1.30']);
+    expect(restored.web.after.images).toEqual({ app: 'web:0.9.5', proxy: 'envoy:1.30' });
+  });
+
+  it('fails, saying which Deployment did not finish, when the restored version never becomes ready', async () => {
+    const { code, rt, result } = await run({ mode: 'image', deployments: 'web', 'to-version': 'broken' });
+    expect(code).toBe(1);
+    expect(result.verdict).toBe('failed');
+    expect(rt.lines('error').join('\n')).toMatch(
+      /Rollback did not finish for deployment\/web: .*exceeded its progress deadline/,
+    );
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * Finding the workloads an action acts on (by name or label selector) and
+ * changing their images: the steps canary-promote, rolling deploys and
+ * rollback share. Every check here runs before anything is written, so a typo
+ * changes nothing in the cluster.
+ */
+import { InputError, UserError } from '../errors';
+import type { KubeClient } from './client';
+import { isNotFound } from './errors';
+import { ownedReplicaSets } from './history';
+import type { Deployment, ReplicaSet } from './types';
+
+export interface WorkloadSelection {
+  namespace: string;
+  /** Deployment names (the `deployments` input). */
+  names?: readonly string[] | undefined;
+  /** A label selector (the `selector` input), e.g. `tier=api,team in (auth,org)`. */
+  selector?: string | undefined;
+}
+
+/** The Deployments named or selected; names keep their order, selected ones sort by name. */
+export async function findDeployments(client: KubeClient, selection: WorkloadSelection): Promise<Deployment[]> {
+  const { namespace, names = [], selector } = selection;
+  if (names.length > 0 && selector) {
+    throw new InputError('selector', 'give deployments or selector, not both', selector, 'tier=api');
+  }
+  if (names.length > 0) {
+    const found = await Promise.all(
+      names.map((name) =>
+        client.get<Deployment>('Deployment', { namespace, name }).catch((error: unknown) => {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }),
+      ),
+    );
+    const missing = names.filter((_, index) => found[index] === undefined);
+    if (missing.length > 0) {
+      const existing = await client.list<Deployment>('Deployment', { namespace });
+      const known = existing.items.map((item) => item.metadata?.name).join(', ') || 'none';
+      throw new UserError(
+        `Deployment${missing.length > 1 ? 's' : ''} not found in namespace "${namespace}": ${missing.join(', ')} (Deployments there: ${known})`,
+      );
+    }
+    return found as Deployment[];
+  }
+  if (selector) {
+    const list = await client.list<Deployment>('Deployment', { namespace, labelSelector: selector });
+    if (list.items.length === 0) {
+      throw new UserError(`No Deployment in namespace "${namespace}" matches the selector "${selector}"`);
+    }
+    return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  }
+  throw new InputError(
+    'deployments',
+    'name the Deployments (or give a selector)',
+    undefined,
+    'auth-service, user-service',
+  );
+}
+
+/** The ReplicaSets a Deployment controls (listed by its selector, filtered by controller reference). */
+export async function deploymentReplicaSets(client: KubeClient, deployment: Deployment): Promise<ReplicaSet[]> {
+  const labels = deployment.spec?.selector?.matchLabels ?? {};
+  const labelSelector = Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+  const list = await client.list<ReplicaSet>('ReplicaSet', {
+    namespace: deployment.metadata?.namespace ?? '',
+    ...(labelSelector === '' ? {} : { labelSelector }),
+  });
+  return ownedReplicaSets(deployment, list.items);
+}
+
+/**
+ * A strategic merge patch that sets container images (`kubectl set image`):
+ * containers are merged by name, so the others stay as they are. An image
+ * naming a container the Deployment does not have is an error listing the ones it has.
+ */
+export function setImagesPatch(deployment: Deployment, images: Readonly<Record<string, string>>, input = 'images') {
+  const spec = deployment.spec?.template?.spec;
+  const containers = new Set((spec?.containers ?? []).map((container) => container.name));
+  const initContainers = new Set((spec?.initContainers ?? []).map((container) => container.name));
+  const unknown = Object.keys(images).filter((name) => !containers.has(name) && !initContainers.has(name));
+  if (unknown.length > 0) {
+    const name = deployment.metadata?.name ?? '';
+    throw new InputError(
+      input,
+      `deployment "${name}" has no container ${unknown.map((c) => `"${c}"`).join(', ')}; its containers: ${[...containers, ...initContainers].join(', ')}`,
+      Object.entries(images)
+        .map(([container, image]) => `${container}=${image}`)
+        .join(', '),
+      `${[...containers][0] ?? 'app'}=ghcr.io/acme/app:v1.2.3`,
+    );
+  }
+  const pick = (names: Set<string>) =>
+    Object.entries(images)
+      .filter(([container]) => names.has(container))
+      .map(([container, image]) => ({ name: container, image }));
+  const patchSpec: Record<string, unknown> = {};
+  if (pick(containers).length > 0) patchSpec['containers'] = pick(containers);
+  if (pick(initContainers).length > 0) patchSpec['initContainers'] = pick(initContainers);
+  return { spec: { template: { spec: patchSpec } } };
+}
+
+/** `ghcr.io/acme/web:v1.2@sha256:..` → `ghcr.io/acme/web` (a registry port's colon is not a tag). */
+export function imageRepository(image: string): string {
+  const withoutDigest = image.split('@')[0] ?? image;
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  return colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
+}
+
+/** The image with its tag (and any digest) replaced by `tag`. */
+export function withTag(image: string, tag: string): string {
+  return `${imageRepository(image)}:${tag}`;
+}

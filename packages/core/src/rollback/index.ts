@@ -1,0 +1,286 @@
+/**
+ * rollback, modes `kubernetes` (the semantics of `kubectl rollout undo`, for
+ * one Deployment, a list or a label selector) and `image` (redeploy a named
+ * tag). Everything that can be wrong is found before the first write: every
+ * Deployment exists, every target revision exists, every image change names a
+ * container. Then all patches go out, all rollouts are awaited together, and
+ * the summary says per workload what ran before and what runs now, including
+ * any that did not finish.
+ */
+import { UserError } from '../errors';
+import { formatDuration } from '../inputs/scalars';
+import type { KubeClient } from '../kube/client';
+import { planUndo, type Revision, revisionHistory, templateImages } from '../kube/history';
+import { REVISION_ANNOTATION } from '../kube/rollout-status';
+import { RolloutError, type WorkloadRef, waitForRollout } from '../kube/rollout-wait';
+import type { Deployment } from '../kube/types';
+import { deploymentReplicaSets, findDeployments, setImagesPatch, withTag } from '../kube/workloads';
+import { table } from '../report';
+import type { Runtime } from '../runtime/port';
+
+export type RollbackMode = 'kubernetes' | 'image';
+
+export interface RollbackRequest {
+  mode: RollbackMode;
+  namespace: string;
+  deployments?: readonly string[] | undefined;
+  selector?: string | undefined;
+  /** kubernetes mode: the revision to restore (default: the previous one). */
+  toRevision?: number | undefined;
+  /** image mode: the tag to redeploy. */
+  toVersion?: string | undefined;
+  reason?: string | undefined;
+  /** Who asked (GITHUB_ACTOR), for the incident summary. */
+  triggeredBy?: string | undefined;
+  dryRun: boolean;
+  timeoutMs: number;
+}
+
+export interface WorkloadState {
+  revision: number | undefined;
+  images: Record<string, string>;
+}
+
+export interface WorkloadRestore {
+  name: string;
+  /** planned (dry run), skipped (already at the target), restored, failed (the rollout did not finish). */
+  outcome: 'planned' | 'skipped' | 'restored' | 'failed';
+  before: WorkloadState;
+  after: WorkloadState;
+  message: string;
+}
+
+export interface TimelineEntry {
+  at: string;
+  event: string;
+}
+
+export interface RollbackReport {
+  /** rolled-back, skipped (nothing to change), planned (dry run) or failed. */
+  result: 'rolled-back' | 'skipped' | 'planned' | 'failed';
+  mode: RollbackMode;
+  namespace: string;
+  reason: string | undefined;
+  triggeredBy: string | undefined;
+  workloads: WorkloadRestore[];
+  timeline: TimelineEntry[];
+}
+
+interface Change {
+  deployment: Deployment;
+  before: WorkloadState;
+  /** The images after the change; undefined when nothing is to change. */
+  target: WorkloadState | undefined;
+  patch: { body: unknown; type: 'json' | 'strategic' } | undefined;
+  skipReason?: string;
+}
+
+export async function rollback(rt: Runtime, client: KubeClient, request: RollbackRequest): Promise<RollbackReport> {
+  const timeline: TimelineEntry[] = [];
+  const mark = (event: string) => {
+    timeline.push({ at: new Date(rt.clock.now()).toISOString(), event });
+    rt.log.info(event);
+  };
+  mark(
+    `Rollback requested${request.triggeredBy ? ` by ${request.triggeredBy}` : ''}: ${request.reason ?? 'no reason given'}`,
+  );
+
+  const deployments = await findDeployments(client, {
+    namespace: request.namespace,
+    names: request.deployments,
+    selector: request.selector,
+  });
+  const changes = await Promise.all(deployments.map((deployment) => planChange(client, deployment, request)));
+  mark(`Planned ${changes.filter((change) => change.patch).length} of ${changes.length} Deployment(s) to change`);
+
+  const workloads: WorkloadRestore[] = [];
+  if (request.dryRun) {
+    for (const change of changes) {
+      workloads.push(
+        restoreOf(
+          change,
+          change.patch ? 'planned' : 'skipped',
+          change.target ?? change.before,
+          change.skipReason ?? 'dry run: nothing changed',
+        ),
+      );
+    }
+    return finish(rt, request, 'planned', workloads, timeline);
+  }
+
+  for (const change of changes) {
+    if (!change.patch) continue;
+    const name = change.deployment.metadata?.name ?? '';
+    await client.patch('Deployment', { namespace: request.namespace, name }, change.patch.body, change.patch.type);
+    mark(`Patched deployment/${name}: ${describeImages(change.target?.images ?? {})}`);
+  }
+
+  const waited = changes.filter((change) => change.patch);
+  const outcomes = await Promise.allSettled(
+    waited.map((change) =>
+      waitForRollout(client, refOf(change.deployment, request.namespace), {
+        clock: rt.clock,
+        timeoutMs: request.timeoutMs,
+        signal: rt.signal,
+        onProgress: (_ref, status) => rt.log.info(status.message),
+      }),
+    ),
+  );
+  const byName = new Map(waited.map((change, index) => [change.deployment.metadata?.name, outcomes[index]]));
+
+  for (const change of changes) {
+    const name = change.deployment.metadata?.name ?? '';
+    const outcome = byName.get(name);
+    if (outcome === undefined) {
+      workloads.push(restoreOf(change, 'skipped', change.before, change.skipReason ?? 'already at the target'));
+    } else if (outcome.status === 'fulfilled') {
+      workloads.push(
+        restoreOf(change, 'restored', stateOf(outcome.value.object as Deployment), outcome.value.status.message),
+      );
+      mark(`deployment/${name} rolled out in ${formatDuration(outcome.value.elapsedMs)}`);
+    } else {
+      const error = outcome.reason;
+      if (!(error instanceof RolloutError)) throw error;
+      const seen = error.object ? stateOf(error.object as Deployment) : change.before;
+      workloads.push(restoreOf(change, 'failed', seen, error.message));
+      mark(`deployment/${name} did not finish: ${error.status.message}`);
+    }
+  }
+  const failed = workloads.some((workload) => workload.outcome === 'failed');
+  const changed = workloads.some((workload) => workload.outcome === 'restored');
+  return finish(rt, request, failed ? 'failed' : changed ? 'rolled-back' : 'skipped', workloads, timeline);
+}
+
+async function planChange(client: KubeClient, deployment: Deployment, request: RollbackRequest): Promise<Change> {
+  const before = stateOf(deployment);
+  const replicaSets = await deploymentReplicaSets(client, deployment);
+  if (request.mode === 'kubernetes') {
+    const plan = planUndo(deployment, replicaSets, request.toRevision ?? 0);
+    if (plan.kind === 'skip')
+      return { deployment, before, target: undefined, patch: undefined, skipReason: plan.reason };
+    return {
+      deployment,
+      before,
+      target: { revision: plan.to.revision, images: plan.to.images },
+      patch: { body: plan.patch, type: 'json' },
+    };
+  }
+  const tag = request.toVersion;
+  if (!tag) throw new UserError('mode: image needs to-version (the tag to redeploy, e.g. v0.9.5)');
+  const images = imagesToRetag(deployment, revisionHistory(deployment, replicaSets), tag);
+  const target = { revision: undefined, images: { ...before.images, ...images } };
+  if (Object.entries(images).every(([container, image]) => before.images[container] === image)) {
+    return { deployment, before, target: undefined, patch: undefined, skipReason: `already runs ${tag}` };
+  }
+  return {
+    deployment,
+    before,
+    target,
+    patch: { body: setImagesPatch(deployment, images, 'to-version'), type: 'strategic' },
+  };
+}
+
+/**
+ * Which containers get the tag: those the latest release changed (their image
+ * differs from the previous revision's), so sidecars keep theirs; with no
+ * history to tell, the only container.
+ */
+function imagesToRetag(deployment: Deployment, history: Revision[], tag: string): Record<string, string> {
+  const current = templateImages(deployment.spec?.template);
+  const previous = history.length >= 2 ? history[history.length - 2] : undefined;
+  let containers = previous ? Object.keys(current).filter((name) => previous.images[name] !== current[name]) : [];
+  if (containers.length === 0 && Object.keys(current).length === 1) containers = Object.keys(current);
+  if (containers.length === 0) {
+    throw new UserError(
+      `Cannot tell which container of deployment "${deployment.metadata?.name}" to set to ${tag}: its last release changed none, and it has ${Object.keys(current).length} containers (${Object.keys(current).join(', ')})`,
+      { hint: 'use mode: kubernetes with to-revision, or canary-promote with images: container=image:tag' },
+    );
+  }
+  return Object.fromEntries(containers.map((name) => [name, withTag(current[name] ?? '', tag)]));
+}
+
+function stateOf(deployment: Deployment): WorkloadState {
+  const revision = Number(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
+  return {
+    revision: Number.isInteger(revision) ? revision : undefined,
+    images: templateImages(deployment.spec?.template),
+  };
+}
+
+function refOf(deployment: Deployment, namespace: string): WorkloadRef {
+  return { kind: 'Deployment', namespace, name: deployment.metadata?.name ?? '' };
+}
+
+function restoreOf(
+  change: Change,
+  outcome: WorkloadRestore['outcome'],
+  after: WorkloadState,
+  message: string,
+): WorkloadRestore {
+  return { name: change.deployment.metadata?.name ?? '', outcome, before: change.before, after, message };
+}
+
+function describeImages(images: Record<string, string>): string {
+  return Object.entries(images)
+    .map(([container, image]) => `${container}=${image}`)
+    .join(', ');
+}
+
+function finish(
+  rt: Runtime,
+  request: RollbackRequest,
+  result: RollbackReport['result'],
+  workloads: WorkloadRestore[],
+  timeline: TimelineEntry[],
+): RollbackReport {
+  const report: RollbackReport = {
+    result,
+    mode: request.mode,
+    namespace: request.namespace,
+    reason: request.reason,
+    triggeredBy: request.triggeredBy,
+    workloads,
+    timeline,
+  };
+  rt.summary.append(summaryMarkdown(report));
+  return report;
+}
+
+const HEADLINES: Record<RollbackReport['result'], string> = {
+  'rolled-back': 'Rolled back',
+  skipped: 'Nothing to roll back',
+  planned: 'Rollback planned (dry run, nothing changed)',
+  failed: 'Rollback did not finish',
+};
+
+/** The incident summary: why, who, what ran before and what runs now, and when each step happened. */
+export function summaryMarkdown(report: RollbackReport): string {
+  const revision = (state: WorkloadState) => (state.revision === undefined ? '' : String(state.revision));
+  const rows = report.workloads.map((workload) => [
+    `deployment/${workload.name}`,
+    workload.outcome,
+    revision(workload.before),
+    describeImages(workload.before.images),
+    revision(workload.after),
+    describeImages(workload.after.images),
+    workload.message,
+  ]);
+  return [
+    `## ${HEADLINES[report.result]}: ${report.workloads.length} Deployment(s) in \`${report.namespace}\``,
+    '',
+    `**Reason:** ${report.reason ?? 'not given'}  `,
+    `**Triggered by:** ${report.triggeredBy ?? 'unknown'}  `,
+    `**Mode:** ${report.mode}`,
+    '',
+    table(
+      ['workload', 'outcome', 'revision before', 'images before', 'revision after', 'images after', 'status'],
+      rows,
+    ),
+    '### Timeline',
+    '',
+    table(
+      ['time (UTC)', 'event'],
+      report.timeline.map((entry) => [entry.at, entry.event]),
+    ),
+  ].join('\n');
+}

@@ -105,10 +105,12 @@ function depKey(t: ResourceType, ns: string, name: string): string {
   return `${gvrKey(t)}\u0000${ns}\u0000${name}`;
 }
 
+/** Equal apart from the resourceVersion and managedFields timestamps (a no-op write stores nothing, as in Kubernetes). */
 function sameContent(a: KubeObject, b: KubeObject): boolean {
   const strip = (o: KubeObject) => {
-    const { resourceVersion: _rv, managedFields: _mf, ...meta } = o.metadata ?? {};
-    return JSON.stringify({ ...o, metadata: meta });
+    const { resourceVersion: _rv, managedFields, ...meta } = o.metadata ?? {};
+    const owners = (managedFields ?? []).map(({ time: _t, ...rest }: KubeObject) => rest);
+    return JSON.stringify({ ...o, metadata: { ...meta, managedFields: owners } });
   };
   return strip(a) === strip(b);
 }

@@ -1,0 +1,159 @@
+// The in-process ObjectStore: the semantics controllers rely on, without HTTP in between.
+import { VirtualClock } from '@deploy-actions/core/clock';
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../src/errors';
+import { ObjectStore, type WatchEvent } from '../src/store';
+
+function newStore() {
+  return new ObjectStore(new VirtualClock());
+}
+
+const cm = (name: string, labels: Record<string, string> = {}, ns = 'default') => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: ns, labels },
+});
+
+function thrown(fn: () => unknown): ApiError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ApiError) return e;
+    throw e;
+  }
+  throw new Error('expected an ApiError');
+}
+
+describe('ObjectStore', () => {
+  it('hands out frozen snapshots and bumps one resourceVersion sequence across resources', () => {
+    const store = newStore();
+    const a = store.create(cm('a'));
+    const s = store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } });
+    expect(Number(s.metadata.resourceVersion)).toBe(Number(a.metadata.resourceVersion) + 1);
+    expect(() => {
+      a.metadata.labels.x = 'y';
+    }).toThrow(TypeError);
+    expect(store.get('v1/configmaps', 'default', 'a')).toBe(a);
+  });
+
+  it('rejects stale updates and retries them in modify()', () => {
+    const store = newStore();
+    const a = store.create(cm('a'));
+    store.update({ ...structuredClone(a), data: { x: '1' } });
+    expect(thrown(() => store.update({ ...structuredClone(a), data: { x: '2' } })).code).toBe(409);
+    const modified = store.modify('v1/configmaps', 'default', 'a', (d) => {
+      d.data.y = '2';
+    });
+    expect(modified.data).toEqual({ x: '1', y: '2' });
+  });
+
+  it('does not write (nor bump the version) when an update changes nothing', () => {
+    const store = newStore();
+    const a = store.create(cm('a'));
+    const same = store.update(structuredClone(a));
+    expect(same.metadata.resourceVersion).toBe(a.metadata.resourceVersion);
+  });
+
+  it('watch: replays from a version, turns selector transitions into ADDED/DELETED, and 410s after compaction', () => {
+    const store = newStore();
+    const start = store.resourceVersion;
+    store.create(cm('a', { tier: 'web' }));
+    const events: string[] = [];
+    const stop = store.watch(
+      'v1/configmaps',
+      'default',
+      start,
+      (e: WatchEvent) => events.push(`${e.type} ${e.object.metadata.name}`),
+      {
+        labelSelector: 'tier=web',
+      },
+    );
+    store.create(cm('b', { tier: 'db' }));
+    store.modify('v1/configmaps', 'default', 'b', (d) => {
+      d.metadata.labels.tier = 'web';
+    });
+    store.modify('v1/configmaps', 'default', 'a', (d) => {
+      d.metadata.labels.tier = 'db';
+    });
+    store.create(cm('c', { tier: 'web' }, 'kube-system'));
+    stop();
+    store.delete('v1/configmaps', 'default', 'b');
+    expect(events).toEqual(['ADDED a', 'ADDED b', 'DELETED a']);
+
+    store.compact();
+    expect(thrown(() => store.watch('v1/configmaps', undefined, start, () => {})).code).toBe(410);
+  });
+
+  it('delivers events in order even when a watcher writes from its callback', () => {
+    const store = newStore();
+    const seen: string[] = [];
+    store.watch('v1/configmaps', undefined, undefined, (e) => {
+      if (e.type === 'ADDED' && e.object.metadata.name === 'a') store.create(cm('b'));
+    });
+    store.watch('v1/configmaps', undefined, undefined, (e) => seen.push(`${e.type} ${e.object.metadata.name}`));
+    store.create(cm('a'));
+    expect(seen).toEqual(['ADDED a', 'ADDED b']);
+  });
+
+  it('deletes in the foreground: the owner waits for its dependents, which wait for their finalizers', () => {
+    const store = newStore();
+    const owner = store.create(cm('owner'));
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid, controller: true };
+    store.create({ ...cm('dep'), metadata: { ...cm('dep').metadata, ownerReferences: [ref], finalizers: ['hold'] } });
+    store.delete('v1/configmaps', 'default', 'owner', { propagationPolicy: 'Foreground' });
+    const waiting = store.get('v1/configmaps', 'default', 'owner');
+    expect(waiting.metadata.finalizers).toEqual(['foregroundDeletion']);
+    expect(store.get('v1/configmaps', 'default', 'dep').metadata.deletionTimestamp).toBeTruthy();
+    store.modify('v1/configmaps', 'default', 'dep', (d) => {
+      d.metadata.finalizers = [];
+    });
+    expect(store.find('v1/configmaps', 'default', 'dep')).toBeUndefined();
+    expect(store.find('v1/configmaps', 'default', 'owner')).toBeUndefined();
+  });
+
+  it('deleting a namespace deletes its contents, and nothing new may be created in a missing namespace', () => {
+    const store = newStore();
+    store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
+    store.create(cm('x', {}, 'tmp'));
+    store.delete('v1/namespaces', undefined, 'tmp');
+    expect(store.find('v1/namespaces', undefined, 'tmp')).toBeUndefined();
+    expect(store.list('v1/configmaps', 'tmp')).toEqual([]);
+    expect(thrown(() => store.create(cm('y', {}, 'tmp')))).toMatchObject({
+      code: 404,
+      message: 'namespaces "tmp" not found',
+    });
+  });
+
+  it('validates names, selectors and templates with 422 Invalid and field causes', () => {
+    const store = newStore();
+    const bad = thrown(() =>
+      store.create({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web' },
+        spec: {
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'other' } }, spec: { containers: [] } },
+        },
+      }),
+    );
+    expect(bad.code).toBe(422);
+    expect(bad.details?.causes?.map((c) => c.field)).toEqual([
+      'spec.template.metadata.labels',
+      'spec.template.spec.containers',
+    ]);
+    expect(thrown(() => store.create(cm('UPPER'))).reason).toBe('Invalid');
+  });
+
+  it('server-side apply shares a field when two managers agree on its value', () => {
+    const store = newStore();
+    store.apply({ ...cm('shared'), data: { a: '1' } }, { fieldManager: 'one' });
+    const both = store.apply({ ...cm('shared'), data: { a: '1' } }, { fieldManager: 'two' });
+    expect(both.metadata.managedFields.map((m: { manager: string }) => m.manager)).toEqual(['one', 'two']);
+    // 'one' stops applying data.a: 'two' still owns it, so the value stays.
+    const after = store.apply(cm('shared'), { fieldManager: 'one' });
+    expect(after.data).toEqual({ a: '1' });
+    // Now 'two' stops as well: nobody owns it any more, so it goes.
+    expect(store.apply(cm('shared'), { fieldManager: 'two' }).data).toEqual({});
+  });
+});

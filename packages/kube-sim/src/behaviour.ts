@@ -33,7 +33,7 @@ export interface ImageBehaviour {
   readyAfter?: DurationSpec | 'never';
   /** Readiness flips back to false at this time after the container starts (a probe that starts failing). */
   notReadyAfter?: DurationSpec;
-  /** The container crashes this long after every start (exit code 1 unless `exitCode` says otherwise). */
+  /** The container crashes this long after every start (exit code 1 unless `exitCode` says otherwise); never Ready unless `readyAfter` is given. */
   crashLoop?: boolean | { after?: DurationSpec; exitCode?: number; message?: string };
   /** The container exits by itself this long after it starts, with `exitCode` (default 0): Job pods. */
   exitAfter?: DurationSpec;
@@ -165,14 +165,12 @@ export function resolveBehaviour(b: ImageBehaviour, runToCompletion: boolean): R
   } else if (runToCompletion) {
     exitAfterMs = DEFAULT_JOB_RUN_MS;
   }
-  const readyAfterMs =
-    b.readyAfter === 'never'
-      ? undefined
-      : b.readyAfter === undefined
-        ? runToCompletion
-          ? 0
-          : DEFAULT_READY_MS
-        : durationMs(b.readyAfter, 'readyAfter');
+  // A crash-looping container is never Ready unless told otherwise; a Job's container counts as Ready at once.
+  let readyAfterMs: number | undefined;
+  if (b.readyAfter === 'never') readyAfterMs = undefined;
+  else if (b.readyAfter !== undefined) readyAfterMs = durationMs(b.readyAfter, 'readyAfter');
+  else if (crash) readyAfterMs = undefined;
+  else readyAfterMs = runToCompletion ? 0 : DEFAULT_READY_MS;
   const logs = Array.isArray(b.logs) ? b.logs.map((line) => `${line}\n`).join('') : (b.logs ?? '');
   return {
     readyAfterMs,

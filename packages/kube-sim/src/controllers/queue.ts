@@ -31,7 +31,10 @@ export class WorkQueue {
 
   addAfter(key: string, ms: number): void {
     if (this.signal.aborted) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     const at = this.clock.now() + ms;
     const existing = this.timers.get(key);
     if (existing !== undefined && existing <= at && existing > this.clock.now()) return;

@@ -1,6 +1,6 @@
 // Strategic merge patch directives and JSON patch, as kubectl and controllers send them.
 import { describe, expect, it } from 'vitest';
-import { jsonPatch, mergePatch, strategicMerge } from '../src/patch';
+import { type Json, jsonPatch, mergePatch, strategicMerge } from '../src/patch';
 
 const pod = {
   spec: {
@@ -16,7 +16,7 @@ const pod = {
 
 describe('strategic merge patch', () => {
   it('merges containers, env and ports by key and replaces lists without a key', () => {
-    const out = strategicMerge(pod, {
+    const out = strategicMerge(pod as unknown as Json, {
       spec: {
         containers: [{ name: 'app', image: 'app:2', env: [{ name: 'B', value: '2' }], ports: [{ containerPort: 81 }] }],
         tolerations: [{ key: 'b' }],
@@ -31,7 +31,7 @@ describe('strategic merge patch', () => {
   });
 
   it('honours $patch delete/replace, $setElementOrder, $deleteFromPrimitiveList and $retainKeys', () => {
-    const out = strategicMerge(pod, {
+    const out = strategicMerge(pod as unknown as Json, {
       spec: {
         containers: [{ name: 'sidecar', $patch: 'delete' }],
         volumes: [{ name: 'cache', emptyDir: {} }, { $patch: 'replace' }],
@@ -43,11 +43,11 @@ describe('strategic merge patch', () => {
     expect(out.spec.volumes).toEqual([{ name: 'cache', emptyDir: {} }]);
     expect(out.spec.tolerations).toBeUndefined();
     expect(out.metadata.finalizers).toEqual([]);
-    const ordered = strategicMerge(pod, {
+    const ordered = strategicMerge(pod as unknown as Json, {
       spec: { '$setElementOrder/containers': [{ name: 'sidecar' }, { name: 'app' }] },
     }) as typeof pod;
     expect(ordered.spec.containers.map((c) => c.name)).toEqual(['sidecar', 'app']);
-    expect(strategicMerge(pod, { spec: { $patch: 'replace', containers: [] } })).toEqual({
+    expect(strategicMerge(pod as unknown as Json, { spec: { $patch: 'replace', containers: [] } })).toEqual({
       ...pod,
       spec: { containers: [] },
     });

@@ -180,11 +180,15 @@ describe('rollback action, mode image', () => {
   });
 
   it('fails, saying which Deployment did not finish, when the restored version never becomes ready', async () => {
-    const { code, rt, result } = await run({ mode: 'image', deployments: 'web', 'to-version': 'broken' });
+    const { code, rt, result, summary } = await run({ mode: 'image', deployments: 'web', 'to-version': 'broken' });
     expect(code).toBe(1);
     expect(result.verdict).toBe('failed');
     expect(rt.lines('error').join('\n')).toMatch(
       /Rollback did not finish for deployment\/web: .*exceeded its progress deadline/,
+    );
+    // The summary says why, from the pods: the restored image crash-loops.
+    expect(summary).toMatch(
+      /pod web-[a-z0-9]+-[a-z0-9]+: container app CrashLoopBackOff \(restarts \d+, last exit code 1/,
     );
   });
 });

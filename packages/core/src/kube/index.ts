@@ -3,6 +3,7 @@
 export * from './client';
 export { importClientNode, type KubeConfigSource, type LoadedKubeConfig, loadKubeConfig } from './config';
 export * from './errors';
+export * from './explain';
 export * from './history';
 export { kubeInputs } from './inputs';
 export * from './resources';

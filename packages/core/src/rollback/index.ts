@@ -10,6 +10,7 @@
 import { UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
 import type { KubeClient } from '../kube/client';
+import { explainDeployment } from '../kube/explain';
 import { planUndo, type Revision, revisionHistory, templateImages } from '../kube/history';
 import { REVISION_ANNOTATION } from '../kube/rollout-status';
 import { RolloutError, type WorkloadRef, waitForRollout } from '../kube/rollout-wait';
@@ -142,7 +143,8 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
       const error = outcome.reason;
       if (!(error instanceof RolloutError)) throw error;
       const seen = error.object ? stateOf(error.object as Deployment) : change.before;
-      workloads.push(restoreOf(change, 'failed', seen, error.message));
+      const why = await explainDeployment(client, (error.object as Deployment | undefined) ?? change.deployment);
+      workloads.push(restoreOf(change, 'failed', seen, [error.message, ...why].join('\n')));
       mark(`deployment/${name} did not finish: ${error.status.message}`);
     }
   }

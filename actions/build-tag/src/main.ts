@@ -20,7 +20,7 @@ const buildTag: ActionDefinition<Inputs> = {
   name: 'build-tag',
   inputs,
   async run(rt, values) {
-    return inputsOnlyOutcome(rt, 'build-tag', 'a later issue', values, inputs.secrets);
+    return inputsOnlyOutcome(rt, 'build-tag', 'a later issue', inputs, values);
   },
 };
 

@@ -57,7 +57,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
     if (!values.deployments && !values.selector && !values.manifests && values.strategy !== 'helm') {
       throw new InputError('deployments', 'is required (or selector, or manifests)', undefined, 'web');
     }
-    return inputsOnlyOutcome(rt, 'canary-promote', 'issues #5 and #6', values, inputs.secrets);
+    return inputsOnlyOutcome(rt, 'canary-promote', 'issues #5 and #6', inputs, values);
   },
 };
 

@@ -21,7 +21,7 @@ const migrate: ActionDefinition<Inputs> = {
   name: 'migrate',
   inputs,
   async run(rt, values) {
-    return inputsOnlyOutcome(rt, 'migrate', 'a later issue', values, inputs.secrets);
+    return inputsOnlyOutcome(rt, 'migrate', 'a later issue', inputs, values);
   },
 };
 

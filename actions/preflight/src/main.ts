@@ -18,7 +18,7 @@ const preflight: ActionDefinition<Inputs> = {
   name: 'preflight',
   inputs,
   async run(rt, values) {
-    return inputsOnlyOutcome(rt, 'preflight', 'a later issue', values, inputs.secrets);
+    return inputsOnlyOutcome(rt, 'preflight', 'a later issue', inputs, values);
   },
 };
 

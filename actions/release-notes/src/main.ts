@@ -19,7 +19,7 @@ const releaseNotes: ActionDefinition<Inputs> = {
   name: 'release-notes',
   inputs,
   async run(rt, values) {
-    return inputsOnlyOutcome(rt, 'release-notes', 'a later issue', values, inputs.secrets);
+    return inputsOnlyOutcome(rt, 'release-notes', 'a later issue', inputs, values);
   },
 };
 

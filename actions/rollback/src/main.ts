@@ -34,7 +34,7 @@ const rollback: ActionDefinition<Inputs> = {
     // `auto` means in-flight when a rollout record is active; records come with canary-promote, so today it is kubernetes.
     const mode = values.mode === 'auto' ? (values['to-version'] ? 'image' : 'kubernetes') : values.mode;
     if (mode !== 'kubernetes' && mode !== 'image') {
-      return inputsOnlyOutcome(rt, 'rollback', `mode ${mode}: issue #7`, values, inputs.secrets);
+      return inputsOnlyOutcome(rt, 'rollback', `mode ${mode}: issue #7`, inputs, values);
     }
     if (mode === 'image' && !values['to-version']) {
       throw new InputError('to-version', 'is required with mode: image', undefined, 'v0.9.5');

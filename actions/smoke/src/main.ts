@@ -34,7 +34,7 @@ const smoke: ActionDefinition<Inputs> = {
         '[{ name: health, request: { url: https://api/health } }]',
       );
     }
-    return inputsOnlyOutcome(rt, 'smoke', 'issue #4', values, inputs.secrets);
+    return inputsOnlyOutcome(rt, 'smoke', 'issue #4', inputs, values);
   },
 };
 

@@ -8,6 +8,8 @@
  */
 export { type AssertionResult, bodyPreview } from './assertions';
 export { HISTOGRAM_MAX_VALUE, Histogram, type HistogramBucket, type HistogramSnapshot } from './histogram';
+export { type CheckSpecInputOptions, checkSpecInput, loadSpecInput, readSpecText } from './inputs';
+export { type KubeConfigLike, kubeServiceProxy } from './kube-proxy';
 export { type LoadModel, type LoadPlan, type LoadRun, type LoadTarget, runLoad } from './load';
 export {
   type LoadGateResult,

@@ -282,6 +282,8 @@ export async function runLoadGate(spec: LoadSpec, options: RunLoadGateOptions = 
       body: spec.body,
       insecure: direct.insecure,
       ca: direct.ca,
+      cert: direct.cert,
+      key: direct.key,
     };
     request = `${spec.method} ${proxy.describe(service)}`;
   }

@@ -29,6 +29,9 @@ export interface LoadTarget {
   insecure?: boolean;
   /** PEM bundle to trust (https). */
   ca?: string;
+  /** Client certificate and key (PEM), e.g. for the API server's service proxy. */
+  cert?: string;
+  key?: string;
 }
 
 export type LoadModel = { kind: 'rate'; rate: number; connections: number } | { kind: 'closed'; connections: number };
@@ -269,6 +272,8 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
           servername: net.isIP(host) ? undefined : host,
           rejectUnauthorized: plan.target.insecure !== true,
           ca: plan.target.ca,
+          cert: plan.target.cert,
+          key: plan.target.key,
         })
     : () => net.connect({ host, port });
   const isSuccess =

@@ -190,7 +190,7 @@ export function loadYaml(text: string, source: string): { root: Node | null; rea
     throw new CheckSpecError(
       source,
       { line: pos?.line ?? 1, column: pos?.col ?? 1 },
-      `not valid YAML: ${error.message.split('\n')[0]}`,
+      `not valid YAML: ${error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
     );
   }
   return { root: doc.contents as Node | null, reader: new Reader(source, lines) };

@@ -52,6 +52,9 @@ export interface ApiServerProxyOptions {
   /** Credentials for the API server (e.g. `authorization: Bearer ...`). */
   headers?: Record<string, string>;
   ca?: string;
+  /** Client certificate and key (PEM). */
+  cert?: string;
+  key?: string;
   insecure?: boolean;
   defaultNamespace?: string;
 }
@@ -86,7 +89,7 @@ export function apiServerProxy(options: ApiServerProxyOptions): ServiceProxy {
         body: init.body,
         signal: init.signal,
         now: init.now,
-        tls: { insecure: options.insecure === true, ca: options.ca },
+        tls: { insecure: options.insecure === true, ca: options.ca, cert: options.cert, key: options.key },
         redirects: { follow: false, max: 0 },
       };
       return httpRequest(url, requestInit);

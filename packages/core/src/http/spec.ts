@@ -77,6 +77,9 @@ export interface TlsOptions {
   insecure: boolean;
   /** PEM text of the CA bundle to trust (read at parse time from the `ca` file or given inline). */
   ca: string | undefined;
+  /** Client certificate and key (PEM), for API servers that authenticate by certificate. */
+  cert?: string;
+  key?: string;
 }
 
 export interface RedirectPolicy {

@@ -110,7 +110,9 @@ function exchange(
     headers: outgoing,
     agent: false,
     signal: init.signal,
-    ...(secure ? { rejectUnauthorized: init.tls?.insecure !== true, ca: init.tls?.ca } : {}),
+    ...(secure
+      ? { rejectUnauthorized: init.tls?.insecure !== true, ca: init.tls?.ca, cert: init.tls?.cert, key: init.tls?.key }
+      : {}),
   };
   return new Promise((resolve, reject) => {
     const fail = (error: unknown) => reject(describeFailure(error, url, init.signal));

@@ -36,6 +36,8 @@ export interface ServiceProxy {
     url: string;
     headers: Record<string, string>;
     ca?: string;
+    cert?: string;
+    key?: string;
     insecure?: boolean;
   };
 }
@@ -77,6 +79,8 @@ export function apiServerProxy(options: ApiServerProxyOptions): ServiceProxy {
       url: proxyUrl(target),
       headers: { ...options.headers },
       ca: options.ca,
+      cert: options.cert,
+      key: options.key,
       insecure: options.insecure,
     }),
     request(target, init) {

@@ -20,13 +20,13 @@ interface Series {
   sum: number;
 }
 
-function escape(value: string): string {
+function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
 function labelText(labels: Record<string, string>): string {
   return Object.entries(labels)
-    .map(([k, v]) => `${k}="${escape(v)}"`)
+    .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
     .join(',');
 }
 

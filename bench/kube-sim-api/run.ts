@@ -27,7 +27,11 @@ function call(method: string, path: string, body?: unknown, contentType = 'appli
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
       `${sim.url}${path}`,
-      { method, agent, headers: data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {} },
+      {
+        method,
+        agent,
+        headers: data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {},
+      },
       (res) => {
         res.resume();
         res.on('end', () => {
@@ -95,7 +99,8 @@ await pool(names, async (name) => {
     spec: { replicas: PODS, selector: { matchLabels: { app: name } }, template: template(name, 'img:1') },
   });
   const rs = sim.store.get('apps/v1/replicasets', 'default', `${name}-r1`);
-  for (let i = 0; i < PODS; i++) await call('POST', `${ns}/pods`, pod(name, i, 1, { name: rs.metadata.name, uid: rs.metadata.uid }));
+  for (let i = 0; i < PODS; i++)
+    await call('POST', `${ns}/pods`, pod(name, i, 1, { name: rs.metadata.name, uid: rs.metadata.uid }));
 });
 const setupMs = performance.now() - setupStart;
 
@@ -108,7 +113,12 @@ sim.stats.reset();
 clientLatencies.length = 0;
 const rollStart = performance.now();
 await pool(names, async (name) => {
-  await call('PATCH', `${apps}/deployments/${name}`, { spec: { template: template(name, 'img:2') } }, 'application/strategic-merge-patch+json');
+  await call(
+    'PATCH',
+    `${apps}/deployments/${name}`,
+    { spec: { template: template(name, 'img:2') } },
+    'application/strategic-merge-patch+json',
+  );
   await call('POST', `${apps}/replicasets`, {
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
@@ -138,10 +148,16 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 const fmt = (n: number) => n.toFixed(2);
-console.log(`kube-sim API bench: ${DEPLOYMENTS} deployments x ${PODS} pods, ${WATCHES} watches, ${IN_FLIGHT} requests in flight`);
+console.log(
+  `kube-sim API bench: ${DEPLOYMENTS} deployments x ${PODS} pods, ${WATCHES} watches, ${IN_FLIGHT} requests in flight`,
+);
 console.log(`setup: ${sim.store.count('v1/pods')} pods now, setup took ${fmt(setupMs)} ms`);
-console.log(`rolling update: ${clientLatencies.length} requests in ${fmt(rollMs)} ms (${fmt((clientLatencies.length / rollMs) * 1000)} req/s)`);
-console.log(`client latency ms: p50 ${fmt(pct(clientLatencies, 50))}  p99 ${fmt(pct(clientLatencies, 99))}  max ${fmt(pct(clientLatencies, 100))}`);
+console.log(
+  `rolling update: ${clientLatencies.length} requests in ${fmt(rollMs)} ms (${fmt((clientLatencies.length / rollMs) * 1000)} req/s)`,
+);
+console.log(
+  `client latency ms: p50 ${fmt(pct(clientLatencies, 50))}  p99 ${fmt(pct(clientLatencies, 99))}  max ${fmt(pct(clientLatencies, 100))}`,
+);
 console.log(`server latency ms: p50 ${fmt(sim.stats.percentile(50))}  p99 ${fmt(sim.stats.percentile(99))}`);
 console.log(`watch events delivered: ${watchEvents} (server counted ${sim.stats.watchEvents})`);
 console.log(`peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MB`);

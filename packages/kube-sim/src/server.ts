@@ -365,6 +365,7 @@ export class ApiServer {
         throw notFound('namespaces', '', namespace);
       }
     }
+    if ((verb === 'update' || verb === 'patch') && !name) throw methodNotAllowed();
     if (subresource === 'proxy') return this.proxy(req, res, route, body);
     if (subresource === 'log') return this.log(res, route, q);
     switch (verb) {
@@ -379,7 +380,8 @@ export class ApiServer {
       case 'watch':
         return this.watch(req, res, route, q, dropAfter);
       case 'create': {
-        if (name && subresource) throw methodNotAllowed();
+        // POST goes to a collection; a named object cannot be created by posting to its URL.
+        if (name) throw methodNotAllowed();
         const obj = parseJson(body) as KubeObject;
         if (!obj || typeof obj !== 'object') throw badRequest('the body of the request must be an object');
         if (obj.apiVersion !== apiVersionOf(type) || obj.kind !== type.kind) {

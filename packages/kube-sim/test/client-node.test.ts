@@ -460,3 +460,58 @@ describe('faults and stats', () => {
     expect(log).toBe('line 2\nline 3\n');
   });
 });
+
+describe('protocol details', () => {
+  it('sends BOOKMARK events to watches that allow them', async () => {
+    const quick = await KubeSim.start({ bookmarkIntervalMs: 20 });
+    try {
+      const qc = new k8s.KubeConfig();
+      qc.loadFromString(quick.kubeconfig());
+      const types: string[] = [];
+      const controller = await new k8s.Watch(qc).watch(
+        '/api/v1/namespaces/default/pods',
+        { allowWatchBookmarks: true },
+        (type, obj) => types.push(`${type} ${obj.metadata.resourceVersion}`),
+        () => {},
+      );
+      await expect.poll(() => types.some((t) => t.startsWith('BOOKMARK '))).toBe(true);
+      expect(types[0]).toBe(`BOOKMARK ${quick.store.resourceVersion}`);
+      controller.abort();
+    } finally {
+      await quick.stop();
+    }
+  });
+
+  it('answers 400 for a malformed body, 405 for a POST to a named object and 415 for an unknown patch type', async () => {
+    const post = (path: string, body: string, contentType = 'application/json', method = 'POST') =>
+      fetchJson(`${sim.url}${path}`, { method, body, headers: { 'content-type': contentType } });
+    expect(await post('/api/v1/namespaces/default/configmaps', '{not json')).toMatchObject({
+      code: 400,
+      reason: 'BadRequest',
+    });
+    expect(await post('/api/v1/namespaces/default/configmaps/x', '{}')).toMatchObject({
+      code: 405,
+      reason: 'MethodNotAllowed',
+    });
+    expect(await post('/api/v1/namespaces/default/configmaps/dup', '{}', 'text/plain', 'PATCH')).toMatchObject({
+      code: 415,
+      reason: 'UnsupportedMediaType',
+    });
+  });
+});
+
+/** A raw HTTPS request trusting the sim's certificate; returns the parsed JSON body. */
+async function fetchJson(url: string, init: { method: string; body: string; headers: Record<string, string> }) {
+  const { request } = await import('node:https');
+  return new Promise<Record<string, unknown>>((resolve, reject) => {
+    const req = request(url, { method: init.method, headers: init.headers, ca: sim.caPem }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => {
+        text += d;
+      });
+      res.on('end', () => resolve(JSON.parse(text)));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}

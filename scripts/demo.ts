@@ -1,0 +1,139 @@
+/**
+ * The demo pipeline: the suite's main job against the embedded kube-sim cluster.
+ * Starts kube-sim on loopback with a shop (a `web` Deployment of 3 pods behind a Service),
+ * then runs the runbook's steps through the CLI, which runs the same bundles (dist/) the
+ * GitHub runner runs, and prints what each step did.
+ *
+ *   npm run demo
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubeSim } from '@deploy-actions/kube-sim';
+
+const root = join(import.meta.dirname, '..');
+const workdir = join(root, '.tmp', 'demo');
+
+interface Step {
+  title: string;
+  command: string;
+  flags: string[];
+}
+
+async function cli(step: Step, kubeconfig: string): Promise<{ code: number; output: string }> {
+  const args = [join(root, 'bin', 'deploy-actions.js'), step.command, ...step.flags];
+  if (!['build-tag', 'release-notes'].includes(step.command)) args.push('--kubeconfig', kubeconfig);
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  return { code, output };
+}
+
+async function seed(sim: KubeSim): Promise<void> {
+  const labels = { app: 'web' };
+  await sim.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  await sim.store.create({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop', labels },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'web', image: 'ghcr.io/acme/web:v1.0.0', ports: [{ containerPort: 8080 }] }] },
+      },
+    },
+  });
+  await sim.store.create({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
+  });
+}
+
+/** One line of what the cluster serves, read from kube-sim's store. */
+function describeWeb(sim: KubeSim): string {
+  const d = sim.store.get('apps/v1/deployments', 'shop', 'web') as {
+    metadata: { annotations?: Record<string, string> };
+    spec: { replicas: number; template: { spec: { containers: { image: string }[] } } };
+    status?: { readyReplicas?: number; updatedReplicas?: number };
+  };
+  const revision = d.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? '-';
+  const image = d.spec.template.spec.containers.map((c) => c.image).join(', ');
+  return `deployment/web in shop: ${d.status?.readyReplicas ?? 0}/${d.spec.replicas} ready, image ${image}, revision ${revision}`;
+}
+
+/** Wait (on kube-sim's watch, not by polling) until web has all its pods ready. */
+async function webReady(sim: KubeSim): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = sim.store.watch('apps/v1/deployments', 'shop', undefined, (event) => {
+      const d = event.object as { spec?: { replicas?: number }; status?: { readyReplicas?: number } };
+      if ((d.status?.readyReplicas ?? 0) === d.spec?.replicas) {
+        stop();
+        resolve();
+      }
+    });
+  });
+}
+
+/** The step's log lines: what it said before its job summary, without the JSON result line. */
+function logLines(output: string): string {
+  const summaryAt = output.search(/^## /m);
+  return (summaryAt === -1 ? output : output.slice(0, summaryAt))
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('result='))
+    .map((line) => `   ${line}`)
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  rmSync(workdir, { recursive: true, force: true });
+  mkdirSync(workdir, { recursive: true });
+  const sim = await KubeSim.start({ port: 0 });
+  const kubeconfig = join(workdir, 'kubeconfig.yaml');
+  sim.writeKubeconfig(kubeconfig);
+  console.log(`kube-sim is serving the Kubernetes API at ${sim.url} (kubeconfig: ${kubeconfig})`);
+  try {
+    await seed(sim);
+    await webReady(sim);
+    console.log(describeWeb(sim));
+    const steps: Step[] = [
+      { title: 'Pre-flight gates', command: 'preflight', flags: ['--namespace', 'shop', '--checks', '- kube: nodes-ready'] },
+      { title: 'Image tags', command: 'build-tag', flags: ['--images', 'ghcr.io/acme/web'] },
+      {
+        title: 'Canary 5% → 25% → 50% → 100%',
+        command: 'canary-promote',
+        flags: ['--namespace', 'shop', '--deployments', 'web', '--images', 'web=ghcr.io/acme/web:v1.1.0', '--steps', '5,25,50,100'],
+      },
+      {
+        title: 'Smoke checks through the service proxy',
+        command: 'smoke',
+        flags: ['--namespace', 'shop', '--spec', '- name: home\n  request: { service: "web:80/" }\n  expect: { status: 200 }'],
+      },
+      { title: 'Rollback drill', command: 'rollback', flags: ['--namespace', 'shop', '--deployments', 'web', '--reason', 'demo drill'] },
+      { title: 'Release notes', command: 'release-notes', flags: ['--tag', 'v1.1.0'] },
+    ];
+    const rows: string[] = [];
+    for (const step of steps) {
+      console.log(`\n━━ ${step.title} (deploy-actions ${step.command})`);
+      const { code, output } = await cli(step, kubeconfig);
+      console.log(logLines(output));
+      const verdict = /"verdict":"([^"]+)"/.exec(output)?.[1] ?? (code === 0 ? 'ok' : 'failed');
+      rows.push(`| ${step.title} | \`${step.command}\` | ${code === 0 ? '✔' : '✘'} ${verdict} |`);
+    }
+    console.log(`\n${describeWeb(sim)}`);
+    console.log('\n| step | action | verdict |\n| --- | --- | --- |');
+    for (const row of rows) console.log(row);
+    console.log(
+      '\nSteps whose verdict is "inputs-valid" have their inputs checked and the rest of their behaviour still to come (see README: The actions).',
+    );
+  } finally {
+    await sim.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,154 @@
+/**
+ * bench/rollback: roll back 1 and 10 Deployments on kube-sim (real time, pods
+ * Ready 1 s after start, 3 replicas, default 25% surge) with our rollback and
+ * with what the runbooks do by hand — `kubectl rollout undo` for each, then
+ * `kubectl rollout status` for each — in the same run, alternating who goes
+ * first. Prints wall time, API requests (counted by kube-sim) and our own
+ * overhead: wall time minus the span from our first patch to the last
+ * rollout finishing, i.e. the time spent around the cluster's work.
+ * Our rollback runs in-process (bundle start-up is bench/startup's number).
+ *
+ *   npx tsx bench/rollback/run.ts [rounds]
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../packages/core/src/clock';
+import { KubeClient } from '../../packages/core/src/kube/client';
+import { type WorkloadRef, waitForRollouts } from '../../packages/core/src/kube/rollout-wait';
+import { rollback } from '../../packages/core/src/rollback';
+import { createMemoryRuntime } from '../../packages/core/src/runtime';
+import { KubeSim } from '../../packages/kube-sim/src';
+import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
+import { startControllers } from '../../packages/kube-sim/src/controllers/index';
+import { findKubectl, kubectlOk } from '../../packages/testkit/src/kubectl';
+
+const rounds = Number(process.argv[2] ?? 3);
+const NAMESPACE = 'bench';
+const work = mkdtempSync(join(tmpdir(), 'bench-rollback-'));
+
+const sim = await KubeSim.start({ scenario: { namespaces: [NAMESPACE] } });
+const behaviour = new BehaviourTable().set('*', { readyAfter: '1s' });
+const controllers = startControllers(sim.store, systemClock, behaviour);
+const kubeconfig = join(work, 'kubeconfig');
+sim.writeKubeconfig(kubeconfig, { namespace: NAMESPACE });
+const client = await KubeClient.connect({ kubeconfig, env: {}, workspace: work });
+const kubectlBin = findKubectl();
+let version = 0;
+
+function refs(names: string[]): WorkloadRef[] {
+  return names.map((name) => ({ kind: 'Deployment', namespace: NAMESPACE, name }));
+}
+
+/** A new revision with a fresh image on every Deployment, awaited: the "bad release" to roll back from. */
+async function release(names: string[]): Promise<void> {
+  version++;
+  await Promise.all(
+    names.map((name) =>
+      client.patch(
+        'Deployment',
+        { namespace: NAMESPACE, name },
+        { spec: { template: { spec: { containers: [{ name: 'app', image: `${name}:${version}` }] } } } },
+        'strategic',
+      ),
+    ),
+  );
+  await waitForRollouts(client, refs(names), { clock: systemClock, timeoutMs: 300_000 });
+}
+
+async function setUp(count: number): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `svc${count}-${i}`);
+  for (const name of names) {
+    await client.create('Deployment', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: NAMESPACE },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `${name}:0` }] } },
+      },
+    });
+  }
+  await waitForRollouts(client, refs(names), { clock: systemClock, timeoutMs: 300_000 });
+  return names;
+}
+
+interface Sample {
+  wallMs: number;
+  requests: number;
+  overheadMs?: number;
+}
+
+async function ours(names: string[]): Promise<Sample> {
+  const rt = createMemoryRuntime({ clock: systemClock, workspace: work });
+  const before = sim.stats.total;
+  const started = performance.now();
+  const runClient = await KubeClient.connect({ kubeconfig, env: {}, workspace: work });
+  const report = await rollback(rt, runClient, {
+    mode: 'kubernetes',
+    namespace: NAMESPACE,
+    deployments: names,
+    dryRun: false,
+    timeoutMs: 300_000,
+  });
+  const wallMs = performance.now() - started;
+  if (report.result !== 'rolled-back') throw new Error(`rollback ended ${report.result}`);
+  const times = report.timeline.map((entry) => ({ at: Date.parse(entry.at), event: entry.event }));
+  const firstPatch = times.find((entry) => entry.event.startsWith('Patched'))!.at;
+  const lastDone = Math.max(...times.filter((entry) => entry.event.includes('rolled out')).map((entry) => entry.at));
+  return { wallMs, requests: sim.stats.total - before, overheadMs: wallMs - (lastDone - firstPatch) };
+}
+
+async function byHand(names: string[]): Promise<Sample> {
+  const before = sim.stats.total;
+  const started = performance.now();
+  for (const name of names) await kubectlOk(['rollout', 'undo', `deployment/${name}`], { kubeconfig });
+  for (const name of names) {
+    await kubectlOk(['rollout', 'status', `deployment/${name}`, '--timeout=300s'], { kubeconfig, timeoutMs: 300_000 });
+  }
+  return { wallMs: performance.now() - started, requests: sim.stats.total - before };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+try {
+  if (!kubectlBin) console.log('kubectl not found: measuring ours only');
+  else console.log(`kubectl: ${kubectlBin}`);
+  console.log(`rounds: ${rounds}, pods Ready 1 s after start, 3 replicas per Deployment\n`);
+  const rows: string[] = [];
+  for (const count of [1, 10]) {
+    const names = await setUp(count);
+    const mine: Sample[] = [];
+    const theirs: Sample[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // Alternate who goes first so neither always meets a warmer simulator.
+      const order = round % 2 === 0 ? ['ours', 'kubectl'] : ['kubectl', 'ours'];
+      for (const who of order) {
+        if (who === 'kubectl' && !kubectlBin) continue;
+        await release(names);
+        if (who === 'ours') mine.push(await ours(names));
+        else theirs.push(await byHand(names));
+      }
+    }
+    const oursWall = median(mine.map((s) => s.wallMs));
+    const line = [
+      `${String(count).padStart(2)} Deployment(s)`,
+      `ours ${fmt(oursWall)} (${median(mine.map((s) => s.requests))} requests, own overhead ${fmt(median(mine.map((s) => s.overheadMs ?? 0)))})`,
+    ];
+    if (theirs.length > 0) {
+      const kubectlWall = median(theirs.map((s) => s.wallMs));
+      line.push(
+        `kubectl ${fmt(kubectlWall)} (${median(theirs.map((s) => s.requests))} requests)`,
+        `ratio ours/kubectl ${(oursWall / kubectlWall).toFixed(2)}x`,
+      );
+    }
+    rows.push(line.join(' | '));
+    console.log(rows.at(-1));
+  }
+  writeFileSync(join(work, 'result.txt'), `${rows.join('\n')}\n`);
+} finally {
+  controllers.stop();
+  await sim.stop();
+}

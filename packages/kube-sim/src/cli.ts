@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { installControllers } from './defaults';
 import { KubeSim } from './index';
 import { loadScenario } from './scenario';
 
@@ -13,6 +14,7 @@ const USAGE = `Usage: kube-sim [--port 0] [--kubeconfig ./kubeconfig.yaml] [--sc
   --kubeconfig  write a kubeconfig for the server to this path (mode 0600)
   --scenario    YAML: { namespaces: [...], objects: [...], ... } or a stream of manifests to create at start
   --namespace   the namespace of the kubeconfig's context (default: default)
+  --no-controllers  serve the API only (no Deployment/ReplicaSet/Job controllers, kubelet or simulated apps)
   --no-tls      serve plain HTTP (the kubeconfig then has no CA; client-node 2.x refuses http without skip-verify)`;
 
 export interface CliIo {
@@ -42,6 +44,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<KubeSim | undef
   }
   const scenario = args.values.scenario ? loadScenario(resolve(args.values.scenario)) : undefined;
   const sim = await KubeSim.start({ port, tls: !args.values['no-tls'], ...(scenario ? { scenario } : {}) });
+  if (!args.values['no-controllers']) installControllers(sim);
   io.out(`kube-sim listening on ${sim.url}`);
   if (args.values.kubeconfig) {
     const path = resolve(args.values.kubeconfig);
@@ -60,6 +63,7 @@ function parse(argv: string[]) {
       scenario: { type: 'string' },
       namespace: { type: 'string', short: 'n' },
       'no-tls': { type: 'boolean' },
+      'no-controllers': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

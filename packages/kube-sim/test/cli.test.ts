@@ -52,6 +52,25 @@ describe('kube-sim CLI', () => {
     kc.loadFromFile(kubeconfig);
     const cm = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ name: 'flags', namespace: 'shop' });
     expect(cm.data).toEqual({ beta: 'on' });
+    // The controllers run by default: a Deployment gets its ReplicaSet.
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
+      namespace: 'shop',
+      body: {
+        metadata: { name: 'cart' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'cart' } },
+          template: {
+            metadata: { labels: { app: 'cart' } },
+            spec: { containers: [{ name: 'cart', image: 'cart:1' }] },
+          },
+        },
+      },
+    });
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    await expect
+      .poll(async () => (await apps.listNamespacedReplicaSet({ namespace: 'shop' })).items.length, { timeout: 10_000 })
+      .toBe(1);
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGTERM');

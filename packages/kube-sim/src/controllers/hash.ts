@@ -6,14 +6,24 @@
 import type { KubeObject } from '../store';
 import { SAFE_ALPHABET } from './random';
 
+/**
+ * null, `{}`, `[]` and absent all decode to the same Go zero value, so they hash alike: kubectl sends
+ * `creationTimestamp: null` and `resources: {}` in the templates it copies (rollout undo).
+ */
+function isZero(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.values(value as object).every(isZero);
+}
+
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const keys = Object.keys(value as object).sort();
-    return `{${keys
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record)
+      .filter((k) => !isZero(record[k]))
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(record[k])}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }

@@ -4,6 +4,7 @@ import type { BehaviourTable } from '../behaviour';
 import type { ObjectStore } from '../store';
 import type { ControllerContext } from './common';
 import { DaemonSetController } from './daemonset';
+import { appsDefaults } from './defaulting';
 import { DeploymentController } from './deployment';
 import { EndpointsController } from './endpoints';
 import { EventRecorder } from './events';
@@ -24,6 +25,8 @@ export interface StartOptions {
   nodes?: string[];
 }
 
+const defaultedStores = new WeakSet<ObjectStore>();
+
 export function startControllers(
   store: ObjectStore,
   clock: Clock,
@@ -39,6 +42,11 @@ export function startControllers(
     events: new EventRecorder(store, clock),
     signal: abort.signal,
   };
+  // Admission steps cannot be removed from the store; a flag makes a second start reuse the first.
+  if (!defaultedStores.has(store)) {
+    defaultedStores.add(store);
+    store.addAdmission(appsDefaults);
+  }
   ensureNodes(context, options.nodes);
   const kubelet = new Kubelet(context);
   const stops = [

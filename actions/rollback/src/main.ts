@@ -1,5 +1,6 @@
 /** rollback: put the last good version back. Modes kubernetes and image run; the others are still to come (issue #7). */
 import { InputError } from '@deploy-actions/core/errors';
+import { checkSpecInput } from '@deploy-actions/core/http';
 import { boolean, defineInputs, integer, list, numberList, string, structured } from '@deploy-actions/core/inputs';
 import { KubeClient, kubeInputs } from '@deploy-actions/core/kube';
 import { rollback as rollbackWorkloads } from '@deploy-actions/core/rollback';
@@ -14,7 +15,9 @@ export const inputs = defineInputs({
   'to-version': string({ example: 'v0.9.5' }),
   release: string({ example: 'api-platform' }),
   steps: numberList({ min: 1, max: 100, increasing: true, example: '25,50,100' }),
-  verify: structured({ example: '[{ name: health, request: { url: https://api/health } }]' }),
+  verify: checkSpecInput({
+    example: '[{ name: health, request: { url: https://api/health }, expect: { status: 200 } }]',
+  }),
   reason: string({ example: 'error rate above 5% after v1.4.0' }),
   'database-restore': structured({ example: '{ pg-dump: backups/pre-v1.4.0.dump }' }),
   'confirm-database-restore': boolean({ default: 'false' }),
@@ -62,6 +65,7 @@ const rollback: ActionDefinition<Inputs> = {
       triggeredBy: rt.env['GITHUB_ACTOR'],
       dryRun: values['dry-run'],
       timeoutMs: values.timeout,
+      verify: values.verify,
     });
     const restored = Object.fromEntries(
       report.workloads.map((workload) => [
@@ -70,14 +74,19 @@ const rollback: ActionDefinition<Inputs> = {
       ]),
     );
     const failed = report.workloads.filter((workload) => workload.outcome === 'failed');
+    const failure =
+      failed.length > 0
+        ? `Rollback did not finish for ${failed.map((workload) => `deployment/${workload.name}`).join(', ')}: ${failed[0]?.message}`
+        : report.verification && !report.verification.passed
+          ? `Rolled back, but verification failed: ${report.verification.checks
+              .filter((check) => check.outcome === 'failed')
+              .map((check) => `${check.name}: ${check.error ?? 'failed'}`)
+              .join('; ')}`
+          : undefined;
     return {
       result: { verdict: report.result, ...report, apiRequests: client.requests },
       outputs: { restored },
-      ...(failed.length > 0
-        ? {
-            failure: `Rollback did not finish for ${failed.map((workload) => `deployment/${workload.name}`).join(', ')}: ${failed[0]?.message}`,
-          }
-        : {}),
+      ...(failure ? { failure } : {}),
     };
   },
 };

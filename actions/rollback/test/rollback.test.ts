@@ -4,6 +4,8 @@
  * virtual clock that jumps ahead whenever the process is idle.
  */
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '@deploy-actions/core/clock';
@@ -168,6 +170,44 @@ describe('rollback action, mode kubernetes', () => {
     expect(result.verdict).toBe('planned');
     expect(summary).toContain('Rollback planned (dry run, nothing changed)');
     expect(current('web')).toEqual(before);
+  });
+});
+
+describe('rollback action, verify', () => {
+  let app: Server;
+  let base: string;
+  beforeAll(async () => {
+    // The restored app: healthy, but its /version says which build answers.
+    app = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(req.url === '/version' ? { version: '1.0' } : { status: 'ok' }));
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => app.close(() => resolve())));
+
+  it('runs the checks after the rollout and reports them', async () => {
+    const verify = `[{ name: health, request: { url: "${base}/healthz" }, expect: { status: 200, json: { "$.status": { equals: ok } } } }]`;
+    const { code, summary, result } = await run({ deployments: 'auth', verify });
+    expect(code).toBe(0);
+    expect(result.verification.passed).toBe(true);
+    expect(summary).toContain('Verification after the rollback: 1 passed, 0 failed');
+  });
+
+  it('fails the step when the restored version does not pass them', async () => {
+    const verify = `[{ name: version, request: { url: "${base}/version" }, expect: { json: { "$.version": { equals: "2.0" } } } }]`;
+    const { code, rt } = await run({ deployments: 'auth', verify });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toMatch(/Rolled back, but verification failed: version: /);
+  });
+
+  it('refuses a spec it cannot parse before changing anything', async () => {
+    const before = current('auth');
+    const { code, rt } = await run({ deployments: 'auth', verify: '[{ name: x, request: { url: 42 } }]' });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toContain("Input 'verify'");
+    expect(current('auth')).toEqual(before);
   });
 });
 

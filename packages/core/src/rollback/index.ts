@@ -8,6 +8,8 @@
  * any that did not finish.
  */
 import { UserError } from '../errors';
+import { type ChecksResult, kubeServiceProxy, renderChecksSummary, runChecks } from '../http';
+import type { CheckSpec } from '../http/spec';
 import { formatDuration } from '../inputs/scalars';
 import type { KubeClient } from '../kube/client';
 import { explainDeployment } from '../kube/explain';
@@ -35,6 +37,8 @@ export interface RollbackRequest {
   triggeredBy?: string | undefined;
   dryRun: boolean;
   timeoutMs: number;
+  /** HTTP checks run once every rollout has finished (the smoke spec format). */
+  verify?: CheckSpec | undefined;
 }
 
 export interface WorkloadState {
@@ -65,6 +69,8 @@ export interface RollbackReport {
   triggeredBy: string | undefined;
   workloads: WorkloadRestore[];
   timeline: TimelineEntry[];
+  /** The `verify` checks, when given and the rollouts finished. */
+  verification?: ChecksResult;
 }
 
 interface Change {
@@ -150,7 +156,37 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
   }
   const failed = workloads.some((workload) => workload.outcome === 'failed');
   const changed = workloads.some((workload) => workload.outcome === 'restored');
-  return finish(rt, request, failed ? 'failed' : changed ? 'rolled-back' : 'skipped', workloads, timeline);
+  const verification = request.verify && !failed ? await verify(rt, client, request, request.verify, mark) : undefined;
+  return finish(
+    rt,
+    request,
+    failed ? 'failed' : changed ? 'rolled-back' : 'skipped',
+    workloads,
+    timeline,
+    verification,
+  );
+}
+
+async function verify(
+  rt: Runtime,
+  client: KubeClient,
+  request: RollbackRequest,
+  spec: CheckSpec,
+  mark: (event: string) => void,
+): Promise<ChecksResult> {
+  const serviceProxy = spec.checks.some((check) => check.request.target.kind === 'service')
+    ? await kubeServiceProxy(client.config, request.namespace)
+    : undefined;
+  const result = await runChecks(spec, {
+    clock: rt.clock,
+    log: rt.log,
+    mask: (secret) => rt.mask(secret),
+    signal: rt.signal,
+    ...(serviceProxy ? { serviceProxy } : {}),
+  });
+  const { passed, failed } = result.counts;
+  mark(`Verification ${result.passed ? 'passed' : 'failed'}: ${passed} passed, ${failed} failed`);
+  return result;
 }
 
 async function planChange(client: KubeClient, deployment: Deployment, request: RollbackRequest): Promise<Change> {
@@ -234,6 +270,7 @@ function finish(
   result: RollbackReport['result'],
   workloads: WorkloadRestore[],
   timeline: TimelineEntry[],
+  verification?: ChecksResult,
 ): RollbackReport {
   const report: RollbackReport = {
     result,
@@ -243,8 +280,10 @@ function finish(
     triggeredBy: request.triggeredBy,
     workloads,
     timeline,
+    ...(verification ? { verification } : {}),
   };
   rt.summary.append(summaryMarkdown(report));
+  if (verification) rt.summary.append(renderChecksSummary(verification, 'Verification after the rollback'));
   return report;
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findKubectl, kubectl, kubectlMissing, kubectlOk } from '../../testkit/src/kubectl';
 import { installControllers } from '../src/defaults';
-import { KubeSim } from '../src/index';
+import { type KubeObject, KubeSim } from '../src/index';
 
 const bin = findKubectl();
 
@@ -88,7 +88,7 @@ spec:
     expect(d.spec.template.spec.containers[0].image).toBe('ghcr.io/acme/web:v2');
     expect(d.metadata.annotations['deployment.kubernetes.io/revision']).toBe('4');
     const pods = await json(['get', 'pods', '-l', 'app=web']);
-    expect(pods.items.map((p: { spec: { containers: { image: string }[] } }) => p.spec.containers[0].image)).toEqual([
+    expect(pods.items.map((p: KubeObject) => p.spec.containers[0].image)).toEqual([
       'ghcr.io/acme/web:v2',
       'ghcr.io/acme/web:v2',
       'ghcr.io/acme/web:v2',
@@ -121,9 +121,7 @@ spec:
     expect(progressing).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
     // kubectl describe-style explanation: the pods of the new ReplicaSet are not Ready.
     const pods = await json(['get', 'pods', '-l', 'app=stuck']);
-    const broken = pods.items.filter((p: { spec: { containers: { image: string }[] } }) =>
-      p.spec.containers[0].image.includes('broken'),
-    );
+    const broken = pods.items.filter((p: KubeObject) => p.spec.containers[0].image.includes('broken'));
     expect(broken.length).toBeGreaterThan(0);
     expect(broken[0].status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('False');
   });

@@ -1,0 +1,13 @@
+/**
+ * canary-promote's plain deploys: `strategy: rolling` (apply manifests with
+ * server-side apply, or set images on existing Deployments, wait like
+ * `kubectl rollout status`, monitor, undo) and `strategy: helm` (helm upgrade
+ * --install --wait, monitor, helm rollback). The adapter parses inputs into
+ * the options, calls one of these, renders `renderDeploySummary(outcome)` and
+ * returns `toActionOutcome(outcome)`.
+ */
+
+export { runHelm } from './helm';
+export { runRolling } from './rolling';
+export { renderDeploySummary, toActionOutcome } from './summary';
+export * from './types';

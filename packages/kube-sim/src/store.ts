@@ -264,6 +264,8 @@ export class ObjectStore {
     namespace: string | undefined,
     input: KubeObject,
     options: WriteOptions = {},
+    /** managedFields computed by a server-side apply that creates the object. */
+    appliedFields?: unknown,
   ): KubeObject {
     const type = this.type(gvr);
     if (!isObject(input)) throw badRequest('the object must be a JSON object');
@@ -299,7 +301,8 @@ export class ObjectStore {
     delete meta.managedFields;
     if (type.hasSpec) meta.generation = 1;
     else delete meta.generation;
-    recordUpdate(undefined, obj as JsonObject, this.identity(type, options), this.hasStatus(type));
+    if (appliedFields) meta.managedFields = appliedFields;
+    else recordUpdate(undefined, obj as JsonObject, this.identity(type, options), this.hasStatus(type));
     if (options.dryRun) return deepFreeze(obj);
     return this.commit(table, 'ADDED', obj, undefined, 'create');
   }
@@ -497,15 +500,8 @@ export class ObjectStore {
         merge,
       }) as KubeObject;
       fresh.metadata = { ...(fresh.metadata ?? {}), name };
-      const managed = fresh.metadata.managedFields;
-      const created = this.createIn(type, ns, fresh, { ...options, fieldManager: who.manager });
-      if (options.dryRun) return created;
-      // Creation records an Update; an apply owns its fields as Apply.
-      const next = structuredClone(created);
-      next.metadata.managedFields = managed;
-      const table = this.table(type);
-      table.byNamespace.get(ns)!.set(name, deepFreeze(next));
-      return next;
+      // An apply that creates owns its fields as Apply (not as the Update a create records).
+      return this.createIn(type, ns, fresh, { ...options, fieldManager: who.manager }, fresh.metadata.managedFields);
     }
     const want = config.metadata?.resourceVersion;
     if (want && want !== live.metadata.resourceVersion) {

@@ -431,6 +431,29 @@ describe('faults and stats', () => {
     expect(sim.stats.percentile(99)).toBeGreaterThan(0);
   });
 
+  it('closes a watch after N events when told to, and delays requests by the injected latency', async () => {
+    sim.faults.add({ verb: 'watch', resource: 'secrets', dropWatchAfterEvents: 2, times: 1 });
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      void new k8s.Watch(kc).watch(
+        '/api/v1/namespaces/default/secrets',
+        { resourceVersion: sim.store.resourceVersion },
+        (type, obj) => seen.push(`${type} ${obj.metadata.name}`),
+        () => resolve(),
+      );
+    });
+    await expect.poll(() => sim.store.watchCount).toBeGreaterThan(1);
+    for (const name of ['s1', 's2', 's3'])
+      await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name } } });
+    await done;
+    expect(seen).toEqual(['ADDED s1', 'ADDED s2']);
+
+    sim.faults.add({ verb: 'get', resource: 'secrets', name: 's3', latencyMs: 150, times: 1 });
+    const started = performance.now();
+    await core.readNamespacedSecret({ name: 's3', namespace: 'default' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
   it('reaches simulated apps through the service proxy and reads pod logs', async () => {
     await core.createNamespacedService({
       namespace: 'default',

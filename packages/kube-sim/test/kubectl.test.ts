@@ -142,6 +142,32 @@ spec:
     expect(await run(['get', 'deploy'])).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s/);
   });
 
+  it('deletes with --cascade=orphan, background and foreground as the garbage collector would', async () => {
+    const owned = (owner: string) => {
+      const o = sim.store.create({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: owner, namespace: 'default' },
+      });
+      const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: owner, uid: o.metadata.uid, blockOwnerDeletion: true };
+      sim.store.create({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `${owner}-child`, namespace: 'default', ownerReferences: [ref] },
+      });
+    };
+    for (const mode of ['orphan', 'background', 'foreground']) owned(`gc-${mode}`);
+    for (const mode of ['orphan', 'background', 'foreground'])
+      await run(['delete', 'configmap', `gc-${mode}`, `--cascade=${mode}`]);
+    const left = await json(['get', 'configmaps']);
+    const names = left.items.map((i: { metadata: { name: string } }) => i.metadata.name);
+    expect(names.filter((n: string) => n.startsWith('gc-'))).toEqual(['gc-orphan-child']);
+    expect(
+      left.items.find((i: { metadata: { name: string } }) => i.metadata.name === 'gc-orphan-child').metadata
+        .ownerReferences,
+    ).toBeUndefined();
+  });
+
   it('watches with get --watch and prints objects as they change', async () => {
     const watchesBefore = sim.store.watchCount;
     const watching = kubectl(

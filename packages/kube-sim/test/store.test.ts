@@ -147,7 +147,12 @@ describe('ObjectStore', () => {
 
   it('server-side apply shares a field when two managers agree on its value', () => {
     const store = newStore();
-    store.apply({ ...cm('shared'), data: { a: '1' } }, { fieldManager: 'one' });
+    const events: WatchEvent[] = [];
+    store.watch('v1/configmaps', 'default', store.resourceVersion, (e) => events.push(e));
+    const created = store.apply({ ...cm('shared'), data: { a: '1' } }, { fieldManager: 'one' });
+    expect(created.metadata.managedFields).toMatchObject([{ manager: 'one', operation: 'Apply' }]);
+    // Watchers see exactly what is stored.
+    expect(events.map((e) => e.object)).toEqual([store.get('v1/configmaps', 'default', 'shared')]);
     const both = store.apply({ ...cm('shared'), data: { a: '1' } }, { fieldManager: 'two' });
     expect(both.metadata.managedFields.map((m: { manager: string }) => m.manager)).toEqual(['one', 'two']);
     // 'one' stops applying data.a: 'two' still owns it, so the value stays.

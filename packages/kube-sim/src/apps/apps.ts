@@ -128,12 +128,16 @@ export class SimulatedApps {
     };
   }
 
-  /** The service proxy handler: answers after the simulated latency on the sim's clock. */
+  /**
+   * The service proxy handler: answers after the simulated latency on the sim's clock. Requests for a
+   * Service that does not exist go to the next handler (the server then answers 404).
+   */
   async proxy(req: {
     namespace: string;
     service: string;
     path: string;
-  }): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  }): Promise<{ status: number; headers: Record<string, string>; body: string } | undefined> {
+    if (!this.store.find('v1/services', req.namespace, req.service)) return undefined;
     const res = this.answer(req.namespace, req.service, req.path || '/');
     if (res.latencyMs > 0) await this.clock.sleep(res.latencyMs);
     return { status: res.status, headers: res.headers, body: res.body };

@@ -171,6 +171,20 @@ describe('rollback action, mode kubernetes', () => {
     expect(summary).toContain('Rollback planned (dry run, nothing changed)');
     expect(current('web')).toEqual(before);
   });
+
+  it('rides out API faults: a 503 on the patch and watches the server drops', async () => {
+    const failPatch = sim.faults.add({ verb: 'patch', resource: 'deployments', status: 503, times: 1 });
+    const dropWatch = sim.faults.add({ verb: 'watch', resource: 'deployments', dropWatchAfterEvents: 1, times: 2 });
+    const before = current('web');
+    const { code, restored, rt } = await run({ deployments: 'web' });
+    failPatch();
+    dropWatch();
+    expect(code).toBe(0);
+    expect(restored.web.outcome).toBe('restored');
+    expect(current('web').images).not.toEqual(before.images);
+    expect(current('web').generation).toBe((before.generation ?? 0) + 1);
+    expect(rt.lines('warning').join('\n')).toMatch(/PATCH .*deployments\/web failed \(attempt 1\).*503/);
+  });
 });
 
 describe('rollback action, verify', () => {

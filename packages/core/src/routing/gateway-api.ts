@@ -1,0 +1,25 @@
+import type { GatewayRouterConfig, RouterDeps, RouterState, TrafficRouter, TrafficTarget } from './types';
+
+export class GatewayApiRouter implements TrafficRouter {
+  readonly name = 'gateway-api' as const;
+  constructor(
+    readonly config: GatewayRouterConfig,
+    readonly target: TrafficTarget,
+    readonly deps: RouterDeps,
+  ) {}
+  async validate(): Promise<void> {
+    throw new Error('not implemented yet');
+  }
+  async setWeight(_weight: number): Promise<RouterState> {
+    throw new Error('not implemented yet');
+  }
+  async promote(): Promise<void> {
+    throw new Error('not implemented yet');
+  }
+  async abort(): Promise<void> {
+    throw new Error('not implemented yet');
+  }
+  async plan(_weight: number): Promise<string[]> {
+    throw new Error('not implemented yet');
+  }
+}

@@ -80,6 +80,7 @@ export function installControllers(sim: KubeSim, options: InstallOptions = {}): 
       await listener.start(options.metricsPort);
     },
     async stop() {
+      traffic.stopAll();
       running?.stop();
       running = undefined;
       await listener.stop();

@@ -88,6 +88,8 @@ export function backendsFor(store: ObjectStore, ns: string, service: string): Ba
 }
 
 export class TrafficGenerator {
+  private readonly running = new Set<AbortController>();
+
   constructor(
     private readonly store: ObjectStore,
     private readonly clock: Clock,
@@ -99,6 +101,7 @@ export class TrafficGenerator {
     const ns = options.namespace ?? 'default';
     const tick = options.tickMs ?? 100;
     const abort = new AbortController();
+    this.running.add(abort);
     const sent = new Map<string, number>();
     let owed = 0;
     const loop = async () => {
@@ -125,6 +128,18 @@ export class TrafficGenerator {
       }
     };
     loop().catch(() => {});
-    return { stop: () => abort.abort(), sent };
+    return {
+      stop: () => {
+        abort.abort();
+        this.running.delete(abort);
+      },
+      sent,
+    };
+  }
+
+  /** Stop every generator (the sim is stopping). */
+  stopAll(): void {
+    for (const abort of this.running) abort.abort();
+    this.running.clear();
   }
 }

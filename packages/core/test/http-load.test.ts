@@ -144,6 +144,20 @@ describe('runLoad', () => {
   });
 });
 
+describe('load against an unreachable host', () => {
+  it('counts every refused connection and fails the gate with no response', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/`;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await runLoadGate(parseLoadSpec(`url: ${url}\nrate: 100\nduration: 100ms`));
+    expect(result.sent).toBe(10);
+    expect(result.errorKinds).toEqual({ ECONNREFUSED: 10 });
+    expect(result.responses).toBe(0);
+    expect(result.passed).toBe(false);
+  });
+});
+
 describe('load gate', () => {
   it('parses the load spec', () => {
     const spec = parseLoadSpec(`

@@ -5,6 +5,7 @@ import { Histogram } from '../src/http/histogram';
 import { runLoad } from '../src/http/load';
 import { parseLoadSpec, runLoadGate } from '../src/http/load-gate';
 import { CheckSpecError } from '../src/http/parse';
+import { apiServerProxy } from '../src/http/service-proxy';
 import { renderLoadSummary } from '../src/http/summary';
 
 const servers: http.Server[] = [];
@@ -225,6 +226,31 @@ thresholds: { p95: 100ms, p99: 250ms, error-rate: 0.5%, min-rate: 9500 }
     );
     expect(fail.passed).toBe(false);
     expect(fail.thresholds[0]).toMatchObject({ name: 'min-rate', expected: '≥ 100000 req/s', passed: false });
+  });
+
+  it('drives a service through the API server proxy path with the cluster credentials', async () => {
+    const paths = new Set<string>();
+    let authorized = 0;
+    const { url } = await serve((req, res) => {
+      paths.add(req.url!);
+      if (req.headers.authorization === 'Bearer cluster-token') authorized++;
+      ok(req, res);
+    });
+    const proxy = apiServerProxy({
+      server: url,
+      headers: { authorization: 'Bearer cluster-token' },
+      defaultNamespace: 'shop',
+    });
+    const masked: string[] = [];
+    const result = await runLoadGate(parseLoadSpec('service: web:8080/healthz\nrate: 200\nduration: 100ms'), {
+      serviceProxy: proxy,
+      mask: (secret) => masked.push(secret),
+    });
+    expect(result.responses).toBe(20);
+    expect(authorized).toBe(20);
+    expect([...paths]).toEqual(['/api/v1/namespaces/shop/services/web%3A8080/proxy/healthz']);
+    expect(result.request).toBe('GET service shop/web:8080/healthz');
+    expect(masked).toContain('Bearer cluster-token');
   });
 
   it('fails on the error rate when the target answers 5xx', async () => {

@@ -65,3 +65,36 @@ export function openApiGroupVersion(registry: ResourceRegistry, path: string): R
     components: { schemas: {} },
   };
 }
+
+// ---------- OpenAPI v2 ----------
+
+/** Protobuf wire format: a length-delimited field. */
+function field(num: number, payload: Buffer): Buffer {
+  const head: number[] = [(num << 3) | 2];
+  let n = payload.length;
+  while (n >= 0x80) {
+    head.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  head.push(n);
+  return Buffer.concat([Buffer.from(head), payload]);
+}
+
+/**
+ * GET /openapi/v2 as the gnostic openapi_v2.Document protobuf older kubectl (1.20) insists on: swagger "2.0",
+ * info, and empty paths and definitions. With no definitions kubectl finds no schema for any kind, so it skips
+ * client-side validation and builds strategic patches from its compiled-in types.
+ */
+export function openApiV2Protobuf(): Buffer {
+  const info = Buffer.concat([field(1, Buffer.from('Kubernetes')), field(2, Buffer.from('v1.31.0'))]);
+  return Buffer.concat([
+    field(1, Buffer.from('2.0')),
+    field(2, info),
+    field(8, Buffer.alloc(0)),
+    field(9, Buffer.alloc(0)),
+  ]);
+}
+
+export function openApiV2Json(): Record<string, unknown> {
+  return { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.31.0' }, paths: {}, definitions: {} };
+}

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery';
 import { ApiError, badRequest, methodNotAllowed, notFound } from './errors';
 import type { FaultInjector, RequestInfo } from './faults';
-import { openApiGroupVersion, openApiIndex } from './openapi';
+import { openApiGroupVersion, openApiIndex, openApiV2Json, openApiV2Protobuf } from './openapi';
 import { apiVersionOf, type ResourceType } from './resources';
 import type { RequestStats } from './stats';
 import type { KubeObject, ObjectStore, PatchType, PropagationPolicy, WatchEvent } from './store';
@@ -275,6 +275,13 @@ export class ApiServer {
       const found = m[2] ? resourceList(reg, m[1]!, m[2]) : group(reg, m[1]!);
       if (!found) sendError(res, new ApiError(404, 'NotFound', 'the server could not find the requested resource'));
       else send(res, 200, found);
+      return true;
+    }
+    if (path === '/openapi/v2') {
+      if (/protobuf/.test(req.headers.accept ?? '')) {
+        res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' });
+        res.end(openApiV2Protobuf());
+      } else send(res, 200, openApiV2Json());
       return true;
     }
     if (path === '/openapi/v3') {

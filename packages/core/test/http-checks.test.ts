@@ -95,7 +95,7 @@ describe('runChecks', () => {
     expect(check!.assertions).toHaveLength(10);
     const markdown = renderChecksSummary(result);
     expect(markdown).toContain('## ✅ Smoke checks: 1 passed, 0 failed');
-    expect(markdown).toContain('| json $.version matches | /^v1\\./ | "v1.4.2" | ✅ |');
+    expect(markdown).toContain('| json $.version matches | /^v1\\\\./ | "v1.4.2" | ✅ |');
     expect(markdown).toContain('| status | 200 or 204 | 200 | ✅ |');
   });
 

@@ -1,13 +1,14 @@
 /** Markdown for the job summary: a table per check, and a load run's figures with a latency chart. */
 import { formatDuration } from '../inputs/scalars';
+import { escapeCell, table } from '../report';
 import type { LoadGateResult } from './load-gate';
 import type { ChecksResult } from './runner';
 
 const ICON = { passed: '✅', failed: '❌', skipped: '⏭️' } as const;
 
-/** Table cells: no pipes or line breaks. */
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+/** Text outside a table on one line (headings, quotes). */
+function oneLine(text: string): string {
+  return text.replace(/\r?\n/g, ' ');
 }
 
 export function renderChecksSummary(result: ChecksResult, title = 'Smoke checks'): string {
@@ -18,19 +19,16 @@ export function renderChecksSummary(result: ChecksResult, title = 'Smoke checks'
   ];
   for (const check of result.checks) {
     const facts = [
-      `\`${cell(check.request)}\``,
+      `\`${oneLine(check.request)}\``,
       check.status === undefined ? undefined : `status ${check.status}`,
       check.latencyMs === undefined ? undefined : `${check.latencyMs}ms`,
       check.attempts > 0 ? `${check.attempts} attempt${check.attempts === 1 ? '' : 's'}` : undefined,
     ].filter((fact) => fact !== undefined);
-    lines.push(`### ${ICON[check.outcome]} ${cell(check.name)}`, '', facts.join(' · '), '');
-    if (check.error !== undefined) lines.push(`> ${cell(check.error)}`, '');
+    lines.push(`### ${ICON[check.outcome]} ${oneLine(check.name)}`, '', facts.join(' · '), '');
+    if (check.error !== undefined) lines.push(`> ${oneLine(check.error)}`, '');
     if (check.assertions.length > 0) {
-      lines.push('| check | expected | actual | |', '| --- | --- | --- | --- |');
-      for (const a of check.assertions) {
-        lines.push(`| ${cell(a.label)} | ${cell(a.expected)} | ${cell(a.actual)} | ${a.passed ? '✅' : '❌'} |`);
-      }
-      lines.push('');
+      const rows = check.assertions.map((a) => [a.label, a.expected, a.actual, a.passed ? '✅' : '❌']);
+      lines.push(table(['check', 'expected', 'actual', ''], rows));
     }
   }
   return lines.join('\n');
@@ -44,22 +42,32 @@ export function renderLoadSummary(result: LoadGateResult, title = 'Load gate'): 
   const lines = [
     `## ${result.passed ? '✅' : '❌'} ${title}: ${Math.round(result.achievedRate).toLocaleString('en-US')} req/s over ${formatDuration(result.durationMs)}`,
     '',
-    `\`${cell(result.request)}\` · ${result.model}`,
+    `\`${oneLine(result.request)}\` · ${result.model}`,
     '',
-    '| requests | errors | error rate | p50 | p90 | p95 | p99 | max |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    `| ${result.responses} | ${result.errors} | ${(result.errorRate * 100).toFixed(2)}% | ${ms(result.latencyUs.p50)} | ${ms(result.latencyUs.p90)} | ${ms(result.latencyUs.p95)} | ${ms(result.latencyUs.p99)} | ${ms(result.latencyUs.max)} |`,
-    '',
+    table(
+      ['requests', 'errors', 'error rate', 'p50', 'p90', 'p95', 'p99', 'max'],
+      [
+        [
+          result.responses,
+          result.errors,
+          `${(result.errorRate * 100).toFixed(2)}%`,
+          ms(result.latencyUs.p50),
+          ms(result.latencyUs.p90),
+          ms(result.latencyUs.p95),
+          ms(result.latencyUs.p99),
+          ms(result.latencyUs.max),
+        ],
+      ],
+    ),
   ];
   if (result.thresholds.length > 0) {
-    lines.push('| threshold | expected | actual | |', '| --- | --- | --- | --- |');
-    for (const t of result.thresholds)
-      lines.push(`| ${t.name} | ${cell(t.expected)} | ${cell(t.actual)} | ${t.passed ? '✅' : '❌'} |`);
-    lines.push('');
+    const rows = result.thresholds.map((t) => [t.name, t.expected, t.actual, t.passed ? '✅' : '❌']);
+    lines.push(table(['threshold', 'expected', 'actual', ''], rows));
   }
   const kinds = Object.entries(result.errorKinds);
-  if (kinds.length > 0)
-    lines.push(`Errors: ${kinds.map(([kind, count]) => `${cell(kind)} × ${count}`).join(', ')}`, '');
+  if (kinds.length > 0) {
+    lines.push(`Errors: ${kinds.map(([kind, count]) => `${escapeCell(kind)} × ${count}`).join(', ')}`, '');
+  }
   if (result.chart.length > 0) {
     const labels = result.chart.map((bin) => `"${(bin.fromUs / 1000).toFixed(bin.fromUs < 10_000 ? 1 : 0)}"`);
     const counts = result.chart.map((bin) => bin.count);

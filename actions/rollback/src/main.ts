@@ -1,10 +1,14 @@
-/** rollback: put the last good version back. Modes kubernetes and image run; the others are still to come (issue #7). */
+/** rollback: put the last good version back. Modes kubernetes, image and helm run; the others are still to come (issue #7). */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InputError } from '@deploy-actions/core/errors';
+import { HelmCli } from '@deploy-actions/core/helm';
 import { checkSpecInput } from '@deploy-actions/core/http';
 import { boolean, defineInputs, integer, list, numberList, string, structured } from '@deploy-actions/core/inputs';
-import { KubeClient, kubeInputs } from '@deploy-actions/core/kube';
-import { rollback as rollbackWorkloads } from '@deploy-actions/core/rollback';
-import { type ActionDefinition, commonInputs } from '@deploy-actions/core/runtime';
+import { KubeClient, kubeInputs, loadKubeConfig } from '@deploy-actions/core/kube';
+import { rollbackHelm, rollback as rollbackWorkloads } from '@deploy-actions/core/rollback';
+import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
 import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
 
 export const inputs = defineInputs({
@@ -36,6 +40,7 @@ const rollback: ActionDefinition<Inputs> = {
     }
     // `auto` means in-flight when a rollout record is active; records come with canary-promote, so today it is kubernetes.
     const mode = values.mode === 'auto' ? (values['to-version'] ? 'image' : 'kubernetes') : values.mode;
+    if (mode === 'helm') return helmMode(rt, values);
     if (mode !== 'kubernetes' && mode !== 'image') {
       return inputsOnlyOutcome(rt, 'rollback', `mode ${mode}: issue #7`, inputs, values);
     }
@@ -90,5 +95,42 @@ const rollback: ActionDefinition<Inputs> = {
     };
   },
 };
+
+async function helmMode(rt: Runtime, values: Inputs) {
+  if (!values.release) throw new InputError('release', 'is required with mode: helm', undefined, 'api-platform');
+  // Helm reads a kubeconfig file: inline kubeconfig content is written to a private temp file for it.
+  let kubeconfigDir: string | undefined;
+  let kubeconfigPath: string | undefined;
+  if (values.kubeconfig) {
+    const { config } = await loadKubeConfig({ kubeconfig: values.kubeconfig, env: rt.env, workspace: rt.workspace });
+    kubeconfigDir = mkdtempSync(join(rt.env['RUNNER_TEMP'] || tmpdir(), 'deploy-actions-helm-'));
+    kubeconfigPath = join(kubeconfigDir, 'kubeconfig');
+    writeFileSync(kubeconfigPath, config.exportConfig(), { mode: 0o600 });
+  }
+  try {
+    const helm = new HelmCli({ kubeconfigPath, context: values.context });
+    const report = await rollbackHelm(rt, helm, {
+      release: values.release,
+      namespace: values.namespace,
+      toRevision: values['to-revision'],
+      reason: values.reason,
+      triggeredBy: rt.env['GITHUB_ACTOR'],
+      dryRun: values['dry-run'],
+      timeoutMs: values.timeout,
+    });
+    const restored = {
+      [values.release]: {
+        before: { revision: report.from.revision, chart: report.from.chart, appVersion: report.from.app_version },
+        after: report.created
+          ? { revision: report.created.revision, chart: report.created.chart, appVersion: report.created.app_version }
+          : { revision: report.to.revision, chart: report.to.chart, appVersion: report.to.app_version },
+        outcome: report.result === 'planned' ? 'planned' : 'restored',
+      },
+    };
+    return { result: { verdict: report.result, mode: 'helm', ...report }, outputs: { restored } };
+  } finally {
+    if (kubeconfigDir) rmSync(kubeconfigDir, { recursive: true, force: true });
+  }
+}
 
 export default rollback;

@@ -325,3 +325,5 @@ export function summaryMarkdown(report: RollbackReport): string {
     ),
   ].join('\n');
 }
+
+export { type HelmRollbackReport, type HelmRollbackRequest, rollbackHelm } from './helm';

@@ -377,6 +377,21 @@ describe('runChecks', () => {
     );
   });
 
+  it('refuses a variable the caller declared but did not give, before any request', async () => {
+    let requests = 0;
+    const base = await serve((_req, _body, res) => {
+      requests++;
+      json(res, 200, {});
+    });
+    const spec = parseCheckSpec(`- request: { url: "${base}/{{ version }}" }`, { variables: ['version'] });
+    await expect(runChecks(spec, harness().options)).rejects.toThrow(
+      "check 'check 1' uses {{ version }}, but no check captures it and no value was given",
+    );
+    expect(requests).toBe(0);
+    const given = await runChecks(spec, harness({ variables: { version: 'v2' } }).options);
+    expect(given.checks[0]!.request).toBe(`GET ${base}/v2`);
+  });
+
   it('refuses a service target before any request when no cluster is configured', async () => {
     const spec = parseCheckSpec('- request: { service: web:80/ }');
     await expect(runChecks(spec, harness().options)).rejects.toThrow(

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Node } from 'yaml';
 import { isScalar } from 'yaml';
+import { UserError } from '../errors';
 import { resolveInWorkspace } from '../inputs/files';
 import { formatDuration } from '../inputs/scalars';
 import { Histogram } from './histogram';
@@ -271,7 +272,7 @@ export async function runLoadGate(spec: LoadSpec, options: RunLoadGateOptions = 
   } else {
     const proxy = options.serviceProxy;
     if (proxy?.directTarget === undefined) {
-      throw new Error('load: a service target needs a cluster connection (set kubeconfig)');
+      throw new UserError('load: a service target needs a cluster connection (set kubeconfig)');
     }
     const service = { ...spec.target, namespace: spec.target.namespace ?? proxy.defaultNamespace };
     const direct = proxy.directTarget(service);

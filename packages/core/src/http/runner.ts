@@ -6,6 +6,7 @@
  * 30 × 10 s of retries in milliseconds on a virtual one.
  */
 import { abortReason } from '../clock/sleep';
+import { UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
 import type { Clock, Logger } from '../runtime/port';
 import { type AssertionResult, evaluate, takeCaptures } from './assertions';
@@ -13,7 +14,7 @@ import { SECRET_HEADER } from './parse';
 import type { ServiceProxy } from './service-proxy';
 import type { Check, CheckSpec } from './spec';
 import { fillJson, fillTemplate } from './template';
-import { type HttpResponse, httpRequest, RequestFailure } from './transport';
+import { type HttpResponse, httpRequest } from './transport';
 
 export interface CheckDefaults {
   /** Attempts after the first (default 0). */
@@ -90,11 +91,18 @@ export async function runChecks(spec: CheckSpec, options: RunChecksOptions): Pro
     ...dropUndefined(spec.defaults),
   };
   const values = new Map<string, string>(Object.entries(options.variables ?? {}));
+  // Refuse what cannot run before the first request goes out.
+  const captured = new Set(spec.checks.flatMap((check) => check.captures.map((capture) => capture.name)));
   for (const check of spec.checks) {
     if (check.request.target.kind === 'service' && options.serviceProxy === undefined) {
-      throw new RequestFailure(
+      throw new UserError(
         `check '${check.name}' targets a Kubernetes service, but no cluster connection was given (set kubeconfig)`,
-        'NO_CLUSTER',
+      );
+    }
+    const missing = check.uses.filter((name) => !captured.has(name) && !values.has(name));
+    if (missing.length > 0) {
+      throw new UserError(
+        `check '${check.name}' uses {{ ${missing[0]} }}, but no check captures it and no value was given`,
       );
     }
   }

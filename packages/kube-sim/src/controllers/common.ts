@@ -3,6 +3,7 @@ import type { Clock } from '@deploy-actions/core/clock';
 import type { BehaviourTable } from '../behaviour';
 import type { KubeObject, ObjectStore } from '../store';
 import type { EventRecorder } from './events';
+import type { OwnerIndex } from './owner-index';
 import type { Random } from './random';
 
 export const PODS = 'v1/pods';
@@ -28,6 +29,9 @@ export interface ControllerContext {
   random: Random;
   events: EventRecorder;
   signal: AbortSignal;
+  /** Pods and ReplicaSets by controller uid. */
+  pods: OwnerIndex;
+  replicaSets: OwnerIndex;
 }
 
 export function key(ns: string | undefined, name: string): string {

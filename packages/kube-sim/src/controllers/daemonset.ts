@@ -54,7 +54,7 @@ export class DaemonSetController {
     if (!ds || ds.metadata.deletionTimestamp) return;
     const hash = podTemplateHash(ds.spec?.template);
     const nodes = store.list(NODES, undefined).map((n) => n.metadata.name as string);
-    const pods = store.list(PODS, ns).filter((p) => controllerRef(p)?.uid === ds.metadata.uid && isPodActive(p));
+    const pods = this.ctx.pods.owned(ds.metadata.uid).filter(isPodActive);
     const byNode = new Map<string, KubeObject>();
     for (const p of pods) {
       const node = p.spec?.nodeName;

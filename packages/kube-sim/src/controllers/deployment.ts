@@ -86,7 +86,7 @@ export class DeploymentController {
     if (!d || d.metadata.deletionTimestamp) return;
     const now = clock.now();
     const desired = replicasOf(d);
-    const owned = store.list(REPLICASETS, ns).filter((rs) => controllerRef(rs)?.uid === d.metadata.uid);
+    const owned = this.ctx.replicaSets.owned(d.metadata.uid);
     const template = d.spec?.template ?? {};
     let newRs = owned.find((rs) => sameTemplate(rs.spec?.template, template));
     const old = owned
@@ -117,9 +117,7 @@ export class DeploymentController {
       if (only && replicasOf(only) !== desired) this.scale(d, only, desired, desired + maxSurge);
     } else if (strategy === 'Recreate') {
       for (const rs of old) if (replicasOf(rs) > 0) this.scale(d, rs, 0, desired);
-      const oldPodsLeft = old.some((rs) =>
-        store.list(PODS, ns).some((p) => controllerRef(p)?.uid === rs.metadata.uid && isPodActive(p)),
-      );
+      const oldPodsLeft = old.some((rs) => this.ctx.pods.owned(rs.metadata.uid).some(isPodActive));
       if (!oldPodsLeft) {
         if (!newRs) {
           newRs = this.createReplicaSet(d, desired, maxOldRevision + 1, desired);

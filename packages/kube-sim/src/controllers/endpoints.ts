@@ -44,6 +44,17 @@ export class EndpointsController {
   /** Services each pod was last counted in, so a pod whose labels change leaves the right Endpoints. */
   private readonly podServices = new Map<string, Set<string>>();
 
+  /** Parsed selectors by Service uid and resourceVersion: pod events test every Service of the namespace. */
+  private readonly matchers = new Map<string, { rv: string; matches: ReturnType<typeof selectorMatcher> }>();
+
+  private matcherOf(svc: KubeObject) {
+    const cached = this.matchers.get(svc.metadata.uid);
+    if (cached?.rv === svc.metadata.resourceVersion) return cached.matches;
+    const matches = selectorMatcher(svc);
+    this.matchers.set(svc.metadata.uid, { rv: svc.metadata.resourceVersion, matches });
+    return matches;
+  }
+
   constructor(private readonly ctx: ControllerContext) {
     this.queue = new WorkQueue('endpoints', (k) => this.sync(k), ctx.clock, ctx.signal);
   }
@@ -62,7 +73,7 @@ export class EndpointsController {
         const now = new Set<string>();
         if (e.type !== 'DELETED') {
           for (const svc of store.list(SERVICES, ns)) {
-            if (selectorMatcher(svc)?.(pod.metadata.labels)) now.add(key(ns, svc.metadata.name));
+            if (this.matcherOf(svc)?.(pod.metadata.labels)) now.add(key(ns, svc.metadata.name));
           }
         }
         for (const k of before) this.queue.add(k);

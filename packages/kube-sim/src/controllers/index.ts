@@ -10,6 +10,7 @@ import { EndpointsController } from './endpoints';
 import { EventRecorder } from './events';
 import { JobController } from './job';
 import { ensureNodes, Kubelet } from './kubelet';
+import { OwnerIndex } from './owner-index';
 import { Random } from './random';
 import { ReplicaSetController } from './replicaset';
 import { StatefulSetController } from './statefulset';
@@ -41,6 +42,8 @@ export function startControllers(
     random: new Random(options.seed ?? 1),
     events: new EventRecorder(store, clock),
     signal: abort.signal,
+    pods: new OwnerIndex(store, 'v1/pods'),
+    replicaSets: new OwnerIndex(store, 'apps/v1/replicasets'),
   };
   // Admission steps cannot be removed from the store; a flag makes a second start reuse the first.
   if (!defaultedStores.has(store)) {
@@ -50,6 +53,8 @@ export function startControllers(
   ensureNodes(context, options.nodes);
   const kubelet = new Kubelet(context);
   const stops = [
+    context.pods.start(),
+    context.replicaSets.start(),
     kubelet.start(),
     new ReplicaSetController(context).start(),
     new DeploymentController(context).start(),

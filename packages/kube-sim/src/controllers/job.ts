@@ -58,7 +58,7 @@ export class JobController {
     if (condition(job, 'Complete')?.status === 'True' || condition(job, 'Failed')?.status === 'True') return;
     if (job.spec?.suspend === true) return;
     const now = clock.now();
-    const pods = store.list(PODS, ns).filter((p) => controllerRef(p)?.uid === job.metadata.uid);
+    const pods = this.ctx.pods.owned(job.metadata.uid);
     let active = pods.filter(isPodActive);
     const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded').length;
     const failedPods = pods.filter((p) => p.status?.phase === 'Failed');

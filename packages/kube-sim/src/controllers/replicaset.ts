@@ -108,11 +108,10 @@ export class ReplicaSetController {
   }
 
   /** Pods a controller owns, found through the owner's selector and checked by controller uid. */
+  /** Pods a controller owns that still match its selector. */
   static ownedPods(ctx: ControllerContext, owner: KubeObject): KubeObject[] {
     const matches = labelSelectorFromObject(owner.spec?.selector ?? {});
-    return ctx.store
-      .list(PODS, owner.metadata.namespace)
-      .filter((p) => controllerRef(p)?.uid === owner.metadata.uid && matches(p.metadata.labels));
+    return ctx.pods.owned(owner.metadata.uid).filter((p) => matches(p.metadata.labels));
   }
 
   private sync(k: string): void {

@@ -52,8 +52,8 @@ export class StatefulSetController {
     const updateRevision = `${name}-${podTemplateHash(sts.spec?.template)}`;
     const revisionOf = (p: KubeObject) => p.metadata.labels?.['controller-revision-hash'];
     const pods = new Map<number, KubeObject>();
-    for (const p of store.list(PODS, ns)) {
-      if (controllerRef(p)?.uid !== sts.metadata.uid || !isPodActive(p)) continue;
+    for (const p of this.ctx.pods.owned(sts.metadata.uid)) {
+      if (!isPodActive(p)) continue;
       const ordinal = Number(p.metadata.name.slice(name.length + 1));
       pods.set(ordinal, p);
     }

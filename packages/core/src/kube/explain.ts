@@ -6,6 +6,7 @@
  */
 import type { KubeClient } from './client';
 import type { Deployment, KubeObject } from './types';
+import { matchLabelsSelector } from './workloads';
 
 interface ContainerStatus {
   name: string;
@@ -46,10 +47,7 @@ const STUCK = new Set([
 /** Up to `limit` lines naming the pods of the Deployment's newest template that are not healthy, and why. */
 export async function explainDeployment(client: KubeClient, deployment: Deployment, limit = 5): Promise<string[]> {
   const namespace = deployment.metadata?.namespace ?? '';
-  const labels = deployment.spec?.selector?.matchLabels ?? {};
-  const selector = Object.entries(labels)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
+  const selector = matchLabelsSelector(deployment);
   const pods = await client.list<Pod>('Pod', { namespace, ...(selector ? { labelSelector: selector } : {}) });
   const lines: string[] = [];
   const troubled = new Set<string>();

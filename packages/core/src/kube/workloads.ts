@@ -60,15 +60,19 @@ export async function findDeployments(client: KubeClient, selection: WorkloadSel
 
 /** The ReplicaSets a Deployment controls (listed by its selector, filtered by controller reference). */
 export async function deploymentReplicaSets(client: KubeClient, deployment: Deployment): Promise<ReplicaSet[]> {
-  const labels = deployment.spec?.selector?.matchLabels ?? {};
-  const labelSelector = Object.entries(labels)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
+  const labelSelector = matchLabelsSelector(deployment);
   const list = await client.list<ReplicaSet>('ReplicaSet', {
     namespace: deployment.metadata?.namespace ?? '',
     ...(labelSelector === '' ? {} : { labelSelector }),
   });
   return ownedReplicaSets(deployment, list.items);
+}
+
+/** The Deployment's `matchLabels` as a label selector string (`app=web,tier=api`); '' when it has none. */
+export function matchLabelsSelector(deployment: Deployment): string {
+  return Object.entries(deployment.spec?.selector?.matchLabels ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
 }
 
 /**

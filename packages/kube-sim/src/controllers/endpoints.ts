@@ -49,7 +49,7 @@ export class EndpointsController {
 
   private matcherOf(svc: KubeObject) {
     const cached = this.matchers.get(svc.metadata.uid);
-    if (cached?.rv === svc.metadata.resourceVersion) return cached.matches;
+    if (cached && cached.rv === svc.metadata.resourceVersion) return cached.matches;
     const matches = selectorMatcher(svc);
     this.matchers.set(svc.metadata.uid, { rv: svc.metadata.resourceVersion, matches });
     return matches;

@@ -1,12 +1,241 @@
-import type { Runtime } from '../runtime/port';
-import type { DeployOutcome, RollingOptions } from './types';
-
 /**
- * strategy: rolling. Validates everything (manifests parse, kinds exist,
- * every `${VAR}` has a value, every image names a container, namespaces
- * agree) before the first write; then applies, waits for every changed
- * workload within one timeout, monitors, and undoes on failure.
+ * strategy: rolling. Everything is checked before the first write (manifests
+ * parse, kinds exist, every `${VAR}` has a value, every image names a
+ * container, namespaces agree, analysis queries are accepted); then the
+ * manifests are applied (or images set on existing Deployments), every
+ * changed workload is awaited within one timeout, the metrics are watched for
+ * `monitor`, and a failure undoes each changed workload and fails the step.
  */
-export async function runRolling(_rt: Runtime, _options: RollingOptions): Promise<DeployOutcome> {
-  throw new Error('strategy rolling: not built yet');
+import { InputError } from '../errors';
+import { isRolloutKind } from '../kube/rollout-status';
+import type { Deployment } from '../kube/types';
+import { findDeployments, setImagesPatch } from '../kube/workloads';
+import type { Runtime } from '../runtime/port';
+import { APP_LABEL, applyObjects, MANAGED_BY, MANAGED_BY_LABEL, type PreparedObject, prune } from './apply';
+import { resolveKinds } from './kinds';
+import { injectPullSecrets, loadValues, manifestFiles, readManifests, substituteImages } from './manifests';
+import type { AppliedObject, DeployOutcome, RollingOptions } from './types';
+import { checkAnalysis, describeState, monitor, type Tracked, track, undoAll, waitAll } from './watch';
+
+export async function runRolling(rt: Runtime, options: RollingOptions): Promise<DeployOutcome> {
+  const { client } = options;
+  const requestsBefore = client.requests;
+  const timeline: DeployOutcome['timeline'] = [];
+  const mark = (event: string) => {
+    timeline.push({ at: new Date(rt.clock.now()).toISOString(), event });
+    rt.log.info(event);
+  };
+  const dryRun = options.dryRun ?? false;
+  let namespace = options.namespace ?? 'default';
+  let app = options.app ?? '';
+  let objects: AppliedObject[] = [];
+  let workloads: Tracked[] = [];
+  const outcome = (verdict: DeployOutcome['verdict'], extra: Partial<DeployOutcome> = {}): DeployOutcome => ({
+    strategy: 'rolling',
+    verdict,
+    namespace,
+    app,
+    objects,
+    workloads: workloads.map((workload) => workload.report),
+    explanation: [],
+    timeline,
+    requests: client.requests - requestsBefore,
+    ...extra,
+  });
+
+  if (options.manifests !== undefined && options.manifests.length > 0) {
+    const prepared = await prepareManifests(rt, options);
+    app = prepared.app;
+    namespace = prepared.namespace;
+    await checkAnalysis(rt, options, namespace, app, () => workloads);
+    mark(`Applying ${prepared.objects.length} object(s) with server-side apply${dryRun ? ' (dry run)' : ''}`);
+    await applyObjects(client, prepared.objects, { dryRun });
+    objects = prepared.objects.map((object) => ({
+      kind: object.item.object.kind!,
+      apiVersion: object.item.object.apiVersion!,
+      namespace: object.resource.namespaced ? object.item.object.metadata?.namespace : undefined,
+      name: object.item.object.metadata?.name ?? '',
+      outcome: object.outcome ?? 'planned',
+      source: object.item.source,
+    }));
+    for (const object of objects) rt.log.info(`${object.kind.toLowerCase()}/${object.name} ${object.outcome}`);
+    if (options.prune) {
+      const namespaces = [...new Set(objects.map((object) => object.namespace).filter((ns) => ns !== undefined))];
+      const pruned = await prune(client, app, prepared.objects, namespaces, dryRun);
+      for (const object of pruned)
+        mark(`Pruned ${object.kind.toLowerCase()}/${object.name} (no longer in the manifests)`);
+      objects.push(...pruned);
+    }
+    workloads = prepared.objects
+      .filter((object) => isRolloutKind(object.item.object.kind) && object.after !== undefined)
+      .filter((object) => dryRun || object.outcome === 'created' || object.outcome === 'configured')
+      .map((object) => track(object.item.object.kind as 'Deployment', object.before, object.after!));
+    // A changed workload whose template stayed (replicas, labels) rolls nothing out but is still awaited.
+  } else {
+    const images = options.images ?? {};
+    if (Object.keys(images).length === 0) {
+      throw new InputError(
+        'images',
+        'strategy rolling needs manifests to apply, or images to set on the Deployments',
+        undefined,
+        'web=ghcr.io/acme/web:v1.2.3',
+      );
+    }
+    const deployments = await findDeployments(client, {
+      namespace,
+      names: options.deployments,
+      selector: options.selector,
+    });
+    app = options.app ?? deployments[0]?.metadata?.name ?? '';
+    // Every Deployment must have the named containers before any is patched.
+    const patches = deployments.map((deployment) => setImagesPatch(deployment, images));
+    await checkAnalysis(rt, options, namespace, app, () => workloads);
+    mark(`Setting images on ${deployments.length} Deployment(s)${dryRun ? ' (dry run)' : ''}`);
+    const changed: Tracked[] = [];
+    await Promise.all(
+      deployments.map(async (deployment, index) => {
+        const name = deployment.metadata?.name ?? '';
+        const after = await client.patch<Deployment>('Deployment', { namespace, name }, patches[index], 'strategic', {
+          dryRun,
+          fieldManager: 'deploy-actions',
+        });
+        const unchanged = !dryRun && after.metadata?.generation === deployment.metadata?.generation;
+        objects.push({
+          kind: 'Deployment',
+          apiVersion: 'apps/v1',
+          namespace,
+          name,
+          outcome: dryRun ? 'planned' : unchanged ? 'unchanged' : 'configured',
+        });
+        const tracked = track('Deployment', deployment, after);
+        if (unchanged) tracked.report.status = 'unchanged';
+        else changed.push(tracked);
+        workloads.push(tracked);
+      }),
+    );
+    workloads.sort((a, b) => a.ref.name.localeCompare(b.ref.name));
+    objects.sort((a, b) => a.name.localeCompare(b.name));
+    if (!dryRun) {
+      const waiting = workloads.filter((workload) => workload.report.status !== 'unchanged');
+      return finish(rt, options, waiting, mark, outcome);
+    }
+  }
+  if (dryRun) {
+    for (const workload of workloads) workload.report.message = 'dry run: the server accepted the change';
+    mark('Dry run: the API server validated every object; nothing was changed');
+    return outcome('planned');
+  }
+  return finish(rt, options, workloads, mark, outcome);
+}
+
+/** Wait, monitor, and undo on failure: the part after the change, shared by apply and set-image. */
+async function finish(
+  rt: Runtime,
+  options: RollingOptions,
+  waiting: readonly Tracked[],
+  mark: (event: string) => void,
+  outcome: (verdict: DeployOutcome['verdict'], extra?: Partial<DeployOutcome>) => DeployOutcome,
+): Promise<DeployOutcome> {
+  const { client } = options;
+  mark(`Waiting for ${waiting.length} workload(s) to roll out`);
+  const waited = await waitAll(rt, client, waiting, options.timeoutMs);
+  if (waited.failed.length > 0) {
+    const names = waited.failed.map((workload) => `${workload.ref.kind.toLowerCase()}/${workload.ref.name}`);
+    const reason = `${names.join(', ')} did not roll out: ${waited.failed[0]!.report.message}${
+      waited.explanation.length > 0 ? `\n${waited.explanation.join('\n')}` : ''
+    }`;
+    mark(`Rollout failed: ${names.join(', ')}`);
+    for (const line of waited.explanation) rt.log.error(line);
+    if (options.undoOnFailure === false) return outcome('failed', { failure: reason, explanation: waited.explanation });
+    return undo(rt, options, waiting, reason, mark, outcome, { explanation: waited.explanation });
+  }
+  mark(
+    `Rolled out: ${waiting.map((workload) => `${workload.ref.name} ${describeState(workload.report.after)}`).join('; ')}`,
+  );
+  const analysis = await monitor(rt, options, outcome('deployed').namespace, outcome('deployed').app, waiting);
+  if (analysis === undefined) return outcome('deployed');
+  mark(`Monitoring: ${analysis.verdict}: ${analysis.reason}`);
+  if (analysis.verdict === 'fail') {
+    return undo(rt, options, waiting, `Monitoring failed: ${analysis.reason}`, mark, outcome, { analysis });
+  }
+  if (analysis.verdict === 'inconclusive') {
+    // No data is not evidence of harm: keep the release, say so loudly.
+    rt.log.warning(`Monitoring was inconclusive, the release stays: ${analysis.reason}`);
+  }
+  return outcome('deployed', { analysis });
+}
+
+async function undo(
+  rt: Runtime,
+  options: RollingOptions,
+  workloads: readonly Tracked[],
+  reason: string,
+  mark: (event: string) => void,
+  outcome: (verdict: DeployOutcome['verdict'], extra?: Partial<DeployOutcome>) => DeployOutcome,
+  extra: Partial<DeployOutcome>,
+): Promise<DeployOutcome> {
+  mark(`Undoing ${workloads.length} workload(s): ${reason.split('\n')[0]}`);
+  // The undo gets its own time limit: the rollout may have used all of the first.
+  const { undone, problems } = await undoAll(rt, options.client, workloads, options.timeoutMs);
+  if (problems.length > 0) {
+    mark(`Undo incomplete: ${problems.join('; ')}`);
+    return outcome('failed', { ...extra, failure: `${reason}\nThe undo did not finish: ${problems.join('; ')}` });
+  }
+  mark(`Undone: ${undone.map((workload) => workload.ref.name).join(', ') || 'nothing to undo'}`);
+  return outcome('rolled-back', {
+    ...extra,
+    failure: `${reason}\nRolled back ${undone.map((w) => `${w.ref.kind.toLowerCase()}/${w.ref.name}`).join(', ')} to the previous revision.`,
+  });
+}
+
+interface Prepared {
+  objects: PreparedObject[];
+  namespace: string;
+  app: string;
+}
+
+/** Reads, substitutes, labels and checks the manifests; nothing is written. */
+async function prepareManifests(rt: Runtime, options: RollingOptions): Promise<Prepared> {
+  const files = manifestFiles(options.manifests ?? [], rt.workspace);
+  const values = options.valuesFile ? loadValues(options.valuesFile, rt.workspace, options.environment) : {};
+  const items = readManifests(files, rt.workspace, values);
+  if (items.length === 0) {
+    throw new InputError('manifests', 'the files hold no Kubernetes object', options.manifests?.join(', '), 'k8s/');
+  }
+  if (options.images && Object.keys(options.images).length > 0) substituteImages(items, options.images);
+  injectPullSecrets(items, options.imagePullSecrets ?? []);
+  const resources = await resolveKinds(options.client, items);
+  const defaultNamespace = options.namespace ?? 'default';
+  const mismatches: string[] = [];
+  for (const item of items) {
+    const meta = item.object.metadata!;
+    if (!resources.get(item)!.namespaced) {
+      delete meta.namespace;
+      continue;
+    }
+    if (meta.namespace === undefined || meta.namespace === '') meta.namespace = defaultNamespace;
+    else if (options.namespace !== undefined && meta.namespace !== options.namespace) {
+      mismatches.push(`${item.source} (${item.object.kind} ${meta.name}) says namespace "${meta.namespace}"`);
+    }
+  }
+  if (mismatches.length > 0) {
+    throw new InputError(
+      'namespace',
+      `the manifests name another namespace: ${mismatches.join('; ')}. Remove metadata.namespace from them or make it match`,
+      options.namespace,
+      mismatches.length > 0 ? (items[0]?.object.metadata?.namespace ?? 'production') : 'production',
+    );
+  }
+  const firstWorkload = items.find((item) => isRolloutKind(item.object.kind)) ?? items[0]!;
+  const app = options.app ?? firstWorkload.object.metadata!.name!;
+  for (const item of items) {
+    const meta = item.object.metadata!;
+    meta.labels = { ...meta.labels, [MANAGED_BY_LABEL]: MANAGED_BY, [APP_LABEL]: app };
+  }
+  const namespace = options.namespace ?? firstWorkload.object.metadata?.namespace ?? defaultNamespace;
+  return {
+    objects: items.map((item) => ({ item, resource: resources.get(item)! })),
+    namespace,
+    app,
+  };
 }

@@ -1,0 +1,330 @@
+/**
+ * strategy rolling end to end on kube-sim over HTTPS: its Deployment,
+ * ReplicaSet and kubelet controllers roll pods out according to the images'
+ * behaviour (ready after 2 s, crash-looping, failing to pull), all on one
+ * virtual clock that jumps ahead whenever the process is idle.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeSim } from '@deploy-actions/kube-sim';
+import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
+import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../src/clock';
+import { renderDeploySummary, runRolling } from '../src/deploy';
+import { UserError } from '../src/errors';
+import { KubeClient } from '../src/kube/client';
+import type { Deployment } from '../src/kube/types';
+import { parseAnalysisSpec } from '../src/metrics';
+import { createMemoryRuntime } from '../src/runtime';
+
+const DEPLOYMENTS = 'apps/v1/deployments';
+const workspace = mkdtempSync(join(tmpdir(), 'deploy-rolling-'));
+let clock: VirtualClock;
+let sim: KubeSim;
+let controllers: RunningControllers;
+let client: KubeClient;
+let stopAuto: () => void;
+
+function write(path: string, text: string): string {
+  const full = join(workspace, path);
+  mkdirSync(join(full, '..'), { recursive: true });
+  writeFileSync(full, text);
+  return path;
+}
+
+function deploymentYaml(name: string, image: string, extra = ''): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: 3
+  progressDeadlineSeconds: 60
+  selector:
+    matchLabels: { app: ${name} }
+  template:
+    metadata:
+      labels: { app: ${name} }
+    spec:
+      containers:
+        - name: ${name}
+          image: ${image}
+${extra}`;
+}
+
+function current(name: string, namespace = 'prod') {
+  const object = sim.store.get(DEPLOYMENTS, namespace, name) as Deployment;
+  return {
+    images: object.spec?.template?.spec?.containers?.map((container) => container.image),
+    revision: object.metadata?.annotations?.['deployment.kubernetes.io/revision'],
+    replicas: object.spec?.replicas,
+    status: object.status,
+    labels: object.metadata?.labels,
+    pullSecrets: object.spec?.template?.spec?.['imagePullSecrets'],
+  };
+}
+
+function runtime(inputs: Record<string, string> = {}) {
+  return createMemoryRuntime({ clock, workspace, inputs });
+}
+
+const base = () => ({ client, namespace: 'prod', timeoutMs: 300_000 });
+
+beforeAll(async () => {
+  clock = new VirtualClock();
+  sim = await KubeSim.start({ clock, scenario: { namespaces: ['prod', 'staging'] } });
+  const behaviour = new BehaviourTable();
+  behaviour.set('*', { readyAfter: '2s' });
+  behaviour.set('*:crash', { crashLoop: { after: '1s', exitCode: 1 } });
+  behaviour.set('*:nopull', { pullError: 'manifest unknown: tag nopull not found' });
+  behaviour.set('*:flaky', { readyAfter: '1s', crashLoop: { after: '15s', exitCode: 137 } });
+  controllers = startControllers(sim.store, clock, behaviour);
+  stopAuto = clock.startAutoAdvance().stop;
+  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+});
+
+afterAll(async () => {
+  stopAuto?.();
+  controllers?.stop();
+  await sim?.stop();
+});
+
+describe('rolling: apply manifests', () => {
+  it('applies a folder of multi-document YAML with images, ${VAR} values, namespace and pull secrets, and waits', async () => {
+    write(
+      'k8s/app/web.yaml',
+      `${deploymentYaml('web', 'ghcr.io/acme/web:placeholder')}---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+data:
+  LOG_LEVEL: \${LOG_LEVEL}
+  replicas-note: "\${REPLICAS} replicas"
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: { app: web }
+  ports: [{ port: 80 }]
+`,
+    );
+    write(
+      'k8s/app/api.yml',
+      deploymentYaml('api', 'ghcr.io/acme/api:${API_TAG}').replace('replicas: 3', 'replicas: ${REPLICAS}'),
+    );
+    write(
+      'deploy/values.yaml',
+      'LOG_LEVEL: info\nstaging:\n  REPLICAS: 1\n  API_TAG: "1.0"\nproduction:\n  REPLICAS: 2\n  API_TAG: "2.0"\n',
+    );
+    const rt = runtime();
+    const outcome = await runRolling(rt, {
+      ...base(),
+      manifests: ['k8s/app'],
+      valuesFile: 'deploy/values.yaml',
+      environment: 'production',
+      images: { web: 'ghcr.io/acme/web:v1.2.3' },
+      imagePullSecrets: ['ghcr'],
+    });
+    expect(outcome.verdict).toBe('deployed');
+    expect(outcome.failure).toBeUndefined();
+    expect(current('web').images).toEqual(['ghcr.io/acme/web:v1.2.3']);
+    expect(current('web').status).toMatchObject({ replicas: 3, updatedReplicas: 3, availableReplicas: 3 });
+    // An unquoted ${REPLICAS} became the number 2; the quoted one stayed text.
+    expect(current('api')).toMatchObject({ images: ['ghcr.io/acme/api:2.0'], replicas: 2 });
+    expect(current('api').pullSecrets).toEqual([{ name: 'ghcr' }]);
+    expect(current('web').labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'deploy-actions',
+      'deploy-actions.dev/app': 'api',
+    });
+    const config = sim.store.get('v1/configmaps', 'prod', 'web-config') as { data: Record<string, string> };
+    expect(config.data).toEqual({ LOG_LEVEL: 'info', 'replicas-note': '2 replicas' });
+    const managers = (
+      sim.store.get(DEPLOYMENTS, 'prod', 'web').metadata as {
+        managedFields: Array<{ manager: string; operation: string }>;
+      }
+    ).managedFields;
+    expect(managers.some((entry) => entry.manager === 'deploy-actions' && entry.operation === 'Apply')).toBe(true);
+    expect(outcome.objects.map((object) => `${object.kind}/${object.name} ${object.outcome}`)).toEqual([
+      'Deployment/api created',
+      'Deployment/web created',
+      'ConfigMap/web-config created',
+      'Service/web created',
+    ]);
+    expect(outcome.workloads.map((workload) => [workload.name, workload.status])).toEqual([
+      ['api', 'rolled-out'],
+      ['web', 'rolled-out'],
+    ]);
+    const summary = renderDeploySummary(outcome);
+    expect(summary).toContain('deployed');
+    expect(summary).toContain('| deployment/web |');
+
+    // The same manifests again: nothing changes, nothing is awaited.
+    const again = await runRolling(runtime(), {
+      ...base(),
+      manifests: ['k8s/app'],
+      valuesFile: 'deploy/values.yaml',
+      environment: 'production',
+      images: { web: 'ghcr.io/acme/web:v1.2.3' },
+      imagePullSecrets: ['ghcr'],
+    });
+    expect(again.objects.every((object) => object.outcome === 'unchanged')).toBe(true);
+    expect(again.workloads).toEqual([]);
+  });
+
+  it('fails on the progress deadline with the pod events that explain it, and undoes to the previous revision', async () => {
+    write('k8s/pay/pay.yaml', deploymentYaml('pay', 'ghcr.io/acme/pay:1.0'));
+    expect((await runRolling(runtime(), { ...base(), manifests: ['k8s/pay/pay.yaml'] })).verdict).toBe('deployed');
+    const rt = runtime();
+    const outcome = await runRolling(rt, {
+      ...base(),
+      manifests: ['k8s/pay/pay.yaml'],
+      images: { pay: 'ghcr.io/acme/pay:nopull' },
+    });
+    expect(outcome.verdict).toBe('rolled-back');
+    expect(outcome.failure).toContain('deployment/pay did not roll out');
+    expect(outcome.failure).toContain('progress deadline');
+    expect(outcome.failure).toMatch(/ImagePullBackOff|ErrImagePull/);
+    expect(outcome.explanation.some((line) => line.includes('manifest unknown'))).toBe(true);
+    expect(current('pay')).toMatchObject({ images: ['ghcr.io/acme/pay:1.0'], revision: '3' });
+    expect(current('pay').status).toMatchObject({ updatedReplicas: 3, availableReplicas: 3 });
+    expect(outcome.workloads[0]).toMatchObject({
+      name: 'pay',
+      status: 'undone',
+      before: { revision: 1, images: { pay: 'ghcr.io/acme/pay:1.0' } },
+      after: { revision: 3, images: { pay: 'ghcr.io/acme/pay:1.0' } },
+    });
+    expect(renderDeploySummary(outcome)).toMatch(/ImagePullBackOff|ErrImagePull/);
+  });
+
+  it('monitors after the rollout and undoes when a kubernetes restarts signal breaches', async () => {
+    write('k8s/cart/cart.yaml', deploymentYaml('cart', 'ghcr.io/acme/cart:1.0'));
+    expect((await runRolling(runtime(), { ...base(), manifests: ['k8s/cart'] })).verdict).toBe('deployed');
+    const analysis = parseAnalysisSpec(
+      '- name: restarts\n  provider: kubernetes\n  signal: restarts\n  max: 2\n  interval: 10s\n',
+    );
+    const outcome = await runRolling(runtime(), {
+      ...base(),
+      manifests: ['k8s/cart'],
+      images: { cart: 'ghcr.io/acme/cart:flaky' },
+      analysis,
+      monitorMs: 600_000,
+    });
+    expect(outcome.verdict).toBe('rolled-back');
+    expect(outcome.failure).toContain('Monitoring failed');
+    expect(outcome.analysis?.verdict).toBe('fail');
+    expect(current('cart').images).toEqual(['ghcr.io/acme/cart:1.0']);
+    expect(outcome.workloads[0]?.status).toBe('undone');
+    const summary = renderDeploySummary(outcome);
+    expect(summary).toContain('restarts');
+  });
+
+  it('prunes objects an earlier apply of the same app labelled that the manifests no longer hold', async () => {
+    write(
+      'k8s/shop/a.yaml',
+      `${deploymentYaml('shop', 'shop:1')}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-old\ndata: { a: "1" }\n`,
+    );
+    await runRolling(runtime(), { ...base(), manifests: ['k8s/shop'], app: 'shop' });
+    expect(sim.store.find('v1/configmaps', 'prod', 'shop-old')).toBeDefined();
+    write(
+      'k8s/shop/a.yaml',
+      `${deploymentYaml('shop', 'shop:1')}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-new\ndata: { a: "2" }\n`,
+    );
+    const outcome = await runRolling(runtime(), { ...base(), manifests: ['k8s/shop'], app: 'shop', prune: true });
+    expect(outcome.verdict).toBe('deployed');
+    expect(sim.store.find('v1/configmaps', 'prod', 'shop-old')).toBeUndefined();
+    expect(sim.store.find('v1/configmaps', 'prod', 'shop-new')).toBeDefined();
+    // Another app's objects are not touched.
+    expect(sim.store.find('v1/configmaps', 'prod', 'web-config')).toBeDefined();
+    expect(outcome.objects.find((object) => object.outcome === 'pruned')).toMatchObject({
+      kind: 'ConfigMap',
+      name: 'shop-old',
+    });
+  });
+});
+
+describe('rolling: set images on existing Deployments', () => {
+  it('sets the image like kubectl set image and waits for the rollout', async () => {
+    write('k8s/billing.yaml', deploymentYaml('billing', 'billing:1'));
+    await runRolling(runtime(), { ...base(), manifests: ['k8s/billing.yaml'] });
+    const outcome = await runRolling(runtime(), {
+      ...base(),
+      deployments: ['billing'],
+      images: { billing: 'billing:2' },
+    });
+    expect(outcome.verdict).toBe('deployed');
+    expect(current('billing')).toMatchObject({ images: ['billing:2'], revision: '2' });
+    expect(outcome.workloads[0]).toMatchObject({
+      status: 'rolled-out',
+      before: { revision: 1, images: { billing: 'billing:1' } },
+      after: { revision: 2, images: { billing: 'billing:2' } },
+    });
+  });
+
+  it('refuses an image for a container the Deployment does not have, before patching any', async () => {
+    const before = current('billing');
+    await expect(
+      runRolling(runtime(), {
+        ...base(),
+        deployments: ['billing', 'pay'],
+        images: { billing: 'billing:3', worker: 'w:1' },
+      }),
+    ).rejects.toThrow(/Input 'images'.*no container "worker"/);
+    expect(current('billing').images).toEqual(before.images);
+  });
+});
+
+describe('rolling: bad input changes nothing', () => {
+  const attempt = (options: Partial<Parameters<typeof runRolling>[1]>) =>
+    runRolling(runtime(), { ...base(), ...options }).then(
+      () => undefined,
+      (error: unknown) => error as UserError,
+    );
+  const writesBefore = () => sim.stats.count('patch') + sim.stats.count('create') + sim.stats.count('update');
+
+  it('a manifest that does not parse: file, line and column', async () => {
+    write('bad/broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n data: [oops\n');
+    const writes = writesBefore();
+    const error = await attempt({ manifests: ['bad/broken.yaml'] });
+    expect(error).toBeInstanceOf(UserError);
+    expect(error?.message).toMatch(/bad\/broken\.yaml is not valid YAML at line 5, column \d+/);
+    expect(writesBefore()).toBe(writes);
+  });
+
+  it('an unknown kind, with the manifest it is in', async () => {
+    write(
+      'bad/kind.yaml',
+      `${deploymentYaml('zzz', 'z:1')}---\napiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: typo\n`,
+    );
+    const writes = writesBefore();
+    const error = await attempt({ manifests: ['bad/kind.yaml'] });
+    expect(error?.message).toContain('bad/kind.yaml:18: unknown kind "Deploymnet" in apps/v1');
+    expect(writesBefore()).toBe(writes);
+    expect(sim.store.find(DEPLOYMENTS, 'prod', 'zzz')).toBeUndefined();
+  });
+
+  it('a ${VAR} with no value', async () => {
+    write('bad/var.yaml', deploymentYaml('zzz', 'z:${TAG}'));
+    const error = await attempt({ manifests: ['bad/var.yaml'] });
+    expect(error?.message).toContain('No value for ${TAG} (bad/var.yaml line 16, column 18)');
+    expect(sim.store.find(DEPLOYMENTS, 'prod', 'zzz')).toBeUndefined();
+  });
+
+  it('an image name that matches no container', async () => {
+    write('bad/img.yaml', deploymentYaml('zzz', 'z:1'));
+    const error = await attempt({ manifests: ['bad/img.yaml'], images: { web: 'web:9' } });
+    expect(error?.message).toMatch(/Input 'images': no container named "web" in the manifests; containers there: zzz/);
+    expect(sim.store.find(DEPLOYMENTS, 'prod', 'zzz')).toBeUndefined();
+  });
+
+  it('a namespace in a manifest that differs from the namespace input', async () => {
+    write('bad/ns.yaml', deploymentYaml('zzz', 'z:1').replace('  name: zzz\n', '  name: zzz\n  namespace: staging\n'));
+    const error = await attempt({ manifests: ['bad/ns.yaml'] });
+    expect(error?.message).toMatch(/Input 'namespace'.*bad\/ns\.yaml:1 \(Deployment zzz\) says namespace "staging"/);
+    expect(sim.store.find(DEPLOYMENTS, 'staging', 'zzz')).toBeUndefined();
+  });
+});

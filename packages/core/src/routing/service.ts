@@ -1,25 +1,217 @@
+/**
+ * Blue-green by Service selector: the active Service's selector gets the
+ * canary's version label in one patch (0 → stable, 100 → canary), and an
+ * optional preview Service points at the canary meanwhile.
+ */
+import { UserError } from '../errors';
+import type { Deployment, KubeObject } from '../kube/types';
+import { deleteIfPresent, getOptional, getRequired, isManaged, MANAGED_LABELS } from './common';
 import type { RouterDeps, RouterState, ServiceRouterConfig, TrafficRouter, TrafficTarget } from './types';
+
+// Tried in this order when router-config names no version-label.
+const USUAL_VERSION_LABELS = ['deploy-actions.dev/version', 'version', 'app.kubernetes.io/version'];
+
+interface ServiceObject extends KubeObject {
+  spec?: { selector?: Record<string, string>; ports?: unknown[]; [field: string]: unknown };
+}
 
 export class ServiceRouter implements TrafficRouter {
   readonly name = 'service' as const;
+  /** The selector patch that sends everything to stable, kept for a fast abort. */
+  private toStable: { key: string; value: string } | undefined;
+
   constructor(
-    readonly config: ServiceRouterConfig,
-    readonly target: TrafficTarget,
-    readonly deps: RouterDeps,
+    private readonly config: ServiceRouterConfig,
+    private readonly target: TrafficTarget,
+    private readonly deps: RouterDeps,
   ) {}
+
   async validate(): Promise<void> {
-    throw new Error('not implemented yet');
+    await this.activeService();
+    const stable = await this.deployment('stable');
+    const canary = await getOptional<Deployment>(
+      this.deps.client,
+      'Deployment',
+      this.target.namespace,
+      this.target.canary.deployment,
+    );
+    if (canary) this.versionLabel(stable, canary);
   }
-  async setWeight(_weight: number): Promise<RouterState> {
-    throw new Error('not implemented yet');
+
+  async setWeight(weight: number): Promise<RouterState> {
+    if (weight !== 0 && weight !== 100)
+      throw new UserError(
+        `The service router switches all traffic at once: a weight must be 0 or 100 (got ${weight}).`,
+        {
+          hint: 'use steps: 100 with router: service, or a weighted router (nginx, gateway-api, istio, smi, replicas)',
+        },
+      );
+    const [service, stable, canary] = await Promise.all([
+      this.activeService(),
+      this.deployment('stable'),
+      this.deployment('canary'),
+    ]);
+    const key = this.versionLabel(stable, canary);
+    const stableValue = labelsOf(stable)[key] as string;
+    const canaryValue = labelsOf(canary)[key] as string;
+    this.toStable = { key, value: stableValue };
+    const chosen = weight === 100 ? canary : stable;
+    const selector = { ...service.spec?.selector, [key]: labelsOf(chosen)[key] as string };
+    const unmatched = Object.entries(selector).filter(([k, v]) => labelsOf(chosen)[k] !== v);
+    if (unmatched.length > 0)
+      throw new UserError(
+        `Service '${this.config.activeService}' selector ${unmatched.map(([k, v]) => `${k}=${v}`).join(', ')} does not match the ${weight === 100 ? 'canary' : 'stable'} Deployment's pod labels.`,
+        { hint: 'give both versions the labels of the Service selector; only the version label may differ' },
+      );
+    if (this.config.previewService) await this.pointPreview(service, key, canaryValue);
+    await this.patchSelector(this.config.activeService, key, labelsOf(chosen)[key] as string);
+    return {
+      weight,
+      actualWeight: weight,
+      detail: `Service ${this.target.namespace}/${this.config.activeService} selects ${key}=${weight === 100 ? canaryValue : stableValue} (${weight === 100 ? 'canary' : 'stable'})`,
+    };
   }
+
   async promote(): Promise<void> {
-    throw new Error('not implemented yet');
+    // The stable Deployment now runs the new version: select it by its (new) label value.
+    const stable = await this.deployment('stable');
+    const canary = await getOptional<Deployment>(
+      this.deps.client,
+      'Deployment',
+      this.target.namespace,
+      this.target.canary.deployment,
+    );
+    const key = canary ? this.versionLabel(stable, canary, true) : (this.toStable?.key ?? this.config.versionLabel);
+    if (key !== undefined && labelsOf(stable)[key] !== undefined)
+      await this.patchSelector(this.config.activeService, key, labelsOf(stable)[key] as string);
+    await this.removePreview();
   }
+
   async abort(): Promise<void> {
-    throw new Error('not implemented yet');
+    let back = this.toStable;
+    if (back === undefined) {
+      const [stable, canary] = await Promise.all([this.deployment('stable'), this.deployment('canary')]);
+      const key = this.versionLabel(stable, canary);
+      back = { key, value: labelsOf(stable)[key] as string };
+    }
+    await Promise.all([this.patchSelector(this.config.activeService, back.key, back.value), this.removePreview()]);
   }
-  async plan(_weight: number): Promise<string[]> {
-    throw new Error('not implemented yet');
+
+  async plan(weight: number): Promise<string[]> {
+    const [service, stable, canary] = await Promise.all([
+      this.activeService(),
+      this.deployment('stable'),
+      getOptional<Deployment>(this.deps.client, 'Deployment', this.target.namespace, this.target.canary.deployment),
+    ]);
+    const steps: string[] = [];
+    if (canary === undefined) {
+      steps.push(
+        `patch Service ${this.target.namespace}/${this.config.activeService} selector to the canary's version label at weight 100 (the canary Deployment does not exist yet)`,
+      );
+      return steps;
+    }
+    const key = this.versionLabel(stable, canary);
+    const value = labelsOf(weight >= 100 ? canary : stable)[key] as string;
+    await this.patchSelector(this.config.activeService, key, value, true);
+    if (this.config.previewService)
+      steps.push(
+        `point Service ${this.target.namespace}/${this.config.previewService} (preview) at ${key}=${labelsOf(canary)[key]}`,
+      );
+    steps.push(
+      `patch Service ${this.target.namespace}/${this.config.activeService} spec.selector ${key}: ${service.spec?.selector?.[key] ?? '(none)'} → ${value} (server dry run passed)`,
+    );
+    return steps;
   }
+
+  /** The label whose value tells stable and canary pods apart. */
+  private versionLabel(stable: Deployment, canary: Deployment, lenient = false): string {
+    const s = labelsOf(stable);
+    const c = labelsOf(canary);
+    const configured = this.config.versionLabel;
+    if (configured !== undefined) {
+      if (c[configured] === undefined || s[configured] === undefined)
+        throw new UserError(
+          `router-config version-label '${configured}' is missing from the pod template labels of Deployment '${c[configured] === undefined ? this.target.canary.deployment : this.target.stable.deployment}'.`,
+          { hint: `label both pod templates, e.g. ${configured}: v2` },
+        );
+      return configured;
+    }
+    const keys = [...USUAL_VERSION_LABELS, ...Object.keys(c).sort()];
+    const key = keys.find((k) => c[k] !== undefined && s[k] !== undefined && (lenient || c[k] !== s[k]));
+    if (key === undefined)
+      throw new UserError(
+        `The pod templates of Deployments '${this.target.stable.deployment}' and '${this.target.canary.deployment}' have no label telling the versions apart, so the Service selector cannot switch between them.`,
+        {
+          hint: 'label the pod templates by version (e.g. version: v1 and version: v2) and set router-config version-label: version',
+        },
+      );
+    return key;
+  }
+
+  private async pointPreview(active: ServiceObject, key: string, canaryValue: string): Promise<void> {
+    const name = this.config.previewService as string;
+    const { namespace } = this.target;
+    const existing = await getOptional(this.deps.client, 'Service', namespace, name);
+    if (existing) return this.patchSelector(name, key, canaryValue);
+    const ports = (active.spec?.ports ?? []).map((p) => {
+      const { nodePort: _n, ...rest } = p as Record<string, unknown>;
+      return rest;
+    });
+    await this.deps.client.create('Service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name,
+        namespace,
+        labels: { ...MANAGED_LABELS, 'deploy-actions.dev/role': 'preview', 'deploy-actions.dev/app': this.target.app },
+      },
+      spec: { type: 'ClusterIP', ports, selector: { ...active.spec?.selector, [key]: canaryValue } },
+    });
+  }
+
+  private async removePreview(): Promise<void> {
+    if (!this.config.previewService) return;
+    const preview = await getOptional(this.deps.client, 'Service', this.target.namespace, this.config.previewService);
+    if (isManaged(preview))
+      await deleteIfPresent(this.deps.client, 'Service', this.target.namespace, this.config.previewService);
+  }
+
+  private async patchSelector(name: string, key: string, value: string, dryRun = false): Promise<void> {
+    await this.deps.client.patch(
+      'Service',
+      { namespace: this.target.namespace, name },
+      { spec: { selector: { [key]: value } } },
+      'merge',
+      { dryRun },
+    );
+  }
+
+  private activeService(): Promise<ServiceObject> {
+    return getRequired<ServiceObject>(
+      this.deps.client,
+      'Service',
+      this.target.namespace,
+      this.config.activeService,
+      'Service',
+      `create the Service users reach (selecting the stable pods, e.g. selector: { app: ${this.target.app}, version: v1 }), or set router-config active-service`,
+    );
+  }
+
+  private deployment(which: 'stable' | 'canary'): Promise<Deployment> {
+    const name = this.target[which].deployment;
+    return getRequired<Deployment>(
+      this.deps.client,
+      'Deployment',
+      this.target.namespace,
+      name,
+      `${which === 'stable' ? 'Stable' : 'Canary'} Deployment`,
+      which === 'stable'
+        ? 'set deployments to the name of the running Deployment'
+        : 'the canary Deployment is created by canary-promote before traffic moves',
+    );
+  }
+}
+
+function labelsOf(deployment: Deployment): Record<string, string> {
+  return deployment.spec?.template?.metadata?.labels ?? {};
 }

@@ -1,25 +1,48 @@
-import type { RouterDeps, RouterState, SmiRouterConfig, TrafficRouter, TrafficTarget } from './types';
+/** SMI: weights of the stable and canary Services in a TrafficSplit's backends. */
+import { UserError } from '../errors';
+import type { KubeObject } from '../kube/types';
+import { canaryServiceOf, stableServiceOf } from './common';
+import type { RouterDeps, SmiRouterConfig, TrafficTarget } from './types';
+import { type Entry, type WeightedAdapter, WeightedRouter } from './weighted';
 
-export class SmiRouter implements TrafficRouter {
+export class SmiRouter extends WeightedRouter {
   readonly name = 'smi' as const;
+
   constructor(
-    readonly config: SmiRouterConfig,
-    readonly target: TrafficTarget,
-    readonly deps: RouterDeps,
-  ) {}
-  async validate(): Promise<void> {
-    throw new Error('not implemented yet');
+    private readonly config: SmiRouterConfig,
+    target: TrafficTarget,
+    deps: RouterDeps,
+  ) {
+    super(target, deps);
   }
-  async setWeight(_weight: number): Promise<RouterState> {
-    throw new Error('not implemented yet');
-  }
-  async promote(): Promise<void> {
-    throw new Error('not implemented yet');
-  }
-  async abort(): Promise<void> {
-    throw new Error('not implemented yet');
-  }
-  async plan(_weight: number): Promise<string[]> {
-    throw new Error('not implemented yet');
+
+  protected adapter(): WeightedAdapter {
+    const stable = stableServiceOf(this.target, this.config.stableService);
+    const canary = canaryServiceOf(this.target, this.config.canaryService);
+    const split = this.config.trafficSplit;
+    return {
+      kindName: 'TrafficSplit',
+      objectName: split,
+      howToCreate: `create a TrafficSplit (split.smi-spec.io/${this.config.apiVersion}) named ${split}, e.g. spec: { service: ${stable}-root, backends: [{ service: ${stable}, weight: 100 }] }`,
+      resources: [
+        { group: 'split.smi-spec.io', version: this.config.apiVersion, plural: 'trafficsplits', namespaced: true },
+      ],
+      stableLabel: stable,
+      canaryLabel: canary,
+      isStable: (e) => e.service === stable,
+      isCanary: (e) => e.service === canary,
+      canaryEntry: (s) => ({ ...s, service: canary }),
+      lists: (object: KubeObject) => {
+        const spec = (object.spec ?? {}) as { backends?: Entry[] };
+        const backends = spec.backends ?? [];
+        if (!backends.some((e) => e.service === stable))
+          throw new UserError(`TrafficSplit '${split}' has no backend for the stable Service '${stable}'.`, {
+            hint: `add spec.backends: [{ service: ${stable}, weight: 100 }], or set stable-service in router-config`,
+          });
+        spec.backends = backends;
+        object.spec = spec;
+        return [{ label: 'backends', entries: backends }];
+      },
+    };
   }
 }

@@ -1,0 +1,727 @@
+/**
+ * The canary / blue-green state machine, driven from workflow steps. Every
+ * transition is saved in the record before the next one starts, so a later
+ * run (continue, promote, abort, finalize, the post step, rollback) knows
+ * exactly where traffic and pods are. The stable Deployment is only written
+ * at promotion (and by a post-promotion rollback); an abort leaves it alone.
+ */
+import { UserError } from '../errors';
+import { formatDuration } from '../inputs/scalars';
+import type { KubeClient } from '../kube/client';
+import { isNotFound } from '../kube/errors';
+import { planUndo } from '../kube/history';
+import { REVISION_ANNOTATION } from '../kube/rollout-status';
+import { waitForRollout } from '../kube/rollout-wait';
+import type { Deployment, KubeObject } from '../kube/types';
+import { deploymentReplicaSets } from '../kube/workloads';
+import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
+import type { PodLike } from '../metrics/kubernetes';
+import type { MetricProvider } from '../metrics/provider';
+import type { MetricSpec, ProviderConfig } from '../metrics/spec';
+import type { TrafficRouter, TrafficTarget } from '../routing/types';
+import type { Runtime } from '../runtime/port';
+import type { Step } from './plan';
+import {
+  IN_FLIGHT_PHASES,
+  type RecordStore,
+  type RolloutPhase,
+  type RolloutRecord,
+  runUrlOf,
+  type StepVerdict,
+  type WorkloadRecord,
+} from './record';
+import {
+  configCopy,
+  configRefs,
+  copyName,
+  imagesFor,
+  imagesOf,
+  renameRefs,
+  selectorText,
+  sideDeployment,
+  versionOf,
+  withImages,
+} from './workloads';
+
+export type RolloutResult = 'promoted' | 'aborted' | 'paused' | 'rolled-back' | 'planned' | 'finalized';
+
+export interface RolloutSettings {
+  strategy: 'canary' | 'blue-green';
+  namespace: string;
+  steps: Step[];
+  pauseAt?: number | undefined;
+  onStepFailure: 'abort' | 'previous-step';
+  baseline: boolean;
+  postPromotion?: { duration: number; metrics: MetricSpec[] } | undefined;
+  /** Blue-green: how long blue keeps running after the switch (analysis runs meanwhile). */
+  scaleDownDelay?: number | undefined;
+  /** Blue-green: checks run against green before the switch; throws a UserError when they fail. */
+  previewChecks?: ((green: string) => Promise<void>) | undefined;
+  router: { kind: string; config: unknown };
+  makeRouter: (target: TrafficTarget) => TrafficRouter;
+  /** Limit for each wait on pods. */
+  rolloutTimeoutMs: number;
+  providerFor?: ((config: ProviderConfig) => MetricProvider) | undefined;
+}
+
+export interface WeightPoint {
+  at: number;
+  weight: number;
+  actual: number;
+}
+
+export interface RolloutOutcome {
+  result: RolloutResult;
+  record: RolloutRecord | undefined;
+  reason: string;
+  timeline: WeightPoint[];
+  analyses: Array<{ step: number; weight: number; result: AnalysisResult }>;
+  /** Dry run: what would be done. */
+  plan?: string[];
+  /** Router details at the last weight change (e.g. "2 of 8 pods = 25%"). */
+  routing: string[];
+}
+
+interface Unit {
+  stable: Deployment;
+  record: WorkloadRecord;
+  canary?: Deployment;
+  baseline?: Deployment;
+  copies: KubeObject[];
+  router: TrafficRouter;
+}
+
+/** Why an abort happened, as the user reads it in the summary: one sentence. */
+class StepFailed extends Error {}
+
+export class Rollout {
+  private units: Unit[] = [];
+  readonly timeline: WeightPoint[] = [];
+  readonly analyses: RolloutOutcome['analyses'] = [];
+  private routing: string[] = [];
+  private record!: RolloutRecord;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly client: KubeClient,
+    private readonly store: RecordStore,
+    private readonly settings: RolloutSettings,
+  ) {}
+
+  private get log() {
+    return this.rt.log;
+  }
+
+  /** Everything `start` needs, checked before any write: images, config, routers, analysis queries. */
+  async prepare(stables: Deployment[], images: Record<string, string>): Promise<void> {
+    const { settings } = this;
+    const perDeployment = imagesFor(stables, images);
+    const app = this.store.app;
+    const stableVersion = versionOf(
+      Object.fromEntries(Object.keys(perDeployment[0]!).map((c) => [c, imagesOf(stables[0]!.spec?.template)[c]!])),
+      'stable',
+    );
+    const canaryVersion = versionOf(images, 'canary');
+    if (canaryVersion === stableVersion)
+      throw new UserError(
+        `The new images are the version already running ("${stableVersion}"): nothing to roll out (images: ${Object.values(images).join(', ')})`,
+      );
+    for (const [index, stable] of stables.entries()) {
+      const name = stable.metadata!.name!;
+      const refs = configRefs(stable.spec?.template);
+      const copies: KubeObject[] = [];
+      const names = { configMaps: {} as Record<string, string>, secrets: {} as Record<string, string> };
+      for (const [kind, list, map] of [
+        ['ConfigMap', refs.configMaps, names.configMaps],
+        ['Secret', refs.secrets, names.secrets],
+      ] as const) {
+        for (const original of list) {
+          const object = await this.client
+            .get(kind, { namespace: settings.namespace, name: original.replace(/-dav-[a-z0-9.-]+$/, '') })
+            .catch((error: unknown) => {
+              if (isNotFound(error)) return undefined;
+              throw error;
+            });
+          if (object === undefined) continue; // optional reference: the pods run without it today
+          map[original] = copyName(original, canaryVersion);
+          copies.push(configCopy(object, map[original], app, canaryVersion));
+        }
+      }
+      const suffix = settings.strategy === 'blue-green' ? 'green' : 'canary';
+      const template = renameRefs(withImages(stable.spec!.template!, perDeployment[index]!), names);
+      const canary = sideDeployment(
+        stable,
+        { role: 'canary', name: `${name}-${suffix}`, version: canaryVersion, template },
+        app,
+        0,
+      );
+      const baseline = settings.baseline
+        ? sideDeployment(
+            stable,
+            { role: 'baseline', name: `${name}-baseline`, version: stableVersion, template: stable.spec!.template! },
+            app,
+            0,
+          )
+        : undefined;
+      const target: TrafficTarget = {
+        namespace: settings.namespace,
+        app,
+        stable: { deployment: name },
+        canary: { deployment: canary.metadata!.name! },
+      };
+      const router = settings.makeRouter(target);
+      const record: WorkloadRecord = {
+        stable: name,
+        canary: canary.metadata!.name!,
+        ...(baseline ? { baseline: baseline.metadata!.name! } : {}),
+        stableImages: imagesOf(stable.spec?.template),
+        canaryImages: imagesOf(template),
+        configCopies: names,
+      };
+      const stableRevision = Number(stable.metadata?.annotations?.[REVISION_ANNOTATION]);
+      if (Number.isFinite(stableRevision)) record.stableRevision = stableRevision;
+      this.units.push({ stable, record, canary, ...(baseline ? { baseline } : {}), copies, router });
+    }
+    for (const unit of this.units) await unit.router.validate();
+    const metrics = uniqueMetrics([
+      ...settings.steps.flatMap((s) => s.analysis),
+      ...(settings.postPromotion?.metrics ?? []),
+    ]);
+    const queried = metrics.filter((metric) => metric.kind !== 'kubernetes');
+    if (queried.length > 0) {
+      await validateAnalysis({
+        metrics: queried,
+        targets: this.targets(stableVersion, canaryVersion),
+        duration: 0,
+        clock: this.rt.clock,
+        signal: this.rt.signal,
+        ...(settings.providerFor ? { providerFor: settings.providerFor } : {}),
+      });
+    }
+    this.record = {
+      version: 1,
+      app,
+      namespace: settings.namespace,
+      strategy: settings.strategy,
+      phase: 'progressing',
+      stepIndex: -1,
+      steps: settings.steps.map((step) => step.weight),
+      weight: 0,
+      router: settings.router,
+      stableVersion,
+      canaryVersion,
+      workloads: this.units.map((unit) => unit.record),
+      verdicts: [],
+      ...(runUrlOf(this.rt.env) ? { runUrl: runUrlOf(this.rt.env)! } : {}),
+      ...(this.rt.env['GITHUB_RUN_ID'] ? { runId: this.rt.env['GITHUB_RUN_ID'] } : {}),
+      updatedAt: new Date(this.rt.clock.now()).toISOString(),
+    };
+  }
+
+  /** Rebuild the units from a saved record (continue, promote, abort, finalize). */
+  async resume(record: RolloutRecord): Promise<void> {
+    this.record = structuredClone(record);
+    for (const workload of record.workloads) {
+      const stable = await this.client.get<Deployment>('Deployment', {
+        namespace: record.namespace,
+        name: workload.stable,
+      });
+      const canary = await this.client
+        .get<Deployment>('Deployment', { namespace: record.namespace, name: workload.canary })
+        .catch(() => undefined);
+      const baseline = workload.baseline
+        ? await this.client
+            .get<Deployment>('Deployment', { namespace: record.namespace, name: workload.baseline })
+            .catch(() => undefined)
+        : undefined;
+      const router = this.settings.makeRouter({
+        namespace: record.namespace,
+        app: record.app,
+        stable: { deployment: workload.stable },
+        canary: { deployment: workload.canary },
+      });
+      this.units.push({
+        stable,
+        record: workload,
+        ...(canary ? { canary } : {}),
+        ...(baseline ? { baseline } : {}),
+        copies: [],
+        router,
+      });
+    }
+  }
+
+  /** Dry run: every object and patch, each sent with dryRun=All so the API server validates it. */
+  async plan(): Promise<RolloutOutcome> {
+    const lines: string[] = [];
+    const { namespace } = this.settings;
+    for (const unit of this.units) {
+      for (const copy of unit.copies) {
+        await this.client.patch(copy.kind as 'ConfigMap', { namespace, name: copy.metadata!.name! }, copy, 'apply', {
+          dryRun: true,
+          force: true,
+        });
+        lines.push(
+          `create ${copy.kind} ${copy.metadata!.name} (copy of ${copy.metadata!.annotations!['deploy-actions.dev/copy-of']})`,
+        );
+      }
+      for (const side of [unit.canary, unit.baseline]) {
+        if (!side) continue;
+        await this.client.patch('Deployment', { namespace, name: side.metadata!.name! }, side, 'apply', {
+          dryRun: true,
+          force: true,
+        });
+        lines.push(`create Deployment ${side.metadata!.name} (${describeImages(imagesOf(side.spec?.template))})`);
+      }
+      for (const weight of this.settings.steps.map((step) => step.weight).filter((w) => w < 100))
+        for (const line of await unit.router.plan(weight)) lines.push(`at ${weight}%: ${line}`);
+      await this.client.patch(
+        'Deployment',
+        { namespace, name: unit.record.stable },
+        this.promotionPatch(unit),
+        'json',
+        { dryRun: true },
+      );
+      lines.push(
+        `at promotion: Deployment ${unit.record.stable} takes ${describeImages(unit.record.canaryImages)}, then ${unit.record.canary} is deleted`,
+      );
+    }
+    return this.outcome('planned', 'Dry run: nothing was changed.', lines);
+  }
+
+  async start(): Promise<RolloutOutcome> {
+    const previous = this.store.record;
+    if (previous && IN_FLIGHT_PHASES.includes(previous.phase)) {
+      const same = previous.canaryVersion === this.record.canaryVersion && previous.strategy === this.record.strategy;
+      if (!same || previous.phase === 'paused' || previous.phase === 'switched') {
+        throw new UserError(
+          `A rollout of "${previous.app}" is already ${previous.phase} at ${previous.weight}% (${previous.stableVersion} → ${previous.canaryVersion}${previous.runUrl ? `, started by ${previous.runUrl}` : ''}); use action: continue, promote or abort instead of start`,
+        );
+      }
+      // The same release, left half-way by a run that died: pick it up at the step it reached.
+      this.log.warning(
+        `Resuming the rollout of ${previous.app} at ${previous.weight}% where ${previous.runUrl ?? 'an earlier run'} left it`,
+      );
+      this.record.stepIndex = previous.stepIndex;
+      this.record.verdicts = previous.verdicts;
+    }
+    const { namespace } = this.settings;
+    await this.rt.log.group('Create the new version beside the stable one', async () => {
+      for (const unit of this.units) {
+        for (const copy of unit.copies) {
+          await this.client.patch(copy.kind as 'ConfigMap', { namespace, name: copy.metadata!.name! }, copy, 'apply', {
+            force: true,
+          });
+          this.log.info(
+            `${copy.kind} ${copy.metadata!.name}: copy of ${copy.metadata!.annotations!['deploy-actions.dev/copy-of']}`,
+          );
+        }
+        for (const side of [unit.canary, unit.baseline]) {
+          if (!side) continue;
+          await this.client.patch('Deployment', { namespace, name: side.metadata!.name! }, side, 'apply', {
+            force: true,
+          });
+          this.log.info(`Deployment ${side.metadata!.name}: ${describeImages(imagesOf(side.spec?.template))}`);
+        }
+      }
+    });
+    await this.save({ phase: 'progressing' });
+    if (this.settings.strategy === 'blue-green') return this.blueGreen();
+    return this.runSteps(Math.max(0, this.record.stepIndex));
+  }
+
+  async continue(): Promise<RolloutOutcome> {
+    const { phase } = this.record;
+    if (phase === 'switched') return this.promote();
+    if (phase !== 'paused' && phase !== 'progressing')
+      throw new UserError(
+        `The rollout of "${this.record.app}" is ${phase}: nothing to continue (start a new one with action: start)`,
+      );
+    await this.save({ phase: 'progressing' });
+    return this.runSteps(this.record.stepIndex + 1);
+  }
+
+  private targets(stable = this.record.stableVersion, canary = this.record.canaryVersion) {
+    return {
+      canary,
+      stable,
+      ...(this.settings.baseline ? { baseline: stable } : {}),
+      namespace: this.settings.namespace,
+      app: this.store.app,
+    };
+  }
+
+  private async save(change: Partial<RolloutRecord>) {
+    Object.assign(this.record, change, { updatedAt: new Date(this.rt.clock.now()).toISOString() });
+    await this.store.save(this.record);
+  }
+
+  /** Size the canary (and baseline) for `weight`, move traffic, wait for the pods. */
+  private async setWeight(weight: number): Promise<void> {
+    const { namespace } = this.settings;
+    this.routing = [];
+    let actualSum = 0;
+    for (const unit of this.units) {
+      const stableReplicas = unit.stable.spec?.replicas ?? 1;
+      const replicas = weight === 0 ? 0 : canaryReplicas(this.settings.router.kind, stableReplicas, weight);
+      for (const side of [unit.record.canary, unit.record.baseline]) {
+        if (!side) continue;
+        await this.client.patch('Deployment', { namespace, name: side }, { spec: { replicas } }, 'merge');
+      }
+      if (weight > 0) await this.waitSides(unit);
+      const state = await unit.router.setWeight(weight);
+      actualSum += state.actualWeight;
+      this.routing.push(`${unit.record.stable}: ${state.detail}`);
+      this.log.info(`${unit.record.stable}: ${state.detail}`);
+    }
+    const actual = Math.round((actualSum / this.units.length) * 10) / 10;
+    this.timeline.push({ at: this.rt.clock.now(), weight, actual });
+  }
+
+  private async waitSides(unit: Unit) {
+    const { namespace } = this.settings;
+    await Promise.all(
+      [unit.record.canary, unit.record.baseline]
+        .filter((name): name is string => name !== undefined)
+        .map((name) =>
+          waitForRollout(
+            this.client,
+            { kind: 'Deployment', namespace, name },
+            { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
+          ).catch((error: unknown) => {
+            throw new StepFailed(`the new version's pods did not become ready: ${(error as Error).message}`);
+          }),
+        ),
+    );
+  }
+
+  private canaryPods = async (signal?: AbortSignal): Promise<readonly PodLike[]> => {
+    const pods: PodLike[] = [];
+    for (const unit of this.units) {
+      if (!unit.canary) continue;
+      const list = await this.client.list('Pod', {
+        namespace: this.settings.namespace,
+        labelSelector: selectorText(unit.canary),
+      });
+      pods.push(...(list.items as PodLike[]));
+      signal?.throwIfAborted();
+    }
+    return pods;
+  };
+
+  private async analyse(stepIndex: number, weight: number, metrics: MetricSpec[], duration: number) {
+    if (metrics.length === 0) {
+      if (duration > 0) await this.rt.clock.sleep(duration, this.rt.signal);
+      return undefined;
+    }
+    const result = await runAnalysis({
+      metrics,
+      targets: this.targets(),
+      duration,
+      clock: this.rt.clock,
+      signal: this.rt.signal,
+      canaryPods: this.canaryPods,
+      ...(this.settings.providerFor ? { providerFor: this.settings.providerFor } : {}),
+      onMeasurement: (m) =>
+        this.log.info(`  ${m.metric}: ${m.value ?? '—'} (${m.threshold}) ${m.outcome}${m.note ? `: ${m.note}` : ''}`),
+    });
+    this.analyses.push({ step: stepIndex, weight, result });
+    return result;
+  }
+
+  private verdict(step: number, weight: number, verdict: StepVerdict['verdict'], reason: string): StepVerdict[] {
+    return [
+      ...this.record.verdicts,
+      { step, weight, verdict, reason, at: new Date(this.rt.clock.now()).toISOString() },
+    ];
+  }
+
+  private async runSteps(from: number): Promise<RolloutOutcome> {
+    const { steps, pauseAt } = this.settings;
+    for (let index = from; index < steps.length; index++) {
+      const step = steps[index]!;
+      if (step.weight >= 100) break;
+      try {
+        await this.rt.log.group(`Step ${index + 1}: ${step.weight}% to ${this.record.canaryVersion}`, async () => {
+          await this.setWeight(step.weight);
+          await this.save({ stepIndex: index, weight: step.weight });
+          const result = await this.analyse(index, step.weight, step.analysis, step.pause);
+          if (result && result.verdict !== 'pass') {
+            await this.save({ verdicts: this.verdict(index, step.weight, result.verdict, result.reason) });
+            throw new StepFailed(`step ${index + 1} (${step.weight}%): ${result.reason}`);
+          }
+          await this.save({
+            verdicts: this.verdict(
+              index,
+              step.weight,
+              result ? 'pass' : 'skipped',
+              result?.reason ?? `held ${formatDuration(step.pause)}, no analysis`,
+            ),
+          });
+        });
+      } catch (error) {
+        if (!(error instanceof StepFailed)) throw await this.haltedBy(error);
+        return this.stepFailed(index, error.message);
+      }
+      if (pauseAt !== undefined && step.weight >= pauseAt && index < steps.length - 1) {
+        const reason = `Paused at ${step.weight}% (pause-at ${pauseAt}); continue with action: continue, or stop with action: abort.`;
+        await this.save({ phase: 'paused', reason });
+        return this.outcome('paused', reason);
+      }
+    }
+    return this.promote();
+  }
+
+  /** An unexpected error (API down, cancelled): try to put traffic back on stable, then say where things stand. */
+  private async haltedBy(error: unknown): Promise<Error> {
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      await this.abortTraffic(`the run stopped: ${message}`);
+      return new UserError(
+        `${message}. Traffic was returned to the stable version and the canary scaled to 0 (record phase: aborted).`,
+      );
+    } catch (second) {
+      return new UserError(
+        `${message}. Returning traffic to stable also failed (${(second as Error).message}); the record says phase ${this.record.phase} at ${this.record.weight}%: run action: abort`,
+      );
+    }
+  }
+
+  private async stepFailed(index: number, reason: string): Promise<RolloutOutcome> {
+    const previous = index > 0 ? this.settings.steps[index - 1]!.weight : 0;
+    if (this.settings.onStepFailure === 'previous-step' && previous > 0) {
+      await this.setWeight(previous);
+      const text = `Back at ${previous}% because ${reason}; fix and continue with action: continue, or stop with action: abort.`;
+      await this.save({ phase: 'paused', stepIndex: index - 1, weight: previous, reason: text });
+      this.log.error(text);
+      return this.outcome('paused', text);
+    }
+    const text = `Aborted because ${reason}`;
+    await this.abortTraffic(text);
+    this.log.error(text);
+    return this.outcome('aborted', text);
+  }
+
+  /** Traffic 100% stable first (the router's abort), then the canary and baseline to 0 pods. The stable is not touched. */
+  private async abortTraffic(reason: string): Promise<void> {
+    const { namespace } = this.settings;
+    await Promise.all(this.units.map((unit) => unit.router.abort()));
+    this.timeline.push({ at: this.rt.clock.now(), weight: 0, actual: 0 });
+    for (const unit of this.units)
+      for (const side of [unit.record.canary, unit.record.baseline]) {
+        if (!side) continue;
+        await this.client
+          .patch('Deployment', { namespace, name: side }, { spec: { replicas: 0 } }, 'merge')
+          .catch((error: unknown) => {
+            if (!isNotFound(error)) throw error;
+          });
+      }
+    await this.save({ phase: 'aborted', weight: 0, reason });
+  }
+
+  async abort(reason: string): Promise<RolloutOutcome> {
+    if (!IN_FLIGHT_PHASES.includes(this.record.phase))
+      return this.outcome(
+        this.record.phase === 'aborted' ? 'aborted' : 'promoted',
+        `Nothing to abort: the rollout is ${this.record.phase}.`,
+      );
+    await this.abortTraffic(reason);
+    return this.outcome('aborted', reason);
+  }
+
+  /** The JSON patch that gives the stable the canary's template (new images, versioned config), labels kept. */
+  private promotionPatch(unit: Unit) {
+    const template = renameRefs(
+      withImages(unit.stable.spec!.template!, unit.record.canaryImages),
+      unit.record.configCopies,
+    );
+    return [{ op: 'replace', path: '/spec/template', value: template }];
+  }
+
+  async promote(): Promise<RolloutOutcome> {
+    const { namespace } = this.settings;
+    await this.save({ phase: 'promoting' });
+    try {
+      await this.rt.log.group(`Promote ${this.record.canaryVersion}`, async () => {
+        for (const unit of this.units) {
+          unit.stable = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.stable });
+          const revision = Number(unit.stable.metadata?.annotations?.[REVISION_ANNOTATION]);
+          if (Number.isFinite(revision)) unit.record.stableRevision = revision;
+          await this.client.patch(
+            'Deployment',
+            { namespace, name: unit.record.stable },
+            this.promotionPatch(unit),
+            'json',
+          );
+        }
+        await this.save({ workloads: this.units.map((unit) => unit.record) });
+        await Promise.all(
+          this.units.map((unit) =>
+            waitForRollout(
+              this.client,
+              { kind: 'Deployment', namespace, name: unit.record.stable },
+              { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
+            ),
+          ),
+        );
+        for (const unit of this.units) await unit.router.promote();
+        this.timeline.push({ at: this.rt.clock.now(), weight: 100, actual: 100 });
+        for (const unit of this.units)
+          for (const side of [unit.record.canary, unit.record.baseline])
+            if (side)
+              await this.client.delete('Deployment', { namespace, name: side }).catch((error: unknown) => {
+                if (!isNotFound(error)) throw error;
+              });
+        this.log.info(`The stable Deployments run ${this.record.canaryVersion}; canary objects removed`);
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new UserError(
+        `Promotion of ${this.record.canaryVersion} did not finish: ${message}. The record says phase promoting; the stable Deployments may be part-way through their rollout: run action: promote again, or rollback`,
+      );
+    }
+    await this.save({ phase: 'promoted', weight: 100, reason: `Promoted ${this.record.canaryVersion}.` });
+    const post = this.settings.postPromotion;
+    if (post && post.metrics.length > 0) {
+      const result = await this.rt.log.group('Post-promotion analysis', () =>
+        this.analyse(this.settings.steps.length, 100, post.metrics, post.duration),
+      );
+      if (result && result.verdict !== 'pass') return this.rollBackStable(`post-promotion analysis: ${result.reason}`);
+    }
+    return this.outcome('promoted', `Promoted ${this.record.canaryVersion} to 100%.`);
+  }
+
+  /** Post-promotion failure: undo each stable to the revision it had before promotion. */
+  private async rollBackStable(reason: string): Promise<RolloutOutcome> {
+    const { namespace } = this.settings;
+    for (const unit of this.units) {
+      const stable = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.stable });
+      const plan = planUndo(stable, await deploymentReplicaSets(this.client, stable), unit.record.stableRevision ?? 0);
+      if (plan.kind === 'patch')
+        await this.client.patch('Deployment', { namespace, name: unit.record.stable }, plan.patch, 'json');
+    }
+    await Promise.all(
+      this.units.map((unit) =>
+        waitForRollout(
+          this.client,
+          { kind: 'Deployment', namespace, name: unit.record.stable },
+          { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
+        ),
+      ),
+    );
+    const text = `Rolled back to ${this.record.stableVersion} because ${reason}`;
+    await this.save({ phase: 'rolled-back', weight: 0, reason: text });
+    this.log.error(text);
+    return this.outcome('rolled-back', text);
+  }
+
+  /** Blue-green: green at full size, preview checks, one switch of the active Service, blue kept for the delay. */
+  private async blueGreen(): Promise<RolloutOutcome> {
+    const { namespace } = this.settings;
+    try {
+      await this.rt.log.group('Start green', async () => {
+        for (const unit of this.units) {
+          const replicas = unit.stable.spec?.replicas ?? 1;
+          await this.client.patch(
+            'Deployment',
+            { namespace, name: unit.record.canary },
+            { spec: { replicas } },
+            'merge',
+          );
+        }
+        for (const unit of this.units) await this.waitSides(unit);
+      });
+      if (this.settings.previewChecks)
+        await this.rt.log.group('Preview checks', async () => {
+          for (const unit of this.units)
+            await this.settings.previewChecks!(unit.record.canary).catch((error: unknown) => {
+              throw new StepFailed(`preview checks failed: ${(error as Error).message}`);
+            });
+        });
+    } catch (error) {
+      if (!(error instanceof StepFailed)) throw await this.haltedBy(error);
+      const text = `Aborted before the switch because ${error.message}`;
+      await this.abortTraffic(text);
+      return this.outcome('aborted', text);
+    }
+    for (const unit of this.units) {
+      const state = await unit.router.setWeight(100);
+      this.routing.push(`${unit.record.stable}: ${state.detail}`);
+    }
+    this.timeline.push({ at: this.rt.clock.now(), weight: 100, actual: 100 });
+    const delay = this.settings.scaleDownDelay ?? 0;
+    await this.save({
+      phase: 'switched',
+      stepIndex: 0,
+      weight: 100,
+      scaleDownAt: new Date(this.rt.clock.now() + delay).toISOString(),
+    });
+    const metrics = uniqueMetrics(this.settings.steps.flatMap((step) => step.analysis));
+    const result = await this.analyse(0, 100, metrics, delay);
+    if (result && result.verdict !== 'pass') {
+      const text = `Switched back to blue because ${result.reason}`;
+      await this.abortTraffic(text);
+      return this.outcome('aborted', text);
+    }
+    return this.promote();
+  }
+
+  /** After promotion or abort: remove what is left of the canary (Deployments, config copies of an aborted version). */
+  async finalize(): Promise<RolloutOutcome> {
+    if (this.record.phase === 'switched' || this.record.phase === 'paused') return this.promote();
+    const { namespace } = this.settings;
+    for (const unit of this.units)
+      for (const side of [unit.record.canary, unit.record.baseline])
+        if (side) await this.client.delete('Deployment', { namespace, name: side }).catch(() => {});
+    if (this.record.phase === 'aborted')
+      for (const unit of this.units)
+        for (const [kind, map] of [
+          ['ConfigMap', unit.record.configCopies.configMaps],
+          ['Secret', unit.record.configCopies.secrets],
+        ] as const)
+          for (const name of Object.values(map)) await this.client.delete(kind, { namespace, name }).catch(() => {});
+    return this.outcome(
+      this.record.phase === 'aborted' ? 'aborted' : 'finalized',
+      `Finalized: canary objects of ${this.record.canaryVersion} removed.`,
+    );
+  }
+
+  outcome(result: RolloutResult, reason: string, plan?: string[]): RolloutOutcome {
+    return {
+      result,
+      record: this.record,
+      reason,
+      timeline: this.timeline,
+      analyses: this.analyses,
+      routing: this.routing,
+      ...(plan ? { plan } : {}),
+    };
+  }
+
+  get current(): RolloutRecord {
+    return this.record;
+  }
+  get phase(): RolloutPhase {
+    return this.record.phase;
+  }
+}
+
+/** Canary pods for a weight: with the replicas router, the pod ratio is the traffic share (stable count untouched). */
+export function canaryReplicas(router: string, stableReplicas: number, weight: number): number {
+  if (weight >= 100) return stableReplicas;
+  if (router === 'replicas') return Math.max(1, Math.round((stableReplicas * weight) / (100 - weight)));
+  // Other routers split traffic themselves: give the canary its share of the capacity (an HPA scales the rest).
+  return Math.max(1, Math.ceil((stableReplicas * weight) / 100));
+}
+
+function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {
+  const seen = new Map<string, MetricSpec>();
+  for (const metric of metrics) if (!seen.has(metric.name)) seen.set(metric.name, metric);
+  return [...seen.values()];
+}
+
+function describeImages(images: Record<string, string>): string {
+  return Object.entries(images)
+    .map(([container, image]) => `${container}=${image}`)
+    .join(', ');
+}

@@ -1,0 +1,174 @@
+/**
+ * One coordination.k8s.io/v1 Lease per app, so two workflows cannot roll out
+ * the same app at once. The holder is the GitHub run (id and attempt); the
+ * lease is renewed while the run works and expires by itself when a runner
+ * dies, so a later run is never locked out for longer than the lease.
+ */
+import { UserError } from '../errors';
+import type { KubeClient } from '../kube/client';
+import { isConflict, isNotFound, KubeApiError } from '../kube/errors';
+import type { KubeObject } from '../kube/types';
+import type { Clock } from '../runtime/port';
+import { APP_LABEL, MANAGED_BY, recordName } from './record';
+
+export const LEASE_SECONDS = 60;
+const RENEW_EVERY_MS = 20_000;
+const RUN_URL_ANNOTATION = 'deploy-actions.dev/run-url';
+
+interface Lease extends KubeObject {
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+export interface LeaseOptions {
+  namespace: string;
+  app: string;
+  /** Who holds it: `<run id>-<attempt>` on GitHub, else a random id. */
+  holder: string;
+  runUrl?: string | undefined;
+  clock: Clock;
+}
+
+/** The holder identity of this run. A re-run of the same GitHub run may take over its own earlier attempt's lease. */
+export function holderIdentity(env: Readonly<Record<string, string | undefined>>): string {
+  const run = env['GITHUB_RUN_ID'];
+  if (run) return `${run}-${env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+  return `local-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** MicroTime as the API server writes it. */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export class RolloutLease {
+  private timer: AbortController | undefined;
+  /** Set when a renewal failed: the run should stop changing things. */
+  lost: Error | undefined;
+
+  private constructor(
+    private readonly client: KubeClient,
+    private readonly options: LeaseOptions,
+  ) {}
+
+  /**
+   * Take the lease or fail with a UserError naming the run that holds it. Renews
+   * it in the background until `release()`.
+   */
+  static async acquire(client: KubeClient, options: LeaseOptions): Promise<RolloutLease> {
+    const lease = new RolloutLease(client, options);
+    await lease.take();
+    lease.startRenewing();
+    return lease;
+  }
+
+  private body(existing: Lease | undefined): Lease {
+    const now = microTime(this.options.clock.now());
+    const sameHolder = existing?.spec?.holderIdentity === this.options.holder;
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: recordName(this.options.app),
+        namespace: this.options.namespace,
+        labels: { ...MANAGED_BY, [APP_LABEL]: this.options.app },
+        annotations: this.options.runUrl ? { [RUN_URL_ANNOTATION]: this.options.runUrl } : {},
+        ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+      },
+      spec: {
+        holderIdentity: this.options.holder,
+        leaseDurationSeconds: LEASE_SECONDS,
+        acquireTime: sameHolder ? (existing?.spec?.acquireTime ?? now) : now,
+        renewTime: now,
+        leaseTransitions: (existing?.spec?.leaseTransitions ?? 0) + (existing && !sameHolder ? 1 : 0),
+      },
+    };
+  }
+
+  private async take(): Promise<void> {
+    const { client, options } = this;
+    const ref = { namespace: options.namespace, name: recordName(options.app) };
+    let existing: Lease | undefined;
+    try {
+      existing = await client.get<Lease>('Lease', ref);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    if (existing && !this.free(existing)) {
+      const url = existing.metadata?.annotations?.[RUN_URL_ANNOTATION];
+      const renewed = existing.spec?.renewTime ?? existing.spec?.acquireTime ?? 'unknown';
+      throw new UserError(
+        `Another run is rolling out "${options.app}" in "${options.namespace}": lease ${ref.name} is held by ${existing.spec?.holderIdentity}${url ? ` (${url})` : ''}, last renewed ${renewed}; wait for it to finish, or for the lease to expire ${LEASE_SECONDS}s after its last renewal`,
+      );
+    }
+    try {
+      if (existing) await client.replace<Lease>('Lease', this.body(existing));
+      else await client.create<Lease>('Lease', this.body(undefined));
+    } catch (error) {
+      if (isConflict(error) || (error instanceof KubeApiError && error.code === 409)) {
+        // Someone took it between our read and our write: report who.
+        return this.take();
+      }
+      throw error;
+    }
+  }
+
+  /** Free: not held, held by us, or expired. */
+  private free(lease: Lease): boolean {
+    const holder = lease.spec?.holderIdentity;
+    if (!holder || holder === this.options.holder) return true;
+    // A re-run of the same GitHub run (another attempt) follows one that has ended.
+    const run = this.options.holder.replace(/-\d+$/, '');
+    if (!run.startsWith('local-') && holder.replace(/-\d+$/, '') === run) return true;
+    const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+    const duration = (lease.spec?.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
+    return !Number.isFinite(renewed) || renewed + duration < this.options.clock.now();
+  }
+
+  private startRenewing() {
+    const stop = new AbortController();
+    this.timer = stop;
+    const loop = async () => {
+      while (!stop.signal.aborted) {
+        await this.options.clock.sleep(RENEW_EVERY_MS, stop.signal);
+        try {
+          const current = await this.client.get<Lease>('Lease', {
+            namespace: this.options.namespace,
+            name: recordName(this.options.app),
+          });
+          if (current.spec?.holderIdentity !== this.options.holder) {
+            this.lost = new UserError(
+              `Lost the rollout lease of "${this.options.app}" to ${current.spec?.holderIdentity ?? 'nobody'}`,
+            );
+            return;
+          }
+          await this.client.replace<Lease>('Lease', this.body(current));
+        } catch (error) {
+          if (stop.signal.aborted) return;
+          // One failed renewal is not fatal: the lease lasts three renewal periods.
+          if (isNotFound(error)) this.lost = new UserError(`The rollout lease of "${this.options.app}" was deleted`);
+        }
+      }
+    };
+    loop().catch(() => {});
+  }
+
+  /** Stop renewing and hand the lease back (holder cleared, so the next run need not wait for expiry). */
+  async release(): Promise<void> {
+    this.timer?.abort();
+    this.timer = undefined;
+    try {
+      const ref = { namespace: this.options.namespace, name: recordName(this.options.app) };
+      const current = await this.client.get<Lease>('Lease', ref);
+      if (current.spec?.holderIdentity !== this.options.holder) return;
+      await this.client.delete('Lease', ref);
+    } catch {
+      // Best effort: an unreleased lease expires by itself.
+    }
+  }
+}

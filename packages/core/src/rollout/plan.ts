@@ -1,0 +1,95 @@
+/**
+ * The `steps` input: `5,25,50,100` or YAML `- weight: 5 / pause: 5m /
+ * analysis: [...]`. Everything is checked here, before the cluster is touched.
+ */
+import { InputError } from '../errors';
+import { formatDuration, parseDuration } from '../inputs/scalars';
+import { type MetricSpec, parseAnalysisSpec } from '../metrics/spec';
+
+export interface Step {
+  weight: number;
+  /** How long to hold (and analyse) this weight. */
+  pause: number;
+  /** Metrics checked during the pause (the step's own, else the `analysis` input). */
+  analysis: MetricSpec[];
+}
+
+export interface StepDefaults {
+  pause: number;
+  analysis: MetricSpec[];
+  analysisInterval: number;
+}
+
+const EXAMPLE = '5,25,50,100';
+const YAML_EXAMPLE = '[{ weight: 5, pause: 5m }, { weight: 50, pause: 10m }, { weight: 100 }]';
+
+export function parseSteps(value: unknown, defaults: StepDefaults): Step[] {
+  const shown = typeof value === 'string' ? value : JSON.stringify(value);
+  const fail = (problem: string, example = EXAMPLE): never => {
+    throw new InputError('steps', problem, shown, example);
+  };
+  let raw: unknown[];
+  if (typeof value === 'number') raw = [value];
+  else if (typeof value === 'string') raw = value.split(/[\s,]+/).filter((part) => part !== '');
+  else if (Array.isArray(value)) raw = value;
+  else return fail('must be a list of weights or a YAML list of steps');
+
+  const steps = raw.map((item, index): Step => {
+    const where = `step ${index + 1}`;
+    if (typeof item === 'number' || typeof item === 'string') {
+      return { weight: weightOf(item, where, fail), pause: defaults.pause, analysis: defaults.analysis };
+    }
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      return fail(`${where} must be a weight or a mapping with weight, pause, analysis`, YAML_EXAMPLE);
+    const map = item as Record<string, unknown>;
+    for (const key of Object.keys(map))
+      if (!['weight', 'pause', 'analysis'].includes(key))
+        fail(`${where} has an unknown field '${key}' (fields: weight, pause, analysis)`, YAML_EXAMPLE);
+    if (map['weight'] === undefined) fail(`${where} has no weight`, YAML_EXAMPLE);
+    const weight = weightOf(map['weight'] as number | string, where, fail);
+    let pause = defaults.pause;
+    if (map['pause'] !== undefined) {
+      const parsed = typeof map['pause'] === 'string' ? parseDuration(map['pause']) : undefined;
+      if (parsed === undefined)
+        fail(
+          `${where}: pause must be a duration like 30s, 5m or 1h30m, got ${JSON.stringify(map['pause'])}`,
+          YAML_EXAMPLE,
+        );
+      pause = parsed!;
+    }
+    const analysis =
+      map['analysis'] === undefined
+        ? defaults.analysis
+        : parseAnalysisSpec(map['analysis'], {
+            input: `steps (${where} analysis)`,
+            defaultInterval: defaults.analysisInterval,
+          });
+    return { weight, pause, analysis };
+  });
+  if (steps.length === 0) fail('needs at least one weight');
+  for (let i = 1; i < steps.length; i++) {
+    if (steps[i]!.weight <= steps[i - 1]!.weight)
+      fail(
+        `weights must increase: step ${i + 1} (${steps[i]!.weight}%) is not above step ${i} (${steps[i - 1]!.weight}%)`,
+      );
+  }
+  return steps;
+}
+
+function weightOf(item: number | string, where: string, fail: (problem: string) => never): number {
+  const text = String(item).trim().replace(/%$/, '');
+  const weight = Number(text);
+  if (text === '' || !Number.isFinite(weight)) return fail(`${where}: "${item}" is not a weight (a number of percent)`);
+  if (weight <= 0 || weight > 100) return fail(`${where}: weight ${weight} must be above 0 and at most 100`);
+  return weight;
+}
+
+/** One line per step, for logs and the dry-run plan. */
+export function describeSteps(steps: readonly Step[]): string[] {
+  return steps.map(
+    (step, index) =>
+      `${index + 1}. ${step.weight}%${step.weight < 100 ? ` for ${formatDuration(step.pause)}` : ''}${
+        step.analysis.length > 0 ? `, checking ${step.analysis.map((metric) => metric.name).join(', ')}` : ''
+      }`,
+  );
+}

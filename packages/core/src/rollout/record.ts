@@ -1,0 +1,165 @@
+/**
+ * The rollout state record: one ConfigMap `deploy-actions-<app>` beside the
+ * workloads, holding what a later run (continue, abort, finalize, rollback
+ * in-flight, the post step) needs to pick up where this one stopped. Every
+ * write carries the resourceVersion last read, so two writers never silently
+ * overwrite each other.
+ */
+import { UserError } from '../errors';
+import type { KubeClient } from '../kube/client';
+import { isConflict, isNotFound, KubeApiError } from '../kube/errors';
+import type { KubeObject } from '../kube/types';
+
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'deploy-actions' } as const;
+export const ROLE_LABEL = 'deploy-actions.dev/role';
+export const VERSION_LABEL = 'deploy-actions.dev/version';
+export const APP_LABEL = 'deploy-actions.dev/app';
+
+export type RolloutPhase =
+  /** Steps are running (or the run died while they were). */
+  | 'progressing'
+  /** Stopped at a weight on purpose (pause-at, or previous-step after a failed step). */
+  | 'paused'
+  /** The stable Deployment is taking the new template. */
+  | 'promoting'
+  /** Blue-green: traffic switched, the old version still running until finalize. */
+  | 'switched'
+  | 'promoted'
+  | 'aborted'
+  | 'rolled-back';
+
+/** Phases in which traffic may still go to a canary (what rollback's `mode: in-flight` acts on). */
+export const IN_FLIGHT_PHASES: readonly RolloutPhase[] = ['progressing', 'paused', 'promoting', 'switched'];
+
+export interface StepVerdict {
+  step: number;
+  weight: number;
+  verdict: 'pass' | 'fail' | 'inconclusive' | 'skipped';
+  reason: string;
+  at: string;
+}
+
+export interface WorkloadRecord {
+  /** The stable Deployment. */
+  stable: string;
+  /** The canary (or green) Deployment; baseline when started. */
+  canary: string;
+  baseline?: string;
+  stableImages: Record<string, string>;
+  canaryImages: Record<string, string>;
+  /** Original ConfigMap/Secret name → the versioned copy the canary uses, per kind. */
+  configCopies: { configMaps: Record<string, string>; secrets: Record<string, string> };
+  /** The stable's revision before promotion (what post-promotion rollback returns to). */
+  stableRevision?: number;
+}
+
+export interface RolloutRecord {
+  version: 1;
+  app: string;
+  namespace: string;
+  strategy: 'canary' | 'blue-green';
+  phase: RolloutPhase;
+  /** Index into `steps` of the step reached. -1 before the first. */
+  stepIndex: number;
+  steps: number[];
+  weight: number;
+  router: { kind: string; config: unknown };
+  stableVersion: string;
+  canaryVersion: string;
+  workloads: WorkloadRecord[];
+  verdicts: StepVerdict[];
+  /** One sentence: why the rollout stopped, aborted or rolled back. */
+  reason?: string;
+  runUrl?: string;
+  runId?: string;
+  updatedAt: string;
+  /** Blue-green: when blue may be scaled down (ISO). */
+  scaleDownAt?: string;
+}
+
+export function recordName(app: string): string {
+  return `deploy-actions-${app}`;
+}
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** Read the record of `app`, or undefined when none was ever written. Used by rollback's `mode: in-flight`. */
+export async function readRolloutRecord(
+  client: KubeClient,
+  namespace: string,
+  app: string,
+): Promise<RolloutRecord | undefined> {
+  return (await RecordStore.load(client, namespace, app)).record;
+}
+
+/** The record plus the resourceVersion it was read at: `save` fails rather than overwrite a newer write. */
+export class RecordStore {
+  private constructor(
+    private readonly client: KubeClient,
+    readonly namespace: string,
+    readonly app: string,
+    public record: RolloutRecord | undefined,
+    private resourceVersion: string | undefined,
+  ) {}
+
+  static async load(client: KubeClient, namespace: string, app: string): Promise<RecordStore> {
+    try {
+      const map = await client.get<ConfigMap>('ConfigMap', { namespace, name: recordName(app) });
+      const text = map.data?.['record'];
+      let record: RolloutRecord | undefined;
+      if (text) {
+        try {
+          record = JSON.parse(text) as RolloutRecord;
+        } catch {
+          throw new UserError(
+            `The rollout record ConfigMap "${recordName(app)}" in "${namespace}" does not hold valid JSON in data.record; fix or delete it`,
+          );
+        }
+      }
+      return new RecordStore(client, namespace, app, record, map.metadata?.resourceVersion);
+    } catch (error) {
+      if (isNotFound(error)) return new RecordStore(client, namespace, app, undefined, undefined);
+      throw error;
+    }
+  }
+
+  async save(record: RolloutRecord): Promise<void> {
+    const body: ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: recordName(this.app),
+        namespace: this.namespace,
+        labels: { ...MANAGED_BY, [APP_LABEL]: this.app },
+        annotations: {
+          'deploy-actions.dev/phase': record.phase,
+          ...(record.runUrl ? { 'deploy-actions.dev/run-url': record.runUrl } : {}),
+        },
+        ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}),
+      },
+      data: { record: JSON.stringify(record, null, 2) },
+    };
+    try {
+      const written = this.resourceVersion
+        ? await this.client.replace<ConfigMap>('ConfigMap', body)
+        : await this.client.create<ConfigMap>('ConfigMap', body);
+      this.resourceVersion = written.metadata?.resourceVersion;
+      this.record = record;
+    } catch (error) {
+      if (isConflict(error) || (error instanceof KubeApiError && error.code === 409)) {
+        throw new UserError(
+          `The rollout record "${recordName(this.app)}" was changed by another run while this one was working (phase here: ${record.phase}, weight ${record.weight}%); read it with kubectl get configmap ${recordName(this.app)} -n ${this.namespace} -o yaml before trying again`,
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+/** The run's URL from the GitHub environment, when it runs on GitHub. */
+export function runUrlOf(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = env;
+  return server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
+}

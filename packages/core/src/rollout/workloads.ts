@@ -1,0 +1,181 @@
+/**
+ * The objects a canary adds beside a stable Deployment: the canary (new
+ * images, role and version labels), the optional baseline (stable version,
+ * same size as the canary), versioned copies of the ConfigMaps and Secrets
+ * the pod template references, and the template the stable takes at promotion.
+ */
+import { InputError } from '../errors';
+import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
+import { setImagesPatch } from '../kube/workloads';
+import { APP_LABEL, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from './record';
+
+export type Role = 'canary' | 'baseline';
+
+/** The image tag as a label value: `ghcr.io/acme/web:v1.2.3` → `v1.2.3` (the simulated apps and most dashboards label by tag). */
+export function versionOf(images: Record<string, string>, fallback: string): string {
+  const first = Object.values(images)[0];
+  if (first === undefined) return fallback;
+  const noDigest = first.split('@')[0]!;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  const tag = colon > slash ? noDigest.slice(colon + 1) : 'latest';
+  return labelValue(tag) || fallback;
+}
+
+function labelValue(text: string): string {
+  return text
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+}
+
+/** Container name → image of a template (containers and init containers). */
+export function imagesOf(template: PodTemplateSpec | undefined): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const c of [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])])
+    if (c.image) images[c.name] = c.image;
+  return images;
+}
+
+/** The images of `images` that this Deployment has; an entry naming no container of any Deployment is an input error. */
+export function imagesFor(
+  deployments: readonly Deployment[],
+  images: Record<string, string>,
+): Array<Record<string, string>> {
+  if (Object.keys(images).length === 0)
+    throw new InputError(
+      'images',
+      'is required: the new image of at least one container',
+      undefined,
+      'web=ghcr.io/acme/web:v1.2.3',
+    );
+  const perDeployment = deployments.map((deployment) => {
+    const names = new Set(Object.keys(imagesOf(deployment.spec?.template)));
+    return Object.fromEntries(Object.entries(images).filter(([container]) => names.has(container)));
+  });
+  const used = new Set(perDeployment.flatMap((entry) => Object.keys(entry)));
+  const unused = Object.keys(images).filter((container) => !used.has(container));
+  if (unused.length > 0 || perDeployment.some((entry) => Object.keys(entry).length === 0)) {
+    // setImagesPatch words the error with the containers the Deployment has.
+    const culprit = deployments.find((_, i) => Object.keys(perDeployment[i]!).length === 0) ?? deployments[0]!;
+    setImagesPatch(culprit, unused.length > 0 ? Object.fromEntries(unused.map((c) => [c, images[c]!])) : images);
+  }
+  return perDeployment;
+}
+
+/** ConfigMaps and Secrets a pod template references (volumes, projected volumes, envFrom, env valueFrom). */
+export function configRefs(template: PodTemplateSpec | undefined): { configMaps: string[]; secrets: string[] } {
+  const configMaps = new Set<string>();
+  const secrets = new Set<string>();
+  visitRefs(structuredClone(template ?? {}), (kind, name) => {
+    (kind === 'configMap' ? configMaps : secrets).add(name);
+    return name;
+  });
+  return { configMaps: [...configMaps].sort(), secrets: [...secrets].sort() };
+}
+
+/** A copy of the template with every ConfigMap/Secret reference renamed through the maps. */
+export function renameRefs(
+  template: PodTemplateSpec,
+  copies: { configMaps: Record<string, string>; secrets: Record<string, string> },
+): PodTemplateSpec {
+  const copy = structuredClone(template);
+  visitRefs(copy, (kind, name) => (kind === 'configMap' ? copies.configMaps[name] : copies.secrets[name]) ?? name);
+  return copy;
+}
+
+type Visit = (kind: 'configMap' | 'secret', name: string) => string;
+
+function visitRefs(template: PodTemplateSpec, visit: Visit) {
+  const spec = (template.spec ?? {}) as Record<string, any>;
+  for (const volume of spec['volumes'] ?? []) {
+    if (volume.configMap?.name) volume.configMap.name = visit('configMap', volume.configMap.name);
+    if (volume.secret?.secretName) volume.secret.secretName = visit('secret', volume.secret.secretName);
+    for (const source of volume.projected?.sources ?? []) {
+      if (source.configMap?.name) source.configMap.name = visit('configMap', source.configMap.name);
+      if (source.secret?.name) source.secret.name = visit('secret', source.secret.name);
+    }
+  }
+  for (const container of [...(spec['initContainers'] ?? []), ...(spec['containers'] ?? [])]) {
+    for (const from of container.envFrom ?? []) {
+      if (from.configMapRef?.name) from.configMapRef.name = visit('configMap', from.configMapRef.name);
+      if (from.secretRef?.name) from.secretRef.name = visit('secret', from.secretRef.name);
+    }
+    for (const env of container.env ?? []) {
+      const ref = env.valueFrom;
+      if (ref?.configMapKeyRef?.name) ref.configMapKeyRef.name = visit('configMap', ref.configMapKeyRef.name);
+      if (ref?.secretKeyRef?.name) ref.secretKeyRef.name = visit('secret', ref.secretKeyRef.name);
+    }
+  }
+}
+
+/** `web-config` + `v2` → `web-config-v2`, kept a valid name; a copy of a copy is renamed from the original. */
+export function copyName(original: string, version: string): string {
+  const base = original.replace(/-dav-[a-z0-9.-]+$/, '');
+  return `${base}-dav-${version.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`.slice(0, 253).replace(/[-.]+$/, '');
+}
+
+/** The template with new images (containers merged by name). */
+export function withImages(template: PodTemplateSpec, images: Record<string, string>): PodTemplateSpec {
+  const copy = structuredClone(template);
+  for (const list of [copy.spec?.containers, copy.spec?.initContainers])
+    for (const container of list ?? []) if (images[container.name]) container.image = images[container.name];
+  return copy;
+}
+
+export interface SideObject {
+  role: Role;
+  name: string;
+  version: string;
+  template: PodTemplateSpec;
+}
+
+/** A Deployment of `role` beside the stable: same spec, its own selector (stable's labels plus the role), `replicas` pods. */
+export function sideDeployment(stable: Deployment, side: SideObject, app: string, replicas: number): Deployment {
+  const labels = { [ROLE_LABEL]: side.role, [VERSION_LABEL]: side.version, [APP_LABEL]: app };
+  const template = structuredClone(side.template);
+  template.metadata = {
+    ...(template.metadata ?? {}),
+    labels: { ...(template.metadata?.labels ?? {}), ...labels },
+  };
+  const { replicas: _replicas, selector, template: _template, paused: _paused, ...rest } = stable.spec ?? {};
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: side.name,
+      namespace: stable.metadata?.namespace!,
+      labels: { ...(stable.metadata?.labels ?? {}), ...MANAGED_BY, ...labels },
+      annotations: { 'deploy-actions.dev/stable': stable.metadata?.name ?? '' },
+    },
+    spec: {
+      ...rest,
+      replicas,
+      selector: { matchLabels: { ...(selector?.matchLabels ?? {}), [ROLE_LABEL]: side.role } },
+      template,
+    },
+  };
+}
+
+/** A versioned copy of a ConfigMap or Secret, labelled as ours. */
+export function configCopy(original: KubeObject, name: string, app: string, version: string): KubeObject {
+  const { metadata, ...rest } = original;
+  const copy: KubeObject = {
+    ...structuredClone(rest),
+    metadata: {
+      name,
+      namespace: metadata?.namespace!,
+      labels: { ...(metadata?.labels ?? {}), ...MANAGED_BY, [APP_LABEL]: app, [VERSION_LABEL]: version },
+      annotations: { 'deploy-actions.dev/copy-of': metadata?.name ?? '' },
+    },
+  };
+  delete (copy as Record<string, unknown>)['status'];
+  return copy;
+}
+
+/** `app=web,deploy-actions.dev/role=canary`: the selector of a side Deployment's pods. */
+export function selectorText(deployment: Deployment): string {
+  return Object.entries(deployment.spec?.selector?.matchLabels ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+}

@@ -1,5 +1,13 @@
-/** canary-promote: progressive delivery (canary, blue-green, rolling, helm). Inputs only until issues #5 and #6 land. */
-import { InputError } from '@deploy-actions/core/errors';
+/**
+ * canary-promote: progressive delivery from workflow steps. Canary and
+ * blue-green run the state machine of @deploy-actions/core/rollout; rolling
+ * and helm go to @deploy-actions/core/deploy. This adapter parses inputs,
+ * validates everything before the cluster changes, holds the app's lease for
+ * the run, and turns the outcome into outputs and the job summary.
+ */
+import { renderDeploySummary, runHelm, runRolling, toActionOutcome } from '@deploy-actions/core/deploy';
+import { InputError, UserError } from '@deploy-actions/core/errors';
+import { checkSpecInput, kubeServiceProxy, runChecks } from '@deploy-actions/core/http';
 import {
   boolean,
   defineInputs,
@@ -11,15 +19,35 @@ import {
   string,
   structured,
 } from '@deploy-actions/core/inputs';
-import { kubeInputs } from '@deploy-actions/core/kube';
-import { type ActionDefinition, commonInputs } from '@deploy-actions/core/runtime';
-import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
+import { findDeployments, KubeClient, kubeInputs } from '@deploy-actions/core/kube';
+import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
+import {
+  holderIdentity,
+  IN_FLIGHT_PHASES,
+  parseSteps,
+  RecordStore,
+  Rollout,
+  RolloutLease,
+  type RolloutOutcome,
+  renderRolloutSummary,
+  runUrlOf,
+} from '@deploy-actions/core/rollout';
+import {
+  createRouter,
+  nodeExec,
+  parseRouterConfig,
+  parseRouterKind,
+  type RouterConfig,
+  type RouterKind,
+} from '@deploy-actions/core/routing';
+import { type ActionDefinition, type ActionOutcome, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
 
 export const inputs = defineInputs({
   strategy: string({ choices: ['canary', 'blue-green', 'rolling', 'helm'], default: 'canary' }),
   action: string({ choices: ['start', 'continue', 'promote', 'abort', 'finalize'], default: 'start' }),
   deployments: list({ example: 'auth-service, user-service' }),
   selector: string({ example: 'tier=api' }),
+  app: string({ pattern: /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, example: 'api-platform' }),
   images: keyValues({ example: 'web=ghcr.io/acme/web:v1.2.3' }),
   manifests: list({ example: 'k8s/production/' }),
   'values-file': filePath({ example: 'deploy/production.env' }),
@@ -36,7 +64,7 @@ export const inputs = defineInputs({
   baseline: boolean({ default: 'false' }),
   'on-step-failure': string({ choices: ['abort', 'previous-step'], default: 'abort' }),
   'post-promotion-analysis': duration({ example: '30m' }),
-  'preview-checks': structured({ example: '[{ name: health, request: { service: web-preview:80/health } }]' }),
+  'preview-checks': checkSpecInput({ example: '[{ name: health, request: { service: web-green:80/health } }]' }),
   'scale-down-delay': duration({ default: '30m' }),
   monitor: duration({ example: '10m' }),
   release: string({ example: 'api-platform' }),
@@ -50,15 +78,307 @@ export const inputs = defineInputs({
 
 type Inputs = ReturnType<typeof inputs.parse>;
 
+/** State names shared by the main and post phases. */
+const STATE_APP = 'rollout-app';
+const STATE_DONE = 'rollout-finished';
+
+/** Everything from the inputs that needs no cluster: steps, analysis, router config. Bad input fails here. */
+function parsePlan(values: Inputs) {
+  const analysis: MetricSpec[] =
+    values.analysis === undefined
+      ? []
+      : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
+  const steps = parseSteps(values.steps, {
+    pause: values.pause,
+    analysis,
+    analysisInterval: values['analysis-interval'],
+  });
+  const kind: RouterKind =
+    values.strategy === 'blue-green' && values.router === 'replicas' ? 'service' : parseRouterKind(values.router);
+  if (values.strategy === 'blue-green' && kind !== 'service')
+    throw new InputError(
+      'router',
+      'blue-green switches a Service selector: use router service',
+      values.router,
+      'service',
+    );
+  const routerConfig = parseRouterConfig(kind, values['router-config']);
+  return { analysis, steps, kind, routerConfig };
+}
+
+async function connect(rt: Runtime, values: Inputs) {
+  return KubeClient.connect(
+    { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
+    { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
+  );
+}
+
+function toOutcome(outcome: RolloutOutcome): ActionOutcome {
+  const record = outcome.record;
+  const images = (pick: 'stableImages' | 'canaryImages') =>
+    (record?.workloads ?? [])
+      .flatMap((w) => Object.entries(w[pick]).map(([container, image]) => `${w.stable}/${container}=${image}`))
+      .join('\n');
+  const analysis = outcome.analyses.map(({ step, weight, result }) => ({
+    step: step + 1,
+    weight,
+    verdict: result.verdict,
+    reason: result.reason,
+    checks: result.measurements.map((m) => ({
+      metric: m.metric,
+      elapsedSeconds: Math.round(m.elapsed / 1000),
+      value: m.value ?? null,
+      control: m.control ?? null,
+      threshold: m.threshold,
+      outcome: m.outcome,
+    })),
+  }));
+  const report = {
+    verdict: outcome.result,
+    reason: outcome.reason,
+    phase: record?.phase,
+    weight: record?.weight ?? 0,
+    app: record?.app,
+    stableVersion: record?.stableVersion,
+    canaryVersion: record?.canaryVersion,
+    steps: record?.verdicts ?? [],
+    timeline: outcome.timeline,
+    routing: outcome.routing,
+    ...(outcome.plan ? { plan: outcome.plan } : {}),
+  };
+  return {
+    result: report,
+    outputs: {
+      // INTERFACE.md: `result` is the verdict word; the JSON document is in `report`.
+      result: outcome.result,
+      report: JSON.stringify(report),
+      phase: record?.phase ?? '',
+      weight: record?.weight ?? 0,
+      'stable-image': images('stableImages'),
+      'canary-image': images('canaryImages'),
+      analysis: JSON.stringify(analysis),
+    },
+    // An abort or rollback is the rollout working as designed, but the release did not go out: fail the step.
+    ...(outcome.result === 'aborted' || outcome.result === 'rolled-back' ? { failure: outcome.reason } : {}),
+  };
+}
+
+async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> {
+  const plan = parsePlan(values);
+  for (const secret of secretsOf([...plan.analysis, ...plan.steps.flatMap((s) => s.analysis)])) rt.mask(secret);
+  const namespace = values.namespace;
+  const client = await connect(rt, values);
+  const stables =
+    values.action === 'start' || values.deployments?.length || values.selector
+      ? await findDeployments(client, { namespace, names: values.deployments, selector: values.selector })
+      : [];
+  const app = values.app ?? stables[0]?.metadata?.name;
+  if (app === undefined)
+    throw new InputError(
+      'deployments',
+      'name the Deployments (or give app) so the rollout record can be found',
+      undefined,
+      'web',
+    );
+  const store = await RecordStore.load(client, namespace, app);
+  const settingsFor = (routerKind: string, routerConfig: unknown) => ({
+    strategy: values.strategy as 'canary' | 'blue-green',
+    namespace,
+    steps: plan.steps,
+    pauseAt: values['pause-at'],
+    onStepFailure: values['on-step-failure'] as 'abort' | 'previous-step',
+    baseline: values.baseline,
+    postPromotion: values['post-promotion-analysis']
+      ? { duration: values['post-promotion-analysis'], metrics: plan.analysis }
+      : undefined,
+    scaleDownDelay: values['scale-down-delay'],
+    previewChecks: values['preview-checks'] ? previewChecks(rt, values) : undefined,
+    router: { kind: routerKind, config: routerConfig },
+    makeRouter: (target: Parameters<typeof createRouter>[2]) =>
+      createRouter(routerKind as RouterKind, routerConfig as RouterConfig, target, {
+        client,
+        exec: nodeExec,
+        log: rt.log,
+      }),
+    rolloutTimeoutMs: values.timeout,
+  });
+
+  if (values.action === 'start') {
+    const rollout = new Rollout(rt, client, store, settingsFor(plan.kind, plan.routerConfig));
+    await rt.log.group('Check the inputs against the cluster', () => rollout.prepare(stables, values.images ?? {}));
+    if (values['dry-run']) return finish(rt, await rollout.plan());
+    return withLease(rt, client, values, app, () => rollout.start());
+  }
+  const record = store.record;
+  if (!record)
+    throw new UserError(
+      `No rollout of "${app}" in namespace "${namespace}" to ${values.action}: the record ConfigMap deploy-actions-${app} does not exist (start one with action: start)`,
+    );
+  // The router the rollout started with moves the traffic back, whatever the inputs say now.
+  const rollout = new Rollout(rt, client, store, {
+    ...settingsFor(record.router.kind, record.router.config),
+    strategy: record.strategy,
+  });
+  await rollout.resume(record);
+  if (values['dry-run'])
+    return finish(
+      rt,
+      rollout.outcome(
+        'planned',
+        `Dry run: would ${values.action} the rollout (phase ${record.phase}, ${record.weight}%).`,
+      ),
+    );
+  return withLease(rt, client, values, app, () => {
+    switch (values.action) {
+      case 'continue':
+        return rollout.continue();
+      case 'promote':
+        if (!IN_FLIGHT_PHASES.includes(record.phase))
+          throw new UserError(`The rollout of "${app}" is ${record.phase}: nothing to promote`);
+        return rollout.promote();
+      case 'abort':
+        return rollout.abort(`Aborted by hand${rt.env['GITHUB_ACTOR'] ? ` (${rt.env['GITHUB_ACTOR']})` : ''}.`);
+      default:
+        return rollout.finalize();
+    }
+  });
+}
+
+/** Hold the app's lease for the run; the post step learns from rt.state whether main finished. */
+async function withLease(
+  rt: Runtime,
+  client: KubeClient,
+  values: Inputs,
+  app: string,
+  fn: () => Promise<RolloutOutcome>,
+): Promise<ActionOutcome> {
+  const lease = await RolloutLease.acquire(client, {
+    namespace: values.namespace,
+    app,
+    holder: holderIdentity(rt.env),
+    runUrl: runUrlOf(rt.env),
+    clock: rt.clock,
+  });
+  rt.state.save(STATE_APP, app);
+  rt.state.save(STATE_DONE, 'false');
+  try {
+    const outcome = await fn();
+    rt.state.save(STATE_DONE, 'true');
+    return finish(rt, outcome);
+  } finally {
+    await lease.release();
+  }
+}
+
+function finish(rt: Runtime, outcome: RolloutOutcome): ActionOutcome {
+  rt.summary.append(`## canary-promote\n\n${renderRolloutSummary(outcome)}`);
+  return toOutcome(outcome);
+}
+
+function previewChecks(rt: Runtime, values: Inputs) {
+  return async (green: string) => {
+    const { loadKubeConfig } = await import('@deploy-actions/core/kube');
+    const { config } = await loadKubeConfig({
+      kubeconfig: values.kubeconfig,
+      context: values.context,
+      env: rt.env,
+      workspace: rt.workspace,
+    });
+    const result = await runChecks(values['preview-checks']!, {
+      clock: rt.clock,
+      log: rt.log,
+      mask: (secret) => rt.mask(secret),
+      signal: rt.signal,
+      serviceProxy: await kubeServiceProxy(config, values.namespace),
+      variables: { green },
+    });
+    if (!result.passed) {
+      const failed = result.checks
+        .filter((check) => check.outcome === 'failed')
+        .map((check) => `${check.name}: ${check.error ?? 'failed'}`);
+      throw new UserError(`${failed.length} preview check(s) failed: ${failed.join(', ')}`);
+    }
+  };
+}
+
 const canaryPromote: ActionDefinition<Inputs> = {
   name: 'canary-promote',
   inputs,
   async run(rt, values) {
-    if (!values.deployments && !values.selector && !values.manifests && values.strategy !== 'helm') {
-      throw new InputError('deployments', 'is required (or selector, or manifests)', undefined, 'web');
+    if (values.strategy === 'rolling' || values.strategy === 'helm') return plainDeploy(rt, values);
+    return progressive(rt, values);
+  },
+  /** When the main step did not finish (cancelled, runner lost, crashed), put traffic back on stable. */
+  async post(rt, values) {
+    const app = rt.state.get(STATE_APP);
+    if (!app || rt.state.get(STATE_DONE) === 'true') return;
+    if (values['on-cancel'] === 'leave') {
+      rt.log.warning(`The rollout of ${app} did not finish; on-cancel: leave keeps it as it is (see its record)`);
+      return;
     }
-    return inputsOnlyOutcome(rt, 'canary-promote', 'issues #5 and #6', inputs, values);
+    const client = await connect(rt, values);
+    const store = await RecordStore.load(client, values.namespace, app);
+    const record = store.record;
+    if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return;
+    const rollout = new Rollout(rt, client, store, {
+      strategy: record.strategy,
+      namespace: record.namespace,
+      steps: [],
+      onStepFailure: 'abort',
+      baseline: false,
+      router: record.router,
+      makeRouter: (target) =>
+        createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
+          client,
+          exec: nodeExec,
+          log: rt.log,
+        }),
+      rolloutTimeoutMs: values.timeout,
+    });
+    await rollout.resume(record);
+    const outcome = await rollout.abort(
+      'Aborted by the post step: the job was cancelled or failed before the rollout finished.',
+    );
+    rt.log.warning(outcome.reason);
+    rt.summary.append(`## canary-promote (post)\n\n${renderRolloutSummary(outcome)}`);
   },
 };
+
+async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> {
+  const client = await connect(rt, values);
+  const analysis =
+    values.analysis === undefined
+      ? undefined
+      : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
+  const common = {
+    client,
+    namespace: values.namespace,
+    app: values.app,
+    analysis,
+    monitorMs: values.monitor,
+    timeoutMs: values.timeout,
+    dryRun: values['dry-run'],
+  };
+  const outcome =
+    values.strategy === 'rolling'
+      ? await runRolling(rt, {
+          ...common,
+          manifests: values.manifests,
+          images: values.images,
+          valuesFile: values['values-file'],
+          environment: values.environment,
+          deployments: values.deployments,
+          selector: values.selector,
+        })
+      : await runHelm(rt, {
+          ...common,
+          release: values.release ?? '',
+          chart: values.chart ?? '',
+          valuesFiles: values['helm-values'],
+          set: values['helm-set'],
+        });
+  rt.summary.append(renderDeploySummary(outcome));
+  return toActionOutcome(outcome);
+}
 
 export default canaryPromote;

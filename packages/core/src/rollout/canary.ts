@@ -364,12 +364,28 @@ export class Rollout {
     for (const unit of this.units) {
       const stableReplicas = unit.stable.spec?.replicas ?? 1;
       const replicas = weight === 0 ? 0 : canaryReplicas(this.settings.router.kind, stableReplicas, weight);
-      for (const side of [unit.record.canary, unit.record.baseline]) {
-        if (!side) continue;
-        await this.client.patch('Deployment', { namespace, name: side }, { spec: { replicas } }, 'merge');
+      let state: Awaited<ReturnType<TrafficRouter['setWeight']>>;
+      if (this.settings.router.kind === 'replicas') {
+        // The replica router sizes canary and stable itself: the pod ratio is the traffic share.
+        state = await unit.router.setWeight(weight);
+        const canary = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.canary });
+        if (unit.record.baseline)
+          await this.client.patch(
+            'Deployment',
+            { namespace, name: unit.record.baseline },
+            { spec: { replicas: canary.spec?.replicas ?? replicas } },
+            'merge',
+          );
+        if (weight > 0) await this.waitSides(unit);
+      } else {
+        // Pods first, traffic once they are ready.
+        for (const side of [unit.record.canary, unit.record.baseline]) {
+          if (!side) continue;
+          await this.client.patch('Deployment', { namespace, name: side }, { spec: { replicas } }, 'merge');
+        }
+        if (weight > 0) await this.waitSides(unit);
+        state = await unit.router.setWeight(weight);
       }
-      if (weight > 0) await this.waitSides(unit);
-      const state = await unit.router.setWeight(weight);
       actualSum += state.actualWeight;
       this.routing.push(`${unit.record.stable}: ${state.detail}`);
       this.log.info(`${unit.record.stable}: ${state.detail}`);
@@ -706,11 +722,10 @@ export class Rollout {
   }
 }
 
-/** Canary pods for a weight: with the replicas router, the pod ratio is the traffic share (stable count untouched). */
-export function canaryReplicas(router: string, stableReplicas: number, weight: number): number {
+/** Canary pods for a weight when the router splits traffic itself (the replicas router sizes both sides on its own). */
+export function canaryReplicas(_router: string, stableReplicas: number, weight: number): number {
   if (weight >= 100) return stableReplicas;
-  if (router === 'replicas') return Math.max(1, Math.round((stableReplicas * weight) / (100 - weight)));
-  // Other routers split traffic themselves: give the canary its share of the capacity (an HPA scales the rest).
+  // Routers other than replicas split traffic themselves: give the canary its share of the capacity (an HPA scales the rest).
   return Math.max(1, Math.ceil((stableReplicas * weight) / 100));
 }
 

@@ -87,6 +87,7 @@ export function renameRefs(
 type Visit = (kind: 'configMap' | 'secret', name: string) => string;
 
 function visitRefs(template: PodTemplateSpec, visit: Visit) {
+  // biome-ignore lint/suspicious/noExplicitAny: pod spec fields walked generically
   const spec = (template.spec ?? {}) as Record<string, any>;
   for (const volume of spec['volumes'] ?? []) {
     if (volume.configMap?.name) volume.configMap.name = visit('configMap', volume.configMap.name);
@@ -144,7 +145,7 @@ export function sideDeployment(stable: Deployment, side: SideObject, app: string
     kind: 'Deployment',
     metadata: {
       name: side.name,
-      namespace: stable.metadata?.namespace!,
+      namespace: stable.metadata?.namespace ?? 'default',
       labels: { ...(stable.metadata?.labels ?? {}), ...MANAGED_BY, ...labels },
       annotations: { 'deploy-actions.dev/stable': stable.metadata?.name ?? '' },
     },
@@ -164,7 +165,7 @@ export function configCopy(original: KubeObject, name: string, app: string, vers
     ...structuredClone(rest),
     metadata: {
       name,
-      namespace: metadata?.namespace!,
+      namespace: metadata?.namespace ?? 'default',
       labels: { ...(metadata?.labels ?? {}), ...MANAGED_BY, [APP_LABEL]: app, [VERSION_LABEL]: version },
       annotations: { 'deploy-actions.dev/copy-of': metadata?.name ?? '' },
     },

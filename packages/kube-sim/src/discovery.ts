@@ -25,13 +25,40 @@ export function coreVersions(serverAddress: string): Record<string, unknown> {
   };
 }
 
+/**
+ * The resource types a client is shown. Older versions served from newer storage (batch/v1beta1 CronJob)
+ * are shown only to clients that predate the newer one.
+ */
+function visibleTypes(registry: ResourceRegistry, legacyClient: boolean): ResourceType[] {
+  return registry.all().filter((t) => legacyClient || !t.storage);
+}
+
+/**
+ * Versions per group, preferred first. For old clients a version holding an older alias comes first, so a
+ * bare `cronjob` resolves to the version they can decode while batch/v1 manifests still map.
+ */
+function versionsByGroup(registry: ResourceRegistry, legacyClient: boolean): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const types = visibleTypes(registry, legacyClient);
+  const aliasVersions = new Set(types.filter((t) => t.storage).map((t) => `${t.group}/${t.version}`));
+  for (const t of types) {
+    const versions = out.get(t.group) ?? [];
+    if (!versions.includes(t.version)) {
+      if (aliasVersions.has(`${t.group}/${t.version}`)) versions.unshift(t.version);
+      else versions.push(t.version);
+    }
+    out.set(t.group, versions);
+  }
+  return out;
+}
+
 function groupDoc(name: string, versions: string[]): Record<string, unknown> {
   const gv = versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
   return { kind: 'APIGroup', apiVersion: 'v1', name, versions: gv, preferredVersion: gv[0] };
 }
 
-export function groupList(registry: ResourceRegistry): Record<string, unknown> {
-  const groups = [...registry.groups()]
+export function groupList(registry: ResourceRegistry, legacyClient = false): Record<string, unknown> {
+  const groups = [...versionsByGroup(registry, legacyClient)]
     .filter(([g]) => g !== '')
     .map(([g, versions]) => {
       const { kind: _k, apiVersion: _a, ...rest } = groupDoc(g, versions);
@@ -40,8 +67,12 @@ export function groupList(registry: ResourceRegistry): Record<string, unknown> {
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
 
-export function group(registry: ResourceRegistry, name: string): Record<string, unknown> | undefined {
-  const versions = registry.groups().get(name);
+export function group(
+  registry: ResourceRegistry,
+  name: string,
+  legacyClient = false,
+): Record<string, unknown> | undefined {
+  const versions = versionsByGroup(registry, legacyClient).get(name);
   return versions && name !== '' ? groupDoc(name, versions) : undefined;
 }
 
@@ -80,8 +111,9 @@ export function resourceList(
   registry: ResourceRegistry,
   group: string,
   version: string,
+  legacyClient = false,
 ): Record<string, unknown> | undefined {
-  const types = registry.inGroupVersion(group, version);
+  const types = visibleTypes(registry, legacyClient).filter((t) => t.group === group && t.version === version);
   if (types.length === 0) return undefined;
   return {
     kind: 'APIResourceList',

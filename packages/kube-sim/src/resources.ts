@@ -23,6 +23,11 @@ export interface ResourceType {
   hasSpec: boolean;
   /** Registered by a CRD (stored generically; no strategic merge patch). */
   custom: boolean;
+  /**
+   * An older version served from the same storage (batch/v1beta1 CronJobs share batch/v1's objects).
+   * Discovery shows it only to clients that predate the newer version.
+   */
+  storage?: ResourceType;
   /** For /scale: where the replica count and selector live (paths in the object). */
   scale?: { specReplicas: string; statusReplicas: string; labelSelector?: string };
 }
@@ -76,6 +81,14 @@ const replicaScale = {
 };
 
 export function builtinResources(): ResourceType[] {
+  const types = currentResources();
+  const cronJobs = types.find((t) => t.group === 'batch' && t.resource === 'cronjobs')!;
+  // kubectl 1.20 (Debian's) only knows CronJob as batch/v1beta1; Kubernetes 1.21 to 1.24 served both.
+  types.push({ ...cronJobs, version: 'v1beta1', storage: cronJobs });
+  return types;
+}
+
+function currentResources(): ResourceType[] {
   return [
     builtin('v1', 'namespaces', 'Namespace', {
       namespaced: false,

@@ -113,6 +113,10 @@ function verbOf(method: string, route: Route, watch: boolean): string {
   }
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function patchTypeOf(contentType: string | undefined): PatchType {
   const ct = (contentType ?? '').split(';')[0]!.trim();
   switch (ct) {
@@ -149,6 +153,12 @@ export class ApiServer {
 
   closeAll(): void {
     this.dropWatches();
+  }
+
+  /** JSON of an object as the requested version shows it (an older version served from newer storage). */
+  private jsonAs(obj: KubeObject, type: ResourceType): string {
+    if (!type.storage || obj.apiVersion !== apiVersionOf(type.storage)) return this.json(obj);
+    return JSON.stringify({ ...obj, apiVersion: apiVersionOf(type) });
   }
 
   private json(obj: object): string {
@@ -255,11 +265,12 @@ export class ApiServer {
   private discovery(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     if (req.method !== 'GET') return false;
     const reg = this.ctx.store.registry;
+    const legacy = legacyKubectl(req);
     const fixed: Record<string, () => unknown> = {
       '/version': () => versionInfo(),
       '/api': () => coreVersions(this.ctx.serverAddress()),
-      '/apis': () => groupList(reg),
-      '/api/v1': () => resourceList(reg, '', 'v1'),
+      '/apis': () => groupList(reg, legacy),
+      '/api/v1': () => resourceList(reg, '', 'v1', legacy),
     };
     const doc = fixed[path];
     if (doc) {
@@ -272,7 +283,7 @@ export class ApiServer {
     }
     const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(path);
     if (m) {
-      const found = m[2] ? resourceList(reg, m[1]!, m[2]) : group(reg, m[1]!);
+      const found = m[2] ? resourceList(reg, m[1]!, m[2], legacy) : group(reg, m[1]!, legacy);
       if (!found) sendError(res, new ApiError(404, 'NotFound', 'the server could not find the requested resource'));
       else send(res, 200, found);
       return true;
@@ -380,7 +391,7 @@ export class ApiServer {
         const obj = store.get(type, namespace, name!);
         if (subresource === 'scale') return send(res, 200, store.scaleOf(type, obj));
         if (wantsTable(req) && !subresource) return send(res, 200, toTable(type, [obj], {}, store.clock.now()));
-        return send(res, 200, this.json(obj));
+        return send(res, 200, this.jsonAs(obj, type));
       }
       case 'list':
         return this.list(req, res, route, q);
@@ -399,7 +410,7 @@ export class ApiServer {
           }
         }
         const created = store.createIn(type, namespace, obj, { fieldManager, dryRun });
-        return send(res, 201, this.json(created));
+        return send(res, 201, this.jsonAs(created, type));
       }
       case 'update': {
         const obj = parseJson(body) as KubeObject;
@@ -413,7 +424,7 @@ export class ApiServer {
           return send(res, 200, store.updateScale(type, namespace, name!, obj, { fieldManager, dryRun }));
         const opts = { fieldManager, dryRun, ...(subresource === 'status' ? { subresource: 'status' as const } : {}) };
         const updated = store.updateIn(type, namespace, { ...obj, metadata: { ...(obj.metadata ?? {}), name } }, opts);
-        return send(res, 200, this.json(updated));
+        return send(res, 200, this.jsonAs(updated, type));
       }
       case 'patch': {
         const patchType = patchTypeOf(req.headers['content-type']);
@@ -426,6 +437,10 @@ export class ApiServer {
           }
         } else patch = parseJson(body);
         if (patch === undefined) throw badRequest('the patch is empty');
+        // An apply in an older version served from newer storage is stored in the newer one.
+        if (patchType === 'apply' && type.storage && isRecord(patch) && patch.apiVersion === apiVersionOf(type)) {
+          patch = { ...patch, apiVersion: apiVersionOf(type.storage) };
+        }
         const force = q.get('force') === 'true';
         const opts = {
           fieldManager: patchType === 'apply' ? (q.get('fieldManager') ?? undefined) : fieldManager,
@@ -440,7 +455,7 @@ export class ApiServer {
         }
         const patched = store.patch(type, namespace, name!, patchType, patch, opts as never);
         if (subresource === 'scale' && patchType !== 'apply') return send(res, 200, patched);
-        return send(res, 200, this.json(patched));
+        return send(res, 200, this.jsonAs(patched, type));
       }
       case 'delete': {
         const opts = deleteOptions(q, parseJson(body) as KubeObject | undefined);
@@ -448,7 +463,7 @@ export class ApiServer {
         const result = store.delete(type, namespace, name!, { ...opts, dryRun: dryRun || opts.dryRun === true });
         const pending = store.find(type, namespace, name!) !== undefined;
         if (pending || type.kind === 'Pod' || type.kind === 'Namespace' || opts.dryRun || dryRun) {
-          return send(res, pending ? 200 : 200, this.json(result));
+          return send(res, pending ? 200 : 200, this.jsonAs(result, type));
         }
         return send(res, 200, {
           kind: 'Status',
@@ -496,7 +511,7 @@ export class ApiServer {
     }
     const head = JSON.stringify({ kind: `${route.type.kind}List`, apiVersion: apiVersionOf(route.type), metadata });
     // Splice the cached item JSON into the list document rather than serialising every object again.
-    const text = `${head.slice(0, -1)},"items":[${page.items.map((o) => this.json(o)).join(',')}]}`;
+    const text = `${head.slice(0, -1)},"items":[${page.items.map((o) => this.jsonAs(o, route.type)).join(',')}]}`;
     send(res, 200, text);
   }
 
@@ -534,7 +549,7 @@ export class ApiServer {
       sent++;
       if (dropAfter !== undefined && sent >= dropAfter) close();
     };
-    const onEvent = (e: WatchEvent) => write(`{"type":"${e.type}","object":${this.json(e.object)}}\n`);
+    const onEvent = (e: WatchEvent) => write(`{"type":"${e.type}","object":${this.jsonAs(e.object, route.type)}}\n`);
     try {
       stop = store.watch(route.type, route.namespace, q.get('resourceVersion') ?? undefined, onEvent, {
         labelSelector: q.get('labelSelector') ?? undefined,
@@ -637,6 +652,12 @@ export class ApiServer {
     }
     throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${service}"`);
   }
+}
+
+/** kubectl before 1.21 knows CronJob only as batch/v1beta1 (see visibleTypes in discovery.ts). */
+function legacyKubectl(req: IncomingMessage): boolean {
+  const m = /^kubectl\/v1\.(\d+)\./.exec(req.headers['user-agent'] ?? '');
+  return m !== null && Number(m[1]) < 21;
 }
 
 function defaultManager(req: IncomingMessage): string {

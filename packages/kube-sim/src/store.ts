@@ -155,8 +155,10 @@ export class ObjectStore {
     this.admissions.push(fn);
   }
 
+  /** The resource type that holds the objects (an older version served from newer storage resolves to it). */
   type(gvr: Gvr | ResourceType): ResourceType {
-    return typeof gvr === 'object' && 'kind' in gvr ? gvr : this.registry.resolve(gvr);
+    const t = typeof gvr === 'object' && 'kind' in gvr ? gvr : this.registry.resolve(gvr);
+    return t.storage ?? t;
   }
 
   private table(type: ResourceType): Table {
@@ -180,7 +182,7 @@ export class ObjectStore {
         'NotFound',
         `the server could not find the requested resource (${obj.apiVersion}, Kind=${obj.kind})`,
       );
-    return t;
+    return t.storage ?? t;
   }
 
   private nsOf(type: ResourceType, namespace: string | undefined): string {

@@ -523,6 +523,35 @@ describe('protocol details', () => {
   });
 });
 
+describe('older API versions', () => {
+  it('serves batch/v1 CronJobs as batch/v1beta1 too, listed in discovery only for kubectl before 1.21', async () => {
+    await kc.makeApiClient(k8s.BatchV1Api).createNamespacedCronJob({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'nightly' },
+        spec: {
+          schedule: '0 3 * * *',
+          jobTemplate: {
+            spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'migrate:1' }] } } },
+          },
+        },
+      },
+    });
+    const old = await fetchJson(`${sim.url}/apis/batch/v1beta1/namespaces/default/cronjobs/nightly`, {
+      method: 'GET',
+      body: '',
+      headers: {},
+    });
+    expect(old).toMatchObject({ apiVersion: 'batch/v1beta1', kind: 'CronJob', spec: { schedule: '0 3 * * *' } });
+    const groups = (ua: string) =>
+      fetchJson(`${sim.url}/apis/batch`, { method: 'GET', body: '', headers: { 'user-agent': ua } }).then((g) =>
+        (g.versions as { version: string }[]).map((v) => v.version),
+      );
+    expect(await groups('kubectl/v1.33.1 (linux/amd64) kubernetes/abc')).toEqual(['v1']);
+    expect(await groups('kubectl/v1.20.2 (linux/amd64) kubernetes/abc')).toEqual(['v1beta1', 'v1']);
+  });
+});
+
 /** A raw HTTPS request trusting the sim's certificate; returns the parsed JSON body. */
 async function fetchJson(url: string, init: { method: string; body: string; headers: Record<string, string> }) {
   const { request } = await import('node:https');

@@ -71,7 +71,7 @@ export function renderDeploySummary(outcome: DeployOutcome): string {
         outcome.workloads.map((workload) => [
           `${workload.kind.toLowerCase()}/${workload.name}`,
           STATUS[workload.status] ?? workload.status,
-          workload.before?.revision ?? (workload.before ? '—' : 'new'),
+          workload.before?.revision ?? (workload.before || outcome.strategy === 'helm' ? '—' : 'new'),
           images(workload.before),
           workload.after?.revision ?? '—',
           images(workload.after),

@@ -72,11 +72,13 @@ export async function waitAll(
         workload.report.message = result.status.message;
         workload.report.elapsedMs = result.elapsedMs;
       } catch (error) {
-        if (!(error instanceof RolloutError)) throw error;
+        // Not found or deleted while waiting: a failed rollout too, without pods to explain it.
+        if (!(error instanceof UserError)) throw error;
         workload.report.status = 'failed';
         workload.report.message = error.message;
-        if (error.object) workload.report.after = stateOf(error.object);
         failed.push(workload);
+        if (!(error instanceof RolloutError)) return;
+        if (error.object) workload.report.after = stateOf(error.object);
         if (workload.ref.kind === 'Deployment') {
           const object =
             (error.object as Deployment | undefined) ?? (await client.get<Deployment>('Deployment', workload.ref));

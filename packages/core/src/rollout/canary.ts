@@ -580,6 +580,28 @@ export class Rollout {
             ),
           ),
         );
+        // The replicas router shrank the stable while the canary took its share: back to full size
+        // before the canary goes, so capacity never dips.
+        for (const unit of this.units) {
+          const current = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.stable });
+          const base = Number(current.metadata?.annotations?.['deploy-actions.dev/stable-replicas']);
+          if (Number.isInteger(base) && base > (current.spec?.replicas ?? 0))
+            await this.client.patch(
+              'Deployment',
+              { namespace, name: unit.record.stable },
+              { spec: { replicas: base } },
+              'merge',
+            );
+        }
+        await Promise.all(
+          this.units.map((unit) =>
+            waitForRollout(
+              this.client,
+              { kind: 'Deployment', namespace, name: unit.record.stable },
+              { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
+            ),
+          ),
+        );
         for (const unit of this.units) await unit.router.promote();
         this.timeline.push({ at: this.rt.clock.now(), weight: 100, actual: 100 });
         for (const unit of this.units)

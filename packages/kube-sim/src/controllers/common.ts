@@ -32,6 +32,8 @@ export interface ControllerContext {
   /** Pods and ReplicaSets by controller uid. */
   pods: OwnerIndex;
   replicaSets: OwnerIndex;
+  /** Work queues hand the event loop back after this many ms of reconciling (Infinity: never). */
+  yieldAfterMs: number;
 }
 
 export function key(ns: string | undefined, name: string): string {
@@ -123,6 +125,25 @@ export function setCondition(
   if (index < 0) out.push(cond);
   else out.splice(index, 0, cond);
   return out;
+}
+
+/**
+ * Write an object's status subresource without a read-modify-write round: only its controller writes this
+ * status, so no resourceVersion precondition is needed, and the store copies just the status.
+ */
+export function writeStatus(
+  store: ObjectStore,
+  gvr: string,
+  obj: KubeObject,
+  status: KubeObject,
+  manager: string,
+): KubeObject {
+  return store.updateIn(
+    gvr,
+    obj.metadata.namespace,
+    { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name }, status },
+    { subresource: 'status', fieldManager: manager },
+  );
 }
 
 /** Labels match a structured selector's matchLabels and matchExpressions. */

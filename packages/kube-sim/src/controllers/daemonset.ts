@@ -15,6 +15,7 @@ import {
   NODES,
   PODS,
   splitKey,
+  writeStatus,
 } from './common';
 import { podTemplateHash } from './hash';
 import { WorkQueue } from './queue';
@@ -24,7 +25,7 @@ export class DaemonSetController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('daemonset', (k) => this.sync(k), ctx.clock, ctx.signal);
+    this.queue = new WorkQueue('daemonset', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
   }
 
   start(): () => void {
@@ -96,17 +97,6 @@ export class DaemonSetController {
       ...(nodes.length - ready > 0 ? { numberUnavailable: nodes.length - ready } : {}),
     };
     if (JSON.stringify(ds.status ?? {}) === JSON.stringify(status)) return;
-    store.modify(
-      DAEMONSETS,
-      ns,
-      name,
-      (draft) => {
-        draft.status = status;
-      },
-      {
-        subresource: 'status',
-        fieldManager: MANAGER,
-      },
-    );
+    writeStatus(store, DAEMONSETS, ds, status, MANAGER);
   }
 }

@@ -21,6 +21,7 @@ import {
   REPLICASETS,
   setCondition,
   splitKey,
+  writeStatus,
 } from './common';
 import { podTemplateHash, sameTemplate } from './hash';
 import { WorkQueue } from './queue';
@@ -51,7 +52,7 @@ export class DeploymentController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('deployment', (k) => this.sync(k), ctx.clock, ctx.signal);
+    this.queue = new WorkQueue('deployment', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
   }
 
   start(): () => void {
@@ -350,17 +351,7 @@ export class DeploymentController {
     status.conditions = conditions;
 
     const written =
-      JSON.stringify(prev) === JSON.stringify(status)
-        ? d
-        : store.modify(
-            DEPLOYMENTS,
-            d.metadata.namespace,
-            d.metadata.name,
-            (draft) => {
-              draft.status = status;
-            },
-            { subresource: 'status', fieldManager: MANAGER },
-          );
+      JSON.stringify(prev) === JSON.stringify(status) ? d : writeStatus(store, DEPLOYMENTS, d, status, MANAGER);
 
     // Look again once the deadline has passed, since nothing else may happen until then.
     const cond = condition({ status }, 'Progressing');

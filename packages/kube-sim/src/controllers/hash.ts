@@ -61,9 +61,23 @@ export function podTemplateHash(template: unknown, collisionCount = 0): string {
   return safeEncode(fnv32a(text));
 }
 
+/** Canonical text of templates, by object: store objects are frozen snapshots, so the text never goes stale. */
+const templateTexts = new WeakMap<object, string>();
+
+function templateText(template: unknown): string {
+  if (template && typeof template === 'object') {
+    const cached = templateTexts.get(template);
+    if (cached !== undefined) return cached;
+    const text = canonical(templateWithoutHash(template));
+    if (Object.isFrozen(template)) templateTexts.set(template, text);
+    return text;
+  }
+  return canonical(templateWithoutHash(template));
+}
+
 /** Same template, ignoring the pod-template-hash label (how the Deployment controller finds its new ReplicaSet). */
 export function sameTemplate(a: unknown, b: unknown): boolean {
-  return canonical(templateWithoutHash(a)) === canonical(templateWithoutHash(b));
+  return templateText(a) === templateText(b);
 }
 
 /** A short hash of any value, for controller-revision-hash and event names. */

@@ -1,5 +1,5 @@
 /** Starts every simulated controller on one store and clock. */
-import type { Clock } from '@deploy-actions/core/clock';
+import { type Clock, VirtualClock } from '@deploy-actions/core/clock';
 import type { BehaviourTable } from '../behaviour';
 import type { ObjectStore } from '../store';
 import type { ControllerContext } from './common';
@@ -24,6 +24,12 @@ export interface RunningControllers {
 export interface StartOptions {
   seed?: number;
   nodes?: string[];
+  /**
+   * Reconcile bursts hand the event loop back after this many ms, so API requests stay fast under load.
+   * Default: 4 on a real clock; Infinity on a VirtualClock, where a test's advance() must see every
+   * reconcile finish (auto-advance waits for quiet either way).
+   */
+  yieldAfterMs?: number;
 }
 
 const defaultedStores = new WeakSet<ObjectStore>();
@@ -44,6 +50,7 @@ export function startControllers(
     signal: abort.signal,
     pods: new OwnerIndex(store, 'v1/pods'),
     replicaSets: new OwnerIndex(store, 'apps/v1/replicasets'),
+    yieldAfterMs: options.yieldAfterMs ?? (clock instanceof VirtualClock ? Number.POSITIVE_INFINITY : 4),
   };
   // Admission steps cannot be removed from the store; a flag makes a second start reuse the first.
   if (!defaultedStores.has(store)) {

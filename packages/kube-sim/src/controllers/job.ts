@@ -20,6 +20,7 @@ import {
   setCondition,
   splitKey,
   timestamp,
+  writeStatus,
 } from './common';
 import { WorkQueue } from './queue';
 import { createPodWithGeneratedName, podFromTemplate } from './replicaset';
@@ -31,7 +32,7 @@ export class JobController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('job', (k) => this.sync(k), ctx.clock, ctx.signal);
+    this.queue = new WorkQueue('job', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
   }
 
   start(): () => void {
@@ -155,15 +156,7 @@ export class JobController {
       uncountedTerminatedPods: {},
     };
     if (JSON.stringify(job.status ?? {}) === JSON.stringify(status)) return;
-    store.modify(
-      JOBS,
-      ns,
-      name,
-      (draft) => {
-        draft.status = status;
-      },
-      { subresource: 'status', fieldManager: MANAGER },
-    );
+    writeStatus(store, JOBS, job, status, MANAGER);
   }
 }
 

@@ -4,7 +4,7 @@
  * conditions, containerStatuses) and the events a kubelet writes. Serves `/log` text from the behaviour table.
  */
 import type { KubeObject } from '../store';
-import { type ControllerContext, key, NODES, PODS, setCondition, timestamp } from './common';
+import { type ControllerContext, key, NODES, PODS, setCondition, timestamp, writeStatus } from './common';
 import { type ContainerSnapshot, containerTimeline, type RestartPolicy, type Step } from './timeline';
 
 export const DEFAULT_NODES = ['kube-sim-worker-1', 'kube-sim-worker-2'];
@@ -164,7 +164,6 @@ export class Kubelet {
       restartCount: 0,
     }));
     const base: Record<string, string> = { podIP, hostIP, nodeName: nodeName ?? '', startTime: timestamp(start) };
-    this.writeStatus(pod, containers, run, base);
 
     const loop = async () => {
       for (;;) {
@@ -187,7 +186,7 @@ export class Kubelet {
           }
           heads[i] = head.done ? undefined : (timelines[i]!.next().value ?? undefined);
         });
-        this.writeStatus(current, containers, run, base);
+        this.reportStatus(current, containers, run, base);
       }
     };
     loop().catch((error) => {
@@ -206,7 +205,7 @@ export class Kubelet {
     return `${a}.${b}.${third}.${((n - 2) % 253) + 2}`;
   }
 
-  private writeStatus(pod: KubeObject, containers: KubeObject[], run: Running, base: Record<string, string>): void {
+  private reportStatus(pod: KubeObject, containers: KubeObject[], run: Running, base: Record<string, string>): void {
     const { store, clock } = this.ctx;
     const now = clock.now();
     const snaps = run.snapshots;
@@ -272,20 +271,10 @@ export class Kubelet {
       containerStatuses,
       qosClass: 'BestEffort',
     };
-    try {
-      store.modify(
-        PODS,
-        pod.metadata.namespace,
-        pod.metadata.name,
-        (draft) => {
-          if (draft.metadata.uid !== pod.metadata.uid) return;
-          draft.status = status;
-        },
-        { subresource: 'status', fieldManager: 'kubelet' },
-      );
-    } catch {
-      // The pod was deleted meanwhile.
-    }
+    const live = store.find(PODS, pod.metadata.namespace, pod.metadata.name);
+    // Gone, or a new pod with the same name (a StatefulSet's): nothing to report for this one.
+    if (!live || live.metadata.uid !== pod.metadata.uid) return;
+    writeStatus(store, PODS, live, status, 'kubelet');
   }
 }
 

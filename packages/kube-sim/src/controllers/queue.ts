@@ -3,6 +3,7 @@
  * synchronous, so a reconcile never interleaves with another), retried on 409 Conflict, and re-queued later on
  * the sim's clock for things that only time changes (a pod becoming available, a progress deadline).
  */
+import { performance } from 'node:perf_hooks';
 import type { Clock } from '@deploy-actions/core/clock';
 import { ApiError } from '../errors';
 
@@ -13,11 +14,16 @@ export class WorkQueue {
   private readonly timers = new Map<string, number>();
   private readonly conflicts = new Map<string, number>();
 
+  /**
+   * @param yieldAfterMs after this much real time in one drain, let the event loop serve I/O before going on
+   *   (so API requests are not stuck behind a burst of reconciles); Infinity keeps every drain in microtasks.
+   */
   constructor(
     private readonly name: string,
     private readonly reconcile: (key: string) => void,
     private readonly clock: Clock,
     private readonly signal: AbortSignal,
+    private readonly yieldAfterMs = Number.POSITIVE_INFINITY,
   ) {}
 
   add(key: string): void {
@@ -49,8 +55,15 @@ export class WorkQueue {
   }
 
   private drain(): void {
+    const started = performance.now();
+    let yielded = false;
     try {
       while (this.pending.size > 0 && !this.signal.aborted) {
+        if (performance.now() - started > this.yieldAfterMs) {
+          yielded = true;
+          setImmediate(() => this.drain());
+          return;
+        }
         const key = this.pending.values().next().value as string;
         this.pending.delete(key);
         try {
@@ -71,7 +84,7 @@ export class WorkQueue {
         }
       }
     } finally {
-      this.running = false;
+      if (!yielded) this.running = false;
     }
   }
 }

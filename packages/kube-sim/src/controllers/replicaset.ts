@@ -20,6 +20,7 @@ import {
   parseTime,
   REPLICASETS,
   splitKey,
+  writeStatus,
 } from './common';
 import { WorkQueue } from './queue';
 import { randomSuffix } from './random';
@@ -88,7 +89,7 @@ export class ReplicaSetController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('replicaset', (k) => this.sync(k), ctx.clock, ctx.signal);
+    this.queue = new WorkQueue('replicaset', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
   }
 
   start(): () => void {
@@ -162,15 +163,7 @@ export class ReplicaSetController {
       observedGeneration: rs.metadata.generation,
     };
     if (JSON.stringify(rs.status ?? {}) !== JSON.stringify(status)) {
-      store.modify(
-        REPLICASETS,
-        ns,
-        name,
-        (draft) => {
-          draft.status = status;
-        },
-        { subresource: 'status', fieldManager: MANAGER },
-      );
+      writeStatus(store, REPLICASETS, rs, status, MANAGER);
     }
     if (Number.isFinite(nextAvailable)) this.queue.addAfter(k, nextAvailable - now);
   }

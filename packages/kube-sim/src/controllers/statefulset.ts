@@ -15,6 +15,7 @@ import {
   PODS,
   STATEFULSETS,
   splitKey,
+  writeStatus,
 } from './common';
 import { podTemplateHash } from './hash';
 import { WorkQueue } from './queue';
@@ -24,7 +25,7 @@ export class StatefulSetController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('statefulset', (k) => this.sync(k), ctx.clock, ctx.signal);
+    this.queue = new WorkQueue('statefulset', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
   }
 
   start(): () => void {
@@ -116,17 +117,6 @@ export class StatefulSetController {
       collisionCount: 0,
     };
     if (JSON.stringify(sts.status ?? {}) === JSON.stringify(status)) return;
-    store.modify(
-      STATEFULSETS,
-      ns,
-      name,
-      (draft) => {
-        draft.status = status;
-      },
-      {
-        subresource: 'status',
-        fieldManager: MANAGER,
-      },
-    );
+    writeStatus(store, STATEFULSETS, sts, status, MANAGER);
   }
 }

@@ -106,14 +106,21 @@ export function service(name: string, selector: Record<string, string>): KubeObj
   };
 }
 
-export function deployment(name: string, replicas: number, labels: Record<string, string>, image: string): Deployment {
+/** A Deployment whose pods carry `labels`; it selects them by `selector` (default: all of `labels`). */
+export function deployment(
+  name: string,
+  replicas: number,
+  labels: Record<string, string>,
+  image: string,
+  selector: Record<string, string> = labels,
+): Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: NS, labels: { app: 'web' } },
     spec: {
       replicas,
-      selector: { matchLabels: labels },
+      selector: { matchLabels: selector },
       template: {
         metadata: { labels },
         spec: { containers: [{ name: 'app', image, ports: [{ containerPort: 8080 }] }] },

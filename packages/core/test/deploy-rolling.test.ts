@@ -247,6 +247,53 @@ spec:
   });
 });
 
+describe('rolling: more shapes', () => {
+  it('a dry run sends every object to the server with dryRun and changes nothing', async () => {
+    write('k8s/dry/d.yaml', deploymentYaml('dry', 'dry:1'));
+    const outcome = await runRolling(runtime(), { ...base(), manifests: ['k8s/dry/*.yaml'], dryRun: true });
+    expect(outcome.verdict).toBe('planned');
+    expect(outcome.objects).toMatchObject([{ kind: 'Deployment', name: 'dry', outcome: 'planned' }]);
+    expect(sim.store.find(DEPLOYMENTS, 'prod', 'dry')).toBeUndefined();
+    expect(renderDeploySummary(outcome)).toContain('planned (dry run)');
+  });
+
+  it('waits for a StatefulSet and reads ${VAR} from a .env values file', async () => {
+    write(
+      'k8s/db/db.yaml',
+      `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  replicas: \${DB_REPLICAS}
+  selector: { matchLabels: { app: db } }
+  template:
+    metadata: { labels: { app: db } }
+    spec: { containers: [{ name: db, image: "postgres:\${PG}" }] }
+`,
+    );
+    write('deploy/prod.env', '# production\nDB_REPLICAS=2\nexport PG="16.4"\n');
+    const outcome = await runRolling(runtime(), { ...base(), manifests: ['k8s/db'], valuesFile: 'deploy/prod.env' });
+    expect(outcome.verdict).toBe('deployed');
+    expect(outcome.workloads).toMatchObject([{ kind: 'StatefulSet', name: 'db', status: 'rolled-out' }]);
+    const db = sim.store.get('apps/v1/statefulsets', 'prod', 'db') as Deployment;
+    expect(db.spec?.replicas).toBe(2);
+    expect(db.spec?.template?.spec?.containers?.[0]?.image).toBe('postgres:16.4');
+  });
+
+  it('a per-environment values file without the named environment is an error naming the sections', async () => {
+    write('k8s/env/e.yaml', deploymentYaml('envy', 'envy:${TAG}'));
+    write('deploy/env.yaml', 'staging:\n  TAG: "1"\nproduction:\n  TAG: "2"\n');
+    await expect(
+      runRolling(runtime(), { ...base(), manifests: ['k8s/env'], valuesFile: 'deploy/env.yaml', environment: 'qa' }),
+    ).rejects.toThrow(
+      "Input 'environment': the values file deploy/env.yaml has no section 'qa' (it has staging, production)",
+    );
+    expect(sim.store.find(DEPLOYMENTS, 'prod', 'envy')).toBeUndefined();
+  });
+});
+
 describe('rolling: set images on existing Deployments', () => {
   it('sets the image like kubectl set image and waits for the rollout', async () => {
     write('k8s/billing.yaml', deploymentYaml('billing', 'billing:1'));

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseRestoreSpec } from '@deploy-actions/core/db';
 import { InputError } from '@deploy-actions/core/errors';
 import { HelmCli } from '@deploy-actions/core/helm';
 import { checkSpecInput } from '@deploy-actions/core/http';
@@ -55,6 +56,10 @@ const rollback: ActionDefinition<Inputs> = {
         'auth-service, user-service',
       );
     }
+    const databaseRestore =
+      values['database-restore'] === undefined
+        ? undefined
+        : parseRestoreSpec(values['database-restore'], { workspace: rt.workspace, env: rt.env });
     const client = await KubeClient.connect(
       { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
       { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
@@ -71,6 +76,7 @@ const rollback: ActionDefinition<Inputs> = {
       dryRun: values['dry-run'],
       timeoutMs: values.timeout,
       verify: values.verify,
+      databaseRestore,
     });
     const restored = Object.fromEntries(
       report.workloads.map((workload) => [

@@ -30,6 +30,8 @@ export interface WaitOptions {
   revision?: number;
   /** Each new status message (the lines kubectl prints). */
   onProgress?: (ref: WorkloadRef, status: RolloutStatus) => void;
+  /** Another condition to wait for instead of a finished rollout (e.g. every pod gone after scaling to 0). */
+  until?: (object: KubeObject) => RolloutStatus;
 }
 
 export interface RolloutResult {
@@ -81,7 +83,7 @@ export async function waitForRollout(
   let object: KubeObject | undefined;
   const see = (next: KubeObject): RolloutResult | undefined => {
     object = next;
-    const judged = rolloutStatus(next, ref.kind, options.revision);
+    const judged = options.until ? options.until(next) : rolloutStatus(next, ref.kind, options.revision);
     if (judged.message !== status.message) options.onProgress?.(ref, judged);
     status = judged;
     if (judged.state === 'failed') throw new RolloutError(ref, judged, next, false);

@@ -7,6 +7,7 @@
  * the summary says per workload what ran before and what runs now, including
  * any that did not finish.
  */
+import { type RestoreResult, type RestoreSpec, restoreDatabase } from '../db/restore';
 import { UserError } from '../errors';
 import { type ChecksResult, kubeServiceProxy, renderChecksSummary, runChecks } from '../http';
 import type { CheckSpec } from '../http/spec';
@@ -39,6 +40,8 @@ export interface RollbackRequest {
   timeoutMs: number;
   /** HTTP checks run once every rollout has finished (the smoke spec format). */
   verify?: CheckSpec | undefined;
+  /** Restore the database before the old version starts (the caller has checked the confirmation). */
+  databaseRestore?: RestoreSpec | undefined;
 }
 
 export interface WorkloadState {
@@ -71,6 +74,7 @@ export interface RollbackReport {
   timeline: TimelineEntry[];
   /** The `verify` checks, when given and the rollouts finished. */
   verification?: ChecksResult;
+  databaseRestore?: RestoreResult;
 }
 
 interface Change {
@@ -102,6 +106,7 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
 
   const workloads: WorkloadRestore[] = [];
   if (request.dryRun) {
+    if (request.databaseRestore) mark(`Would restore the database (${request.databaseRestore.kind})`);
     for (const change of changes) {
       workloads.push(
         restoreOf(
@@ -115,6 +120,11 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
     return finish(rt, request, 'planned', workloads, timeline);
   }
 
+  let databaseRestore: RestoreResult | undefined;
+  if (request.databaseRestore) {
+    databaseRestore = await restoreWithAppStopped(rt, client, request, request.databaseRestore, changes, mark);
+  }
+
   for (const change of changes) {
     if (!change.patch) continue;
     const name = change.deployment.metadata?.name ?? '';
@@ -122,7 +132,18 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
     mark(`Patched deployment/${name}: ${describeImages(change.target?.images ?? {})}`);
   }
 
-  const waited = changes.filter((change) => change.patch);
+  // After a restore with the app stopped, every Deployment goes back to its size (and is waited for).
+  const scaledDown = request.databaseRestore?.scaleDown === true;
+  if (scaledDown) {
+    for (const change of changes) {
+      const name = change.deployment.metadata?.name ?? '';
+      const replicas = change.deployment.spec?.replicas ?? 1;
+      await client.patch('Deployment', { namespace: request.namespace, name }, { spec: { replicas } }, 'merge');
+      mark(`Scaled deployment/${name} back to ${replicas}`);
+    }
+  }
+
+  const waited = changes.filter((change) => change.patch || scaledDown);
   const outcomes = await Promise.allSettled(
     waited.map((change) =>
       waitForRollout(client, refOf(change.deployment, request.namespace), {
@@ -139,6 +160,8 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
     const name = change.deployment.metadata?.name ?? '';
     const outcome = byName.get(name);
     if (outcome === undefined) {
+      workloads.push(restoreOf(change, 'skipped', change.before, change.skipReason ?? 'already at the target'));
+    } else if (outcome.status === 'fulfilled' && !change.patch) {
       workloads.push(restoreOf(change, 'skipped', change.before, change.skipReason ?? 'already at the target'));
     } else if (outcome.status === 'fulfilled') {
       workloads.push(
@@ -157,14 +180,66 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
   const failed = workloads.some((workload) => workload.outcome === 'failed');
   const changed = workloads.some((workload) => workload.outcome === 'restored');
   const verification = request.verify && !failed ? await verify(rt, client, request, request.verify, mark) : undefined;
-  return finish(
-    rt,
-    request,
-    failed ? 'failed' : changed ? 'rolled-back' : 'skipped',
-    workloads,
-    timeline,
-    verification,
-  );
+  const result = failed ? 'failed' : changed || databaseRestore ? 'rolled-back' : 'skipped';
+  return finish(rt, request, result, workloads, timeline, verification, databaseRestore);
+}
+
+/** Scale the app to 0 (unless scale-down: false), wait until its pods are gone, then restore. */
+async function restoreWithAppStopped(
+  rt: Runtime,
+  client: KubeClient,
+  request: RollbackRequest,
+  spec: RestoreSpec,
+  changes: Change[],
+  mark: (event: string) => void,
+): Promise<RestoreResult> {
+  if (spec.scaleDown) {
+    for (const change of changes) {
+      const name = change.deployment.metadata?.name ?? '';
+      await client.patch('Deployment', { namespace: request.namespace, name }, { spec: { replicas: 0 } }, 'merge');
+    }
+    await Promise.all(
+      changes.map((change) =>
+        waitForRollout(client, refOf(change.deployment, request.namespace), {
+          clock: rt.clock,
+          timeoutMs: request.timeoutMs,
+          signal: rt.signal,
+          until: (object) => {
+            const running = (object as Deployment).status?.replicas ?? 0;
+            const name = object.metadata?.name ?? '';
+            return running === 0
+              ? { state: 'done', message: `deployment "${name}" stopped` }
+              : { state: 'waiting', message: `Waiting for ${running} pods of deployment "${name}" to stop...` };
+          },
+        }),
+      ),
+    );
+    mark(
+      `Stopped ${changes.map((change) => `deployment/${change.deployment.metadata?.name}`).join(', ')} for the database restore`,
+    );
+  }
+  let restored: RestoreResult;
+  try {
+    restored = await restoreDatabase(spec, {
+      client,
+      namespace: request.namespace,
+      clock: rt.clock,
+      signal: rt.signal,
+      timeoutMs: request.timeoutMs,
+      mask: (secret) => rt.mask(secret),
+      log: (line) => rt.log.info(line),
+      env: rt.env,
+    });
+  } catch (error) {
+    // Starting either version on data in an unknown state could make things worse: stay stopped, and say so.
+    const names = changes.map((change) => `deployment/${change.deployment.metadata?.name}`).join(', ');
+    const state = spec.scaleDown ? `${names} are left scaled to 0` : `${names} were not changed`;
+    throw new UserError(`Database restore failed: ${(error as Error).message}. ${state}; no rollback was applied`, {
+      cause: error,
+    });
+  }
+  mark(`Database restored (${restored.kind}: ${restored.ran})`);
+  return restored;
 }
 
 async function verify(
@@ -271,6 +346,7 @@ function finish(
   workloads: WorkloadRestore[],
   timeline: TimelineEntry[],
   verification?: ChecksResult,
+  databaseRestore?: RestoreResult,
 ): RollbackReport {
   const report: RollbackReport = {
     result,
@@ -281,6 +357,7 @@ function finish(
     workloads,
     timeline,
     ...(verification ? { verification } : {}),
+    ...(databaseRestore ? { databaseRestore } : {}),
   };
   rt.summary.append(summaryMarkdown(report));
   if (verification) rt.summary.append(renderChecksSummary(verification, 'Verification after the rollback'));
@@ -311,7 +388,8 @@ export function summaryMarkdown(report: RollbackReport): string {
     '',
     `**Reason:** ${report.reason ?? 'not given'}  `,
     `**Triggered by:** ${report.triggeredBy ?? 'unknown'}  `,
-    `**Mode:** ${report.mode}`,
+    `**Mode:** ${report.mode}  `,
+    `**Database:** ${report.databaseRestore ? `restored (${report.databaseRestore.kind}: \`${report.databaseRestore.ran}\`)` : 'not restored'}`,
     '',
     table(
       ['workload', 'outcome', 'revision before', 'images before', 'revision after', 'images after', 'status'],

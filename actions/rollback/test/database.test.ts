@@ -1,0 +1,252 @@
+/**
+ * rollback with database-restore: the app is stopped, the data restored, then
+ * the old version started. The CronJob way runs on kube-sim's Job controller;
+ * the pg_restore way against a real throwaway PostgreSQL server on loopback
+ * (skipped, saying why, where PostgreSQL's binaries are missing).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VirtualClock } from '@deploy-actions/core/clock';
+import { type Deployment, KubeClient, waitForRollout } from '@deploy-actions/core/kube';
+import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
+import { KubeSim } from '@deploy-actions/kube-sim';
+import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
+import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import rollback from '../src/main';
+
+const workspace = mkdtempSync(join(tmpdir(), 'rollback-db-'));
+let clock: VirtualClock;
+let sim: KubeSim;
+let controllers: RunningControllers;
+let client: KubeClient;
+let stopAuto: () => void;
+
+async function release(name: string, images: string[]) {
+  await client.create('Deployment', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'prod' },
+    spec: {
+      replicas: 2,
+      progressDeadlineSeconds: 60,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: images[0] }] } },
+    },
+  } satisfies Deployment);
+  for (const [index, image] of images.entries()) {
+    if (index > 0) {
+      const patch = { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } };
+      await client.patch('Deployment', { namespace: 'prod', name }, patch, 'strategic');
+    }
+    await waitForRollout(client, { kind: 'Deployment', namespace: 'prod', name }, { clock, timeoutMs: 600_000 });
+  }
+}
+
+function cronJob(name: string, image: string) {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name, namespace: 'prod' },
+    spec: {
+      schedule: '0 3 * * *',
+      jobTemplate: {
+        spec: {
+          backoffLimit: 0,
+          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'restore', image }] } },
+        },
+      },
+    },
+  };
+}
+
+async function run(inputs: Record<string, string>) {
+  const rt = createMemoryRuntime({
+    clock,
+    workspace,
+    inputs: { kubeconfig: sim.kubeconfig(), namespace: 'prod', ...inputs },
+  });
+  const code = await executeAction(rollback, rt);
+  return { code, rt, result: JSON.parse(rt.outputs['result'] ?? '{}'), summary: rt.flushedSummary };
+}
+
+beforeAll(async () => {
+  clock = new VirtualClock();
+  sim = await KubeSim.start({ clock, scenario: { namespaces: ['prod'] } });
+  const behaviour = new BehaviourTable()
+    .set('*', { readyAfter: '2s' })
+    .set('restore:ok', { exitAfter: '20s', exitCode: 0 })
+    .set('restore:bad', { exitAfter: '5s', exitCode: 3 });
+  controllers = startControllers(sim.store, clock, behaviour);
+  stopAuto = clock.startAutoAdvance().stop;
+  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  await client.create('CronJob', cronJob('db-restore', 'restore:ok'));
+  await client.create('CronJob', cronJob('db-restore-broken', 'restore:bad'));
+});
+
+afterAll(async () => {
+  stopAuto?.();
+  controllers?.stop();
+  await sim?.stop();
+});
+
+describe('database-restore with a restore CronJob', () => {
+  it('stops the app, runs a Job from the CronJob to completion, then starts the old version', async () => {
+    await release('orders', ['orders:1', 'orders:2']);
+    const { code, rt, summary } = await run({
+      deployments: 'orders',
+      'database-restore': '{ cronjob: db-restore }',
+      'confirm-database-restore': 'true',
+    });
+    expect(code).toBe(0);
+    const jobs = (await client.list('Job', { namespace: 'prod' })).items;
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.metadata?.annotations?.['cronjob.kubernetes.io/instantiate']).toBe('manual');
+    expect(jobs[0]?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'CronJob', name: 'db-restore' });
+    const events = rt.lines('info');
+    const stopped = events.findIndex((line) => line.startsWith('Stopped deployment/orders'));
+    const restored = events.findIndex((line) => line.startsWith('Database restored (cronjob: job/db-restore-restore-'));
+    const patched = events.findIndex((line) => line.startsWith('Patched deployment/orders'));
+    expect(stopped).toBeGreaterThanOrEqual(0);
+    expect(restored).toBeGreaterThan(stopped);
+    expect(patched).toBeGreaterThan(restored);
+    const orders = sim.store.get('apps/v1/deployments', 'prod', 'orders');
+    expect(orders.spec.replicas).toBe(2);
+    expect(orders.spec.template.spec.containers[0].image).toBe('orders:1');
+    expect(orders.status).toMatchObject({ replicas: 2, availableReplicas: 2 });
+    expect(summary).toMatch(/\*\*Database:\*\* restored \(cronjob: `job\/db-restore-restore-\d+`\)/);
+  });
+
+  it('says the app is left stopped when the restore Job fails', async () => {
+    await release('billing', ['billing:1', 'billing:2']);
+    const { code, rt } = await run({
+      deployments: 'billing',
+      'database-restore': '{ cronjob: db-restore-broken }',
+      'confirm-database-restore': 'true',
+    });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toMatch(
+      /Database restore failed: job\/db-restore-broken-restore-\d+ failed: BackoffLimitExceeded.*deployment\/billing are left scaled to 0; no rollback was applied/,
+    );
+    expect(sim.store.get('apps/v1/deployments', 'prod', 'billing').spec.replicas).toBe(0);
+  });
+
+  it('refuses to restore without confirm-database-restore, changing nothing', async () => {
+    const { code, rt } = await run({ deployments: 'orders', 'database-restore': '{ cronjob: db-restore }' });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toContain("Input 'confirm-database-restore': must be true");
+  });
+
+  it('refuses a restore spec with two ways before anything changes', async () => {
+    const { code, rt } = await run({
+      deployments: 'orders',
+      'database-restore': '{ cronjob: db-restore, command: [./restore.sh] }',
+      'confirm-database-restore': 'true',
+    });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toContain(
+      'give exactly one of pg-dump, cronjob or command (got cronjob, command)',
+    );
+  });
+});
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const pgMissing =
+  !existsSync(join(PG_BIN, 'initdb')) || !existsSync('/usr/bin/pg_restore')
+    ? 'PostgreSQL 15 binaries not installed (apt-get install postgresql)'
+    : undefined;
+
+describe.skipIf(pgMissing !== undefined)(
+  `database-restore with pg_restore ${pgMissing ? `(skipped: ${pgMissing})` : ''}`,
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollback-pg-'));
+    const port = String(55_000 + Math.floor(Math.random() * 900));
+    const url = `postgres://app:s3cret-pw@127.0.0.1:${port}/shop`;
+    // initdb refuses to run as root: the cluster belongs to the postgres user when we are root.
+    const asPostgres = (program: string, args: string[]) =>
+      process.getuid?.() === 0
+        ? execFileSync('runuser', ['-u', 'postgres', '--', program, ...args], { stdio: 'pipe' })
+        : execFileSync(program, args, { stdio: 'pipe' });
+    const psql = (sql: string) =>
+      execFileSync('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql], {
+        encoding: 'utf8',
+      }).trim();
+
+    beforeAll(() => {
+      chmodSync(dir, 0o777);
+      asPostgres(join(PG_BIN, 'initdb'), [
+        '-D',
+        join(dir, 'data'),
+        '-U',
+        'postgres',
+        '-A',
+        'trust',
+        '--no-sync',
+        '-E',
+        'UTF8',
+      ]);
+      asPostgres(join(PG_BIN, 'pg_ctl'), [
+        '-D',
+        join(dir, 'data'),
+        '-l',
+        join(dir, 'log'),
+        '-w',
+        'start',
+        '-o',
+        `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off`,
+      ]);
+      execFileSync('psql', [
+        '-X',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        port,
+        '-U',
+        'postgres',
+        '-c',
+        "CREATE ROLE app LOGIN PASSWORD 's3cret-pw' SUPERUSER",
+        '-c',
+        'CREATE DATABASE shop OWNER app',
+      ]);
+      psql(
+        "CREATE TABLE prices (sku text PRIMARY KEY, cents int); INSERT INTO prices VALUES ('tea', 350), ('cake', 420)",
+      );
+      execFileSync('pg_dump', ['-Fc', '-f', join(workspace, 'pre-release.dump'), '-d', url]);
+    }, 60_000);
+
+    afterAll(() => {
+      spawnSync('runuser', [
+        '-u',
+        'postgres',
+        '--',
+        join(PG_BIN, 'pg_ctl'),
+        '-D',
+        join(dir, 'data'),
+        '-m',
+        'immediate',
+        'stop',
+      ]);
+    });
+
+    it('puts the dump back with the app stopped, without the password on any command line', async () => {
+      await release('shop', ['shop:1', 'shop:2']);
+      // The bad release's migration changed the data.
+      psql("UPDATE prices SET cents = 0; INSERT INTO prices VALUES ('free', 0)");
+      const { code, rt, summary } = await run({
+        deployments: 'shop',
+        'database-restore': `{ pg-dump: pre-release.dump, database-url: "${url}" }`,
+        'confirm-database-restore': 'true',
+      });
+      expect(code).toBe(0);
+      expect(psql('SELECT sku, cents FROM prices ORDER BY sku')).toBe('cake|420\ntea|350');
+      expect(summary).toContain('pg_restore --clean --if-exists --no-owner --single-transaction');
+      expect(summary).not.toContain('s3cret-pw');
+      expect(rt.masked).toContain('s3cret-pw');
+      expect(sim.store.get('apps/v1/deployments', 'prod', 'shop').spec.template.spec.containers[0].image).toBe(
+        'shop:1',
+      );
+    });
+  },
+);

@@ -198,17 +198,70 @@ describe('canary-promote, strategy canary, replicas router', () => {
     expect(summary).toMatch(/restarts \| [1-9]/);
   });
 
-  it('pauses at 50 with the record saved, then continues to promotion', async () => {
-    const first = await run({
+  it('moves several Deployments together, pauses at 50 with the record saved, refuses a second start, continues to promotion', async () => {
+    const inputs = {
       selector: 'tier=api',
       app: 'api',
-      images: 'app=ghcr.io/acme/auth:v2\napp=ghcr.io/acme/users:v2',
+      images: 'auth/app=ghcr.io/acme/auth:v2\nusers/app=ghcr.io/acme/users:v2',
       steps: '25,50,100',
       pause: '1m',
       'pause-at': '50',
+      analysis: RESTARTS,
+    };
+    const first = await run(inputs);
+    expect(first.code).toBe(0);
+    expect(first.outputs['result']).toBe('paused');
+    expect(first.outputs['weight']).toBe('50');
+    // Replica ratio: 2 of 4 pods on each canary, the stables shrunk to the rest, templates untouched.
+    for (const name of ['auth', 'users']) {
+      expect(replicas(`${name}-canary`)).toBe(2);
+      expect(replicas(name)).toBe(2);
+      expect(images(name)).toEqual([`ghcr.io/acme/${name}:v1`]);
+      expect(images(`${name}-canary`)).toEqual([`ghcr.io/acme/${name}:v2`]);
+    }
+    expect(record('api')).toMatchObject({ phase: 'paused', weight: 50, stepIndex: 1 });
+    expect(first.summary).toContain('⏸️ paused');
+
+    const again = await run(inputs);
+    expect(again.code).toBe(1);
+    expect(again.errors.join('\n')).toMatch(
+      /A rollout of "api" is already paused at 50%.*use action: continue, promote or abort/,
+    );
+
+    const second = await run(
+      { app: 'api', action: 'continue', steps: '25,50,100', pause: '1m' },
+      { GITHUB_RUN_ID: '4243' },
+    );
+    expect(second.code).toBe(0);
+    expect(second.outputs['result']).toBe('promoted');
+    for (const name of ['auth', 'users']) {
+      expect(images(name)).toEqual([`ghcr.io/acme/${name}:v2`]);
+      expect(replicas(name)).toBe(4);
+      expect(get('apps/v1/deployments', `${name}-canary`)).toBeUndefined();
+    }
+  });
+
+  it("refuses to start while another run holds the app's lease, naming that run", async () => {
+    const now = new Date(clock.now()).toISOString().replace('Z', '000Z');
+    await client.create('Lease', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: 'deploy-actions-web',
+        namespace: NS,
+        annotations: { 'deploy-actions.dev/run-url': 'https://github.com/acme/shop/actions/runs/9999' },
+      },
+      spec: { holderIdentity: '9999-1', leaseDurationSeconds: 60, renewTime: now, acquireTime: now },
     });
-    // Same container name in both: the later line wins in keyValues, so name them per Deployment instead.
-    expect(first.code === 0 || first.code === 1).toBe(true);
+    const { code, errors } = await run({
+      deployments: 'web',
+      images: 'app=ghcr.io/acme/web:v5',
+      'router-config': '{ service: web }',
+    });
+    expect(code).toBe(1);
+    expect(errors.join('\n')).toContain('held by 9999-1 (https://github.com/acme/shop/actions/runs/9999)');
+    expect(get('apps/v1/deployments', 'web-canary')).toBeUndefined();
+    await client.delete('Lease', { namespace: NS, name: 'deploy-actions-web' });
   });
 });
 

@@ -49,16 +49,31 @@ export function imagesFor(
       undefined,
       'web=ghcr.io/acme/web:v1.2.3',
     );
+  // `auth/app=...` names one Deployment's container; a bare `app=...` applies to every Deployment that has it.
   const perDeployment = deployments.map((deployment) => {
     const names = new Set(Object.keys(imagesOf(deployment.spec?.template)));
-    return Object.fromEntries(Object.entries(images).filter(([container]) => names.has(container)));
+    const own = `${deployment.metadata?.name}/`;
+    const entries: Array<[string, string]> = [];
+    for (const [key, image] of Object.entries(images)) {
+      if (key.includes('/')) {
+        if (key.startsWith(own) && names.has(key.slice(own.length))) entries.push([key.slice(own.length), image]);
+      } else if (names.has(key)) entries.push([key, image]);
+    }
+    return Object.fromEntries(entries);
   });
-  const used = new Set(perDeployment.flatMap((entry) => Object.keys(entry)));
-  const unused = Object.keys(images).filter((container) => !used.has(container));
+  const unused = Object.keys(images).filter(
+    (key) =>
+      !deployments.some((deployment, i) => {
+        const container = key.includes('/') ? key.slice(key.indexOf('/') + 1) : key;
+        const scoped = !key.includes('/') || key.startsWith(`${deployment.metadata?.name}/`);
+        return scoped && container in perDeployment[i]!;
+      }),
+  );
   if (unused.length > 0 || perDeployment.some((entry) => Object.keys(entry).length === 0)) {
     // setImagesPatch words the error with the containers the Deployment has.
     const culprit = deployments.find((_, i) => Object.keys(perDeployment[i]!).length === 0) ?? deployments[0]!;
-    setImagesPatch(culprit, unused.length > 0 ? Object.fromEntries(unused.map((c) => [c, images[c]!])) : images);
+    const shown = unused.length > 0 ? unused : Object.keys(images);
+    setImagesPatch(culprit, Object.fromEntries(shown.map((key) => [key.slice(key.indexOf('/') + 1), images[key]!])));
   }
   return perDeployment;
 }

@@ -206,6 +206,15 @@ export class ApiServer {
         return;
       }
       const body = await readBody(req);
+      const contentType = req.headers['content-type'] ?? '';
+      if (body.length > 0 && /protobuf|cbor/.test(contentType) && !/apply-patch/.test(contentType)) {
+        // kube-sim speaks JSON only (kubectl 1.32+ sends protobuf from its `create <kind>` generators).
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `kube-sim accepts JSON bodies only, not ${contentType.split(';')[0]} - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (kubectl 1.32 and later send protobuf from 'kubectl create <kind>': use kubectl 1.31 or older, or 'kubectl create -f' / 'kubectl apply -f')`,
+        );
+      }
       await this.dispatch(
         req,
         res,

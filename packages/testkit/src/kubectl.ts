@@ -22,10 +22,14 @@ function executable(path: string): boolean {
 function gcloudKubectls(): string[] {
   const dir = '/usr/lib/google-cloud-sdk/bin';
   try {
-    return readdirSync(dir)
-      .filter((f) => /^kubectl\.1\.\d+$/.test(f))
-      .sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]))
-      .map((f) => join(dir, f));
+    return (
+      readdirSync(dir)
+        .filter((f) => /^kubectl\.1\.\d+$/.test(f))
+        .map((f) => ({ path: join(dir, f), minor: Number(f.split('.')[2]) }))
+        // Newest first, but 1.32+ after the rest: their `create <kind>` sends protobuf, which kube-sim does not read.
+        .sort((a, b) => Number(a.minor >= 32) - Number(b.minor >= 32) || b.minor - a.minor)
+        .map((k) => k.path)
+    );
   } catch {
     return [];
   }

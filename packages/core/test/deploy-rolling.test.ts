@@ -201,6 +201,15 @@ spec:
     expect(renderDeploySummary(outcome)).toMatch(/ImagePullBackOff|ErrImagePull/);
   });
 
+  it('a new Deployment that crash-loops fails with CrashLoopBackOff and is left in place (nothing to undo to)', async () => {
+    write('k8s/new/n.yaml', deploymentYaml('fresh', 'ghcr.io/acme/fresh:crash'));
+    const outcome = await runRolling(runtime(), { ...base(), manifests: ['k8s/new'] });
+    expect(outcome.verdict).toBe('failed');
+    expect(outcome.failure).toContain('Nothing was rolled back');
+    expect(outcome.explanation.some((line) => line.includes('CrashLoopBackOff'))).toBe(true);
+    expect(current('fresh').images).toEqual(['ghcr.io/acme/fresh:crash']);
+  });
+
   it('monitors after the rollout and undoes when a kubernetes restarts signal breaches', async () => {
     write('k8s/cart/cart.yaml', deploymentYaml('cart', 'ghcr.io/acme/cart:1.0'));
     expect((await runRolling(runtime(), { ...base(), manifests: ['k8s/cart'] })).verdict).toBe('deployed');

@@ -152,7 +152,8 @@ async function finish(
   mark(
     `Rolled out: ${waiting.map((workload) => `${workload.ref.name} ${describeState(workload.report.after)}`).join('; ')}`,
   );
-  const analysis = await monitor(rt, options, outcome('deployed').namespace, outcome('deployed').app, waiting);
+  const { namespace, app } = outcome('deployed');
+  const analysis = await monitor(rt, options, namespace, app, waiting);
   if (analysis === undefined) return outcome('deployed');
   mark(`Monitoring: ${analysis.verdict}: ${analysis.reason}`);
   if (analysis.verdict === 'fail') {
@@ -181,7 +182,15 @@ async function undo(
     mark(`Undo incomplete: ${problems.join('; ')}`);
     return outcome('failed', { ...extra, failure: `${reason}\nThe undo did not finish: ${problems.join('; ')}` });
   }
-  mark(`Undone: ${undone.map((workload) => workload.ref.name).join(', ') || 'nothing to undo'}`);
+  if (undone.length === 0) {
+    // Only new workloads failed: there is no earlier version to go back to.
+    mark('Nothing to undo: the failed workloads were created by this deploy');
+    return outcome('failed', {
+      ...extra,
+      failure: `${reason}\nNothing was rolled back: the failed workloads are new, with no earlier revision.`,
+    });
+  }
+  mark(`Undone: ${undone.map((workload) => workload.ref.name).join(', ')}`);
   return outcome('rolled-back', {
     ...extra,
     failure: `${reason}\nRolled back ${undone.map((w) => `${w.ref.kind.toLowerCase()}/${w.ref.name}`).join(', ')} to the previous revision.`,

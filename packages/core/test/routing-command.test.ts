@@ -114,7 +114,7 @@ describe('parseRouterConfig', () => {
       "Input 'router-config': field 'ingress' is required for router 'nginx' (got \"{}\"). Example: router-config: { ingress: web, stable-service: web, canary-service: web-canary }",
     );
     expect(() => parseRouterConfig('gateway-api', { httproute: 'web' })).toThrow(
-      "unknown field 'httproute' (fields: http-route, rules, stable-service, canary-service, api-version)"),
+      "unknown field 'httproute' (fields: http-route, rules, stable-service, canary-service, api-version)",
     );
     expect(() => parseRouterConfig('command', { 'set-weight': './lb.sh {{weight}}' })).toThrow(
       "Input 'router-config': field 'set-weight' must be an argument array, not a command line for router 'command' (got \"./lb.sh {{weight}}\")",

@@ -303,3 +303,49 @@ describe('canary-promote refuses bad input before anything in the cluster change
     expect(snapshot()).toEqual(before);
   });
 });
+
+describe('canary-promote, strategy blue-green, service router', () => {
+  it('starts green beside blue, switches the Service selector in one patch, keeps blue for the delay, then promotes', async () => {
+    await client.create('Deployment', {
+      ...deployment('shop', 'ghcr.io/acme/shop:v1'),
+      spec: {
+        ...deployment('shop', 'ghcr.io/acme/shop:v1').spec,
+        template: {
+          metadata: { labels: { app: 'shop', version: 'v1' } },
+          spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/shop:v1' }] },
+        },
+      },
+    });
+    await client.create('Service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'shop', namespace: NS },
+      spec: { selector: { app: 'shop', version: 'v1' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    await waitForRollout(client, { kind: 'Deployment', namespace: NS, name: 'shop' }, { clock, timeoutMs: 600_000 });
+    const selectors: string[] = [];
+    const stop = sim.store.watch('v1/services', NS, undefined, (event) => {
+      const object = event.object as { metadata?: { name?: string }; spec?: { selector?: Record<string, string> } };
+      if (object.metadata?.name === 'shop') selectors.push(object.spec?.selector?.['version'] ?? '');
+    });
+    const started = clock.now();
+    const { code, outputs, summary } = await run({
+      strategy: 'blue-green',
+      deployments: 'shop',
+      images: 'app=ghcr.io/acme/shop:v2',
+      router: 'service',
+      'router-config': '{ active-service: shop, version-label: version }',
+      'scale-down-delay': '2m',
+    });
+    stop();
+    expect(code).toBe(0);
+    expect(outputs['result']).toBe('promoted');
+    expect(clock.now() - started).toBeGreaterThanOrEqual(2 * 60_000);
+    // v1 (blue) → v2 (green, one patch) and it stays on v2 after the stable takes the new template.
+    expect(selectors.filter((v, i) => v !== selectors[i - 1])).toEqual(['v1', 'v2']);
+    expect(images('shop')).toEqual(['ghcr.io/acme/shop:v2']);
+    expect(get('apps/v1/deployments', 'shop')?.spec?.template?.metadata?.labels).toMatchObject({ version: 'v2' });
+    expect(get('apps/v1/deployments', 'shop-green')).toBeUndefined();
+    expect(summary).toContain('### shop: v1 → v2: ✅ promoted');
+  });
+});

@@ -148,7 +148,7 @@ export class Rollout {
         }
       }
       const suffix = settings.strategy === 'blue-green' ? 'green' : 'canary';
-      const template = renameRefs(withImages(stable.spec!.template!, perDeployment[index]!), names);
+      const template = renameRefs(withImages(stable.spec!.template!, perDeployment[index]!, canaryVersion), names);
       const canary = sideDeployment(
         stable,
         { role: 'canary', name: `${name}-${suffix}`, version: canaryVersion, template },
@@ -548,7 +548,7 @@ export class Rollout {
   /** The JSON patch that gives the stable the canary's template (new images, versioned config), labels kept. */
   private promotionPatch(unit: Unit) {
     const template = renameRefs(
-      withImages(unit.stable.spec!.template!, unit.record.canaryImages),
+      withImages(unit.stable.spec!.template!, unit.record.canaryImages, this.record.canaryVersion),
       unit.record.configCopies,
     );
     return [{ op: 'replace', path: '/spec/template', value: template }];

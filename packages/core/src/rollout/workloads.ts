@@ -131,9 +131,19 @@ export function copyName(original: string, version: string): string {
   return `${base}-dav-${version.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`.slice(0, 253).replace(/[-.]+$/, '');
 }
 
-/** The template with new images (containers merged by name). */
-export function withImages(template: PodTemplateSpec, images: Record<string, string>): PodTemplateSpec {
+/** Version labels users put on pod templates: kept true to the image when it changes. */
+const USER_VERSION_LABELS = ['version', 'app.kubernetes.io/version'];
+
+/** The template with new images (containers merged by name) and its version labels set to `version`. */
+export function withImages(
+  template: PodTemplateSpec,
+  images: Record<string, string>,
+  version?: string,
+): PodTemplateSpec {
   const copy = structuredClone(template);
+  const labels = copy.metadata?.labels;
+  if (labels && version !== undefined)
+    for (const key of USER_VERSION_LABELS) if (labels[key] !== undefined) labels[key] = version;
   for (const list of [copy.spec?.containers, copy.spec?.initContainers])
     for (const container of list ?? []) if (images[container.name]) container.image = images[container.name];
   return copy;

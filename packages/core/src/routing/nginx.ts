@@ -57,7 +57,7 @@ export class NginxRouter implements TrafficRouter {
 
   async validate(): Promise<void> {
     const stable = await this.stableIngress();
-    if ((stable.metadata?.annotations ?? {})[CANARY_ANNOTATION] === 'true')
+    if (stable.metadata?.annotations?.[CANARY_ANNOTATION] === 'true')
       throw new UserError(
         `Ingress '${this.config.ingress}' is itself a canary Ingress (${CANARY_ANNOTATION}: "true").`,
         {

@@ -56,7 +56,9 @@ const status = () => ({ name: 'api', namespace: 'prod', version: state.current,
   info: { status: state.failed ? 'failed' : 'deployed' },
   chart: { metadata: { name: 'api', version: state.chartVersion, appVersion: state.appVersion } }, manifest: state.manifest });
 switch (cmd) {
-  case 'version': console.log('v3.16.2+g13654a5'); break;
+  case 'version':
+    state.kubeServer = fs.readFileSync(process.env.KUBECONFIG, 'utf8').match(/"?server"?: *"?([^\\s",]+)/)?.[1]; save();
+    console.log('v3.16.2+g13654a5'); break;
   case 'history':
     if (state.current === undefined) { console.error('Error: release: not found'); process.exit(1); }
     console.log(JSON.stringify(Array.from({ length: state.current }, (_, i) => ({ revision: i + 1, status: i + 1 === state.current ? 'deployed' : 'superseded', chart: 'api-1.0.0', app_version: '2.0.0' }))));
@@ -172,6 +174,8 @@ describe('strategy helm (fake helm executable: argument arrays and rollback deci
       ],
       ['status', 'api', '--namespace', 'prod', '-o', 'json'],
     ]);
+    // helm was pointed at the cluster the client is connected to.
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).kubeServer).toBe(sim.url);
     expect(outcome.helm).toMatchObject({
       previousRevision: 3,
       revision: 4,

@@ -7,6 +7,9 @@
  * come from `helm history -o json` and `helm status -o json`.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UserError } from '../errors';
 import { resolveInWorkspace } from '../inputs/files';
@@ -58,6 +61,20 @@ interface StatusJson {
 }
 
 export async function runHelm(rt: Runtime, options: HelmOptions): Promise<DeployOutcome> {
+  if (options.env?.['KUBECONFIG'] !== undefined) return deployWithHelm(rt, options);
+  // helm must talk to the cluster (and context) the client connected to: hand it the same kubeconfig,
+  // in a private file that is removed afterwards (it may hold tokens).
+  const folder = mkdtempSync(join(tmpdir(), 'deploy-actions-helm-'));
+  const path = join(folder, 'kubeconfig');
+  try {
+    writeFileSync(path, options.client.config.exportConfig(), { mode: 0o600 });
+    return await deployWithHelm(rt, { ...options, env: { ...options.env, KUBECONFIG: path } });
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<DeployOutcome> {
   const { client } = options;
   const requestsBefore = client.requests;
   const exec = options.exec ?? spawnExec;

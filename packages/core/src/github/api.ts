@@ -1,0 +1,244 @@
+/**
+ * A small typed GitHub REST client over the platform `fetch`.
+ *
+ * Why not `@actions/github` (Octokit)? Measured on the dev machine with Node
+ * 24 (2 cores, loaded): `await import('@actions/github')` costs 108–156 ms on
+ * its own, about three times the whole ~45 ms start budget of an action, while
+ * Node's built-in `fetch` costs ~47–52 ms on first use and the metrics, http
+ * and notify modules pay that anyway. We use four endpoints; Octokit would
+ * add its own retry/throttling that ignores our injected clock and abort
+ * signal, so tests could not drive it on virtual time. Here every call goes
+ * through `@deploy-actions/core/retry` (Retry-After honoured, virtual clock,
+ * cancellable), errors are typed, and tests inject nothing: they point
+ * `apiUrl` at a loopback server (or pass `fetch`).
+ */
+import { UserError } from '../errors';
+import { type RetryOptions, retry } from '../retry';
+import type { Runtime } from '../runtime/port';
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface GitHubApiOptions {
+  token: string;
+  /** `https://api.github.com` or a GHES `https://host/api/v3`. */
+  apiUrl: string;
+  /** `owner/name`, used in error messages. */
+  repository: string;
+  fetch?: FetchLike;
+  /** Overrides for the retry policy (attempts default 5; clock and signal default to the runtime's). */
+  retry?: Omit<RetryOptions, 'isRetryable' | 'onRetry'>;
+  /** Longest wait for a rate-limit reset before giving up (default 10 minutes). */
+  maxRateLimitWaitMs?: number;
+}
+
+/** A response GitHub gave that was not a success; `retryable` tells `retry()` whether another attempt may help. */
+export class GitHubApiError extends Error {
+  override readonly name = 'GitHubApiError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly method: string,
+    readonly path: string,
+    readonly retryable: boolean,
+    /** Set for rate limits: when GitHub says to come back (Retry-After or x-ratelimit-reset). */
+    readonly retryAfterMs: number | undefined,
+    readonly body: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** The permission this call needs, named in the UserError of a 403/404 (e.g. `deployments: write`). */
+  permission?: string;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  data: T;
+  headers: Headers;
+}
+
+/** `<https://api.github.com/...&page=2>; rel="next", <...>; rel="last"` → the next URL. */
+export function nextLink(header: string | null): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(',')) {
+    const match = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim());
+    if (match && match[2]!.split(/\s+/).includes('next')) return match[1];
+  }
+  return undefined;
+}
+
+function messageOf(body: unknown): string {
+  if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') {
+    const { message, errors } = body as { message: string; errors?: unknown };
+    const details = Array.isArray(errors)
+      ? errors
+          .map((e) =>
+            typeof e === 'string'
+              ? e
+              : ((e as { message?: string; code?: string }).message ?? (e as { code?: string }).code),
+          )
+          .filter(Boolean)
+      : [];
+    return details.length > 0 ? `${message}: ${details.join('; ')}` : message;
+  }
+  return typeof body === 'string' && body !== '' ? body.slice(0, 200) : '';
+}
+
+export class GitHubApi {
+  private readonly fetchImpl: FetchLike;
+  private readonly apiUrl: string;
+  private readonly token: string;
+  readonly repository: string;
+  /** Requests sent (retries included), for summaries and benchmarks. */
+  requests = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly options: GitHubApiOptions,
+  ) {
+    if (options.token.trim() === '') {
+      throw new UserError('The GitHub token is empty: Deployments need one', {
+        hint: 'token: ${{ github.token }} (with permissions: deployments: write)',
+      });
+    }
+    // Masked before anything can print it: an error body or a debug line must never carry the token.
+    rt.mask(options.token);
+    this.token = options.token;
+    this.apiUrl = options.apiUrl.replace(/\/+$/, '');
+    this.repository = options.repository;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  url(path: string, query?: RequestOptions['query']): string {
+    const url = new URL(path.startsWith('http') ? path : `${this.apiUrl}${path}`);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  /** One call, retried on 5xx, 429, secondary rate limits and network errors. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const url = this.url(path, options.query);
+    return retry(() => this.once<T>(method, url, path, options), {
+      attempts: 5,
+      baseMs: 1000,
+      maxMs: 30_000,
+      clock: this.rt.clock,
+      signal: this.rt.signal,
+      ...this.options.retry,
+      isRetryable: (error) =>
+        error instanceof GitHubApiError ? error.retryable : error instanceof TypeError /* fetch: network */,
+      onRetry: ({ attempt, delayMs, error }) => {
+        const what = error instanceof GitHubApiError ? `HTTP ${error.status}` : String((error as Error).message);
+        this.rt.log.info(
+          `GitHub API ${method} ${path}: ${what} (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(1)}s`,
+        );
+      },
+    }).catch((error: unknown) => {
+      throw this.explain(error, method, path, options.permission);
+    });
+  }
+
+  /** Every item of a list endpoint, page by page (following `Link: rel="next"`), stopping when `visit` returns false. */
+  async *paginate<T>(path: string, query: RequestOptions['query'] = {}, permission?: string): AsyncGenerator<T> {
+    let next: string | undefined = this.url(path, query);
+    while (next !== undefined) {
+      const page: ApiResponse<T[]> = await this.request<T[]>('GET', next, { permission });
+      if (!Array.isArray(page.data)) {
+        throw new Error(`GitHub API GET ${path} answered ${page.status} without a list`);
+      }
+      yield* page.data;
+      next = nextLink(page.headers.get('link'));
+    }
+  }
+
+  private async once<T>(method: string, url: string, path: string, options: RequestOptions): Promise<ApiResponse<T>> {
+    this.requests++;
+    const headers: Record<string, string> = {
+      accept: 'application/vnd.github+json',
+      authorization: `Bearer ${this.token}`,
+      'user-agent': 'deploy-actions',
+      'x-github-api-version': '2022-11-28',
+    };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await this.fetchImpl(url, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: this.rt.signal,
+    });
+    const text = await response.text();
+    let data: unknown = text;
+    if (text !== '') {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        // Not JSON (a proxy's HTML error page): keep the text.
+      }
+    }
+    const shortPath = url.startsWith(this.apiUrl) ? url.slice(this.apiUrl.length) : path;
+    this.rt.log.debug(`GitHub API ${method} ${shortPath} → ${response.status}`);
+    if (response.ok) return { status: response.status, data: data as T, headers: response.headers };
+    throw this.failure(response, method, shortPath, data);
+  }
+
+  private failure(response: Response, method: string, path: string, body: unknown): GitHubApiError {
+    const status = response.status;
+    const message = messageOf(body);
+    const retryAfter = response.headers.get('retry-after');
+    const remaining = response.headers.get('x-ratelimit-remaining');
+    const reset = response.headers.get('x-ratelimit-reset');
+    let retryAfterMs: number | undefined;
+    if (retryAfter !== null && /^\d+$/.test(retryAfter.trim())) retryAfterMs = Number(retryAfter.trim()) * 1000;
+    const now = this.rt.clock.now();
+    const primaryLimit = (status === 403 || status === 429) && remaining === '0';
+    if (retryAfterMs === undefined && primaryLimit && reset !== null && /^\d+$/.test(reset)) {
+      retryAfterMs = Math.max(0, Number(reset) * 1000 - now) + 1000;
+    }
+    const secondaryLimit = (status === 403 || status === 429) && /secondary rate limit|abuse/i.test(message);
+    // GitHub: without Retry-After, wait at least a minute after a secondary rate limit.
+    if (secondaryLimit && retryAfterMs === undefined) retryAfterMs = 60_000;
+    const rateLimited = status === 429 || primaryLimit || secondaryLimit || (status === 403 && retryAfter !== null);
+    const tooLong = retryAfterMs !== undefined && retryAfterMs > (this.options.maxRateLimitWaitMs ?? 600_000);
+    const retryable = (status >= 500 || rateLimited) && !tooLong;
+    const text = `GitHub API ${method} ${path} answered ${status}${message ? `: ${message}` : ''}`;
+    return new GitHubApiError(this.rt.redact(text), status, method, path, retryable, retryAfterMs, body);
+  }
+
+  /** Turn what the user can fix into a UserError that says how. */
+  private explain(error: unknown, method: string, path: string, permission: string | undefined): unknown {
+    if (!(error instanceof GitHubApiError)) return error;
+    const { status } = error;
+    const where = this.repository;
+    if (status === 401) {
+      return new UserError(`The GitHub token was refused (401 Bad credentials) for ${method} ${path}`, {
+        hint: 'pass token: ${{ github.token }} or a valid token with access to the repository',
+        cause: error,
+      });
+    }
+    if ((status === 403 || status === 429) && error.retryAfterMs !== undefined) {
+      return new UserError(`${error.message}. GitHub's rate limit was not lifted in time; run again later`, {
+        cause: error,
+      });
+    }
+    if (status === 403 || status === 404) {
+      const needs = permission ?? 'deployments: write';
+      return new UserError(
+        `${error.message}. The token cannot use GitHub Deployments of ${where}: the workflow needs \`permissions: ${needs}\``,
+        {
+          hint: `add to the job (or workflow):\n  permissions:\n    contents: read\n    ${needs}\nA personal token needs the repo_deployment scope (fine-grained: "Deployments" ${needs.endsWith('write') ? 'read and write' : 'read'})`,
+          cause: error,
+        },
+      );
+    }
+    if (status === 422 || status === 409 || status === 400) {
+      return new UserError(error.message, { cause: error });
+    }
+    return error;
+  }
+}

@@ -1,0 +1,447 @@
+import { VirtualClock } from '@deploy-actions/core/clock';
+import { UserError } from '@deploy-actions/core/errors';
+import { DeploymentRecorder, githubContext, nextLink, renderDeploymentSummary } from '@deploy-actions/core/github';
+import { createMemoryRuntime, type Runtime } from '@deploy-actions/core/runtime';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeGitHub } from './github-fake';
+
+const TOKEN = 'ghs_S3cretT0kenForTests0123456789';
+const RUN = 'https://github.com/acme/web/actions/runs/4242/attempts/2';
+const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+
+let gh: FakeGitHub;
+beforeEach(async () => {
+  gh = new FakeGitHub(TOKEN);
+  await gh.start();
+});
+afterEach(async () => {
+  await gh.close();
+});
+
+function env(extra: Record<string, string> = {}) {
+  return {
+    GITHUB_REPOSITORY: 'acme/web',
+    GITHUB_SHA: SHA,
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_API_URL: gh.base,
+    GITHUB_RUN_ID: '4242',
+    GITHUB_RUN_ATTEMPT: '2',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_EVENT_NAME: 'push',
+    ...extra,
+  };
+}
+
+function recorder(rt: Runtime, options: { pageSize?: number } = {}) {
+  return new DeploymentRecorder(rt, { token: TOKEN, context: githubContext(rt.env), ...options });
+}
+
+const payload = { app: 'web', images: { web: 'ghcr.io/acme/web:v1.4.0', sidecar: 'ghcr.io/acme/proxy:2.1' } };
+
+describe('githubContext', () => {
+  it('reads the run context, the run URL with its attempt, and a GHES API URL', () => {
+    const ctx = githubContext({
+      ...env(),
+      GITHUB_SERVER_URL: 'https://ghes.example.com/',
+      GITHUB_API_URL: 'https://ghes.example.com/api/v3/',
+      GITHUB_REF: 'refs/tags/v1.4.0',
+      GITHUB_WORKFLOW: 'deploy',
+    });
+    expect(ctx).toEqual({
+      repository: 'acme/web',
+      owner: 'acme',
+      repo: 'web',
+      sha: SHA,
+      ref: 'refs/tags/v1.4.0',
+      refName: 'v1.4.0',
+      serverUrl: 'https://ghes.example.com',
+      apiUrl: 'https://ghes.example.com/api/v3',
+      runId: '4242',
+      runAttempt: '2',
+      runUrl: 'https://ghes.example.com/acme/web/actions/runs/4242/attempts/2',
+      actor: 'octocat',
+      eventName: 'push',
+      workflow: 'deploy',
+    });
+  });
+
+  it('defaults to github.com and its API; no attempt, no /attempts', () => {
+    const ctx = githubContext({ GITHUB_REPOSITORY: 'acme/web', GITHUB_RUN_ID: '7' });
+    expect(ctx.apiUrl).toBe('https://api.github.com');
+    expect(ctx.runUrl).toBe('https://github.com/acme/web/actions/runs/7');
+    expect(ctx.sha).toBeUndefined();
+  });
+
+  it('names the missing or malformed variable in a UserError', () => {
+    expect(() => githubContext({})).toThrow(UserError);
+    expect(() => githubContext({})).toThrow(/GITHUB_REPOSITORY is not set/);
+    expect(() => githubContext({ GITHUB_REPOSITORY: 'web' })).toThrow(/must be owner\/name/);
+    expect(() => githubContext({ GITHUB_REPOSITORY: 'acme/web' }, { require: ['GITHUB_RUN_ID'] })).toThrow(
+      /GITHUB_RUN_ID is not set/,
+    );
+  });
+});
+
+describe('nextLink', () => {
+  it('finds rel="next" among other relations', () => {
+    expect(
+      nextLink('<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=3>; rel="next"'),
+    ).toBe('https://api.github.com/x?page=3');
+    expect(nextLink('<https://api.github.com/x?page=1>; rel="first"')).toBeUndefined();
+    expect(nextLink(null)).toBeUndefined();
+  });
+});
+
+describe('DeploymentRecorder', () => {
+  it('records a successful release: exact bodies, in_progress then success, the replaced deployment inactive', async () => {
+    const previous = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.3.9' } }, [
+      'in_progress',
+      'success',
+    ]);
+    const otherApp = gh.seed('production', { app: 'api', images: { api: 'ghcr.io/acme/api:v7' } }, [
+      'in_progress',
+      'success',
+    ]);
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt);
+    const started = await rec.start({
+      environment: 'production',
+      sha: SHA,
+      description: 'canary-promote web v1.4.0',
+      payload,
+      environmentUrl: 'https://web.example.com',
+    });
+    expect(started.state).toBe('in_progress');
+    const done = await rec.succeed('https://web.example.com/', 'promoted to 100%');
+    const id = done.id;
+
+    expect(gh.writes()).toEqual([
+      {
+        method: 'POST',
+        path: '/repos/acme/web/deployments',
+        body: {
+          ref: SHA,
+          task: 'deploy',
+          auto_merge: false,
+          required_contexts: [],
+          payload,
+          environment: 'production',
+          description: 'canary-promote web v1.4.0',
+          transient_environment: false,
+          production_environment: true,
+        },
+      },
+      {
+        method: 'POST',
+        path: `/repos/acme/web/deployments/${id}/statuses`,
+        body: {
+          state: 'in_progress',
+          log_url: RUN,
+          environment_url: 'https://web.example.com',
+          description: 'canary-promote web v1.4.0',
+        },
+      },
+      {
+        method: 'POST',
+        path: `/repos/acme/web/deployments/${id}/statuses`,
+        body: {
+          state: 'success',
+          log_url: RUN,
+          environment_url: 'https://web.example.com/',
+          description: 'promoted to 100%',
+          auto_inactive: true,
+        },
+      },
+      {
+        method: 'POST',
+        path: `/repos/acme/web/deployments/${previous}/statuses`,
+        body: { state: 'inactive', log_url: RUN, description: `Replaced by deployment #${id}` },
+      },
+    ]);
+    expect(gh.states(previous)).toEqual(['inactive', 'success', 'in_progress']);
+    expect(gh.states(otherApp)).toEqual(['success', 'in_progress']); // another app's release stays active
+    expect(gh.states(id)).toEqual(['success', 'in_progress']);
+    expect(done).toMatchObject({ state: 'success', replaced: [previous], environment: 'production', sha: SHA });
+    // Every request carried the token, the API version and GitHub's media type.
+    expect(new Set(gh.requests.map((r) => r.authorization))).toEqual(new Set([`Bearer ${TOKEN}`]));
+    expect(new Set(gh.requests.map((r) => `${r.accept} ${r.apiVersion}`))).toEqual(
+      new Set(['application/vnd.github+json 2022-11-28']),
+    );
+    expect(rt.lines('info')).toContain(`GitHub Deployment #${id} for production succeeded; replaced #${previous}`);
+
+    const summary = renderDeploymentSummary(done);
+    expect(summary).toBe(
+      '### GitHub Deployment\n\n' +
+        '| Environment | Deployment | State | Links | Notes |\n' +
+        '| --- | --- | --- | --- | --- |\n' +
+        `| production | #${id} | ✅ success | [environment](https://web.example.com/) · [log](${RUN}) · [history](https://github.com/acme/web/deployments/production) | promoted to 100%; replaced #${previous} |\n`,
+    );
+  });
+
+  it('records a failed release and leaves the active one alone; transient and non-production flags are sent', async () => {
+    const previous = gh.seed('staging', payload, ['in_progress', 'success']);
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt);
+    const { id } = await rec.start({
+      environment: 'staging',
+      ref: 'v1.4.0',
+      payload,
+      transient: true,
+      production: false,
+    });
+    const failed = await rec.fail('analysis error-rate: 0.031 > 0.01 for 2 consecutive checks | aborted at 25%');
+    expect(gh.writes()).toEqual([
+      {
+        method: 'POST',
+        path: '/repos/acme/web/deployments',
+        body: {
+          ref: 'v1.4.0',
+          task: 'deploy',
+          auto_merge: false,
+          required_contexts: [],
+          payload,
+          environment: 'staging',
+          transient_environment: true,
+          production_environment: false,
+        },
+      },
+      {
+        method: 'POST',
+        path: `/repos/acme/web/deployments/${id}/statuses`,
+        body: { state: 'in_progress', log_url: RUN },
+      },
+      {
+        method: 'POST',
+        path: `/repos/acme/web/deployments/${id}/statuses`,
+        body: {
+          state: 'failure',
+          log_url: RUN,
+          description: 'analysis error-rate: 0.031 > 0.01 for 2 consecutive checks | aborted at 25%',
+        },
+      },
+    ]);
+    expect(gh.states(previous)).toEqual(['success', 'in_progress']);
+    expect(failed.state).toBe('failure');
+    expect(renderDeploymentSummary(failed)).toContain('| ❌ failure |');
+    expect(renderDeploymentSummary(failed)).toContain('0.01 for 2 consecutive checks \\| aborted at 25%');
+  });
+
+  it('clips descriptions to the 140 characters GitHub accepts', async () => {
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt);
+    await rec.start({ environment: 'production', payload });
+    await rec.fail(`line one\n${'x'.repeat(300)}`);
+    const body = gh.writes()[2]!.body as { description: string };
+    expect(body.description).toHaveLength(140);
+    expect(body.description.startsWith('line one xxx')).toBe(true);
+    expect(body.description.endsWith('…')).toBe(true);
+  });
+
+  it('lastSuccessfulDeployment pages through deployments and statuses, skipping failed, abandoned and rolled-back ones', async () => {
+    const old = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.2.0' } }, [
+      'in_progress',
+      'success',
+      'inactive',
+    ]);
+    const good = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.3.0' } }, [
+      'in_progress',
+      'success',
+      'inactive',
+      'inactive',
+    ]);
+    const failed = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.3.1' } }, [
+      'in_progress',
+      'failure',
+    ]);
+    const abandoned = gh.seed(
+      'production',
+      JSON.stringify({ app: 'web', images: { web: 'ghcr.io/acme/web:v1.3.2' } }),
+      ['in_progress', 'inactive'],
+    );
+    const rolledBack = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.3.3' } }, [
+      'in_progress',
+      'success',
+      'failure',
+      'inactive',
+    ]);
+    gh.seed('staging', { app: 'web', images: { web: 'ghcr.io/acme/web:v9' } }, ['success']);
+    const bad = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.4.0' } }, [
+      'in_progress',
+      'success',
+    ]);
+    gh.maxPage = 2; // statuses of `good` span two pages: inactive, inactive | success, in_progress
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt, { pageSize: 3 });
+
+    const active = await rec.activeDeployment('production', { app: 'web' });
+    expect(active?.id).toBe(bad);
+
+    gh.requests.length = 0;
+    const found = await rec.lastSuccessfulDeployment('production', { before: bad, app: 'web' });
+    expect(found).toMatchObject({
+      id: good,
+      environment: 'production',
+      payload: { app: 'web', images: { web: 'ghcr.io/acme/web:v1.3.0' } },
+      latestState: 'inactive',
+      status: { state: 'success' },
+      creator: 'github-actions[bot]',
+    });
+    // Pages of deployments (per_page 3, capped at 2 by the server: [bad, rolledBack] [abandoned, failed] [good, old])
+    // and of statuses were followed, and reading stopped at the first match.
+    const gets = gh.requests.map((r) => `${r.path}?${new URLSearchParams(r.query).toString()}`);
+    expect(gets).toEqual([
+      '/repos/acme/web/deployments?environment=production&per_page=3',
+      `/repos/acme/web/deployments/${rolledBack}/statuses?per_page=100`,
+      '/repos/acme/web/deployments?environment=production&per_page=3&page=2',
+      `/repos/acme/web/deployments/${abandoned}/statuses?per_page=100`,
+      `/repos/acme/web/deployments/${failed}/statuses?per_page=100`,
+      '/repos/acme/web/deployments?environment=production&per_page=3&page=3',
+      `/repos/acme/web/deployments/${good}/statuses?per_page=100`,
+      `/repos/acme/web/deployments/${good}/statuses?per_page=100&page=2`,
+    ]);
+    expect(gh.requests.every((r) => r.method === 'GET')).toBe(true);
+
+    // Excluding that one too leads to the older release; another app finds nothing.
+    expect((await rec.lastSuccessfulDeployment('production', { exclude: [bad, good] }))?.id).toBe(old);
+    expect(await rec.lastSuccessfulDeployment('production', { app: 'api' })).toBeUndefined();
+  });
+
+  it('rollback flow: the bad release is marked failure then inactive; the restored one replaces nothing else', async () => {
+    const good = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.3.0' } }, [
+      'success',
+      'inactive',
+    ]);
+    const bad = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.4.0' } }, ['success']);
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt);
+    const active = await rec.activeDeployment('production', { app: 'web' });
+    const target = await rec.lastSuccessfulDeployment('production', { before: active!.id, app: 'web' });
+    expect(target?.id).toBe(good);
+    await rec.start({
+      environment: 'production',
+      ref: target!.sha,
+      description: `rollback to deployment #${good}`,
+      payload: target!.payload,
+    });
+    await rec.markBad(bad, 'error rate 5% after release');
+    const restored = await rec.succeed();
+    expect(gh.states(bad)).toEqual(['inactive', 'failure', 'success']);
+    expect(gh.states(good)).toEqual(['inactive', 'success']);
+    expect(restored.replaced).toEqual([]);
+    expect(gh.deployments.get(restored.id)?.payload).toEqual({
+      app: 'web',
+      images: { web: 'ghcr.io/acme/web:v1.3.0' },
+    });
+    // A later rollback never returns to the bad one.
+    expect((await rec.lastSuccessfulDeployment('production', { before: restored.id }))?.id).toBe(good);
+  });
+
+  it('retries a 502 then succeeds, waiting the Retry-After on the virtual clock', async () => {
+    gh.faults.push({
+      method: 'POST',
+      pathEndsWith: '/deployments',
+      status: 502,
+      headers: { 'retry-after': '7' },
+      body: { message: 'Server Error' },
+    });
+    gh.faults.push({
+      method: 'POST',
+      pathEndsWith: '/statuses',
+      status: 403,
+      body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' },
+    });
+    const clock = new VirtualClock(0);
+    const rt = createMemoryRuntime({ env: env(), clock });
+    const rec = recorder(rt);
+    const auto = clock.startAutoAdvance();
+    try {
+      await rec.start({ environment: 'production', payload });
+    } finally {
+      auto.stop();
+    }
+    expect(gh.writes().map((w) => `${w.method} ${w.path.replace(/\d+/, 'N')}`)).toEqual([
+      'POST /repos/acme/web/deployments',
+      'POST /repos/acme/web/deployments',
+      'POST /repos/acme/web/deployments/N/statuses',
+      'POST /repos/acme/web/deployments/N/statuses',
+    ]);
+    expect(gh.deployments.size).toBe(1);
+    // 7 s from Retry-After, then GitHub's advised minute after a secondary rate limit without one.
+    expect(clock.now()).toBe(67_000);
+    expect(rt.lines('info').filter((l) => l.includes('retrying'))).toEqual([
+      'GitHub API POST /repos/acme/web/deployments: HTTP 502 (attempt 1); retrying in 7.0s',
+      expect.stringMatching(
+        /^GitHub API POST \/repos\/acme\/web\/deployments\/\d+\/statuses: HTTP 403 \(attempt 1\); retrying in 60\.0s$/,
+      ),
+    ]);
+  });
+
+  it('turns a 403 into the permission the workflow needs, and a 404 on reading into deployments: read', async () => {
+    gh.readOnly = true;
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt);
+    const error = await rec.start({ environment: 'production', payload }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toBe(
+      'GitHub API POST /repos/acme/web/deployments answered 403: Resource not accessible by integration. ' +
+        'The token cannot use GitHub Deployments of acme/web: the workflow needs `permissions: deployments: write`',
+    );
+    expect((error as UserError).hint).toContain('permissions:\n    contents: read\n    deployments: write');
+    expect(gh.requests).toHaveLength(1); // a permission error is not retried
+
+    gh.faults.push({ method: 'GET', status: 404, body: { message: 'Not Found' } });
+    const read = await rec.lastSuccessfulDeployment('production').catch((e: unknown) => e);
+    expect(read).toBeInstanceOf(UserError);
+    expect((read as Error).message).toMatch(/answered 404: Not Found\. .*`permissions: deployments: read`$/);
+  });
+
+  it('never lets the token reach a log line or an error, even from a runtime that does not mask', async () => {
+    const clock = new VirtualClock(0);
+    const memory = createMemoryRuntime({ env: env(), clock });
+    const raw: string[] = [];
+    const masked: string[] = [];
+    const push = (line: string) => void raw.push(line);
+    // A runtime whose redact() does nothing: whatever we log must be free of the token on its own.
+    const rt: Runtime = {
+      ...memory,
+      mask: (secret) => void masked.push(secret),
+      redact: (text) => text,
+      log: { debug: push, info: push, warning: push, error: push, group: (_name, fn) => fn() },
+    };
+    gh.faults.push({ method: 'POST', status: 500, body: { message: `upstream said Bearer ${TOKEN}` } });
+    const rec = new DeploymentRecorder(rt, {
+      token: TOKEN,
+      context: githubContext(rt.env),
+      retry: { random: () => 0.5 },
+    });
+    expect(masked).toEqual([TOKEN]);
+    const auto = clock.startAutoAdvance();
+    try {
+      await rec.start({ environment: 'production', payload });
+    } finally {
+      auto.stop();
+    }
+    await rec.succeed();
+    gh.readOnly = true;
+    const error = (await rec.fail('boom').catch((e: unknown) => e)) as UserError;
+    expect(raw.length).toBeGreaterThan(4);
+    for (const text of [...raw, error.message, error.hint ?? '']) expect(text).not.toContain(TOKEN);
+    expect(raw.some((l) => l.includes('GitHub API POST /repos/acme/web/deployments → 201'))).toBe(true);
+
+    // With the real memory runtime, the mask is registered with the runner.
+    const withMask = createMemoryRuntime({ env: env() });
+    recorder(withMask);
+    expect(withMask.masked).toContain(TOKEN);
+  });
+
+  it('refuses an empty token, a missing environment and a bad credential as user errors', async () => {
+    const rt = createMemoryRuntime({ env: env() });
+    expect(() => new DeploymentRecorder(rt, { token: ' ', context: githubContext(rt.env) })).toThrow(
+      /GitHub token is empty/,
+    );
+    await expect(recorder(rt).start({ environment: ' ', payload })).rejects.toThrow(/needs an environment name/);
+    const wrong = new DeploymentRecorder(rt, { token: 'ghs_wrong', context: githubContext(rt.env) });
+    await expect(wrong.start({ environment: 'production', payload })).rejects.toThrow(/401 Bad credentials/);
+  });
+});

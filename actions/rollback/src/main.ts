@@ -1,4 +1,4 @@
-/** rollback: put the last good version back. Modes kubernetes, image and helm run; the others are still to come (issue #7). */
+/** rollback: put the last good version back. Modes kubernetes, image, in-flight and helm run; github and staged are still to come (issue #7). */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +7,13 @@ import { InputError } from '@deploy-actions/core/errors';
 import { HelmCli } from '@deploy-actions/core/helm';
 import { checkSpecInput } from '@deploy-actions/core/http';
 import { boolean, defineInputs, integer, list, numberList, string, structured } from '@deploy-actions/core/inputs';
-import { KubeClient, kubeInputs, loadKubeConfig } from '@deploy-actions/core/kube';
-import { rollbackHelm, rollback as rollbackWorkloads } from '@deploy-actions/core/rollback';
+import { findDeployments, KubeClient, kubeInputs, loadKubeConfig } from '@deploy-actions/core/kube';
+import {
+  hasRolloutInFlight,
+  rollbackHelm,
+  rollbackInFlight,
+  rollback as rollbackWorkloads,
+} from '@deploy-actions/core/rollback';
 import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
 import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
 
@@ -39,13 +44,11 @@ const rollback: ActionDefinition<Inputs> = {
     if (values['database-restore'] !== undefined && !values['confirm-database-restore']) {
       throw new InputError('confirm-database-restore', 'must be true to restore a database', 'false', 'true');
     }
-    // `auto` means in-flight when a rollout record is active; records come with canary-promote, so today it is kubernetes.
-    const mode = values.mode === 'auto' ? (values['to-version'] ? 'image' : 'kubernetes') : values.mode;
-    if (mode === 'helm') return helmMode(rt, values);
-    if (mode !== 'kubernetes' && mode !== 'image') {
-      return inputsOnlyOutcome(rt, 'rollback', `mode ${mode}: issue #7`, inputs, values);
+    if (values.mode === 'helm') return helmMode(rt, values);
+    if (values.mode === 'github' || values.mode === 'staged') {
+      return inputsOnlyOutcome(rt, 'rollback', `mode ${values.mode}: issue #7`, inputs, values);
     }
-    if (mode === 'image' && !values['to-version']) {
+    if (values.mode === 'image' && !values['to-version']) {
       throw new InputError('to-version', 'is required with mode: image', undefined, 'v0.9.5');
     }
     if (!values.deployments?.length && !values.selector) {
@@ -64,6 +67,22 @@ const rollback: ActionDefinition<Inputs> = {
       { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
       { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
     );
+    // The rollout record is keyed by app: canary-promote's default, the first Deployment's name.
+    const app =
+      values.deployments?.[0] ??
+      (await findDeployments(client, { namespace: values.namespace, selector: values.selector }))[0]?.metadata?.name ??
+      '';
+    let mode = values.mode;
+    if (mode === 'auto') {
+      mode = (await hasRolloutInFlight(client, values.namespace, app))
+        ? 'in-flight'
+        : values['to-version']
+          ? 'image'
+          : 'kubernetes';
+      rt.log.info(`mode auto: ${mode}${mode === 'in-flight' ? ` (a rollout of ${app} is in flight)` : ''}`);
+    }
+    if (mode === 'in-flight') return inFlightMode(rt, client, values, app);
+    if (mode !== 'kubernetes' && mode !== 'image') throw new Error(`unexpected mode ${mode}`);
     const report = await rollbackWorkloads(rt, client, {
       mode,
       namespace: values.namespace,
@@ -101,6 +120,33 @@ const rollback: ActionDefinition<Inputs> = {
     };
   },
 };
+
+async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs, app: string) {
+  if (values['dry-run']) {
+    const inFlight = await hasRolloutInFlight(client, values.namespace, app);
+    const message = inFlight
+      ? `would abort the rollout of ${app} in flight (dry run, nothing changed)`
+      : `no rollout of ${app} is in flight: nothing to abort`;
+    rt.summary.append(`## Rollback planned: ${message}\n`);
+    return { result: { verdict: 'planned', mode: 'in-flight', app, message } };
+  }
+  const outcome = await rollbackInFlight(rt, client, {
+    namespace: values.namespace,
+    app,
+    reason: values.reason,
+    triggeredBy: rt.env['GITHUB_ACTOR'],
+  });
+  const restored = Object.fromEntries(
+    (outcome.record?.workloads ?? []).map((workload) => [
+      workload.stable,
+      { before: { images: workload.canaryImages }, after: { images: workload.stableImages }, outcome: 'restored' },
+    ]),
+  );
+  return {
+    result: { verdict: 'rolled-back', mode: 'in-flight', app, reason: outcome.reason, record: outcome.record },
+    outputs: { restored },
+  };
+}
 
 async function helmMode(rt: Runtime, values: Inputs) {
   if (!values.release) throw new InputError('release', 'is required with mode: helm', undefined, 'api-platform');

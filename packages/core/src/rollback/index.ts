@@ -405,3 +405,4 @@ export function summaryMarkdown(report: RollbackReport): string {
 }
 
 export { type HelmRollbackReport, type HelmRollbackRequest, rollbackHelm } from './helm';
+export { hasRolloutInFlight, type InFlightRequest, rollbackInFlight } from './in-flight';

@@ -1,0 +1,70 @@
+/**
+ * rollback, mode `in-flight`: a canary or blue-green rollout that is still
+ * running (its state record says progressing, paused, promoting or switched)
+ * is aborted as canary-promote would abort it: traffic back to stable, the
+ * canary and baseline scaled to 0, a blue-green Service switched back to blue.
+ */
+import { UserError } from '../errors';
+import type { KubeClient } from '../kube/client';
+import {
+  abortRollout,
+  IN_FLIGHT_PHASES,
+  type RolloutOutcome,
+  readRolloutRecord,
+  renderRolloutSummary,
+} from '../rollout';
+import { createRouter, nodeExec, type RouterConfig, type RouterKind } from '../routing';
+import type { Runtime } from '../runtime/port';
+
+export interface InFlightRequest {
+  namespace: string;
+  /** The rollout's key (canary-promote's `app`, by default its first Deployment's name). */
+  app: string;
+  reason?: string | undefined;
+  triggeredBy?: string | undefined;
+}
+
+/** Whether `app` has a rollout in flight: what `mode: auto` asks before choosing. */
+export async function hasRolloutInFlight(client: KubeClient, namespace: string, app: string): Promise<boolean> {
+  const record = await readRolloutRecord(client, namespace, app);
+  return record !== undefined && IN_FLIGHT_PHASES.includes(record.phase);
+}
+
+export async function rollbackInFlight(
+  rt: Runtime,
+  client: KubeClient,
+  request: InFlightRequest,
+): Promise<RolloutOutcome> {
+  const record = await readRolloutRecord(client, request.namespace, request.app);
+  if (record === undefined) {
+    throw new UserError(
+      `No rollout record for app "${request.app}" in namespace "${request.namespace}" (ConfigMap deploy-actions-${request.app}): nothing is in flight`,
+      { hint: 'use mode: kubernetes to undo a finished rollout' },
+    );
+  }
+  if (!IN_FLIGHT_PHASES.includes(record.phase)) {
+    throw new UserError(
+      `The rollout of app "${request.app}" is not in flight (phase ${record.phase}${record.reason ? `: ${record.reason}` : ''})`,
+      { hint: 'use mode: kubernetes to undo a finished rollout' },
+    );
+  }
+  const reason = `Rolled back${request.triggeredBy ? ` by ${request.triggeredBy}` : ''}: ${request.reason ?? 'no reason given'}`;
+  const outcome = await abortRollout(rt, client, {
+    namespace: request.namespace,
+    app: request.app,
+    reason,
+    makeRouter: (target) =>
+      createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
+        client,
+        exec: nodeExec,
+        log: rt.log,
+      }),
+  });
+  // Another run finished or aborted it between the read above and now.
+  if (outcome === undefined)
+    throw new UserError(`The rollout of app "${request.app}" stopped being in flight while rolling back`);
+  rt.summary.append(
+    `## Rolled back an in-flight ${record.strategy} of \`${request.app}\`\n\n${renderRolloutSummary(outcome)}`,
+  );
+  return outcome;
+}

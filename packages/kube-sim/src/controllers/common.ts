@@ -4,6 +4,7 @@ import type { BehaviourTable } from '../behaviour';
 import type { KubeObject, ObjectStore } from '../store';
 import type { EventRecorder } from './events';
 import type { OwnerIndex } from './owner-index';
+import type { Budget } from './queue';
 import type { Random } from './random';
 
 export const PODS = 'v1/pods';
@@ -32,8 +33,8 @@ export interface ControllerContext {
   /** Pods and ReplicaSets by controller uid. */
   pods: OwnerIndex;
   replicaSets: OwnerIndex;
-  /** Work queues hand the event loop back after this many ms of reconciling (Infinity: never). */
-  yieldAfterMs: number;
+  /** Real-time slices shared by the work queues and the kubelet (see Budget). */
+  budget: Budget;
 }
 
 export function key(ns: string | undefined, name: string): string {

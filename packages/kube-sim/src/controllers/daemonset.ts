@@ -25,7 +25,7 @@ export class DaemonSetController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('daemonset', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
+    this.queue = new WorkQueue('daemonset', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.budget);
   }
 
   start(): () => void {

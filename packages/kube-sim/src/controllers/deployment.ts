@@ -52,7 +52,7 @@ export class DeploymentController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('deployment', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
+    this.queue = new WorkQueue('deployment', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.budget);
   }
 
   start(): () => void {

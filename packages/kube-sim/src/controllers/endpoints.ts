@@ -56,7 +56,7 @@ export class EndpointsController {
   }
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('endpoints', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
+    this.queue = new WorkQueue('endpoints', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.budget);
   }
 
   start(): () => void {

@@ -11,6 +11,7 @@ import { EventRecorder } from './events';
 import { JobController } from './job';
 import { ensureNodes, Kubelet } from './kubelet';
 import { OwnerIndex } from './owner-index';
+import { Budget } from './queue';
 import { Random } from './random';
 import { ReplicaSetController } from './replicaset';
 import { StatefulSetController } from './statefulset';
@@ -50,7 +51,7 @@ export function startControllers(
     signal: abort.signal,
     pods: new OwnerIndex(store, 'v1/pods'),
     replicaSets: new OwnerIndex(store, 'apps/v1/replicasets'),
-    yieldAfterMs: options.yieldAfterMs ?? (clock instanceof VirtualClock ? Number.POSITIVE_INFINITY : 4),
+    budget: new Budget(options.yieldAfterMs ?? (clock instanceof VirtualClock ? Number.POSITIVE_INFINITY : 4)),
   };
   // Admission steps cannot be removed from the store; a flag makes a second start reuse the first.
   if (!defaultedStores.has(store)) {

@@ -32,7 +32,7 @@ export class JobController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('job', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
+    this.queue = new WorkQueue('job', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.budget);
   }
 
   start(): () => void {

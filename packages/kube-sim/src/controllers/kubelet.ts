@@ -174,6 +174,8 @@ export class Kubelet {
         if (due === undefined) return;
         const wait = due - clock.now();
         if (wait > 0) await clock.sleep(wait, run.abort.signal);
+        const turn = this.ctx.budget.turn();
+        if (turn) await turn;
         if (run.abort.signal.aborted) return;
         const current = store.find(PODS, ns, name);
         if (!current || current.metadata.uid !== created.metadata.uid || current.metadata.deletionTimestamp) return;

@@ -7,6 +7,36 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from '@deploy-actions/core/clock';
 import { ApiError } from '../errors';
 
+/**
+ * Real time shared by every controller and the kubelet: once a slice of `sliceMs` has been spent without
+ * the event loop getting a turn, `turn()` waits for the next loop iteration (after I/O), so bursts of
+ * simulated work (a thousand pods turning Ready at once) do not hold up API requests.
+ */
+export class Budget {
+  private sliceStart = performance.now();
+  private waiting: Promise<void> | undefined;
+
+  constructor(readonly sliceMs = Number.POSITIVE_INFINITY) {}
+
+  /** True when the current slice is used up (callers then wait for `turn()`). */
+  exhausted(): boolean {
+    return Number.isFinite(this.sliceMs) && performance.now() - this.sliceStart > this.sliceMs;
+  }
+
+  /** Resolves at once while the slice lasts; otherwise after the event loop has served I/O. */
+  turn(): Promise<void> | undefined {
+    if (!this.exhausted()) return undefined;
+    this.waiting ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.waiting = undefined;
+        this.sliceStart = performance.now();
+        resolve();
+      }),
+    );
+    return this.waiting;
+  }
+}
+
 export class WorkQueue {
   private readonly pending = new Set<string>();
   private running = false;
@@ -15,15 +45,15 @@ export class WorkQueue {
   private readonly conflicts = new Map<string, number>();
 
   /**
-   * @param yieldAfterMs after this much real time in one drain, let the event loop serve I/O before going on
-   *   (so API requests are not stuck behind a burst of reconciles); Infinity keeps every drain in microtasks.
+   * @param budget shared real-time slices: when one is used up, the drain goes on after the event loop has
+   *   served I/O (so API requests are not stuck behind a burst of reconciles).
    */
   constructor(
     private readonly name: string,
     private readonly reconcile: (key: string) => void,
     private readonly clock: Clock,
     private readonly signal: AbortSignal,
-    private readonly yieldAfterMs = Number.POSITIVE_INFINITY,
+    private readonly budget = new Budget(),
   ) {}
 
   add(key: string): void {
@@ -55,13 +85,13 @@ export class WorkQueue {
   }
 
   private drain(): void {
-    const started = performance.now();
     let yielded = false;
     try {
       while (this.pending.size > 0 && !this.signal.aborted) {
-        if (performance.now() - started > this.yieldAfterMs) {
+        const wait = this.budget.turn();
+        if (wait) {
           yielded = true;
-          setImmediate(() => this.drain());
+          void wait.then(() => this.drain());
           return;
         }
         const key = this.pending.values().next().value as string;

@@ -89,7 +89,7 @@ export class ReplicaSetController {
   readonly queue: WorkQueue;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.queue = new WorkQueue('replicaset', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.yieldAfterMs);
+    this.queue = new WorkQueue('replicaset', (k) => this.sync(k), ctx.clock, ctx.signal, ctx.budget);
   }
 
   start(): () => void {

@@ -79,24 +79,132 @@ function walk(v: Json, path: string, field: string, out: FieldSet): void {
   out.add(path);
 }
 
+/** Leaf paths of a value (as `walk`, into an array). */
+function leaves(v: Json, path: string, field: string, out: string[]): void {
+  const set: FieldSet = new Set();
+  walk(v, path, field, set);
+  for (const p of set) out.push(p);
+}
+
+function keyedBy(field: string, a: Json[], b: Json[]): string | undefined {
+  const key = mergeKeyOf(field, a, b);
+  if (!key) return undefined;
+  const keyed = (l: Json[]) => l.every((x) => isObject(x) && x[key] !== undefined);
+  return (a.length > 0 || b.length > 0) && keyed(a) && keyed(b) ? key : undefined;
+}
+
+/** The leaf paths that differ between two values: set or changed in `b` (changed), gone from `a` (removed). */
+function diff(
+  a: Json | undefined,
+  b: Json | undefined,
+  path: string,
+  field: string,
+  changed: string[],
+  removed: string[],
+): void {
+  if (a === b) return;
+  if (a === undefined) return leaves(b!, path, field, changed);
+  if (b === undefined) return leaves(a, path, field, removed);
+  if (isObject(a) && isObject(b)) {
+    const bk = Object.keys(b);
+    const ak = Object.keys(a);
+    if (bk.length === 0 || ak.length === 0) {
+      if (bk.length !== ak.length) {
+        leaves(a, path, field, removed);
+        leaves(b, path, field, changed);
+      }
+      return;
+    }
+    for (const k of bk) diff(a[k], b[k], `${path}\nf:${k}`, k, changed, removed);
+    for (const k of ak) if (!(k in b)) leaves(a[k]!, `${path}\nf:${k}`, k, removed);
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (isSetList(field) && [...a, ...b].every((x) => !isObject(x))) {
+      const as = new Set(a.map((x) => JSON.stringify(x)));
+      const bs = new Set(b.map((x) => JSON.stringify(x)));
+      for (const x of bs) if (!as.has(x)) changed.push(`${path}\nv:${x}`);
+      for (const x of as) if (!bs.has(x)) removed.push(`${path}\nv:${x}`);
+      return;
+    }
+    const key = keyedBy(field, a, b);
+    if (key) {
+      const byKey = new Map((a as JsonObject[]).map((x) => [JSON.stringify(x[key]), x]));
+      const seen = new Set<string>();
+      for (const item of b as JsonObject[]) {
+        const id = JSON.stringify(item[key]);
+        seen.add(id);
+        const elem = `${path}\nk:${JSON.stringify({ [key]: item[key] })}`;
+        const old = byKey.get(id);
+        if (!old) {
+          changed.push(elem);
+          for (const [k, x] of Object.entries(item)) leaves(x, `${elem}\nf:${k}`, k, changed);
+        } else {
+          for (const k of Object.keys(item)) diff(old[k], item[k], `${elem}\nf:${k}`, k, changed, removed);
+          for (const k of Object.keys(old)) if (!(k in item)) leaves(old[k]!, `${elem}\nf:${k}`, k, removed);
+        }
+      }
+      for (const [id, old] of byKey) {
+        if (seen.has(id)) continue;
+        const elem = `${path}\nk:${JSON.stringify({ [key]: old[key] })}`;
+        removed.push(elem);
+        for (const [k, x] of Object.entries(old)) leaves(x, `${elem}\nf:${k}`, k, removed);
+      }
+      return;
+    }
+    if (JSON.stringify(a) !== JSON.stringify(b)) {
+      if (a.length === 0 || b.length === 0) {
+        leaves(a, path, field, removed);
+        leaves(b, path, field, changed);
+      } else changed.push(path);
+    }
+    return;
+  }
+  // A leaf, or a change of shape (map <-> list <-> scalar).
+  if (isObject(a) || Array.isArray(a) || isObject(b) || Array.isArray(b)) {
+    leaves(a, path, field, removed);
+    leaves(b, path, field, changed);
+  } else changed.push(path);
+}
+
+/** diff() over the owned part of two whole objects. */
+function diffObjects(prev: JsonObject, next: JsonObject, scope: Scope, changed: string[], removed: string[]): void {
+  const keys = new Set([...Object.keys(prev), ...Object.keys(next)]);
+  for (const k of keys) {
+    if (SKIP_TOP.has(k)) continue;
+    if (scope === 'main' && k === 'status') continue;
+    if (scope === 'status' && k !== 'status') continue;
+    if (k === 'metadata') {
+      const pm = isObject(prev.metadata) ? prev.metadata : {};
+      const nm = isObject(next.metadata) ? next.metadata : {};
+      for (const mk of new Set([...Object.keys(pm), ...Object.keys(nm)])) {
+        if (!SKIP_METADATA.has(mk)) diff(pm[mk], nm[mk], `f:metadata\nf:${mk}`, mk, changed, removed);
+      }
+      continue;
+    }
+    diff(prev[k], next[k], `f:${k}`, k, changed, removed);
+  }
+}
+
 // ---------- FieldsV1 <-> FieldSet ----------
 
 export function toFieldsV1(set: FieldSet): JsonObject {
   const root: JsonObject = {};
+  const owned: JsonObject[] = [];
   for (const path of set) {
     let node = root;
-    const segs = path.split('\n');
-    for (const seg of segs) {
-      node[seg] ??= {};
-      node = node[seg] as JsonObject;
+    for (const seg of path.split('\n')) {
+      let child = node[seg] as JsonObject | undefined;
+      if (!child) {
+        child = {};
+        node[seg] = child;
+      }
+      node = child;
     }
+    owned.push(node);
   }
   // A node that is itself owned and also has owned children gets a '.' marker.
-  for (const path of set) {
-    let node = root;
-    for (const seg of path.split('\n')) node = node[seg] as JsonObject;
-    if (Object.keys(node).length > 0 && !('.' in node)) node['.'] = {};
-  }
+  for (const node of owned) if (Object.keys(node).length > 0 && !('.' in node)) node['.'] = {};
   return root;
 }
 
@@ -174,12 +282,25 @@ function entryKey(e: { manager: string; operation: string; subresource?: string 
 interface Owned {
   entry: ManagedFieldsEntry;
   set: FieldSet;
+  /** The set or the entry changed: the entry must be written anew. */
+  dirty?: boolean;
 }
+
+/** Parsed FieldsV1 by identity: stored entries are frozen, so each one is parsed once. */
+const parsed = new WeakMap<object, FieldSet>();
 
 function readOwners(obj: JsonObject): Owned[] {
   const list = (obj.metadata as JsonObject | undefined)?.managedFields;
   if (!Array.isArray(list)) return [];
-  return (list as unknown as ManagedFieldsEntry[]).map((entry) => ({ entry, set: fromFieldsV1(entry.fieldsV1) }));
+  return (list as unknown as ManagedFieldsEntry[]).map((entry) => {
+    let set = parsed.get(entry.fieldsV1);
+    if (!set) {
+      set = fromFieldsV1(entry.fieldsV1);
+      if (Object.isFrozen(entry.fieldsV1)) parsed.set(entry.fieldsV1, set);
+    }
+    // Copy on write: the cached set is shared with the stored object.
+    return { entry, set: new Set(set) };
+  });
 }
 
 function writeOwners(obj: JsonObject, owners: Owned[]): void {
@@ -187,7 +308,12 @@ function writeOwners(obj: JsonObject, owners: Owned[]): void {
   const meta = obj.metadata as JsonObject;
   const entries = owners
     .filter((o) => o.set.size > 0)
-    .map((o) => ({ ...o.entry, fieldsV1: toFieldsV1(o.set) }) as unknown as Json);
+    .map((o) => {
+      if (o.dirty === false) return o.entry as unknown as Json;
+      const fieldsV1 = toFieldsV1(o.set);
+      parsed.set(fieldsV1, new Set(o.set));
+      return { ...o.entry, fieldsV1 } as unknown as Json;
+    });
   if (entries.length > 0) meta.managedFields = entries;
   else delete meta.managedFields;
 }
@@ -213,22 +339,26 @@ export function recordUpdate(
   next: JsonObject,
   who: WriteIdentity,
   hasStatus: boolean,
-): void {
-  const owners = prev ? readOwners(prev) : [];
+): boolean {
   const scope = scopeOf(who.subresource, hasStatus);
-  const after = collectFields(next, scope);
-  const before = prev ? collectFields(prev, scope) : new Set<string>();
-  const changed = new Set<string>();
-  for (const p of after) {
-    if (!before.has(p) || JSON.stringify(valueAt(prev!, p)) !== JSON.stringify(valueAt(next, p))) changed.add(p);
+  const changed: string[] = [];
+  const removed: string[] = [];
+  if (prev) diffObjects(prev, next, scope, changed, removed);
+  else for (const p of collectFields(next, scope)) changed.push(p);
+  const meta = (isObject(next.metadata) ? next.metadata : {}) as JsonObject;
+  const prevOwners = (prev?.metadata as JsonObject | undefined)?.managedFields;
+  if (changed.length === 0 && removed.length === 0) {
+    if (prevOwners === undefined) delete meta.managedFields;
+    else meta.managedFields = prevOwners;
+    return false;
   }
+  const owners = prev ? readOwners(prev) : [];
   for (const o of owners) {
-    for (const p of o.set) {
-      const inScope = scope === 'all' || (scope === 'status') === p.startsWith('f:status');
-      if (inScope && (!after.has(p) || changed.has(p))) o.set.delete(p);
-    }
+    o.dirty = false;
+    for (const p of removed) if (o.set.delete(p)) o.dirty = true;
+    for (const p of changed) if (o.set.delete(p)) o.dirty = true;
   }
-  if (changed.size > 0) {
+  if (changed.length > 0) {
     const key = entryKey({ manager: who.manager, operation: 'Update', subresource: who.subresource });
     let mine = owners.find((o) => entryKey(o.entry) === key);
     if (!mine) {
@@ -247,9 +377,11 @@ export function recordUpdate(
       owners.push(mine);
     }
     mine.entry = { ...mine.entry, time: who.time, apiVersion: who.apiVersion };
+    mine.dirty = true;
     for (const p of changed) mine.set.add(p);
   }
   writeOwners(next, owners);
+  return true;
 }
 
 function conflictError(conflicts: { manager: string; path: string }[], kind: string, name: string): ApiError {

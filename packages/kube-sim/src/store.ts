@@ -323,6 +323,8 @@ export class ObjectStore {
     namespace: string | undefined,
     input: KubeObject,
     options: WriteOptions = {},
+    /** The caller hands `input` over (a private copy): no defensive clone. */
+    handedOver = false,
   ): KubeObject {
     const type = this.type(gvr);
     if (!isObject(input) || !isObject(input.metadata)) throw badRequest('the object must have metadata');
@@ -344,14 +346,15 @@ export class ObjectStore {
     }
     let next: KubeObject;
     if (options.subresource === 'status') {
-      next = structuredClone(old);
-      next.status = structuredClone(input.status);
+      // Only the status changes: share the rest of the stored (frozen) object.
+      next = { ...old, metadata: { ...old.metadata } };
+      next.status = handedOver ? input.status : structuredClone(input.status);
       if (next.status === undefined) delete next.status;
     } else {
-      next = structuredClone(input) as KubeObject;
+      next = handedOver ? input : (structuredClone(input) as KubeObject);
       if (this.hasStatus(type)) {
         if (old.status === undefined) delete next.status;
-        else next.status = structuredClone(old.status);
+        else next.status = old.status;
       }
       // Server-owned metadata cannot be changed by a client.
       for (const k of ['uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds']) {
@@ -390,12 +393,14 @@ export class ObjectStore {
         ]);
       }
     }
+    next.metadata.resourceVersion = old.metadata.resourceVersion;
+    // recordUpdate diffs every field a client can set: no difference means a no-op write.
+    if (!recordUpdate(old as JsonObject, next as JsonObject, this.identity(type, options), this.hasStatus(type))) {
+      return old;
+    }
     if (type.hasSpec && old.metadata.generation !== undefined && specOf(type, old) !== specOf(type, next)) {
       next.metadata.generation = (old.metadata.generation as number) + 1;
     }
-    next.metadata.resourceVersion = old.metadata.resourceVersion;
-    recordUpdate(old as JsonObject, next as JsonObject, this.identity(type, options), this.hasStatus(type));
-    if (sameContent(old, next)) return old;
     if (options.dryRun) return deepFreeze(next);
     const table = this.table(type);
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
@@ -742,7 +747,7 @@ export class ObjectStore {
 
   /** Remove an object for good, emit DELETED, then collect its dependents and unblock foreground owners. */
   private remove(table: Table, obj: KubeObject): KubeObject {
-    const next = structuredClone(obj);
+    const next = { ...obj, metadata: { ...obj.metadata } };
     const stored = this.commit(table, 'DELETED', next, obj, 'delete');
     const uid = obj.metadata.uid as string;
     if (obj.metadata.finalizers?.includes('orphan')) this.orphanDependents(uid);
@@ -965,7 +970,7 @@ export class ObjectStore {
       const draft = structuredClone(this.get(type, namespace, name));
       fn(draft);
       try {
-        return this.updateIn(type, namespace, draft, options);
+        return this.updateIn(type, namespace, draft, options, true);
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 409) || attempt >= 5) throw error;
       }

@@ -103,8 +103,14 @@ function diff(
   removed: string[],
 ): void {
   if (a === b) return;
-  if (a === undefined) return leaves(b!, path, field, changed);
-  if (b === undefined) return leaves(a, path, field, removed);
+  if (a === undefined) {
+    leaves(b!, path, field, changed);
+    return;
+  }
+  if (b === undefined) {
+    leaves(a, path, field, removed);
+    return;
+  }
   if (isObject(a) && isObject(b)) {
     const bk = Object.keys(b);
     const ak = Object.keys(a);

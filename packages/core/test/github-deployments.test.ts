@@ -435,6 +435,97 @@ describe('DeploymentRecorder', () => {
     expect(withMask.masked).toContain(TOKEN);
   });
 
+  it('works against GitHub Enterprise Server: API under /api/v3, links to the GHES host', async () => {
+    const ghes = new FakeGitHub(TOKEN, 'acme', 'web', '/api/v3');
+    const apiUrl = await ghes.start();
+    try {
+      const previous = ghes.seed('production', payload, ['success']);
+      const rt = createMemoryRuntime({
+        env: env({ GITHUB_API_URL: apiUrl, GITHUB_SERVER_URL: 'https://ghes.example.com' }),
+      });
+      const rec = recorder(rt);
+      await rec.start({ environment: 'production', payload });
+      const done = await rec.succeed();
+      expect(ghes.writes().map((w) => w.path.replace(/\/\d+\//, '/N/'))).toEqual([
+        '/api/v3/repos/acme/web/deployments',
+        '/api/v3/repos/acme/web/deployments/N/statuses',
+        '/api/v3/repos/acme/web/deployments/N/statuses',
+        '/api/v3/repos/acme/web/deployments/N/statuses',
+      ]);
+      // No auto_inactive to rely on: the previous release is marked explicitly.
+      expect(ghes.states(previous)).toEqual(['inactive', 'success']);
+      expect(done.logUrl).toBe('https://ghes.example.com/acme/web/actions/runs/4242/attempts/2');
+      expect(done.historyUrl).toBe('https://ghes.example.com/acme/web/deployments/production');
+    } finally {
+      await ghes.close();
+    }
+  });
+
+  it('waits for a primary rate-limit reset that is near, and gives up with a UserError on one that is far', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const rt = createMemoryRuntime({ env: env(), clock });
+    const rec = recorder(rt);
+    const limited = (resetInSeconds: number) => ({
+      method: 'POST',
+      status: 403,
+      headers: {
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(1_000 + resetInSeconds),
+      },
+      body: { message: 'API rate limit exceeded for installation ID 1.' },
+    });
+    gh.faults.push(limited(30));
+    const auto = clock.startAutoAdvance();
+    try {
+      await rec.start({ environment: 'production', payload });
+      expect(clock.now()).toBe(1_000_000 + 31_000); // until the reset, plus a second
+      gh.faults.push(limited(3600));
+      const error = await rec.succeed().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as Error).message).toMatch(/answered 403: API rate limit exceeded.*not lifted in time/);
+    } finally {
+      auto.stop();
+    }
+  });
+
+  it('still reports success when the replaced deployment cannot be read, with a warning', async () => {
+    gh.seed('production', payload, ['success']);
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt);
+    await rec.start({ environment: 'production', payload });
+    gh.faults.push({ method: 'GET', status: 404, body: { message: 'Not Found' } });
+    const done = await rec.succeed();
+    expect(done.state).toBe('success');
+    expect(done.replaced).toEqual([]);
+    expect(rt.lines('warning')).toEqual([
+      `GitHub Deployment #${done.id} succeeded, but the deployment it replaced could not be marked inactive: ` +
+        'GitHub API GET /repos/acme/web/deployments?environment=production&per_page=100 answered 404: Not Found. ' +
+        'The token cannot see acme/web or its Deployments: the workflow needs `permissions: deployments: read`',
+    ]);
+  });
+
+  it('retries a refused connection, then says which API it could not reach', async () => {
+    await gh.close();
+    const clock = new VirtualClock(0);
+    const rt = createMemoryRuntime({ env: env(), clock });
+    const rec = new DeploymentRecorder(rt, {
+      token: TOKEN,
+      context: githubContext(rt.env),
+      retry: { attempts: 3, jitter: false, baseMs: 1000 },
+    });
+    const auto = clock.startAutoAdvance();
+    try {
+      const error = (await rec.start({ environment: 'production', payload }).catch((e: unknown) => e)) as Error;
+      expect(error.message).toBe(
+        `Could not reach the GitHub API at ${gh.base} (POST /repos/acme/web/deployments): ECONNREFUSED`,
+      );
+    } finally {
+      auto.stop();
+    }
+    expect(clock.now()).toBe(3000); // 1 s, then 2 s
+    expect(rt.lines('info').filter((l) => l.includes('retrying'))).toHaveLength(2);
+  });
+
   it('refuses an empty token, a missing environment and a bad credential as user errors', async () => {
     const rt = createMemoryRuntime({ env: env() });
     expect(() => new DeploymentRecorder(rt, { token: ' ', context: githubContext(rt.env) })).toThrow(

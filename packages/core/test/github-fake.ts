@@ -69,6 +69,8 @@ export class FakeGitHub {
     readonly token: string,
     readonly owner = 'acme',
     readonly repo = 'web',
+    /** `/api/v3` to answer like GitHub Enterprise Server. */
+    readonly apiPrefix = '',
   ) {}
 
   async start(): Promise<string> {
@@ -80,7 +82,7 @@ export class FakeGitHub {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this.base;
+    return `${this.base}${this.apiPrefix}`;
   }
 
   async close(): Promise<void> {
@@ -180,7 +182,7 @@ export class FakeGitHub {
     if (request.headers.authorization !== `Bearer ${this.token}`) {
       return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
     }
-    const prefix = `/repos/${this.owner}/${this.repo}/deployments`;
+    const prefix = `${this.apiPrefix}/repos/${this.owner}/${this.repo}/deployments`;
     if (!url.pathname.startsWith(prefix)) return send(404, { message: 'Not Found' });
     const rest = url.pathname.slice(prefix.length);
     const denied = { message: 'Resource not accessible by integration', status: '403' };

@@ -1,16 +1,21 @@
 /**
  * A small typed GitHub REST client over the platform `fetch`.
  *
- * Why not `@actions/github` (Octokit)? Measured on the dev machine with Node
- * 24 (2 cores, loaded): `await import('@actions/github')` costs 108–156 ms on
- * its own, about three times the whole ~45 ms start budget of an action, while
- * Node's built-in `fetch` costs ~47–52 ms on first use and the metrics, http
- * and notify modules pay that anyway. We use four endpoints; Octokit would
- * add its own retry/throttling that ignores our injected clock and abort
- * signal, so tests could not drive it on virtual time. Here every call goes
- * through `@deploy-actions/core/retry` (Retry-After honoured, virtual clock,
- * cancellable), errors are typed, and tests inject nothing: they point
- * `apiUrl` at a loopback server (or pass `fetch`).
+ * Why not `@actions/github` (Octokit)? Measured with Node 24.21 on the dev
+ * machine (2 cores, shared, load 5–7), in-process `performance.now()` around
+ * `await import(...)`, 7–9 runs each:
+ *   - `@actions/github` 9.1.1 from node_modules: 83–305 ms (typically ~120);
+ *   - the same bundled and minified by esbuild (542 KB): 53–82 ms;
+ *   - this module bundled by esbuild (25 KB): ~1 ms, plus Node's built-in
+ *     `fetch` on first use: 32–44 ms, which the metrics, http and notify
+ *     modules pay anyway.
+ * Octokit would cost more than the whole ~45 ms start budget, for four
+ * endpoints. Its retry/throttling would also ignore our injected clock and
+ * abort signal, so tests could not run it on virtual time. Here every call
+ * goes through `@deploy-actions/core/retry` (Retry-After honoured, virtual
+ * clock, cancellable), errors are typed, and tests point `apiUrl` at a
+ * loopback server (or pass `fetch`). The module itself imports nothing heavy;
+ * adapters still load it lazily, only when a token is given.
  */
 import { UserError } from '../errors';
 import { type RetryOptions, retry } from '../retry';
@@ -212,6 +217,14 @@ export class GitHubApi {
 
   /** Turn what the user can fix into a UserError that says how. */
   private explain(error: unknown, method: string, path: string, permission: string | undefined): unknown {
+    if (error instanceof TypeError) {
+      // undici's "fetch failed": the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is in the cause.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.code ?? cause?.message ?? error.message;
+      return new Error(`Could not reach the GitHub API at ${this.apiUrl} (${method} ${path}): ${reason}`, {
+        cause: error,
+      });
+    }
     if (!(error instanceof GitHubApiError)) return error;
     const { status } = error;
     const where = this.repository;
@@ -228,13 +241,13 @@ export class GitHubApi {
     }
     if (status === 403 || status === 404) {
       const needs = permission ?? 'deployments: write';
-      return new UserError(
-        `${error.message}. The token cannot use GitHub Deployments of ${where}: the workflow needs \`permissions: ${needs}\``,
-        {
-          hint: `add to the job (or workflow):\n  permissions:\n    contents: read\n    ${needs}\nA personal token needs the repo_deployment scope (fine-grained: "Deployments" ${needs.endsWith('write') ? 'read and write' : 'read'})`,
-          cause: error,
-        },
-      );
+      // GitHub answers 404, not 403, when the token may not see the repository at all.
+      const cannot =
+        status === 404 ? `cannot see ${where} or its Deployments` : `cannot use GitHub Deployments of ${where}`;
+      return new UserError(`${error.message}. The token ${cannot}: the workflow needs \`permissions: ${needs}\``, {
+        hint: `add to the job (or workflow):\n  permissions:\n    contents: read\n    ${needs}\nA personal token needs the repo_deployment scope (fine-grained: "Deployments" ${needs.endsWith('write') ? 'read and write' : 'read'})`,
+        cause: error,
+      });
     }
     if (status === 422 || status === 409 || status === 400) {
       return new UserError(error.message, { cause: error });

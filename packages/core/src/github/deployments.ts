@@ -258,7 +258,14 @@ export class DeploymentRecorder {
     record.state = 'success';
     record.environmentUrl = url;
     record.description = text;
-    record.replaced = await this.deactivatePrevious(record);
+    try {
+      record.replaced = await this.deactivatePrevious(record);
+    } catch (error) {
+      // The release itself is recorded as a success; an old deployment still shown as active is cosmetic.
+      this.rt.log.warning(
+        `GitHub Deployment #${record.id} succeeded, but the deployment it replaced could not be marked inactive: ${(error as Error).message}`,
+      );
+    }
     this.rt.log.info(
       `GitHub Deployment #${record.id} for ${record.environment} succeeded` +
         (record.replaced.length > 0 ? `; replaced ${record.replaced.map((id) => `#${id}`).join(', ')}` : ''),

@@ -6,9 +6,13 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from './support/repo';
 
+/** Every file under `dir`, as paths relative to it. */
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => (entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)]))
+  const walk = (at: string): string[] =>
+    readdirSync(at, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? walk(join(at, entry.name)) : [join(at, entry.name)],
+    );
+  return walk(dir)
     .map((path) => relative(dir, path))
     .sort();
 }

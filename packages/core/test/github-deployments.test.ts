@@ -315,14 +315,15 @@ describe('DeploymentRecorder', () => {
     const bad = gh.seed('production', { app: 'web', images: { web: 'ghcr.io/acme/web:v1.4.0' } }, ['success']);
     const rt = createMemoryRuntime({ env: env() });
     const rec = recorder(rt);
-    const active = await rec.activeDeployment('production', { app: 'web' });
-    const target = await rec.lastSuccessfulDeployment('production', { before: active!.id, app: 'web' });
-    expect(target?.id).toBe(good);
+    const { bad: active, target, images } = await rec.findRollbackTarget('production', { app: 'web' });
+    expect(active?.id).toBe(bad);
+    expect(target.id).toBe(good);
+    expect(images).toEqual({ web: 'ghcr.io/acme/web:v1.3.0' });
     await rec.start({
       environment: 'production',
-      ref: target!.sha,
+      ref: target.sha,
       description: `rollback to deployment #${good}`,
-      payload: target!.payload,
+      payload: target.payload,
     });
     await rec.markBad(bad, 'error rate 5% after release');
     const restored = await rec.succeed();
@@ -335,6 +336,68 @@ describe('DeploymentRecorder', () => {
     });
     // A later rollback never returns to the bad one.
     expect((await rec.lastSuccessfulDeployment('production', { before: restored.id }))?.id).toBe(good);
+  });
+
+  it('findRollbackTarget says when there is nothing to return to, or no images to redeploy', async () => {
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt);
+    const only = gh.seed('production', payload, ['success']);
+    await expect(rec.findRollbackTarget('production', { app: 'web' })).rejects.toThrow(
+      `No earlier successful GitHub Deployment of environment production for app web to return to (the active one is #${only})`,
+    );
+    const foreign = gh.seed('qa', { note: 'deployed by another tool' }, ['success', 'inactive']);
+    gh.seed('qa', { app: 'web', images: { web: 'ghcr.io/acme/web:v2' } }, ['success']);
+    const error = (await rec.findRollbackTarget('qa').catch((e: unknown) => e)) as UserError;
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toBe(
+      `GitHub Deployment #${foreign} of qa (${'0'.repeat(39)}${foreign}) has no images in its payload, so it cannot be redeployed`,
+    );
+    // With no active release (the last one failed), the newest success is the target and nothing is "bad".
+    const staging = gh.seed('staging', payload, ['success', 'inactive']);
+    gh.seed('staging', payload, ['in_progress', 'failure']);
+    const found = await rec.findRollbackTarget('staging');
+    expect(found.bad).toBeUndefined();
+    expect(found.target.id).toBe(staging);
+  });
+
+  it("resume continues a deployment started by an earlier job: in_progress with this run's log, then success", async () => {
+    const earlier = createMemoryRuntime({ env: env({ GITHUB_RUN_ID: '4000', GITHUB_RUN_ATTEMPT: '1' }) });
+    const started = await recorder(earlier).start({
+      environment: 'production',
+      payload,
+      environmentUrl: 'https://web.example.com',
+      description: 'paused at 50%',
+    });
+    gh.requests.length = 0;
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt);
+    const resumed = await rec.resume(started.id);
+    expect(resumed).toMatchObject({
+      id: started.id,
+      environment: 'production',
+      state: 'in_progress',
+      environmentUrl: 'https://web.example.com',
+      logUrl: RUN,
+      payload,
+    });
+    // Already in progress: nothing posted; the success carries this run's log URL.
+    await rec.succeed();
+    expect(gh.writes()).toEqual([
+      {
+        method: 'POST',
+        path: `/repos/acme/web/deployments/${started.id}/statuses`,
+        body: {
+          state: 'success',
+          log_url: RUN,
+          environment_url: 'https://web.example.com',
+          description: 'paused at 50%',
+          auto_inactive: true,
+        },
+      },
+    ]);
+    await expect(recorder(rt).resume(9999)).rejects.toThrow(
+      'GitHub Deployment #9999 was not found in acme/web (or the token may not read its Deployments: `permissions: deployments: read`)',
+    );
   });
 
   it('retries a 502 then succeeds, waiting the Retry-After on the virtual clock', async () => {

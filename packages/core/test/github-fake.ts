@@ -211,6 +211,13 @@ export class FakeGitHub {
         .map(({ statuses: _, ...shown }) => shown);
       return this.page(url, list, send);
     }
+    const one = /^\/(\d+)$/.exec(rest);
+    if (one && method === 'GET') {
+      const deployment = this.deployments.get(Number(one[1]));
+      if (deployment === undefined) return send(404, { message: 'Not Found' });
+      const { statuses: _, ...shown } = deployment;
+      return send(200, shown);
+    }
     const match = /^\/(\d+)\/statuses$/.exec(rest);
     if (match) {
       const deployment = this.deployments.get(Number(match[1]));

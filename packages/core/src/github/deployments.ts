@@ -9,8 +9,8 @@
  */
 import { UserError } from '../errors';
 import type { Runtime } from '../runtime/port';
-import { type FetchLike, GitHubApi, type GitHubApiOptions } from './api';
-import type { GitHubContext } from './context';
+import { type FetchLike, GitHubApi, GitHubApiError, type GitHubApiOptions } from './api';
+import { type GitHubContext, githubContext } from './context';
 
 export type DeploymentState = 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
 
@@ -95,6 +95,15 @@ export interface SuccessfulDeployment {
   status: GitHubDeploymentStatus;
   /** Its newest status of any kind: `success` when still active, `inactive` when a later release replaced it. */
   latestState: DeploymentState;
+}
+
+export interface RollbackTarget {
+  /** The release being undone: the active deployment, when there is one. */
+  bad: SuccessfulDeployment | undefined;
+  /** The release to put back. */
+  target: SuccessfulDeployment;
+  /** Its images, container → image (checked to be non-empty strings). */
+  images: Record<string, string>;
 }
 
 export interface LookupOptions {
@@ -218,7 +227,7 @@ export class DeploymentRecorder {
       description,
       environmentUrl: request.environmentUrl,
       logUrl: context.runUrl,
-      historyUrl: `${context.serverUrl}/${context.repository}/deployments/${encodeURIComponent(environment)}`,
+      historyUrl: this.historyUrl(environment),
       replaced: [],
       payload: request.payload,
     };
@@ -235,6 +244,54 @@ export class DeploymentRecorder {
     });
     this.record.state = 'in_progress';
     this.rt.log.info(`GitHub Deployment #${deployment.id} for ${environment} is in progress`);
+    return { ...this.record };
+  }
+
+  /**
+   * Continue a Deployment started by an earlier job or step (canary-promote `action: continue | promote`, or the
+   * `post:` step of a cancelled run): checks it exists and belongs to the repository, and, unless `quiet`, posts
+   * `in_progress` with this run's log URL so the environment links to the job now driving it.
+   */
+  async resume(id: number, options: { environmentUrl?: string; quiet?: boolean } = {}): Promise<DeploymentRecord> {
+    if (this.record !== undefined) throw new Error(`deployment #${this.record.id} was already started`);
+    if (!Number.isInteger(id) || id <= 0) throw new UserError(`Not a GitHub Deployment id: ${id}`);
+    const { context } = this.options;
+    const found = await this.api
+      .request<GitHubDeployment>('GET', `${this.base}/${id}`, { permission: READ })
+      .catch((error: unknown) => {
+        const cause = error instanceof UserError ? error.cause : undefined;
+        if (cause instanceof GitHubApiError && cause.status === 404) {
+          throw new UserError(
+            `GitHub Deployment #${id} was not found in ${context.repository} (or the token may not read its Deployments: \`permissions: ${READ}\`)`,
+            { cause },
+          );
+        }
+        throw error;
+      });
+    const deployment = found.data;
+    const { latest } = await this.statusSummary(id);
+    this.record = {
+      id,
+      environment: deployment.environment,
+      state: latest?.state ?? 'pending',
+      ref: deployment.ref,
+      sha: deployment.sha,
+      description: deployment.description ?? undefined,
+      environmentUrl: options.environmentUrl ?? latest?.environment_url ?? undefined,
+      logUrl: context.runUrl,
+      historyUrl: this.historyUrl(deployment.environment),
+      replaced: [],
+      payload: payloadOf(deployment),
+    };
+    if (!options.quiet && this.record.state !== 'in_progress') {
+      await this.status(id, {
+        state: 'in_progress',
+        ...(context.runUrl !== undefined ? { log_url: context.runUrl } : {}),
+        ...(this.record.environmentUrl !== undefined ? { environment_url: this.record.environmentUrl } : {}),
+        ...(this.record.description !== undefined ? { description: this.record.description } : {}),
+      });
+      this.record.state = 'in_progress';
+    }
     return { ...this.record };
   }
 
@@ -303,6 +360,42 @@ export class DeploymentRecorder {
     await this.status(deploymentId, { state: 'failure', ...common });
     await this.status(deploymentId, { state: 'inactive', ...common });
     this.rt.log.info(`GitHub Deployment #${deploymentId} marked failure, then inactive: ${text}`);
+  }
+
+  /**
+   * Rollback mode `github`: the release to undo (the active deployment, if any) and the one to return to (the newest
+   * earlier deployment that reached `success` and was never marked bad), whose payload must name its images.
+   * Only reads; a UserError says what is missing before anything changes.
+   */
+  async findRollbackTarget(environment: string, options: { app?: string | undefined } = {}): Promise<RollbackTarget> {
+    const scope = options.app !== undefined ? ` for app ${options.app}` : '';
+    const bad = await this.activeDeployment(environment, options);
+    const target = await this.lastSuccessfulDeployment(environment, {
+      app: options.app,
+      ...(bad !== undefined ? { before: bad.id } : {}),
+    });
+    if (target === undefined) {
+      throw new UserError(
+        `No earlier successful GitHub Deployment of environment ${environment}${scope} to return to` +
+          (bad !== undefined ? ` (the active one is #${bad.id})` : ''),
+        { hint: 'use mode: kubernetes (previous revision) or mode: image with to-version instead' },
+      );
+    }
+    const images = target.payload.images;
+    if (
+      images === undefined ||
+      typeof images !== 'object' ||
+      Object.keys(images).length === 0 ||
+      Object.values(images).some((image) => typeof image !== 'string' || image === '')
+    ) {
+      throw new UserError(
+        `GitHub Deployment #${target.id} of ${environment} (${target.ref}) has no images in its payload, so it cannot be redeployed`,
+        {
+          hint: 'deployments recorded by deploy-actions carry payload.images; use mode: image with to-version instead',
+        },
+      );
+    }
+    return { bad, target, images: images as Record<string, string> };
   }
 
   /** The environment's currently active deployment: the newest whose latest status is `success`. */
@@ -406,8 +499,25 @@ export class DeploymentRecorder {
     return response.data;
   }
 
+  private historyUrl(environment: string): string {
+    const { serverUrl, repository } = this.options.context;
+    return `${serverUrl}/${repository}/deployments/${encodeURIComponent(environment)}`;
+  }
+
   private started(what: string): DeploymentRecord {
     if (this.record === undefined) throw new Error(`${what}() before start(): no GitHub Deployment was created`);
     return this.record;
   }
+}
+
+/**
+ * The recorder for this run: context from the runtime's `GITHUB_*` variables (GITHUB_REPOSITORY required).
+ * Adapters call it only when a token is given, after `await import('@deploy-actions/core/github')`.
+ */
+export function createDeploymentRecorder(
+  rt: Runtime,
+  token: string,
+  options: Omit<DeploymentRecorderOptions, 'token' | 'context'> & { context?: GitHubContext } = {},
+): DeploymentRecorder {
+  return new DeploymentRecorder(rt, { ...options, token, context: options.context ?? githubContext(rt.env) });
 }

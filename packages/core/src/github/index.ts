@@ -8,6 +8,7 @@
 export { type ApiResponse, type FetchLike, GitHubApi, GitHubApiError, type GitHubApiOptions, nextLink } from './api';
 export { type ContextVariable, type GitHubContext, type GitHubContextOptions, githubContext } from './context';
 export {
+  createDeploymentRecorder,
   type DeploymentPayload,
   type DeploymentRecord,
   DeploymentRecorder,
@@ -16,6 +17,7 @@ export {
   type GitHubDeployment,
   type GitHubDeploymentStatus,
   type LookupOptions,
+  type RollbackTarget,
   type StartDeployment,
   type SuccessfulDeployment,
 } from './deployments';

@@ -40,7 +40,7 @@ export interface KubeSimOptions {
   scenario?: Scenario;
   /** HTTPS with a self-signed certificate (default), or plain HTTP when false. */
   tls?: boolean;
-  /** Watch events kept per resource for resume (default 20000). */
+  /** Watch events kept per resource for resume (default 5000). */
   historyLimit?: number;
   /** Interval of BOOKMARK events on watches that allow them, in real ms (default 60000). */
   bookmarkIntervalMs?: number;
@@ -66,7 +66,7 @@ export class KubeSim {
   private constructor(options: KubeSimOptions) {
     this.clock = options.clock ?? systemClock;
     this.scenario = options.scenario ?? {};
-    this.store = new ObjectStore(this.clock, { historyLimit: options.historyLimit ?? 20_000 });
+    this.store = new ObjectStore(this.clock, { historyLimit: options.historyLimit ?? 5_000 });
     this.stopCrds = watchCustomResourceDefinitions(this.store);
     this.api = new ApiServer({
       store: this.store,

@@ -542,18 +542,31 @@ export class ApiServer {
     let closed = false;
     let stop = () => {};
     const timers: NodeJS.Timeout[] = [];
+    // Events of one burst of writes leave in one write (one syscall), not one each.
+    let pending = '';
+    let flushScheduled = false;
+    const flush = () => {
+      flushScheduled = false;
+      if (pending && !res.writableEnded) res.write(pending);
+      pending = '';
+    };
     const close = () => {
       if (closed) return;
       closed = true;
       stop();
       for (const t of timers) clearTimeout(t);
       this.watches.delete(open);
+      flush();
       res.end();
     };
     const open: OpenWatch = { type: route.type, close };
     const write = (line: string) => {
       if (closed) return;
-      res.write(line);
+      pending += line;
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
       stats.watchEvents++;
       sent++;
       if (dropAfter !== undefined && sent >= dropAfter) close();

@@ -139,7 +139,7 @@ export class ObjectStore {
     options: { registry?: ResourceRegistry; historyLimit?: number } = {},
   ) {
     this.registry = options.registry ?? new ResourceRegistry();
-    this.historyLimit = options.historyLimit ?? 20_000;
+    this.historyLimit = options.historyLimit ?? 5_000;
     this.admissions.push(apiServerDefaults());
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'kube-apiserver' });

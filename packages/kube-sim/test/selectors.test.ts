@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../src/errors';
 import { labelSelectorFromObject, parseFieldSelector, parseLabelSelector } from '../src/selectors';
 
-const pods = [
+const pods: { name: string; labels: Record<string, string> }[] = [
   { name: 'a', labels: { app: 'web', track: 'stable' } },
   { name: 'b', labels: { app: 'web', track: 'canary' } },
   { name: 'c', labels: { app: 'db' } },

@@ -589,6 +589,44 @@ describe('DeploymentRecorder', () => {
     expect(rt.lines('info').filter((l) => l.includes('retrying'))).toHaveLength(2);
   });
 
+  it('never follows a Link to another origin with the token', async () => {
+    for (let i = 0; i < 3; i++) gh.seed('production', payload, ['failure']);
+    gh.linkOrigin = 'http://127.0.0.2:9';
+    const rt = createMemoryRuntime({ env: env() });
+    const rec = recorder(rt, { pageSize: 2 });
+    await expect(rec.lastSuccessfulDeployment('production')).rejects.toThrow(
+      `refusing to send the GitHub token to http://127.0.0.2:9: not the API at ${gh.base}`,
+    );
+    expect(gh.requests.map((r) => r.path)).toEqual([
+      '/repos/acme/web/deployments',
+      '/repos/acme/web/deployments/3/statuses',
+      '/repos/acme/web/deployments/2/statuses',
+    ]);
+  });
+
+  it('retries an attempt that hangs past the per-request timeout', async () => {
+    gh.faults.push({ method: 'POST', pathEndsWith: '/deployments', status: 201, body: {}, delayMs: 400 });
+    const clock = new VirtualClock(0);
+    const rt = createMemoryRuntime({ env: env(), clock });
+    const api = new DeploymentRecorder(rt, {
+      token: TOKEN,
+      context: githubContext(rt.env),
+      retry: { jitter: false },
+      timeoutMs: 50,
+    });
+    const auto = clock.startAutoAdvance();
+    try {
+      const { id } = await api.start({ environment: 'production', payload });
+      expect(gh.deployments.get(id)).toBeDefined();
+    } finally {
+      auto.stop();
+    }
+    expect(gh.deployments.size).toBe(1); // the hung attempt created nothing
+    expect(rt.lines('info')[0]).toMatch(
+      /^GitHub API POST \/repos\/acme\/web\/deployments: .*\(attempt 1\); retrying in 1\.0s$/,
+    );
+  });
+
   it('refuses an empty token, a missing environment and a bad credential as user errors', async () => {
     const rt = createMemoryRuntime({ env: env() });
     expect(() => new DeploymentRecorder(rt, { token: ' ', context: githubContext(rt.env) })).toThrow(

@@ -49,6 +49,8 @@ export interface Fault {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Answer only after this many real milliseconds (a hung connection). */
+  delayMs?: number;
 }
 
 export class FakeGitHub {
@@ -59,6 +61,8 @@ export class FakeGitHub {
   readOnly = false;
   /** Largest page the server hands out, whatever per_page asks (GitHub's is 100). */
   maxPage = 100;
+  /** Origin written into Link headers (default: this server), to test that other origins get no token. */
+  linkOrigin: string | undefined;
   private nextId = 1;
   private nextStatusId = 1;
   private tick = 0;
@@ -86,7 +90,13 @@ export class FakeGitHub {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    if (this.server === undefined) return;
+    const server = this.server;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   }
 
   /** A deterministic timestamp per write. */
@@ -177,6 +187,11 @@ export class FakeGitHub {
     );
     if (faultAt >= 0) {
       const [fault] = this.faults.splice(faultAt, 1);
+      if (fault!.delayMs !== undefined) {
+        const delay = fault!.delayMs;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (response.destroyed || request.destroyed) return void response.destroy();
+      }
       return send(fault!.status, fault!.body ?? { message: 'Server Error' }, fault!.headers);
     }
     if (request.headers.authorization !== `Bearer ${this.token}`) {
@@ -240,7 +255,7 @@ export class FakeGitHub {
     const page = Number(url.searchParams.get('page') ?? 1);
     const last = Math.max(1, Math.ceil(items.length / perPage));
     const at = (n: number) => {
-      const target = new URL(url);
+      const target = new URL(url.pathname + url.search, this.linkOrigin ?? this.base);
       target.searchParams.set('page', String(n));
       return `<${target.toString()}>`;
     };

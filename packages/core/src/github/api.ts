@@ -34,6 +34,8 @@ export interface GitHubApiOptions {
   retry?: Omit<RetryOptions, 'isRetryable' | 'onRetry'>;
   /** Longest wait for a rate-limit reset before giving up (default 10 minutes). */
   maxRateLimitWaitMs?: number;
+  /** Per-attempt limit (real time), so a hung connection is retried instead of holding the step (default 30 s). */
+  timeoutMs?: number;
 }
 
 /** A response GitHub gave that was not a success; `retryable` tells `retry()` whether another attempt may help. */
@@ -129,7 +131,12 @@ export class GitHubApi {
   /** One call, retried on 5xx, 429, secondary rate limits and network errors. */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
     const url = this.url(path, options.query);
-    return retry(() => this.once<T>(method, url, path, options), {
+    if (new URL(url).origin !== new URL(this.apiUrl).origin) {
+      // A Link header pointing elsewhere must not receive the token.
+      throw new Error(`refusing to send the GitHub token to ${new URL(url).origin}: not the API at ${this.apiUrl}`);
+    }
+    const shown = url.startsWith(this.apiUrl) ? url.slice(this.apiUrl.length) : path;
+    return retry(() => this.once<T>(method, url, shown, options), {
       attempts: 5,
       baseMs: 1000,
       maxMs: 30_000,
@@ -137,19 +144,21 @@ export class GitHubApi {
       signal: this.rt.signal,
       ...this.options.retry,
       isRetryable: (error) =>
-        error instanceof GitHubApiError ? error.retryable : error instanceof TypeError /* fetch: network */,
+        error instanceof GitHubApiError
+          ? error.retryable
+          : error instanceof TypeError /* fetch: network */ || (error as Error)?.name === 'TimeoutError',
       onRetry: ({ attempt, delayMs, error }) => {
         const what = error instanceof GitHubApiError ? `HTTP ${error.status}` : String((error as Error).message);
         this.rt.log.info(
-          `GitHub API ${method} ${path}: ${what} (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(1)}s`,
+          `GitHub API ${method} ${shown}: ${what} (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(1)}s`,
         );
       },
     }).catch((error: unknown) => {
-      throw this.explain(error, method, path, options.permission);
+      throw this.explain(error, method, shown, options.permission);
     });
   }
 
-  /** Every item of a list endpoint, page by page (following `Link: rel="next"`), stopping when `visit` returns false. */
+  /** Every item of a list endpoint, page by page (following `Link: rel="next"`); break out to stop reading. */
   async *paginate<T>(path: string, query: RequestOptions['query'] = {}, permission?: string): AsyncGenerator<T> {
     let next: string | undefined = this.url(path, query);
     while (next !== undefined) {
@@ -162,7 +171,7 @@ export class GitHubApi {
     }
   }
 
-  private async once<T>(method: string, url: string, path: string, options: RequestOptions): Promise<ApiResponse<T>> {
+  private async once<T>(method: string, url: string, shown: string, options: RequestOptions): Promise<ApiResponse<T>> {
     this.requests++;
     const headers: Record<string, string> = {
       accept: 'application/vnd.github+json',
@@ -175,7 +184,7 @@ export class GitHubApi {
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: this.rt.signal,
+      signal: AbortSignal.any([this.rt.signal, AbortSignal.timeout(this.options.timeoutMs ?? 30_000)]),
     });
     const text = await response.text();
     let data: unknown = text;
@@ -186,10 +195,9 @@ export class GitHubApi {
         // Not JSON (a proxy's HTML error page): keep the text.
       }
     }
-    const shortPath = url.startsWith(this.apiUrl) ? url.slice(this.apiUrl.length) : path;
-    this.rt.log.debug(`GitHub API ${method} ${shortPath} → ${response.status}`);
+    this.rt.log.debug(`GitHub API ${method} ${shown} → ${response.status}`);
     if (response.ok) return { status: response.status, data: data as T, headers: response.headers };
-    throw this.failure(response, method, shortPath, data);
+    throw this.failure(response, method, shown, data);
   }
 
   private failure(response: Response, method: string, path: string, body: unknown): GitHubApiError {
@@ -217,6 +225,9 @@ export class GitHubApi {
 
   /** Turn what the user can fix into a UserError that says how. */
   private explain(error: unknown, method: string, path: string, permission: string | undefined): unknown {
+    if ((error as Error)?.name === 'TimeoutError' && !this.rt.signal.aborted) {
+      return new Error(`The GitHub API at ${this.apiUrl} did not answer ${method} ${path} in time`, { cause: error });
+    }
     if (error instanceof TypeError) {
       // undici's "fetch failed": the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is in the cause.
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;

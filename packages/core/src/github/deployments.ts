@@ -124,6 +124,8 @@ export interface DeploymentRecorderOptions {
   retry?: GitHubApiOptions['retry'];
   /** Deployments asked per page (GitHub's maximum is 100). */
   pageSize?: number;
+  /** Per-attempt request limit in real ms (default 30 s). */
+  timeoutMs?: number;
 }
 
 const DESCRIPTION_MAX = 140; // GitHub rejects longer status and deployment descriptions with a 422.
@@ -174,6 +176,7 @@ export class DeploymentRecorder {
       repository: context.repository,
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
     this.base = `/repos/${encodeURIComponent(context.owner)}/${encodeURIComponent(context.repo)}/deployments`;
     this.pageSize = Math.min(100, Math.max(1, options.pageSize ?? 100));

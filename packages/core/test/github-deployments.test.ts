@@ -440,6 +440,39 @@ describe('DeploymentRecorder', () => {
     ]);
   });
 
+  it('a 502 after GitHub created the deployment: the retry adopts it instead of recording the release twice', async () => {
+    gh.seed('production', payload, ['success'], SHA); // the same release, already started by an earlier run
+    gh.faults.push({ method: 'POST', pathEndsWith: '/deployments', status: 502, processed: true });
+    const clock = new VirtualClock(0);
+    const rt = createMemoryRuntime({ env: env(), clock });
+    const rec = new DeploymentRecorder(rt, {
+      token: TOKEN,
+      context: githubContext(rt.env),
+      retry: { jitter: false },
+    });
+    gh.requests.length = 0;
+    const auto = clock.startAutoAdvance();
+    let id = 0;
+    try {
+      ({ id } = await rec.start({ environment: 'production', payload }));
+    } finally {
+      auto.stop();
+    }
+    expect(id).toBe(2);
+    expect(gh.deployments.size).toBe(2);
+    expect(gh.requests.map((r) => `${r.method} ${r.path}?${new URLSearchParams(r.query).toString()}`)).toEqual([
+      'POST /repos/acme/web/deployments?',
+      `GET /repos/acme/web/deployments?environment=production&ref=${SHA}&task=deploy&per_page=5`,
+      'GET /repos/acme/web/deployments/2/statuses?per_page=1',
+      'POST /repos/acme/web/deployments/2/statuses?',
+    ]);
+    expect(gh.states(2)).toEqual(['in_progress']);
+    expect(gh.states(1)).toEqual(['success']); // the earlier one has statuses, so it is never taken for ours
+    expect(rt.lines('info')).toContain(
+      'GitHub API POST /repos/acme/web/deployments: the failed attempt had taken effect; not sending it again',
+    );
+  });
+
   it('turns a 403 into the permission the workflow needs, and a 404 on reading into deployments: read', async () => {
     gh.readOnly = true;
     const rt = createMemoryRuntime({ env: env() });

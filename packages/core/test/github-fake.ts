@@ -51,6 +51,8 @@ export interface Fault {
   body?: unknown;
   /** Answer only after this many real milliseconds (a hung connection). */
   delayMs?: number;
+  /** Do the work, then answer with the fault anyway (a 502 from a proxy after GitHub created the deployment). */
+  processed?: boolean;
 }
 
 export class FakeGitHub {
@@ -178,7 +180,13 @@ export class FakeGitHub {
       accept: request.headers.accept,
       apiVersion: request.headers['x-github-api-version'] as string | undefined,
     });
+    let override: Fault | undefined;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      if (override !== undefined) {
+        status = override.status;
+        body = override.body ?? { message: 'Server Error' };
+        headers = override.headers ?? {};
+      }
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       response.end(JSON.stringify(body));
     };
@@ -192,7 +200,8 @@ export class FakeGitHub {
         await new Promise((resolve) => setTimeout(resolve, delay));
         if (response.destroyed || request.destroyed) return void response.destroy();
       }
-      return send(fault!.status, fault!.body ?? { message: 'Server Error' }, fault!.headers);
+      if (fault!.processed) override = fault;
+      else return send(fault!.status, fault!.body ?? { message: 'Server Error' }, fault!.headers);
     }
     if (request.headers.authorization !== `Bearer ${this.token}`) {
       return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
@@ -222,6 +231,8 @@ export class FakeGitHub {
       const environment = url.searchParams.get('environment');
       const list = [...this.deployments.values()]
         .filter((d) => environment === null || d.environment === environment)
+        .filter((d) => !url.searchParams.has('ref') || d.ref === url.searchParams.get('ref'))
+        .filter((d) => !url.searchParams.has('task') || d.task === url.searchParams.get('task'))
         .sort((a, b) => b.id - a.id)
         .map(({ statuses: _, ...shown }) => shown);
       return this.page(url, list, send);

@@ -60,6 +60,13 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   /** The permission this call needs, named in the UserError of a 403/404 (e.g. `deployments: write`). */
   permission?: string;
+  /**
+   * Before a retry of a call that is not idempotent: find out whether the failed attempt took effect after all
+   * (a 502 from a proxy after GitHub did the work); a result is used instead of sending the call again.
+   */
+  recover?: () => Promise<unknown>;
+  /** Attempts for this call (default: the client's, 5). */
+  attempts?: number;
 }
 
 export interface ApiResponse<T> {
@@ -136,24 +143,43 @@ export class GitHubApi {
       throw new Error(`refusing to send the GitHub token to ${new URL(url).origin}: not the API at ${this.apiUrl}`);
     }
     const shown = url.startsWith(this.apiUrl) ? url.slice(this.apiUrl.length) : path;
-    return retry(() => this.once<T>(method, url, shown, options), {
-      attempts: 5,
-      baseMs: 1000,
-      maxMs: 30_000,
-      clock: this.rt.clock,
-      signal: this.rt.signal,
-      ...this.options.retry,
-      isRetryable: (error) =>
-        error instanceof GitHubApiError
-          ? error.retryable
-          : error instanceof TypeError /* fetch: network */ || (error as Error)?.name === 'TimeoutError',
-      onRetry: ({ attempt, delayMs, error }) => {
-        const what = error instanceof GitHubApiError ? `HTTP ${error.status}` : String((error as Error).message);
-        this.rt.log.info(
-          `GitHub API ${method} ${shown}: ${what} (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(1)}s`,
-        );
+    return retry(
+      async (attempt) => {
+        if (attempt > 1 && options.recover !== undefined) {
+          // If even the check fails, send the call again: the outer retry handles what that answers.
+          const found = await options.recover().catch((error: unknown) => {
+            this.rt.log.debug(`GitHub API ${method} ${shown}: could not check the failed attempt: ${error}`);
+            return undefined;
+          });
+          if (found !== undefined) {
+            this.rt.log.info(
+              `GitHub API ${method} ${shown}: the failed attempt had taken effect; not sending it again`,
+            );
+            return { status: 200, data: found as T, headers: new Headers() };
+          }
+        }
+        return this.once<T>(method, url, shown, options);
       },
-    }).catch((error: unknown) => {
+      {
+        attempts: 5,
+        baseMs: 1000,
+        maxMs: 30_000,
+        clock: this.rt.clock,
+        signal: this.rt.signal,
+        ...this.options.retry,
+        ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
+        isRetryable: (error) =>
+          error instanceof GitHubApiError
+            ? error.retryable
+            : error instanceof TypeError /* fetch: network */ || (error as Error)?.name === 'TimeoutError',
+        onRetry: ({ attempt, delayMs, error }) => {
+          const what = error instanceof GitHubApiError ? `HTTP ${error.status}` : String((error as Error).message);
+          this.rt.log.info(
+            `GitHub API ${method} ${shown}: ${what} (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(1)}s`,
+          );
+        },
+      },
+    ).catch((error: unknown) => {
       throw this.explain(error, method, shown, options.permission);
     });
   }

@@ -151,6 +151,17 @@ function payloadOf(deployment: GitHubDeployment): DeploymentPayload {
     : {};
 }
 
+/** JSON with sorted keys, to compare payloads whatever order GitHub keeps them in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(
+          Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : item,
+  );
+}
+
 /** `failure` and `error` mark a release bad; `success` good; the rest are lifecycle (queued, in_progress, inactive). */
 function isVerdict(state: DeploymentState): boolean {
   return state === 'success' || state === 'failure' || state === 'error';
@@ -215,7 +226,12 @@ export class DeploymentRecorder {
       transient_environment: request.transient ?? false,
       production_environment: request.production ?? environment === 'production',
     };
-    const created = await this.api.request<GitHubDeployment>('POST', this.base, { body, permission: WRITE });
+    const created = await this.api.request<GitHubDeployment>('POST', this.base, {
+      body,
+      permission: WRITE,
+      // A retried create must not record the release twice: adopt a deployment the failed attempt made.
+      recover: () => this.findUnstarted(body),
+    });
     if (typeof created.data?.id !== 'number') {
       // 202 {"message": "Auto-merged ..."} cannot happen with auto_merge false; anything else is a surprise.
       throw new Error(`GitHub answered ${created.status} to the deployment request without a deployment`);
@@ -445,6 +461,34 @@ export class DeploymentRecorder {
         status: verdict,
         latestState: latest.state,
       };
+    }
+    return undefined;
+  }
+
+  /** The newest deployment with this exact ref, task, environment and payload, and no status yet. */
+  private async findUnstarted(body: {
+    ref: string;
+    task: string;
+    environment: string;
+    payload: DeploymentPayload;
+  }): Promise<GitHubDeployment | undefined> {
+    const listed = await this.api.request<GitHubDeployment[]>('GET', this.base, {
+      query: { environment: body.environment, ref: body.ref, task: body.task, per_page: 5 },
+      permission: READ,
+      attempts: 1,
+    });
+    const wanted = canonical(body.payload);
+    for (const deployment of Array.isArray(listed.data) ? listed.data : []) {
+      if (canonical(payloadOf(deployment)) !== wanted) continue;
+      const statuses = await this.api.request<GitHubDeploymentStatus[]>(
+        'GET',
+        `${this.base}/${deployment.id}/statuses`,
+        {
+          query: { per_page: 1 },
+          permission: READ,
+        },
+      );
+      return Array.isArray(statuses.data) && statuses.data.length === 0 ? deployment : undefined;
     }
     return undefined;
   }

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeSim } from '@deploy-actions/kube-sim';
+import { installControllers } from '@deploy-actions/kube-sim/defaults';
 
 const root = join(import.meta.dirname, '..');
 const workdir = join(root, '.tmp', 'demo');
@@ -94,6 +95,9 @@ async function main(): Promise<void> {
   rmSync(workdir, { recursive: true, force: true });
   mkdirSync(workdir, { recursive: true });
   const sim = await KubeSim.start({ port: 0 });
+  const cluster = installControllers(sim, { seed: 7 });
+  // Pods of the shop's images become ready quickly, so the demo shows rollouts in seconds.
+  cluster.behaviour.set('ghcr.io/acme/web:*', { readyAfter: '300ms', http: { status: 200, body: { ok: true } } });
   const kubeconfig = join(workdir, 'kubeconfig.yaml');
   sim.writeKubeconfig(kubeconfig);
   console.log(`kube-sim is serving the Kubernetes API at ${sim.url} (kubeconfig: ${kubeconfig})`);
@@ -102,19 +106,41 @@ async function main(): Promise<void> {
     await webReady(sim);
     console.log(describeWeb(sim));
     const steps: Step[] = [
-      { title: 'Pre-flight gates', command: 'preflight', flags: ['--namespace', 'shop', '--checks', '- kube: nodes-ready'] },
+      {
+        title: 'Pre-flight gates',
+        command: 'preflight',
+        flags: ['--namespace', 'shop', '--checks', '- kube: nodes-ready'],
+      },
       { title: 'Image tags', command: 'build-tag', flags: ['--images', 'ghcr.io/acme/web'] },
       {
         title: 'Canary 5% → 25% → 50% → 100%',
         command: 'canary-promote',
-        flags: ['--namespace', 'shop', '--deployments', 'web', '--images', 'web=ghcr.io/acme/web:v1.1.0', '--steps', '5,25,50,100'],
+        flags: [
+          '--namespace',
+          'shop',
+          '--deployments',
+          'web',
+          '--images',
+          'web=ghcr.io/acme/web:v1.1.0',
+          '--steps',
+          '5,25,50,100',
+        ],
       },
       {
         title: 'Smoke checks through the service proxy',
         command: 'smoke',
-        flags: ['--namespace', 'shop', '--spec', '- name: home\n  request: { service: "web:80/" }\n  expect: { status: 200 }'],
+        flags: [
+          '--namespace',
+          'shop',
+          '--spec',
+          '- name: home\n  request: { service: "web:80/" }\n  expect: { status: 200 }',
+        ],
       },
-      { title: 'Rollback drill', command: 'rollback', flags: ['--namespace', 'shop', '--deployments', 'web', '--reason', 'demo drill'] },
+      {
+        title: 'Rollback drill',
+        command: 'rollback',
+        flags: ['--namespace', 'shop', '--deployments', 'web', '--reason', 'demo drill'],
+      },
       { title: 'Release notes', command: 'release-notes', flags: ['--tag', 'v1.1.0'] },
     ];
     const rows: string[] = [];

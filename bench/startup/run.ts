@@ -18,15 +18,14 @@ const node = process.execPath;
 const K8S_DEPLOY_OVERHEAD_MS = 45;
 const kubeActions = new Set(['preflight', 'migrate', 'canary-promote', 'smoke', 'rollback']);
 
-// A resolve hook that reports every bundle file loaded, to prove the Kubernetes chunk stays unloaded.
-const hookDir = mkdtempSync(join(tmpdir(), 'startup-'));
-const hooks = join(hookDir, 'hooks.mjs');
+// A resolve hook (in-thread, so nothing is lost at exit) that reports every bundle file loaded,
+// to prove the Kubernetes client chunk stays unloaded until an action needs it.
+const register = join(mkdtempSync(join(tmpdir(), 'startup-')), 'register.mjs');
 writeFileSync(
-  hooks,
-  `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes('/dist/')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`,
+  register,
+  `import { registerHooks } from 'node:module';
+registerHooks({ resolve(s, c, next) { const r = next(s, c); if (r.url.includes('/dist/')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; } });`,
 );
-const register = join(hookDir, 'register.mjs');
-writeFileSync(register, `import { register } from 'node:module'; register(${JSON.stringify(`file://${hooks}`)});`);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

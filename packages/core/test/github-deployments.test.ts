@@ -380,21 +380,30 @@ describe('DeploymentRecorder', () => {
       logUrl: RUN,
       payload,
     });
-    // Already in progress: nothing posted; the success carries this run's log URL.
     await rec.succeed();
+    const status = {
+      log_url: RUN,
+      environment_url: 'https://web.example.com',
+      description: 'paused at 50%',
+    };
+    // in_progress again, now linking to this run's log; then success.
     expect(gh.writes()).toEqual([
       {
         method: 'POST',
         path: `/repos/acme/web/deployments/${started.id}/statuses`,
-        body: {
-          state: 'success',
-          log_url: RUN,
-          environment_url: 'https://web.example.com',
-          description: 'paused at 50%',
-          auto_inactive: true,
-        },
+        body: { state: 'in_progress', ...status },
+      },
+      {
+        method: 'POST',
+        path: `/repos/acme/web/deployments/${started.id}/statuses`,
+        body: { state: 'success', ...status, auto_inactive: true },
       },
     ]);
+    // A finished one is not reopened.
+    gh.requests.length = 0;
+    const again = await recorder(rt).resume(started.id);
+    expect(again.state).toBe('success');
+    expect(gh.writes()).toEqual([]);
     await expect(recorder(rt).resume(9999)).rejects.toThrow(
       'GitHub Deployment #9999 was not found in acme/web (or the token may not read its Deployments: `permissions: deployments: read`)',
     );

@@ -268,8 +268,8 @@ export class DeploymentRecorder {
 
   /**
    * Continue a Deployment started by an earlier job or step (canary-promote `action: continue | promote`, or the
-   * `post:` step of a cancelled run): checks it exists and belongs to the repository, and, unless `quiet`, posts
-   * `in_progress` with this run's log URL so the environment links to the job now driving it.
+   * `post:` step of a cancelled run): checks it exists and belongs to the repository, and, unless `quiet` or it has
+   * already finished, posts `in_progress` with this run's log URL so the environment links to the job now driving it.
    */
   async resume(id: number, options: { environmentUrl?: string; quiet?: boolean } = {}): Promise<DeploymentRecord> {
     if (this.record !== undefined) throw new Error(`deployment #${this.record.id} was already started`);
@@ -302,7 +302,8 @@ export class DeploymentRecorder {
       replaced: [],
       payload: payloadOf(deployment),
     };
-    if (!options.quiet && this.record.state !== 'in_progress') {
+    const finished = ['success', 'failure', 'error', 'inactive'].includes(this.record.state);
+    if (!options.quiet && !finished) {
       await this.status(id, {
         state: 'in_progress',
         ...(context.runUrl !== undefined ? { log_url: context.runUrl } : {}),

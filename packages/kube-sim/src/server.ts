@@ -777,6 +777,44 @@ function columnsFor(kind: string): Column[] {
       ];
     case 'Namespace':
       return [{ name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? 'Active' }];
+    case 'Node':
+      return [
+        {
+          name: 'Status',
+          type: 'string',
+          cell: (o) =>
+            (o.status?.conditions ?? []).some((c: KubeObject) => c.type === 'Ready' && c.status === 'True')
+              ? 'Ready'
+              : 'NotReady',
+        },
+        {
+          name: 'Roles',
+          type: 'string',
+          cell: (o) =>
+            Object.keys(o.metadata.labels ?? {})
+              .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+              .map((k) => k.slice('node-role.kubernetes.io/'.length))
+              .join(',') || '<none>',
+        },
+        { name: 'Version', type: 'string', cell: (o) => o.status?.nodeInfo?.kubeletVersion ?? '' },
+      ];
+    case 'Event':
+      return [
+        { name: 'Type', type: 'string', cell: (o) => o.type ?? '' },
+        { name: 'Reason', type: 'string', cell: (o) => o.reason ?? '' },
+        {
+          name: 'Object',
+          type: 'string',
+          cell: (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}`,
+        },
+        { name: 'Message', type: 'string', cell: (o) => o.message ?? '' },
+      ];
+    case 'CronJob':
+      return [
+        { name: 'Schedule', type: 'string', cell: (o) => o.spec?.schedule ?? '' },
+        { name: 'Suspend', type: 'boolean', cell: (o) => o.spec?.suspend ?? false },
+        { name: 'Active', type: 'integer', cell: (o) => (o.status?.active ?? []).length },
+      ];
     case 'ConfigMap':
       return [
         {

@@ -292,8 +292,21 @@ interface Owned {
   dirty?: boolean;
 }
 
-/** Parsed FieldsV1 by identity: stored entries are frozen, so each one is parsed once. */
-const parsed = new WeakMap<object, FieldSet>();
+/**
+ * Parsed FieldsV1 by identity (stored entries are frozen, so a parse stays valid). Bounded: the next write
+ * of an object reads the current version's entries, so only recent ones are worth keeping.
+ */
+const PARSED_LIMIT = 4096;
+const parsedCache = new Map<object, FieldSet>();
+const parsed = {
+  get(fields: object): FieldSet | undefined {
+    return parsedCache.get(fields);
+  },
+  set(fields: object, set: FieldSet): void {
+    if (parsedCache.size >= PARSED_LIMIT) parsedCache.delete(parsedCache.keys().next().value!);
+    parsedCache.set(fields, set);
+  },
+};
 
 function readOwners(obj: JsonObject): Owned[] {
   const list = (obj.metadata as JsonObject | undefined)?.managedFields;

@@ -65,6 +65,7 @@ interface OpenWatch {
 }
 
 const JSON_TYPE = 'application/json';
+const JSON_CACHE_LIMIT = 8192;
 
 function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -141,7 +142,7 @@ function patchTypeOf(contentType: string | undefined): PatchType {
 export class ApiServer {
   private readonly watches = new Set<OpenWatch>();
   /** Cached JSON of stored objects: objects are frozen, so one serialisation serves every reader. */
-  private readonly jsonCache = new WeakMap<object, string>();
+  private readonly jsonCache = new Map<object, string>();
 
   constructor(private readonly ctx: ServerContext) {
     ctx.faults.dropWatchesHook = (resource) => this.dropWatches(resource);
@@ -165,7 +166,11 @@ export class ApiServer {
     let text = this.jsonCache.get(obj);
     if (text === undefined) {
       text = JSON.stringify(obj);
-      if (Object.isFrozen(obj)) this.jsonCache.set(obj, text);
+      if (Object.isFrozen(obj)) {
+        // Bounded (oldest out): a cache over every version in the watch history would double its memory.
+        if (this.jsonCache.size >= JSON_CACHE_LIMIT) this.jsonCache.delete(this.jsonCache.keys().next().value!);
+        this.jsonCache.set(obj, text);
+      }
     }
     return text;
   }

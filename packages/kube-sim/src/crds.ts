@@ -44,9 +44,17 @@ export function watchCustomResourceDefinitions(store: ObjectStore): () => void {
   return store.watch(gvr, undefined, undefined, (e) => {
     const crd = e.object;
     const name = crd.metadata.name as string;
+    if (e.type === 'DELETED') {
+      // Deleting a CRD deletes its objects (the real server's customresourcecleanup finalizer).
+      for (const t of registered.get(name) ?? []) {
+        if (store.count(t) > 0) store.deleteCollection(t, undefined);
+        store.registry.remove(t);
+      }
+      registered.delete(name);
+      return;
+    }
     for (const t of registered.get(name) ?? []) store.registry.remove(t);
     registered.delete(name);
-    if (e.type === 'DELETED') return;
     const types = typesOf(crd);
     for (const t of types) store.registry.add(t);
     registered.set(name, types);

@@ -293,7 +293,7 @@ export class ObjectStore {
     if (typeof meta.name === 'string' && table.byNamespace.get(ns)?.has(meta.name)) {
       throw alreadyExists(type.resource, type.group, meta.name);
     }
-    if (type.subresources.includes('status') && !type.custom) delete obj.status;
+    if (type.subresources.includes('status')) delete obj.status;
     meta.uid = randomUUID();
     for (const admit of this.admissions) admit(type, obj, undefined);
     validate(type, obj);

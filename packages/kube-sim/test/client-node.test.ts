@@ -356,6 +356,78 @@ describe('server-side apply through KubernetesObjectApi', () => {
   });
 });
 
+describe('custom resources with subresources', () => {
+  it('serves an Argo Rollout with /status and /scale, and forgets the kind when its CRD goes', async () => {
+    const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+    await ext.createCustomResourceDefinition({
+      body: {
+        metadata: { name: 'rollouts.argoproj.io' },
+        spec: {
+          group: 'argoproj.io',
+          names: { plural: 'rollouts', singular: 'rollout', kind: 'Rollout', shortNames: ['ro'] },
+          scope: 'Namespaced',
+          versions: [
+            {
+              name: 'v1alpha1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+              subresources: {
+                status: {},
+                scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' },
+              },
+            },
+          ],
+        },
+      },
+    });
+    const crd = await ext.readCustomResourceDefinition({ name: 'rollouts.argoproj.io' });
+    expect(crd.status?.conditions?.find((c) => c.type === 'Established')?.status).toBe('True');
+
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const target = { group: 'argoproj.io', version: 'v1alpha1', namespace: 'default', plural: 'rollouts' };
+    const created = (await custom.createNamespacedCustomObject({
+      ...target,
+      body: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'shop' },
+        spec: { replicas: 3, strategy: { canary: { steps: [{ setWeight: 20 }] } } },
+        status: { phase: 'ignored on create' },
+      },
+    })) as k8s.KubernetesObject & { status?: unknown; metadata: { generation: number } };
+    expect(created.status).toBeUndefined();
+    expect(created.metadata.generation).toBe(1);
+
+    await custom.patchNamespacedCustomObjectStatus(
+      { ...target, name: 'shop', body: { status: { phase: 'Progressing', replicas: 3 } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await custom.patchNamespacedCustomObjectScale(
+      { ...target, name: 'shop', body: { spec: { replicas: 5 } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const read = (await custom.getNamespacedCustomObject({ ...target, name: 'shop' })) as {
+      spec: { replicas: number };
+      status: { phase: string };
+      metadata: { generation: number };
+    };
+    expect(read.spec.replicas).toBe(5);
+    expect(read.status.phase).toBe('Progressing');
+    expect(read.metadata.generation).toBe(2);
+
+    const watched: string[] = [];
+    const stop = sim.store.watch('argoproj.io/v1alpha1/rollouts', undefined, sim.store.resourceVersion, (e) =>
+      watched.push(`${e.type} ${e.object.metadata.name}`),
+    );
+    await ext.deleteCustomResourceDefinition({ name: 'rollouts.argoproj.io' });
+    stop();
+    expect(watched).toEqual(['DELETED shop']);
+    const gone = await apiError(custom.getNamespacedCustomObject({ ...target, name: 'shop' }));
+    expect(gone.code).toBe(404);
+  });
+});
+
 describe('watch', () => {
   it('streams events, resumes from a resourceVersion after the server drops the watch, and gets 410 when too old', async () => {
     await core.createNamespace({ body: { metadata: { name: 'watched' } } });

@@ -371,7 +371,7 @@ describe('custom resources with subresources', () => {
               name: 'v1alpha1',
               served: true,
               storage: true,
-              schema: { openAPIV3Schema: { type: 'object', xKubernetesPreserveUnknownFields: true } },
+              schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
               subresources: {
                 status: {},
                 scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' },

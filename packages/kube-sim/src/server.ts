@@ -576,7 +576,20 @@ export class ApiServer {
       sent++;
       if (dropAfter !== undefined && sent >= dropAfter) close();
     };
-    const onEvent = (e: WatchEvent) => write(`{"type":"${e.type}","object":${this.jsonAs(e.object, route.type)}}\n`);
+    // kubectl's default printer asks for Table rows: each event then carries a one-row Table, and only the
+    // first one has the column definitions (as the real server sends them).
+    const table = wantsTable(req);
+    let columnsSent = false;
+    const onEvent = (e: WatchEvent) => {
+      if (!table) {
+        write(`{"type":"${e.type}","object":${this.jsonAs(e.object, route.type)}}\n`);
+        return;
+      }
+      const t = toTable(route.type, [e.object], {}, store.clock.now());
+      if (columnsSent) t.columnDefinitions = [];
+      columnsSent = true;
+      write(`${JSON.stringify({ type: e.type, object: t })}\n`);
+    };
     try {
       stop = store.watch(route.type, route.namespace, q.get('resourceVersion') ?? undefined, onEvent, {
         labelSelector: q.get('labelSelector') ?? undefined,

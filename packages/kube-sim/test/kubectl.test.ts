@@ -175,25 +175,29 @@ spec:
     ).toBeUndefined();
   });
 
-  it('watches with get --watch and prints objects as they change', async () => {
+  it('watches with get --watch and prints objects (as names, and as table rows) as they change', async () => {
     const watchesBefore = sim.store.watchCount;
-    const watching = kubectl(
-      ['get', 'configmaps', '-n', 'default', '--watch', '-o', 'name', '--request-timeout', '20s'],
-      {
+    const watch = (extra: string[]) =>
+      kubectl(['get', 'configmaps', '-n', 'default', '--watch', ...extra, '--request-timeout', '20s'], {
         kubeconfig,
         timeoutMs: 20_000,
-      },
-    );
-    // Deterministic: create only once kubectl's watch is registered in the store.
-    await expect.poll(() => sim.store.watchCount, { timeout: 10_000 }).toBeGreaterThan(watchesBefore);
+      });
+    const byName = watch(['-o', 'name']);
+    const asTable = watch([]);
+    // Deterministic: create only once both watches are registered in the store.
+    await expect.poll(() => sim.store.watchCount, { timeout: 10_000 }).toBe(watchesBefore + 2);
+    const eventsBefore = sim.stats.watchEvents;
     sim.store.create({
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'seen-by-watch', namespace: 'default' },
+      data: { a: '1', b: '2' },
     });
-    await expect.poll(() => sim.stats.watchEvents, { timeout: 5_000 }).toBeGreaterThan(0);
+    await expect.poll(() => sim.stats.watchEvents, { timeout: 5_000 }).toBe(eventsBefore + 2);
     sim.faults.dropWatches('configmaps');
-    const out = await watching;
-    expect(out.stdout).toContain('configmap/seen-by-watch');
+    expect((await byName).stdout).toContain('configmap/seen-by-watch');
+    const table = (await asTable).stdout;
+    expect(table).toMatch(/^NAME\s+DATA\s+AGE$/m);
+    expect(table).toMatch(/^seen-by-watch\s+2\s+\d+s$/m);
   });
 });

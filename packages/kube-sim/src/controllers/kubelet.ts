@@ -92,7 +92,10 @@ export class Kubelet {
       if (!this.running.has(uid) && !pod.status?.startTime) {
         const run: Running = { abort: new AbortController(), snapshots: [] };
         this.running.set(uid, run);
-        queueMicrotask(() => this.launch(pod, run));
+        // Through the shared budget: a ReplicaSet creating hundreds of pods must not start them all in one go.
+        const turn = this.ctx.budget.turn();
+        if (turn) void turn.then(() => this.launch(pod, run));
+        else queueMicrotask(() => this.launch(pod, run));
       }
     });
     return () => {

@@ -8,33 +8,52 @@ import type { Clock } from '@deploy-actions/core/clock';
 import { ApiError } from '../errors';
 
 /**
- * Real time shared by every controller and the kubelet: once a slice of `sliceMs` has been spent without
- * the event loop getting a turn, `turn()` waits for the next loop iteration (after I/O), so bursts of
- * simulated work (a thousand pods turning Ready at once) do not hold up API requests.
+ * Real time shared by every controller and the kubelet: once a slice of `sliceMs` has been spent, callers of
+ * `turn()` wait in line and are let through one at a time after the event loop has served I/O, so a burst
+ * of simulated work (a thousand pods turning Ready at once) does not hold up API requests.
  */
 export class Budget {
   private sliceStart = performance.now();
-  private waiting: Promise<void> | undefined;
+  private readonly line: (() => void)[] = [];
+  private scheduled = false;
 
   constructor(readonly sliceMs = Number.POSITIVE_INFINITY) {}
 
-  /** True when the current slice is used up (callers then wait for `turn()`). */
-  exhausted(): boolean {
-    return Number.isFinite(this.sliceMs) && performance.now() - this.sliceStart > this.sliceMs;
+  private exhausted(): boolean {
+    return performance.now() - this.sliceStart > this.sliceMs;
   }
 
-  /** Resolves at once while the slice lasts; otherwise after the event loop has served I/O. */
+  /** undefined while the slice lasts (go on at once); otherwise a promise to await before working. */
   turn(): Promise<void> | undefined {
+    if (!Number.isFinite(this.sliceMs)) return undefined;
+    // While the slice lasts anyone goes on, including a waiter just let in (it must not queue again).
     if (!this.exhausted()) return undefined;
-    this.waiting ??= new Promise<void>((resolve) =>
-      setImmediate(() => {
-        this.waiting = undefined;
-        this.sliceStart = performance.now();
-        resolve();
-      }),
-    );
-    return this.waiting;
+    return new Promise<void>((resolve) => {
+      this.line.push(resolve);
+      this.schedule();
+    });
   }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.sliceStart = performance.now();
+      this.letNextIn();
+    });
+  }
+
+  /** Release one waiter; its continuation runs before the next check (both are microtasks, in order). */
+  private letNextIn = (): void => {
+    if (this.line.length === 0) return;
+    if (this.exhausted()) {
+      this.schedule();
+      return;
+    }
+    this.line.shift()!();
+    queueMicrotask(this.letNextIn);
+  };
 }
 
 export class WorkQueue {

@@ -30,7 +30,7 @@ interface Report {
 
 if (isMainThread) {
   const sim = await KubeSim.start({ historyLimit: Number(process.env.HISTORY ?? 20_000) });
-  installControllers(sim);
+  installControllers(sim, process.env.SLICE_MS ? { yieldAfterMs: Number(process.env.SLICE_MS) } : {});
   // Pods become Ready 200 ms after they start: a rollout of 10 pods takes a few waves of real time.
   sim.behaviour.set('*', { readyAfter: '200ms' });
   let peakRss = 0;

@@ -18,6 +18,8 @@ export interface InstallOptions {
   nodes?: string[];
   /** Port of the metrics listener (default: any free port). */
   metricsPort?: number;
+  /** Real-time slice after which simulated work lets API requests through (default 4 ms on a real clock). */
+  yieldAfterMs?: number;
 }
 
 /** What installControllers adds to a KubeSim. */
@@ -76,6 +78,7 @@ export function installControllers(sim: KubeSim, options: InstallOptions = {}): 
       running = startControllers(sim.store, sim.clock, behaviour, {
         seed,
         ...(options.nodes ? { nodes: options.nodes } : {}),
+        ...(options.yieldAfterMs !== undefined ? { yieldAfterMs: options.yieldAfterMs } : {}),
       });
       await listener.start(options.metricsPort);
     },

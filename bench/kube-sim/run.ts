@@ -22,6 +22,8 @@ const TARGET_RSS_MB = 500;
 
 interface Report {
   latencies: number[];
+  /** Peak heap of the client thread (it shares the process's RSS). */
+  clientHeap: number;
   watchEvents: number;
   setupMs: number;
   patchedMs: number;
@@ -59,6 +61,13 @@ if (isMainThread) {
   clearInterval(rssTimer);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const writes = Number(sim.store.resourceVersion) - rvBefore;
+  // With --expose-gc: the live heap after the rollout (what the store and controllers really hold).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let liveHeapMb = '';
+  if (gc) {
+    gc();
+    liveHeapMb = (process.memoryUsage().heapUsed / 1024 / 1024).toFixed(0);
+  }
   const { latencies } = report;
   const pct = (xs: number[], p: number) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -76,7 +85,9 @@ if (isMainThread) {
     ['server event-loop delay p99 (ms)', fmt(loopDelay.percentile(99) / 1e6), '', ''],
     ['peak RSS (MB)', rssMb.toFixed(0), `< ${TARGET_RSS_MB}`, rssMb < TARGET_RSS_MB ? 'ok' : 'MISSED'],
     ['peak heap used, server thread (MB)', (peakHeap / 1024 / 1024).toFixed(0), '', ''],
+    ...(liveHeapMb ? [['live heap after a full GC (MB)', liveHeapMb, '', ''] as [string, string, string, string]] : []),
     ['peak external memory (MB)', (peakExternal / 1024 / 1024).toFixed(0), '', ''],
+    ['peak heap used, client thread (MB)', (report.clientHeap / 1024 / 1024).toFixed(0), '', ''],
     ['watch events delivered', String(report.watchEvents), '', ''],
     ['writes (controllers + clients)', String(writes), '', ''],
     ['requests during rollout', String(latencies.length), '', ''],
@@ -141,6 +152,10 @@ if (isMainThread) {
 
   let watchEvents = 0;
   let watchesOpen = 0;
+  let clientHeap = 0;
+  const heapTimer = setInterval(() => {
+    clientHeap = Math.max(clientHeap, process.memoryUsage().heapUsed);
+  }, 50);
   function openWatch(path: string): void {
     const req = request(`${url}${path}?watch=true`, { agent }, (res) => {
       watchesOpen++;
@@ -209,6 +224,7 @@ if (isMainThread) {
   await pool(names, (name) => waitRolledOut(name, 'img:2'));
   const rollMs = performance.now() - rollStart;
   await new Promise((r) => setTimeout(r, 300));
-  const report: Report = { latencies, watchEvents, setupMs, patchedMs, rollMs };
+  clearInterval(heapTimer);
+  const report: Report = { latencies, clientHeap, watchEvents, setupMs, patchedMs, rollMs };
   parentPort!.postMessage({ phase: 'done', report });
 }

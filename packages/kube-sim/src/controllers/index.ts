@@ -3,6 +3,7 @@ import { type Clock, VirtualClock } from '@deploy-actions/core/clock';
 import type { BehaviourTable } from '../behaviour';
 import type { ObjectStore } from '../store';
 import type { ControllerContext } from './common';
+import { CronJobController } from './cronjob';
 import { DaemonSetController } from './daemonset';
 import { appsDefaults } from './defaulting';
 import { DeploymentController } from './deployment';
@@ -69,6 +70,7 @@ export function startControllers(
     new StatefulSetController(context).start(),
     new DaemonSetController(context).start(),
     new JobController(context).start(),
+    new CronJobController(context).start(),
     new EndpointsController(context).start(),
   ];
   return {

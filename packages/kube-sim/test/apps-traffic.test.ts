@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedApps } from '../src/apps/apps';
 import { sampleLatency } from '../src/apps/latency';
-import { TrafficGenerator } from '../src/apps/traffic';
+import { backendsFor, TrafficGenerator } from '../src/apps/traffic';
 import { Random } from '../src/controllers/random';
 import type { KubeObject } from '../src/store';
 import { deployment, harness } from './controllers-harness';
@@ -148,5 +148,72 @@ describe('simulated apps behind a Service (virtual clock)', () => {
     expect(canaryShare).toBeGreaterThan(0.21);
     expect(canaryShare).toBeLessThan(0.29);
     expect(handle.sent.get('web-canary')! + handle.sent.get('web-stable')!).toBe(total);
+  });
+});
+
+describe('traffic split by Gateway API and Istio weights', () => {
+  const custom = (group: string, version: string, resource: string, kind: string) => ({
+    group,
+    version,
+    resource,
+    kind,
+    singular: kind.toLowerCase(),
+    namespaced: true,
+    shortNames: [],
+    verbs: ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'],
+    categories: [],
+    subresources: [],
+    hasSpec: true,
+    custom: true,
+  });
+
+  it('reads HTTPRoute backendRef weights and VirtualService route weights', () => {
+    const h = harness();
+    try {
+      h.store.registry.add(custom('gateway.networking.k8s.io', 'v1', 'httproutes', 'HTTPRoute'));
+      h.store.registry.add(custom('networking.istio.io', 'v1beta1', 'virtualservices', 'VirtualService'));
+      h.store.create({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'web', namespace: 'default' },
+        spec: {
+          rules: [
+            {
+              backendRefs: [
+                { name: 'web-stable', port: 80, weight: 90 },
+                { name: 'web-canary', port: 80, weight: 10 },
+              ],
+            },
+          ],
+        },
+      });
+      expect(backendsFor(h.store, 'default', 'web-stable')).toEqual([
+        { service: 'web-stable', weight: 90 },
+        { service: 'web-canary', weight: 10 },
+      ]);
+      h.store.create({
+        apiVersion: 'networking.istio.io/v1beta1',
+        kind: 'VirtualService',
+        metadata: { name: 'api', namespace: 'default' },
+        spec: {
+          http: [
+            {
+              route: [
+                { destination: { host: 'api-stable.default.svc.cluster.local' }, weight: 75 },
+                { destination: { host: 'api-canary' }, weight: 25 },
+              ],
+            },
+          ],
+        },
+      });
+      expect(backendsFor(h.store, 'default', 'api-stable')).toEqual([
+        { service: 'api-stable', weight: 75 },
+        { service: 'api-canary', weight: 25 },
+      ]);
+      // A Service nothing routes gets all its traffic.
+      expect(backendsFor(h.store, 'default', 'other')).toEqual([{ service: 'other', weight: 1 }]);
+    } finally {
+      h.stop();
+    }
   });
 });

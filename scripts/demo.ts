@@ -26,8 +26,26 @@ async function cli(step: Step, kubeconfig: string): Promise<{ code: number; outp
   if (!['build-tag', 'release-notes'].includes(step.command)) args.push('--kubeconfig', kubeconfig);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  // Stream the step's log lines as they come (its job summary follows at the end).
+  // JSON outputs and multi-line (name<<EOF) outputs are left out: the table at the end has the verdicts.
+  let inSummary = false;
+  let inHeredoc: string | undefined;
+  const show = (chunk: Buffer) => {
+    output += chunk;
+    for (const line of chunk.toString().split('\n')) {
+      if (/^## /.test(line)) inSummary = true;
+      if (inHeredoc !== undefined) {
+        if (line === inHeredoc) inHeredoc = undefined;
+        continue;
+      }
+      const heredoc = /^[\w-]+<<(\w+)$/.exec(line);
+      if (heredoc) inHeredoc = heredoc[1];
+      else if (!inSummary && line.trim() !== '' && !/^(result|report|analysis|restored)=/.test(line))
+        console.log(`   ${line}`);
+    }
+  };
+  child.stdout.on('data', show);
+  child.stderr.on('data', show);
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   return { code, output };
 }
@@ -40,7 +58,7 @@ async function seed(sim: KubeSim): Promise<void> {
     kind: 'Deployment',
     metadata: { name: 'web', namespace: 'shop', labels },
     spec: {
-      replicas: 3,
+      replicas: 10,
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
@@ -81,16 +99,6 @@ async function webReady(sim: KubeSim): Promise<void> {
   });
 }
 
-/** The step's log lines: what it said before its job summary, without the JSON result line. */
-function logLines(output: string): string {
-  const summaryAt = output.search(/^## /m);
-  return (summaryAt === -1 ? output : output.slice(0, summaryAt))
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.startsWith('result='))
-    .map((line) => `   ${line}`)
-    .join('\n');
-}
-
 async function main(): Promise<void> {
   rmSync(workdir, { recursive: true, force: true });
   mkdirSync(workdir, { recursive: true });
@@ -124,6 +132,13 @@ async function main(): Promise<void> {
           'web=ghcr.io/acme/web:v1.1.0',
           '--steps',
           '5,25,50,100',
+          // Seconds instead of the production minutes, so the demo finishes while you watch.
+          '--pause',
+          '3s',
+          '--analysis',
+          '- { name: restarts, provider: kubernetes, signal: restarts, max: 2 }',
+          '--analysis-interval',
+          '1s',
         ],
       },
       {
@@ -147,7 +162,6 @@ async function main(): Promise<void> {
     for (const step of steps) {
       console.log(`\n━━ ${step.title} (deploy-actions ${step.command})`);
       const { code, output } = await cli(step, kubeconfig);
-      console.log(logLines(output));
       const verdict = /"verdict":"([^"]+)"/.exec(output)?.[1] ?? (code === 0 ? 'ok' : 'failed');
       rows.push(`| ${step.title} | \`${step.command}\` | ${code === 0 ? '✔' : '✘'} ${verdict} |`);
     }

@@ -56,7 +56,13 @@ function sampledP99(rng: Random, n: number, scale: number): number {
   return scale * Math.exp(LAT_MU + LAT_SIGMA * normalQuantile(u));
 }
 
-function simulateInterval(rng: Random, share: number, rate: number, regression: Regression, regressed: boolean): Interval {
+function simulateInterval(
+  rng: Random,
+  share: number,
+  rate: number,
+  regression: Regression,
+  regressed: boolean,
+): Interval {
   const canaryRequests = rng.poisson(rate * share * INTERVAL_S);
   const stableRequests = rng.poisson(rate * (1 - share) * INTERVAL_S);
   if (regression.kind === 'errors') {
@@ -85,7 +91,13 @@ function simulateInterval(rng: Random, share: number, rate: number, regression: 
 }
 
 /** Seconds until each method aborts the canary, or undefined when it lets the step pass. */
-function simulateCanary(seed: number, share: number, rate: number, regression: Regression, regressed: boolean): Record<Method, number | undefined> {
+function simulateCanary(
+  seed: number,
+  share: number,
+  rate: number,
+  regression: Regression,
+  regressed: boolean,
+): Record<Method, number | undefined> {
   const rng = new Random(seed);
   const fixed = new ThresholdJudge({
     name: regression.kind === 'errors' ? 'error-rate' : 'p99',
@@ -95,7 +107,12 @@ function simulateCanary(seed: number, share: number, rate: number, regression: R
     failureLimit: undefined,
     onNoData: 'inconclusive',
   });
-  const ours = new CountComparisonJudge({ name: 'errors-vs-stable', compare: 'stable', maxIncrease: 0, confidence: DEFAULT_CONFIDENCE });
+  const ours = new CountComparisonJudge({
+    name: 'errors-vs-stable',
+    compare: 'stable',
+    maxIncrease: 0,
+    confidence: DEFAULT_CONFIDENCE,
+  });
   const canarySeries: number[] = [];
   const stableSeries: number[] = [];
   const abortedAt: Record<Method, number | undefined> = { fixed: undefined, kayenta: undefined, ours: undefined };
@@ -182,14 +199,22 @@ for (const regression of regressions) {
       ) as Record<Method, Stats>;
       const ours = stats.ours;
       const noWorse = (['fixed', 'kayenta'] as const).every(
-        (peer) => ours.detected >= stats[peer].detected - 0.02 && ours.median <= stats[peer].median && ours.falseAborts <= Math.max(stats[peer].falseAborts, 0.01),
+        (peer) =>
+          ours.detected >= stats[peer].detected - 0.02 &&
+          ours.median <= stats[peer].median &&
+          ours.falseAborts <= Math.max(stats[peer].falseAborts, 0.01),
       );
       allNoWorse &&= noWorse;
       const label = `${regression.label}, ${share * 100}% of ${rate} req/s`;
-      const show = (s: Stats) => `${pct(s.falseAborts)} / ${pct(s.detected)} / ${Number.isFinite(s.median) ? `${s.median}s` : '>300s'}`;
+      const show = (s: Stats) =>
+        `${pct(s.falseAborts)} / ${pct(s.detected)} / ${Number.isFinite(s.median) ? `${s.median}s` : '>300s'}`;
       rows.push(`| ${label} | ${METHODS.map((m) => show(stats[m])).join(' | ')} | ${noWorse ? 'yes' : 'NO'} |`);
       const ratio = (peer: Method) =>
-        Number.isFinite(stats[peer].median) && Number.isFinite(ours.median) ? (stats[peer].median / ours.median).toFixed(2) : Number.isFinite(ours.median) ? 'peer never' : 'n/a';
+        Number.isFinite(stats[peer].median) && Number.isFinite(ours.median)
+          ? (stats[peer].median / ours.median).toFixed(2)
+          : Number.isFinite(ours.median)
+            ? 'peer never'
+            : 'n/a';
       ratios.push(`${label}: median time to abort, fixed/ours ${ratio('fixed')}, kayenta/ours ${ratio('kayenta')}`);
     }
   }
@@ -199,10 +224,16 @@ function pct(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
 }
 
-console.log(`Canary analysis: ${runs} healthy + ${runs} regressed canaries per scenario, ${STEP_S}s step, check every ${INTERVAL_S}s, seed ${seed}`);
-console.log('false = healthy canaries aborted; detected = regressed canaries aborted within the step; median = time to abort a regressed canary\n');
+console.log(
+  `Canary analysis: ${runs} healthy + ${runs} regressed canaries per scenario, ${STEP_S}s step, check every ${INTERVAL_S}s, seed ${seed}`,
+);
+console.log(
+  'false = healthy canaries aborted; detected = regressed canaries aborted within the step; median = time to abort a regressed canary\n',
+);
 console.log(rows.join('\n'));
 console.log('\nRatios (> 1: ours stops a bad canary sooner):');
 for (const line of ratios) console.log(`  ${line}`);
-console.log(`\nours no worse than both peers in every scenario: ${allNoWorse ? 'yes' : 'no'} (tolerances: detection −2 points, false aborts ≤ max(peer, 1%))`);
+console.log(
+  `\nours no worse than both peers in every scenario: ${allNoWorse ? 'yes' : 'no'} (tolerances: detection −2 points, false aborts ≤ max(peer, 1%))`,
+);
 console.log(`run time ${((performance.now() - started) / 1000).toFixed(1)}s`);

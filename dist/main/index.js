@@ -1,0 +1,2 @@
+import { runAction } from '../lib/index.js';
+process.exitCode = await runAction();

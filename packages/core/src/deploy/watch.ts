@@ -11,7 +11,7 @@ import { planUndo, templateImages } from '../kube/history';
 import { REVISION_ANNOTATION, type RolloutKind } from '../kube/rollout-status';
 import { RolloutError, type WorkloadRef, waitForRollout } from '../kube/rollout-wait';
 import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
-import { deploymentReplicaSets } from '../kube/workloads';
+import { deploymentReplicaSets, matchLabelsSelector } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
 import type { PodLike } from '../metrics/kubernetes';
 import type { Runtime } from '../runtime/port';
@@ -97,11 +97,8 @@ export function podSource(client: KubeClient, workloads: () => readonly Tracked[
     const pods: PodLike[] = [];
     for (const workload of workloads()) {
       const object = await client.get(workload.ref.kind, workload.ref);
-      const labels = (object['spec'] as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector
-        ?.matchLabels;
-      const labelSelector = Object.entries(labels ?? {})
-        .map(([key, value]) => `${key}=${value}`)
-        .join(',');
+      // StatefulSets and DaemonSets select their pods the same way as Deployments.
+      const labelSelector = matchLabelsSelector(object as Deployment);
       const list = await client.list('Pod', {
         namespace: workload.ref.namespace,
         ...(labelSelector ? { labelSelector } : {}),

@@ -125,6 +125,20 @@ describe.each(actionNames)('dist bundle of %s', (action) => {
   });
 });
 
+describe('namespace', () => {
+  it("defaults to the kubeconfig context's namespace, as kubectl does", async () => {
+    const m = manifest('canary-promote');
+    const run = await runLikeRunner(resolve(root, 'actions', 'canary-promote', m.runs.main), m, {
+      kubeconfig, // its context's namespace is `shop`; no namespace input
+      deployments: 'web',
+      images: 'web=ghcr.io/acme/web:v3',
+      'dry-run': 'true',
+    });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.outputs.report ?? '{}').plan.join('\n')).toContain('scale Deployment shop/web-canary');
+  });
+});
+
 describe('umbrella action (dist/main)', () => {
   const entry = join(root, rootManifest().runs.main);
 

@@ -19,7 +19,7 @@ import {
   string,
   structured,
 } from '@deploy-actions/core/inputs';
-import { findDeployments, KubeClient, kubeInputs } from '@deploy-actions/core/kube';
+import { findDeployments, KubeClient, kubeInputs, resolveNamespace } from '@deploy-actions/core/kube';
 import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
 import {
   holderIdentity,
@@ -77,6 +77,8 @@ export const inputs = defineInputs({
 });
 
 type Inputs = ReturnType<typeof inputs.parse>;
+/** Inputs once the namespace is known (the input, else the kubeconfig context's, else `default`). */
+type Resolved = Inputs & { namespace: string };
 
 /** State names shared by the main and post phases. */
 const STATE_APP = 'rollout-app';
@@ -166,8 +168,9 @@ function toOutcome(outcome: RolloutOutcome): ActionOutcome {
 async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> {
   const plan = parsePlan(values);
   for (const secret of secretsOf([...plan.analysis, ...plan.steps.flatMap((s) => s.analysis)])) rt.mask(secret);
-  const namespace = values.namespace;
   const client = await connect(rt, values);
+  const namespace = resolveNamespace(values.namespace, client.contextNamespace);
+  const resolved: Resolved = { ...values, namespace };
   const stables =
     values.action === 'start' || values.deployments?.length || values.selector
       ? await findDeployments(client, { namespace, names: values.deployments, selector: values.selector })
@@ -192,7 +195,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
       ? { duration: values['post-promotion-analysis'], metrics: plan.analysis }
       : undefined,
     scaleDownDelay: values['scale-down-delay'],
-    previewChecks: values['preview-checks'] ? previewChecks(rt, values) : undefined,
+    previewChecks: values['preview-checks'] ? previewChecks(rt, resolved) : undefined,
     router: { kind: routerKind, config: routerConfig },
     makeRouter: (target: Parameters<typeof createRouter>[2]) =>
       createRouter(routerKind as RouterKind, routerConfig as RouterConfig, target, {
@@ -207,7 +210,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     const rollout = new Rollout(rt, client, store, settingsFor(plan.kind, plan.routerConfig));
     await rt.log.group('Check the inputs against the cluster', () => rollout.prepare(stables, values.images ?? {}));
     if (values['dry-run']) return finish(rt, await rollout.plan());
-    return withLease(rt, client, values, app, () => rollout.start());
+    return withLease(rt, client, resolved, app, () => rollout.start());
   }
   const record = store.record;
   if (!record)
@@ -228,7 +231,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
         `Dry run: would ${values.action} the rollout (phase ${record.phase}, ${record.weight}%).`,
       ),
     );
-  return withLease(rt, client, values, app, () => {
+  return withLease(rt, client, resolved, app, () => {
     switch (values.action) {
       case 'continue':
         return rollout.continue();
@@ -248,7 +251,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
 async function withLease(
   rt: Runtime,
   client: KubeClient,
-  values: Inputs,
+  values: Resolved,
   app: string,
   fn: () => Promise<RolloutOutcome>,
 ): Promise<ActionOutcome> {
@@ -275,7 +278,7 @@ function finish(rt: Runtime, outcome: RolloutOutcome): ActionOutcome {
   return toOutcome(outcome);
 }
 
-function previewChecks(rt: Runtime, values: Inputs) {
+function previewChecks(rt: Runtime, values: Resolved) {
   return async (green: string) => {
     const { loadKubeConfig } = await import('@deploy-actions/core/kube');
     const { config } = await loadKubeConfig({
@@ -317,7 +320,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
       return;
     }
     const client = await connect(rt, values);
-    const store = await RecordStore.load(client, values.namespace, app);
+    const store = await RecordStore.load(client, resolveNamespace(values.namespace, client.contextNamespace), app);
     const record = store.record;
     if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return;
     const rollout = new Rollout(rt, client, store, {

@@ -7,7 +7,7 @@ import { InputError } from '@deploy-actions/core/errors';
 import { HelmCli } from '@deploy-actions/core/helm';
 import { checkSpecInput } from '@deploy-actions/core/http';
 import { boolean, defineInputs, integer, list, numberList, string, structured } from '@deploy-actions/core/inputs';
-import { findDeployments, KubeClient, kubeInputs, loadKubeConfig } from '@deploy-actions/core/kube';
+import { findDeployments, KubeClient, kubeInputs, loadKubeConfig, resolveNamespace } from '@deploy-actions/core/kube';
 import {
   hasRolloutInFlight,
   rollbackHelm,
@@ -67,25 +67,26 @@ const rollback: ActionDefinition<Inputs> = {
       { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
       { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
     );
+    const namespace = resolveNamespace(values.namespace, client.contextNamespace);
     // The rollout record is keyed by app: canary-promote's default, the first Deployment's name.
     const app =
       values.deployments?.[0] ??
-      (await findDeployments(client, { namespace: values.namespace, selector: values.selector }))[0]?.metadata?.name ??
+      (await findDeployments(client, { namespace, selector: values.selector }))[0]?.metadata?.name ??
       '';
     let mode = values.mode;
     if (mode === 'auto') {
-      mode = (await hasRolloutInFlight(client, values.namespace, app))
+      mode = (await hasRolloutInFlight(client, namespace, app))
         ? 'in-flight'
         : values['to-version']
           ? 'image'
           : 'kubernetes';
       rt.log.info(`mode auto: ${mode}${mode === 'in-flight' ? ` (a rollout of ${app} is in flight)` : ''}`);
     }
-    if (mode === 'in-flight') return inFlightMode(rt, client, values, app);
+    if (mode === 'in-flight') return inFlightMode(rt, client, { ...values, namespace }, app);
     if (mode !== 'kubernetes' && mode !== 'image') throw new Error(`unexpected mode ${mode}`);
     const report = await rollbackWorkloads(rt, client, {
       mode,
-      namespace: values.namespace,
+      namespace,
       deployments: values.deployments,
       selector: values.selector,
       toRevision: values['to-revision'],
@@ -121,7 +122,7 @@ const rollback: ActionDefinition<Inputs> = {
   },
 };
 
-async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs, app: string) {
+async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { namespace: string }, app: string) {
   if (values['dry-run']) {
     const inFlight = await hasRolloutInFlight(client, values.namespace, app);
     const message = inFlight
@@ -153,8 +154,10 @@ async function helmMode(rt: Runtime, values: Inputs) {
   // Helm reads a kubeconfig file: inline kubeconfig content is written to a private temp file for it.
   let kubeconfigDir: string | undefined;
   let kubeconfigPath: string | undefined;
+  let contextNamespace: string | undefined;
   if (values.kubeconfig) {
     const { config } = await loadKubeConfig({ kubeconfig: values.kubeconfig, env: rt.env, workspace: rt.workspace });
+    contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
     kubeconfigDir = mkdtempSync(join(rt.env['RUNNER_TEMP'] || tmpdir(), 'deploy-actions-helm-'));
     kubeconfigPath = join(kubeconfigDir, 'kubeconfig');
     writeFileSync(kubeconfigPath, config.exportConfig(), { mode: 0o600 });
@@ -163,7 +166,7 @@ async function helmMode(rt: Runtime, values: Inputs) {
     const helm = new HelmCli({ kubeconfigPath, context: values.context });
     const report = await rollbackHelm(rt, helm, {
       release: values.release,
-      namespace: values.namespace,
+      namespace: resolveNamespace(values.namespace, contextNamespace),
       toRevision: values['to-revision'],
       reason: values.reason,
       triggeredBy: rt.env['GITHUB_ACTOR'],

@@ -20,7 +20,7 @@ import {
   type ServiceProxy,
 } from '@deploy-actions/core/http';
 import { defineInputs, duration, integer, string } from '@deploy-actions/core/inputs';
-import { kubeInputs, loadKubeConfig } from '@deploy-actions/core/kube';
+import { kubeInputs, loadKubeConfig, resolveNamespace } from '@deploy-actions/core/kube';
 import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
 
 const STATUS_LIST = /^([1-5]\d\d|[1-5]xx)(\s*,\s*([1-5]\d\d|[1-5]xx))*$/;
@@ -64,7 +64,10 @@ async function connectCluster(rt: Runtime, values: Inputs): Promise<ServiceProxy
     workspace: rt.workspace,
   });
   rt.log.info(`Reaching services through the API server (${origin})`);
-  return kubeServiceProxy(config, values.namespace);
+  return kubeServiceProxy(
+    config,
+    resolveNamespace(values.namespace, config.getContextObject(config.getCurrentContext())?.namespace),
+  );
 }
 
 function planText(spec: CheckSpec | undefined, load: LoadSpec | undefined): string {

@@ -184,3 +184,12 @@ describe('KubeClient', () => {
     expect(client.requests).toBe(1);
   });
 });
+
+describe('resolveNamespace', () => {
+  it('takes the input, else the context namespace, else default', async () => {
+    const { resolveNamespace } = await import('../src/kube/inputs');
+    expect(resolveNamespace('prod', 'shop')).toBe('prod');
+    expect(resolveNamespace(undefined, 'shop')).toBe('shop');
+    expect(resolveNamespace(undefined, undefined)).toBe('default');
+  });
+});

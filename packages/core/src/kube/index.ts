@@ -5,7 +5,7 @@ export { importClientNode, type KubeConfigSource, type LoadedKubeConfig, loadKub
 export * from './errors';
 export * from './explain';
 export * from './history';
-export { kubeInputs } from './inputs';
+export { kubeInputs, resolveNamespace } from './inputs';
 export * from './resources';
 export * from './rollout-status';
 export * from './rollout-wait';

@@ -11,5 +11,11 @@ export const kubeInputs = {
   /** Kubeconfig content or a path; masked because it may hold tokens and client keys. */
   kubeconfig: string({ secret: true, example: '${{ secrets.KUBECONFIG }}' }),
   context: string({ example: 'prod-us-east-1' }),
-  namespace: string({ default: 'default', pattern: DNS_LABEL, example: 'production' }),
+  // No default: like kubectl, an unset namespace means the kubeconfig context's, else `default` (resolveNamespace).
+  namespace: string({ pattern: DNS_LABEL, example: 'production' }),
 };
+
+/** The namespace to work in, as kubectl picks it: the input, else the kubeconfig context's, else `default`. */
+export function resolveNamespace(given: string | undefined, contextNamespace: string | undefined): string {
+  return given ?? contextNamespace ?? 'default';
+}

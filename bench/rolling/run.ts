@@ -21,6 +21,7 @@ import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
 import { startControllers } from '../../packages/kube-sim/src/controllers/index';
 import { findKubectl, kubectlOk } from '../../packages/testkit/src/kubectl';
+import { kubectlRolloutStatus, median, seconds } from '../support';
 
 const rounds = Number(process.argv[2] ?? 3);
 const NAMESPACE = 'bench';
@@ -87,14 +88,9 @@ async function byHand(names: string[], file: string): Promise<Sample> {
   const before = sim.stats.total;
   const started = performance.now();
   await kubectlOk(['apply', '-f', file], { kubeconfig, timeoutMs: 120_000 });
-  for (const name of names) {
-    await kubectlOk(['rollout', 'status', `deployment/${name}`, '--timeout=300s'], { kubeconfig, timeoutMs: 300_000 });
-  }
+  await kubectlRolloutStatus(names, kubeconfig);
   return { wallMs: performance.now() - started, requests: sim.stats.total - before };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 try {
   if (!kubectlBin) console.log('kubectl not found: measuring ours only');
@@ -119,12 +115,12 @@ try {
     const oursWall = median(mine.map((s) => s.wallMs));
     const line = [
       `${String(count).padStart(2)} Deployment(s)`,
-      `ours ${fmt(oursWall)} (${median(mine.map((s) => s.requests))} requests)`,
+      `ours ${seconds(oursWall)} (${median(mine.map((s) => s.requests))} requests)`,
     ];
     if (theirs.length > 0) {
       const kubectlWall = median(theirs.map((s) => s.wallMs));
       line.push(
-        `kubectl apply + rollout status ${fmt(kubectlWall)} (${median(theirs.map((s) => s.requests))} requests)`,
+        `kubectl apply + rollout status ${seconds(kubectlWall)} (${median(theirs.map((s) => s.requests))} requests)`,
         `ratio ours/kubectl ${(oursWall / kubectlWall).toFixed(2)}x`,
       );
     }

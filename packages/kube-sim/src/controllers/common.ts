@@ -61,6 +61,14 @@ export function controllerRef(obj: KubeObject): KubeObject | undefined {
   return (obj.metadata?.ownerReferences ?? []).find((r: KubeObject) => r.controller === true);
 }
 
+/** A watch handler that queues the owner (of kind `ownerKind`) of each changed object: how a controller hears of its children. */
+export function enqueueOwner(ownerKind: string, queue: { add(key: string): void }) {
+  return (event: { object: KubeObject }): void => {
+    const ref = controllerRef(event.object);
+    if (ref?.kind === ownerKind) queue.add(key(event.object.metadata.namespace, ref.name));
+  };
+}
+
 export function ownerReference(owner: KubeObject): KubeObject {
   return {
     apiVersion: owner.apiVersion,

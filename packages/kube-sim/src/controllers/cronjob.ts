@@ -11,6 +11,7 @@ import {
   CRONJOBS,
   condition,
   controllerRef,
+  enqueueOwner,
   JOBS,
   key,
   MANAGER,
@@ -97,10 +98,7 @@ export class CronJobController {
         if (e.type === 'DELETED') this.lastSeen.delete(k);
         else this.queue.add(k);
       }),
-      store.watch(JOBS, undefined, undefined, (e) => {
-        const ref = controllerRef(e.object);
-        if (ref?.kind === 'CronJob') this.queue.add(key(e.object.metadata.namespace, ref.name));
-      }),
+      store.watch(JOBS, undefined, undefined, enqueueOwner('CronJob', this.queue)),
     ];
     return () => {
       for (const stop of stops) stop();

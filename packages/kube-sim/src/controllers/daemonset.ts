@@ -6,8 +6,8 @@
 import type { KubeObject } from '../store';
 import {
   type ControllerContext,
-  controllerRef,
   DAEMONSETS,
+  enqueueOwner,
   isPodActive,
   isPodReady,
   key,
@@ -34,10 +34,7 @@ export class DaemonSetController {
       store.watch(DAEMONSETS, undefined, undefined, (e) =>
         this.queue.add(key(e.object.metadata.namespace, e.object.metadata.name)),
       ),
-      store.watch(PODS, undefined, undefined, (e) => {
-        const ref = controllerRef(e.object);
-        if (ref?.kind === 'DaemonSet') this.queue.add(key(e.object.metadata.namespace, ref.name));
-      }),
+      store.watch(PODS, undefined, undefined, enqueueOwner('DaemonSet', this.queue)),
       store.watch(NODES, undefined, undefined, () => {
         for (const ds of store.list(DAEMONSETS, undefined))
           this.queue.add(key(ds.metadata.namespace, ds.metadata.name));

@@ -11,6 +11,7 @@ import {
   condition,
   controllerRef,
   DEPLOYMENTS,
+  enqueueOwner,
   isPodActive,
   key,
   labelSelectorFromObject,
@@ -61,10 +62,7 @@ export class DeploymentController {
       store.watch(DEPLOYMENTS, undefined, undefined, (e) =>
         this.queue.add(key(e.object.metadata.namespace, e.object.metadata.name)),
       ),
-      store.watch(REPLICASETS, undefined, undefined, (e) => {
-        const ref = controllerRef(e.object);
-        if (ref?.kind === 'Deployment') this.queue.add(key(e.object.metadata.namespace, ref.name));
-      }),
+      store.watch(REPLICASETS, undefined, undefined, enqueueOwner('Deployment', this.queue)),
       // Recreate waits for the old pods to be gone.
       store.watch(PODS, undefined, undefined, (e) => {
         if (e.type !== 'DELETED') return;

@@ -8,7 +8,7 @@ import type { KubeObject } from '../store';
 import {
   type ControllerContext,
   condition,
-  controllerRef,
+  enqueueOwner,
   isPodActive,
   isPodReady,
   isTerminating,
@@ -41,10 +41,7 @@ export class JobController {
       store.watch(JOBS, undefined, undefined, (e) =>
         this.queue.add(key(e.object.metadata.namespace, e.object.metadata.name)),
       ),
-      store.watch(PODS, undefined, undefined, (e) => {
-        const ref = controllerRef(e.object);
-        if (ref?.kind === 'Job') this.queue.add(key(e.object.metadata.namespace, ref.name));
-      }),
+      store.watch(PODS, undefined, undefined, enqueueOwner('Job', this.queue)),
     ];
     return () => {
       for (const stop of stops) stop();

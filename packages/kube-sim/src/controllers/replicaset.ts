@@ -9,7 +9,7 @@ import {
   availableAt,
   type ControllerContext,
   condition,
-  controllerRef,
+  enqueueOwner,
   isPodActive,
   isPodReady,
   key,
@@ -98,10 +98,7 @@ export class ReplicaSetController {
       store.watch(REPLICASETS, undefined, undefined, (e) =>
         this.queue.add(key(e.object.metadata.namespace, e.object.metadata.name)),
       ),
-      store.watch(PODS, undefined, undefined, (e) => {
-        const ref = controllerRef(e.object);
-        if (ref?.kind === 'ReplicaSet') this.queue.add(key(e.object.metadata.namespace, ref.name));
-      }),
+      store.watch(PODS, undefined, undefined, enqueueOwner('ReplicaSet', this.queue)),
     ];
     return () => {
       for (const stop of stops) stop();

@@ -7,7 +7,7 @@
 import type { KubeObject } from '../store';
 import {
   type ControllerContext,
-  controllerRef,
+  enqueueOwner,
   isPodActive,
   isPodReady,
   key,
@@ -34,10 +34,7 @@ export class StatefulSetController {
       store.watch(STATEFULSETS, undefined, undefined, (e) =>
         this.queue.add(key(e.object.metadata.namespace, e.object.metadata.name)),
       ),
-      store.watch(PODS, undefined, undefined, (e) => {
-        const ref = controllerRef(e.object);
-        if (ref?.kind === 'StatefulSet') this.queue.add(key(e.object.metadata.namespace, ref.name));
-      }),
+      store.watch(PODS, undefined, undefined, enqueueOwner('StatefulSet', this.queue)),
     ];
     return () => {
       for (const stop of stops) stop();

@@ -64,7 +64,8 @@ export function selfSignedCertificate(commonName = 'kube-sim'): Certificate {
   const ecdsaSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName, 'utf8')))));
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  // Positive and minimally encoded: a leading 0x00 before a byte < 0x80 is illegal DER padding (1 start in 256 failed).
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
   // Real time, not the simulation clock: TLS clients check validity against the wall clock.
   const now = Date.now();
   const extensions = seq(

@@ -4,8 +4,8 @@
  * the pg_restore way against a real throwaway PostgreSQL server on loopback
  * (skipped, saying why, where PostgreSQL's binaries are missing).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '@deploy-actions/core/clock';
@@ -14,6 +14,7 @@ import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime
 import { KubeSim } from '@deploy-actions/kube-sim';
 import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
 import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { postgresMissing, type RunningPostgres, startPostgres } from '@deploy-actions/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
 
@@ -152,83 +153,27 @@ describe('database-restore with a restore CronJob', () => {
   });
 });
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-const pgMissing =
-  !existsSync(join(PG_BIN, 'initdb')) || !existsSync('/usr/bin/pg_restore')
-    ? 'PostgreSQL 15 binaries not installed (apt-get install postgresql)'
-    : undefined;
+const pgMissing = postgresMissing();
 
 describe.skipIf(pgMissing !== undefined)(
   `database-restore with pg_restore ${pgMissing ? `(skipped: ${pgMissing})` : ''}`,
   () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rollback-pg-'));
-    const port = String(55_000 + Math.floor(Math.random() * 900));
-    const url = `postgres://app:s3cret-pw@127.0.0.1:${port}/shop`;
-    // initdb refuses to run as root: the cluster belongs to the postgres user when we are root.
-    const asPostgres = (program: string, args: string[]) =>
-      process.getuid?.() === 0
-        ? execFileSync('runuser', ['-u', 'postgres', '--', program, ...args], { stdio: 'pipe' })
-        : execFileSync(program, args, { stdio: 'pipe' });
-    const psql = (sql: string) =>
-      execFileSync('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql], {
-        encoding: 'utf8',
-      }).trim();
+    let pg: RunningPostgres;
+    let url = '';
+    const psql = (sql: string) => pg.psql(sql, url);
 
-    beforeAll(() => {
-      chmodSync(dir, 0o777);
-      asPostgres(join(PG_BIN, 'initdb'), [
-        '-D',
-        join(dir, 'data'),
-        '-U',
-        'postgres',
-        '-A',
-        'trust',
-        '--no-sync',
-        '-E',
-        'UTF8',
-      ]);
-      asPostgres(join(PG_BIN, 'pg_ctl'), [
-        '-D',
-        join(dir, 'data'),
-        '-l',
-        join(dir, 'log'),
-        '-w',
-        'start',
-        '-o',
-        `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off`,
-      ]);
-      execFileSync('psql', [
-        '-X',
-        '-h',
-        '127.0.0.1',
-        '-p',
-        port,
-        '-U',
-        'postgres',
-        '-c',
-        "CREATE ROLE app LOGIN PASSWORD 's3cret-pw' SUPERUSER",
-        '-c',
-        'CREATE DATABASE shop OWNER app',
-      ]);
+    beforeAll(async () => {
+      pg = await startPostgres();
+      url = `postgres://app:s3cret-pw@127.0.0.1:${pg.port}/shop`;
+      pg.psql("CREATE ROLE app LOGIN PASSWORD 's3cret-pw' SUPERUSER");
+      pg.psql('CREATE DATABASE shop OWNER app');
       psql(
         "CREATE TABLE prices (sku text PRIMARY KEY, cents int); INSERT INTO prices VALUES ('tea', 350), ('cake', 420)",
       );
       execFileSync('pg_dump', ['-Fc', '-f', join(workspace, 'pre-release.dump'), '-d', url]);
     }, 60_000);
 
-    afterAll(() => {
-      spawnSync('runuser', [
-        '-u',
-        'postgres',
-        '--',
-        join(PG_BIN, 'pg_ctl'),
-        '-D',
-        join(dir, 'data'),
-        '-m',
-        'immediate',
-        'stop',
-      ]);
-    });
+    afterAll(() => pg?.stop());
 
     it('puts the dump back with the app stopped, without the password on any command line', async () => {
       await release('shop', ['shop:1', 'shop:2']);

@@ -7,9 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './net';
 
 export interface PrometheusOptions {
   /** `host:port` targets to scrape (one job). */
@@ -36,17 +36,6 @@ export function prometheusMissing(binary = PROMETHEUS_BINARY): string | undefine
   return existsSync(binary)
     ? undefined
     : `${binary} not found: apt-get install -y --no-install-recommends prometheus (CI installs it)`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function pollUntil(what: string, timeoutMs: number, attempt: () => Promise<string | true>): Promise<void> {

@@ -6,7 +6,7 @@
  * on kube-sim by the test so the rollout reading and the monitoring's
  * kubernetes access are real.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeSim } from '@deploy-actions/kube-sim';
@@ -106,6 +106,9 @@ beforeAll(async () => {
   writeFileSync(fakeHelm, SCRIPT);
   chmodSync(fakeHelm, 0o755);
   writeFileSync(join(work, 'values-prod.yaml'), 'replicas: 2\n');
+  // A chart on disk (helm lint reads only those); the fake helm never opens it.
+  mkdirSync(join(work, 'charts/api'), { recursive: true });
+  writeFileSync(join(work, 'charts/api/Chart.yaml'), 'apiVersion: v2\nname: api\nversion: 1.1.0\n');
   clock = new VirtualClock();
   sim = await KubeSim.start({ clock, scenario: { namespaces: ['prod'] } });
   controllers = startControllers(sim.store, clock, new BehaviourTable().set('*', { readyAfter: '2s' }));
@@ -189,6 +192,56 @@ describe('strategy helm (fake helm executable: argument arrays and rollback deci
     // A --set value under a secret-looking key is masked wherever it is shown.
     expect(rt.masked).toContain('s3cr3t');
     expect(summary).not.toContain('s3cr3t');
+  });
+
+  it('a remote chart with a version: no helm lint (it reads only a chart on disk), template and upgrade get --version', async () => {
+    const rt = runtime();
+    const plans: unknown[] = [];
+    const outcome = await runHelm(rt, {
+      ...base(),
+      chart: 'oci://ghcr.io/acme/charts/api',
+      version: '1.1.0',
+      lint: true,
+      onBeforeChange: async (plan) => void plans.push(plan),
+    });
+    expect(outcome.verdict).toBe('deployed');
+    expect(calls().slice(2, 4)).toEqual([
+      ['template', 'api', 'oci://ghcr.io/acme/charts/api', '--namespace', 'prod', '--version', '1.1.0'],
+      [
+        'upgrade',
+        '--install',
+        'api',
+        'oci://ghcr.io/acme/charts/api',
+        '--namespace',
+        'prod',
+        '--version',
+        '1.1.0',
+        '--wait',
+        '--timeout',
+        '300s',
+      ],
+    ]);
+    expect(rt.lines('warning')).toContain(
+      'helm lint reads only a chart on disk; oci://ghcr.io/acme/charts/api is checked with helm template alone (to lint it, helm pull it in an earlier step and give its folder as chart)',
+    );
+    // Told before the upgrade: the revision it will create and the images helm template rendered.
+    expect(plans).toEqual([
+      {
+        strategy: 'helm',
+        namespace: 'prod',
+        app: 'api',
+        workloads: [{ kind: 'Deployment', name: 'api', images: { api: 'ghcr.io/acme/api:2.1.0' } }],
+        helm: {
+          release: 'api',
+          chart: 'oci://ghcr.io/acme/charts/api',
+          version: '1.1.0',
+          previousRevision: 3,
+          revision: 4,
+        },
+      },
+    ]);
+    expect(outcome.settings).toEqual({ 'helm-lint': 'true', 'chart-version': '1.1.0' });
+    expect(renderDeploySummary(outcome)).toContain('**With:** helm-lint `true` · chart-version `1.1.0`');
   });
 
   it('rolls back to the previous revision with --wait when monitoring fails', async () => {

@@ -150,7 +150,7 @@ describe('DeploymentRecorder', () => {
           log_url: RUN,
           environment_url: 'https://web.example.com/',
           description: 'promoted to 100%',
-          auto_inactive: true,
+          auto_inactive: false,
         },
       },
       {
@@ -396,7 +396,7 @@ describe('DeploymentRecorder', () => {
       {
         method: 'POST',
         path: `/repos/acme/web/deployments/${started.id}/statuses`,
-        body: { state: 'success', ...status, auto_inactive: true },
+        body: { state: 'success', ...status, auto_inactive: false },
       },
     ]);
     // A finished one is not reopened.
@@ -557,7 +557,7 @@ describe('DeploymentRecorder', () => {
         '/api/v3/repos/acme/web/deployments/N/statuses',
         '/api/v3/repos/acme/web/deployments/N/statuses',
       ]);
-      // No auto_inactive to rely on: the previous release is marked explicitly.
+      // auto_inactive is off everywhere: the previous release is marked explicitly.
       expect(ghes.states(previous)).toEqual(['inactive', 'success']);
       expect(done.logUrl).toBe('https://ghes.example.com/acme/web/actions/runs/4242/attempts/2');
       expect(done.historyUrl).toBe('https://ghes.example.com/acme/web/deployments/production');

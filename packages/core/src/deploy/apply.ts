@@ -9,6 +9,7 @@ import { FIELD_MANAGER } from '../kube/client';
 import { isNotFound } from '../kube/errors';
 import { RESOURCES, type ResourceType } from '../kube/resources';
 import type { KubeObject } from '../kube/types';
+import { ROLE_LABEL, recordName, VERSION_LABEL } from '../rollout/record';
 import type { ManifestObject } from './manifests';
 import type { AppliedObject } from './types';
 
@@ -126,6 +127,22 @@ export async function applyObjects(
 }
 
 /**
+ * Canary and blue-green label what they make with the same managed-by and app labels: the rollout record
+ * ConfigMap, the canary / baseline / green Deployments (role label) and the versioned ConfigMap / Secret copies a
+ * promoted stable runs on (version label, copy-of annotation). None of them is in anyone's manifests, and deleting
+ * them would lose the record or break the promoted pods, so prune never touches them.
+ */
+function madeByRollout(object: KubeObject, app: string): boolean {
+  const meta = object.metadata ?? {};
+  return (
+    meta.name === recordName(app) ||
+    meta.labels?.[ROLE_LABEL] !== undefined ||
+    meta.labels?.[VERSION_LABEL] !== undefined ||
+    meta.annotations?.['deploy-actions.dev/copy-of'] !== undefined
+  );
+}
+
+/**
  * Deletes objects labelled for `app` by an earlier apply that are not among
  * `kept`, in the namespaces the manifests use. Only the kinds in PRUNABLE
  * (and kinds the manifests hold) are looked at.
@@ -158,7 +175,9 @@ export async function prune(
         if (keep.has(`${kind}/${namespace}/${name}`)) continue;
         // Objects a controller made from ours (ReplicaSets, Jobs of a CronJob) carry no labels of ours; owned ones are skipped anyway.
         if ((object.metadata?.ownerReferences ?? []).some((owner) => owner.controller)) continue;
-        await client.delete(resource, { namespace, name }, { propagationPolicy: 'Background', dryRun });
+        if (madeByRollout(object, app)) continue;
+        // A dry run only lists: no request that deletes, not even a server-side dry-run one.
+        if (!dryRun) await client.delete(resource, { namespace, name }, { propagationPolicy: 'Background' });
         pruned.push({
           kind,
           apiVersion: resource.group === '' ? resource.version : `${resource.group}/${resource.version}`,

@@ -7,16 +7,16 @@
  * come from `helm history -o json` and `helm status -o json`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UserError } from '../errors';
 import { resolveInWorkspace } from '../inputs/files';
 import { isRolloutKind, type RolloutKind } from '../kube/rollout-status';
 import type { KubeObject } from '../kube/types';
 import type { Runtime } from '../runtime/port';
-import type { DeployOutcome, ExecFunction, HelmOptions, HelmReleaseReport } from './types';
+import type { ChangePlan, DeployOutcome, ExecFunction, HelmOptions, HelmReleaseReport } from './types';
 import { checkAnalysis, monitor, type Tracked, track, waitAll } from './watch';
 
 /** Release names: DNS-1123 labels of at most 53 characters (helm's own limit). */
@@ -133,19 +133,23 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
     }
     return result;
   };
-  const common = [
+  const values = [
     ...valuesFiles.flatMap((file) => ['-f', file]),
     ...set.flatMap(([key, value]) => ['--set', `${key}=${value}`]),
-    ...(options.version ? ['--version', options.version] : []),
   ];
+  // helm lint has no --version (it reads a chart on disk); template and upgrade fetch that version.
+  const common = [...values, ...(options.version ? ['--version', options.version] : [])];
   const timeoutArg = `${Math.max(1, Math.ceil(options.timeoutMs / 1000))}s`;
 
   await helm(['version', '--short']);
   const history = await helm(['history', options.release, '--namespace', namespace, '-o', 'json'], true);
+  // helm numbers a new revision one past the highest so far (failed ones included).
+  let highest = 0;
   if (history.code === 0) {
     const entries = parseJson<HistoryEntry[]>(history.stdout, 'helm history') ?? [];
     const deployed = entries.filter((entry) => entry.status === 'deployed');
     release.previousRevision = (deployed.at(-1) ?? entries.at(-1))?.revision;
+    highest = Math.max(0, ...entries.map((entry) => entry.revision).filter(Number.isInteger));
   } else if (!/not found/i.test(history.stderr)) {
     throw new UserError(`helm history failed (exit ${history.code}): ${rt.redact(lastLines(history.stderr))}`);
   }
@@ -154,10 +158,17 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
       ? `Release ${options.release} is new in ${namespace}`
       : `Release ${options.release} is at revision ${release.previousRevision}`,
   );
+  let rendered: string | undefined;
   if (options.lint) {
-    await helm(['lint', options.chart, ...common]);
-    await helm(['template', options.release, options.chart, '--namespace', namespace, ...common]);
-    mark('helm lint and helm template passed');
+    const local = existsSync(isAbsolute(options.chart) ? options.chart : join(rt.workspace, options.chart));
+    if (local) await helm(['lint', options.chart, ...values]);
+    else {
+      rt.log.warning(
+        `helm lint reads only a chart on disk; ${options.chart} is checked with helm template alone (to lint it, helm pull it in an earlier step and give its folder as chart)`,
+      );
+    }
+    rendered = (await helm(['template', options.release, options.chart, '--namespace', namespace, ...common])).stdout;
+    mark(local ? 'helm lint and helm template passed' : 'helm template passed (lint needs a chart on disk)');
   }
   let workloads: Tracked[] = [];
   await checkAnalysis(rt, options, namespace, options.release, () => workloads);
@@ -173,6 +184,10 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
     explanation: [],
     timeline,
     requests: client.requests - requestsBefore,
+    settings: {
+      ...(options.lint ? { 'helm-lint': 'true' } : {}),
+      ...(options.version ? { 'chart-version': options.version } : {}),
+    },
     ...extra,
   });
 
@@ -193,6 +208,24 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
     mark('Dry run: helm rendered and validated the release; nothing was changed');
     return outcome('planned');
   }
+  const plan: ChangePlan = {
+    strategy: 'helm',
+    namespace,
+    app: options.app ?? options.release,
+    workloads: workloadsOf(rendered, namespace).map((workload) => ({
+      kind: workload.ref.kind,
+      name: workload.ref.name,
+      images: workload.report.after?.images ?? {},
+    })),
+    helm: {
+      release: options.release,
+      chart: options.chart,
+      version: options.version,
+      previousRevision: release.previousRevision,
+      revision: highest + 1,
+    },
+  };
+  await options.onBeforeChange?.(plan);
   mark(`helm upgrade --install ${options.release} ${options.chart}`);
   const upgrade = await helm(upgradeArgs, true);
   const status = await readStatus(helm, options.release, namespace, release);

@@ -284,6 +284,22 @@ export function podSpecOf(object: KubeObject): Record<string, unknown> | undefin
   }
 }
 
+/** container name → image of an object's pod spec (init containers too), for records of what was deployed. */
+export function imagesOfObject(object: KubeObject): Record<string, string> {
+  const spec = podSpecOf(object);
+  const images: Record<string, string> = {};
+  for (const key of ['initContainers', 'containers']) {
+    const list = spec?.[key];
+    if (!Array.isArray(list)) continue;
+    for (const container of list as NamedContainer[]) {
+      if (typeof container?.name === 'string' && typeof container.image === 'string') {
+        images[container.name] = container.image;
+      }
+    }
+  }
+  return images;
+}
+
 interface NamedContainer {
   name?: string;
   image?: string;

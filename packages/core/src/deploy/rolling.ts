@@ -13,7 +13,14 @@ import { findDeployments, setImagesPatch } from '../kube/workloads';
 import type { Runtime } from '../runtime/port';
 import { APP_LABEL, applyObjects, MANAGED_BY, MANAGED_BY_LABEL, type PreparedObject, prune } from './apply';
 import { resolveKinds } from './kinds';
-import { injectPullSecrets, loadValues, manifestFiles, readManifests, substituteImages } from './manifests';
+import {
+  imagesOfObject,
+  injectPullSecrets,
+  loadValues,
+  manifestFiles,
+  readManifests,
+  substituteImages,
+} from './manifests';
 import type { AppliedObject, DeployOutcome, RollingOptions } from './types';
 import { checkAnalysis, describeState, monitor, type Tracked, track, undoAll, waitAll } from './watch';
 
@@ -40,6 +47,7 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     explanation: [],
     timeline,
     requests: client.requests - requestsBefore,
+    settings: settingsOf(options),
     ...extra,
   });
 
@@ -48,6 +56,20 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     app = prepared.app;
     namespace = prepared.namespace;
     await checkAnalysis(rt, options, namespace, app, () => workloads);
+    if (!dryRun) {
+      await options.onBeforeChange?.({
+        strategy: 'rolling',
+        namespace,
+        app,
+        workloads: prepared.objects
+          .filter((object) => isRolloutKind(object.item.object.kind))
+          .map(({ item }) => ({
+            kind: item.object.kind!,
+            name: item.object.metadata?.name ?? '',
+            images: imagesOfObject(item.object),
+          })),
+      });
+    }
     mark(`Applying ${prepared.objects.length} object(s) with server-side apply${dryRun ? ' (dry run)' : ''}`);
     await applyObjects(client, prepared.objects, { dryRun });
     objects = prepared.objects.map((object) => ({
@@ -73,6 +95,23 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     // A changed workload whose template stayed (replicas, labels) rolls nothing out but is still awaited.
   } else {
     const images = options.images ?? {};
+    // Both act on manifests: without them there is nothing to inject into or to compare against.
+    if (options.imagePullSecrets !== undefined && options.imagePullSecrets.length > 0) {
+      throw new InputError(
+        'image-pull-secrets',
+        'works on the pod templates of the manifests being applied; without manifests, add imagePullSecrets to the Deployments themselves',
+        options.imagePullSecrets.join(', '),
+        'ghcr-pull (with manifests: k8s/production/)',
+      );
+    }
+    if (options.prune) {
+      throw new InputError(
+        'prune',
+        'deletes what the manifests no longer hold, so it needs manifests',
+        'true',
+        'false (or give manifests: k8s/production/)',
+      );
+    }
     if (Object.keys(images).length === 0) {
       throw new InputError(
         'images',
@@ -90,6 +129,18 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     // Every Deployment must have the named containers before any is patched.
     const patches = deployments.map((deployment) => setImagesPatch(deployment, images));
     await checkAnalysis(rt, options, namespace, app, () => workloads);
+    if (!dryRun) {
+      await options.onBeforeChange?.({
+        strategy: 'rolling',
+        namespace,
+        app,
+        workloads: deployments.map((deployment) => {
+          const current = imagesOfObject(deployment);
+          for (const [container, image] of Object.entries(images)) if (container in current) current[container] = image;
+          return { kind: 'Deployment', name: deployment.metadata?.name ?? '', images: current };
+        }),
+      });
+    }
     mark(`Setting images on ${deployments.length} Deployment(s)${dryRun ? ' (dry run)' : ''}`);
     const changed: Tracked[] = [];
     await Promise.all(
@@ -126,6 +177,16 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     return outcome('planned');
   }
   return finish(rt, options, workloads, mark, outcome);
+}
+
+/** The inputs that shaped the deploy beyond the manifests, as the summary lists them. */
+function settingsOf(options: RollingOptions): Record<string, string> | undefined {
+  const settings: Record<string, string> = {};
+  if (options.imagePullSecrets !== undefined && options.imagePullSecrets.length > 0) {
+    settings['image-pull-secrets'] = options.imagePullSecrets.join(', ');
+  }
+  if (options.prune) settings['prune'] = 'true';
+  return Object.keys(settings).length > 0 ? settings : undefined;
 }
 
 /** Wait, monitor, and undo on failure: the part after the change, shared by apply and set-image. */

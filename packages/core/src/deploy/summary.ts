@@ -41,6 +41,10 @@ export function renderDeploySummary(outcome: DeployOutcome): string {
     `## ${outcome.strategy === 'helm' ? 'Helm' : 'Rolling'} deploy of ${what} in \`${outcome.namespace}\`: ${VERDICT[outcome.verdict]}\n`,
   );
   if (outcome.failure) parts.push(`**Why:** ${outcome.failure.split('\n')[0]}\n`);
+  const settings = Object.entries(outcome.settings ?? {});
+  if (settings.length > 0) {
+    parts.push(`**With:** ${settings.map(([name, value]) => `${name} \`${value.replace(/`/g, "'")}\``).join(' · ')}\n`);
+  }
 
   const helm = outcome.helm;
   if (helm) {

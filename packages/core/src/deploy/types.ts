@@ -33,6 +33,30 @@ export interface DeployCommonOptions {
   undoOnFailure?: boolean | undefined;
   /** Tests: metric providers instead of real Prometheus / Datadog / web. */
   providerFor?: ((config: ProviderConfig) => MetricProvider) | undefined;
+  /**
+   * Called once every input is checked, right before the first change (never in a dry run): the adapter records
+   * the release (a GitHub Deployment) with what is about to be deployed. A throw stops the deploy.
+   */
+  onBeforeChange?: ((plan: ChangePlan) => Promise<void>) | undefined;
+}
+
+/** What a deploy is about to change, for records made before it does (GitHub Deployment payloads). */
+export interface ChangePlan {
+  strategy: 'rolling' | 'helm';
+  namespace: string;
+  app: string;
+  /** Workloads with the images they will run (container → image); for helm, only when `helm template` ran first. */
+  workloads: Array<{ kind: string; name: string; images: Record<string, string> }>;
+  helm?: {
+    release: string;
+    chart: string;
+    /** `chart-version` input. */
+    version: string | undefined;
+    /** The revision deployed now (undefined: first install). */
+    previousRevision: number | undefined;
+    /** The revision this upgrade will create (helm numbers them one past the highest so far). */
+    revision: number;
+  };
 }
 
 export interface RollingOptions extends DeployCommonOptions {
@@ -145,4 +169,6 @@ export interface DeployOutcome {
   timeline: Array<{ at: string; event: string }>;
   /** API requests made (KubeClient.requests), for the summary and benchmarks. */
   requests: number;
+  /** The options that shaped this deploy, as the user wrote them (input name → value), for the summary. */
+  settings?: Record<string, string> | undefined;
 }

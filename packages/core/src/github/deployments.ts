@@ -317,9 +317,11 @@ export class DeploymentRecorder {
 
   /**
    * `success` with the environment URL, then `inactive` for the deployment(s) of the same environment (and app) it
-   * replaces. GitHub's `auto_inactive` does that only for non-production, non-transient environments, GHES releases
-   * before the Deployments API's GA ignore it, and it is silent about what it touched: so we mark them ourselves
-   * (only those still `success`, so nothing is marked twice) and list them in the summary.
+   * replaces. We send `auto_inactive: false` and mark them ourselves: GitHub's `auto_inactive` (default true) marks
+   * every earlier `success` deployment of the environment inactive, whatever app it was for (so with two apps in one
+   * environment, rollback would lose the other app's active release), skips production and transient environments,
+   * and is silent about what it touched. Only those still `success` are marked (nothing twice), and they are listed in
+   * the summary.
    */
   async succeed(environmentUrl?: string, description?: string): Promise<DeploymentRecord> {
     const record = this.started('succeed');
@@ -330,7 +332,7 @@ export class DeploymentRecorder {
       ...(record.logUrl !== undefined ? { log_url: record.logUrl } : {}),
       ...(url !== undefined ? { environment_url: url } : {}),
       ...(text !== undefined ? { description: text } : {}),
-      auto_inactive: true,
+      auto_inactive: false,
     });
     record.state = 'success';
     record.environmentUrl = url;
@@ -348,6 +350,42 @@ export class DeploymentRecorder {
         (record.replaced.length > 0 ? `; replaced ${record.replaced.map((id) => `#${id}`).join(', ')}` : ''),
     );
     return { ...record };
+  }
+
+  /** Another `in_progress` status saying where the release stands (a canary paused at a weight), with this run's log. */
+  async progress(description: string): Promise<DeploymentRecord> {
+    const record = this.started('progress');
+    const text = clip(description);
+    await this.status(record.id, {
+      state: 'in_progress',
+      ...(record.logUrl !== undefined ? { log_url: record.logUrl } : {}),
+      ...(record.environmentUrl !== undefined ? { environment_url: record.environmentUrl } : {}),
+      ...(text !== undefined && text !== '' ? { description: text } : {}),
+    });
+    record.state = 'in_progress';
+    record.description = text;
+    return { ...record };
+  }
+
+  /**
+   * The newest deployment of the environment still under way (latest status `in_progress`, `queued` or `pending`)
+   * whose payload `match` accepts: how a later job (canary-promote `action: continue`) finds the Deployment its
+   * `start` created. Only reads.
+   */
+  async findInProgress(
+    environment: string,
+    match: (payload: DeploymentPayload) => boolean,
+    limit = 50,
+  ): Promise<GitHubDeployment | undefined> {
+    let seen = 0;
+    for await (const deployment of this.deployments(environment)) {
+      if (++seen > limit) break;
+      if (!match(payloadOf(deployment))) continue;
+      const { latest } = await this.statusSummary(deployment.id);
+      if (latest !== undefined && !['in_progress', 'queued', 'pending'].includes(latest.state)) continue;
+      return deployment;
+    }
+    return undefined;
   }
 
   /** `failure` with the reason (clipped to GitHub's 140 characters). */

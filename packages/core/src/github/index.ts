@@ -21,4 +21,5 @@ export {
   type StartDeployment,
   type SuccessfulDeployment,
 } from './deployments';
+export { ReleaseTracker, type ReleaseTrackerOptions } from './release';
 export { renderDeploymentSummary } from './summary';

@@ -6,6 +6,7 @@
  * lists with a merge key element by element, `finalizers` value by value, other lists as one field.
  */
 import { ApiError } from './errors';
+import { copyJson, deepFreeze } from './frozen';
 import { isObject, isSetList, type Json, type JsonObject, mergeKeyOf } from './patch';
 
 export type FieldSet = Set<string>;
@@ -322,6 +323,31 @@ function readOwners(obj: JsonObject): Owned[] {
   });
 }
 
+/**
+ * One frozen FieldsV1 per distinct field set, shared by every object that has it: the pods of a ReplicaSet,
+ * every Event and each status write of the same shape own the same fields, and building a FieldsV1 tree
+ * per write was the largest retained allocation in the 2 000-pod bench (62 of 193 MB live). Bounded, oldest
+ * out; objects keep their trees alive after eviction.
+ */
+const INTERNED_LIMIT = 4096;
+const interned = new Map<string, JsonObject>();
+
+function internedFieldsV1(set: FieldSet): JsonObject {
+  const id = [...set].join('\u0000');
+  let fields = interned.get(id);
+  if (fields) {
+    // Refresh its place: a shape in use stays.
+    interned.delete(id);
+    interned.set(id, fields);
+    return fields;
+  }
+  fields = deepFreeze(toFieldsV1(set));
+  if (interned.size >= INTERNED_LIMIT) interned.delete(interned.keys().next().value!);
+  interned.set(id, fields);
+  parsed.set(fields, new Set(set));
+  return fields;
+}
+
 function writeOwners(obj: JsonObject, owners: Owned[]): void {
   if (!isObject(obj.metadata)) obj.metadata = {};
   const meta = obj.metadata as JsonObject;
@@ -329,9 +355,7 @@ function writeOwners(obj: JsonObject, owners: Owned[]): void {
     .filter((o) => o.set.size > 0)
     .map((o) => {
       if (o.dirty === false) return o.entry as unknown as Json;
-      const fieldsV1 = toFieldsV1(o.set);
-      parsed.set(fieldsV1, new Set(o.set));
-      return { ...o.entry, fieldsV1 } as unknown as Json;
+      return { ...o.entry, fieldsV1: internedFieldsV1(o.set) } as unknown as Json;
     });
   if (entries.length > 0) meta.managedFields = entries;
   else delete meta.managedFields;
@@ -474,7 +498,7 @@ export function serverSideApply(
   for (const c of conflicts) c.owner.set.delete(c.path);
 
   // Fields this manager applied before and no longer applies are removed, unless someone else owns them.
-  const result = structuredClone(live ?? {}) as JsonObject;
+  const result = copyJson(live ?? {}) as JsonObject;
   if (mine) {
     const dropped = [...mine.set].filter((p) => !applied.has(p) && !others.some((o) => o.set.has(p)));
     // Shallowest first: a removed list element takes its fields with it.

@@ -3,6 +3,7 @@
  * strategic merge patch, where lists of containers, env, ports, volumes... merge by their key.
  */
 import { ApiError, badRequest } from './errors';
+import { copyJson } from './frozen';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -87,14 +88,14 @@ function removeAt(doc: Json, path: string[], pointer: string): Json {
 
 export function jsonPatch(target: Json, ops: unknown): Json {
   if (!Array.isArray(ops)) throw badRequest('json patch must be a JSON array of operations');
-  let doc: Json = structuredClone(target);
+  let doc: Json = copyJson(target);
   for (const op of ops) {
     if (!isObject(op) || typeof op.op !== 'string') throw badRequest('json patch: every operation needs an "op"');
     const path = parsePointer(op.path);
     const pointer = op.path as string;
     switch (op.op) {
       case 'add':
-        doc = addAt(doc, path, structuredClone(op.value as Json), pointer);
+        doc = addAt(doc, path, copyJson(op.value as Json), pointer);
         break;
       case 'remove':
         doc = removeAt(doc, path, pointer);
@@ -102,12 +103,11 @@ export function jsonPatch(target: Json, ops: unknown): Json {
       case 'replace': {
         if (getAt(doc, path) === undefined)
           throw patchFailed(`replace operation does not apply: doc is missing key: ${pointer}`);
-        if (path.length === 0) doc = structuredClone(op.value as Json);
+        if (path.length === 0) doc = copyJson(op.value as Json);
         else {
           const { parent, key } = parentOf(doc, path, pointer);
-          if (Array.isArray(parent))
-            parent[arrayIndex(parent, key, pointer, false)] = structuredClone(op.value as Json);
-          else (parent as JsonObject)[key] = structuredClone(op.value as Json);
+          if (Array.isArray(parent)) parent[arrayIndex(parent, key, pointer, false)] = copyJson(op.value as Json);
+          else (parent as JsonObject)[key] = copyJson(op.value as Json);
         }
         break;
       }
@@ -118,7 +118,7 @@ export function jsonPatch(target: Json, ops: unknown): Json {
         if (value === undefined)
           throw patchFailed(`${op.op} operation does not apply: doc is missing from path: ${op.from}`);
         if (op.op === 'move') doc = removeAt(doc, from, op.from as string);
-        doc = addAt(doc, path, structuredClone(value), pointer);
+        doc = addAt(doc, path, copyJson(value), pointer);
         break;
       }
       case 'test': {

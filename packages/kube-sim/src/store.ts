@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '@deploy-actions/core/clock';
 import { apiServerDefaults } from './admission';
 import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound } from './errors';
+import { copyJson, copySharingFrozen, deepFreeze } from './frozen';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { isObject, type Json, type JsonObject, jsonPatch, mergePatch, strategicMerge } from './patch';
 import { apiVersionOf, type Gvr, gvrKey, ResourceRegistry, type ResourceType } from './resources';
@@ -85,14 +86,6 @@ class Table {
   ) {
     this.historyStart = startRv;
   }
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o as object)) deepFreeze(v);
-  }
-  return o;
 }
 
 export function formatTime(ms: number): string {
@@ -271,7 +264,7 @@ export class ObjectStore {
   ): KubeObject {
     const type = this.type(gvr);
     if (!isObject(input)) throw badRequest('the object must be a JSON object');
-    const obj = structuredClone(input) as KubeObject;
+    const obj = copyJson(input) as KubeObject;
     obj.apiVersion = apiVersionOf(type);
     obj.kind = type.kind;
     const meta: KubeObject = isObject(obj.metadata) ? obj.metadata : {};
@@ -348,10 +341,11 @@ export class ObjectStore {
     if (options.subresource === 'status') {
       // Only the status changes: share the rest of the stored (frozen) object.
       next = { ...old, metadata: { ...old.metadata } };
-      next.status = handedOver ? input.status : structuredClone(input.status);
+      // Frozen parts (conditions carried over from the stored object) are shared, not copied.
+      next.status = handedOver ? input.status : copySharingFrozen(input.status);
       if (next.status === undefined) delete next.status;
     } else {
-      next = handedOver ? input : (structuredClone(input) as KubeObject);
+      next = handedOver ? input : (copyJson(input) as KubeObject);
       if (this.hasStatus(type)) {
         if (old.status === undefined) delete next.status;
         else next.status = old.status;
@@ -441,7 +435,7 @@ export class ObjectStore {
         return jsonPatch(doc, body);
       case 'merge':
         if (!isObject(body)) throw badRequest('a merge patch must be a JSON object');
-        return mergePatch(structuredClone(doc), body);
+        return mergePatch(copyJson(doc), body);
       case 'strategic':
         if (type.custom) {
           throw new ApiError(
@@ -451,7 +445,7 @@ export class ObjectStore {
           );
         }
         if (!isObject(body)) throw badRequest('a strategic merge patch must be a JSON object');
-        return strategicMerge(structuredClone(doc), body);
+        return strategicMerge(copyJson(doc), body);
       default:
         throw badRequest(`unsupported patch type ${patchType}`);
     }
@@ -526,10 +520,10 @@ export class ObjectStore {
       name,
       merge,
     }) as KubeObject;
-    const next = structuredClone(merged);
+    const next = copyJson(merged);
     if (options.subresource !== 'status' && hasStatus) {
       if (live.status === undefined) delete next.status;
-      else next.status = structuredClone(live.status);
+      else next.status = copyJson(live.status);
     }
     for (const k of ['uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'resourceVersion']) {
       if (live.metadata[k] === undefined) delete next.metadata[k];
@@ -613,7 +607,7 @@ export class ObjectStore {
         },
       ]);
     }
-    const next = structuredClone(old);
+    const next = copyJson(old);
     next.spec = { ...(next.spec ?? {}), replicas };
     const stored = this.replace(type, old, next, { ...options, subresource: 'scale' }, 'update');
     return this.scaleOf(type, stored);
@@ -659,7 +653,7 @@ export class ObjectStore {
     }
     if (finalizers.length > 0) {
       if (obj.metadata.deletionTimestamp && finalizers.length === (obj.metadata.finalizers ?? []).length) return obj;
-      const next = structuredClone(obj);
+      const next = copyJson(obj);
       next.metadata.finalizers = finalizers;
       next.metadata.deletionTimestamp ??= formatTime(this.clock.now());
       next.metadata.deletionGracePeriodSeconds ??= 0;
@@ -688,7 +682,7 @@ export class ObjectStore {
   private deleteNamespace(ns: KubeObject): KubeObject {
     const name = ns.metadata.name as string;
     const table = this.table(this.registry.resolve('v1/namespaces'));
-    const terminating = structuredClone(ns);
+    const terminating = copyJson(ns);
     terminating.metadata.deletionTimestamp ??= formatTime(this.clock.now());
     terminating.status = { ...(terminating.status ?? {}), phase: 'Terminating' };
     const stored = ns.metadata.deletionTimestamp ? ns : this.commit(table, 'MODIFIED', terminating, ns, 'delete');
@@ -714,7 +708,7 @@ export class ObjectStore {
     for (const key of [...(this.dependents.get(uid) ?? [])]) {
       const dep = this.lookup(key);
       if (!dep) continue;
-      const next = structuredClone(dep.obj);
+      const next = copyJson(dep.obj);
       next.metadata.ownerReferences = (next.metadata.ownerReferences ?? []).filter((r: KubeObject) => r.uid !== uid);
       if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
       this.replace(dep.type, dep.obj, next, { fieldManager: 'garbage-collector' }, 'update');
@@ -764,7 +758,7 @@ export class ObjectStore {
     const owner = this.lookup(key);
     if (!owner?.obj.metadata.deletionTimestamp || !owner.obj.metadata.finalizers?.includes('foregroundDeletion'))
       return;
-    const next = structuredClone(owner.obj);
+    const next = copyJson(owner.obj);
     next.metadata.finalizers = next.metadata.finalizers.filter((f: string) => f !== 'foregroundDeletion');
     if (next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
     this.replace(owner.type, owner.obj, next, { fieldManager: 'garbage-collector' }, 'update');
@@ -967,7 +961,7 @@ export class ObjectStore {
   ): KubeObject {
     const type = this.type(gvr);
     for (let attempt = 0; ; attempt++) {
-      const draft = structuredClone(this.get(type, namespace, name));
+      const draft = copyJson(this.get(type, namespace, name));
       fn(draft);
       try {
         return this.updateIn(type, namespace, draft, options, true);

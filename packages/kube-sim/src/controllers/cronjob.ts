@@ -5,6 +5,7 @@
  * `successfulJobsHistoryLimit` / `failedJobsHistoryLimit` finished Jobs and writes `lastScheduleTime`,
  * `lastSuccessfulTime` and `active`. Missed runs while the sim was not running are not caught up.
  */
+import { copyJson } from '../frozen';
 import type { KubeObject } from '../store';
 import {
   type ControllerContext,
@@ -132,7 +133,7 @@ export class CronJobController {
         for (const j of active) store.delete(JOBS, ns, j.metadata.name, { propagationPolicy: 'Background' });
       const blocked = policy === 'Forbid' && active.length > 0;
       if (!blocked && !store.find(JOBS, ns, jobName)) {
-        const template = structuredClone(cj.spec.jobTemplate ?? {});
+        const template = copyJson(cj.spec.jobTemplate ?? {});
         const job = store.create(
           {
             apiVersion: 'batch/v1',

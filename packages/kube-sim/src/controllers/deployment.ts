@@ -5,6 +5,7 @@
  * and Available conditions with the progress deadline, revisionHistoryLimit and the status fields
  * `kubectl rollout status` reads.
  */
+import { copyJson } from '../frozen';
 import type { KubeObject } from '../store';
 import {
   type ControllerContext,
@@ -208,10 +209,10 @@ export class DeploymentController {
     const { store } = this.ctx;
     const collisionCount = d.status?.collisionCount ?? 0;
     const hash = podTemplateHash(d.spec.template, collisionCount);
-    const template = structuredClone(d.spec.template ?? {});
+    const template = copyJson(d.spec.template ?? {});
     template.metadata = { ...(template.metadata ?? {}) };
     template.metadata.labels = { ...(template.metadata.labels ?? {}), 'pod-template-hash': hash };
-    const selector = structuredClone(d.spec.selector ?? {});
+    const selector = copyJson(d.spec.selector ?? {});
     selector.matchLabels = { ...(selector.matchLabels ?? {}), 'pod-template-hash': hash };
     const rs: KubeObject = {
       apiVersion: 'apps/v1',

@@ -3,6 +3,7 @@
  * number in its safe alphabet. The bytes hashed here are a canonical JSON of the template, so the value differs
  * from a real cluster's for the same template, but it is stable and changes exactly when the template does.
  */
+import { copyJson } from '../frozen';
 import type { KubeObject } from '../store';
 import { SAFE_ALPHABET } from './random';
 
@@ -47,7 +48,7 @@ function safeEncode(n: number): string {
 
 /** The template without the pod-template-hash label it gets once copied into a ReplicaSet. */
 export function templateWithoutHash(template: unknown): unknown {
-  const t = structuredClone((template ?? {}) as KubeObject);
+  const t = copyJson((template ?? {}) as KubeObject);
   if (t.metadata?.labels) {
     delete t.metadata.labels['pod-template-hash'];
     if (Object.keys(t.metadata.labels).length === 0) delete t.metadata.labels;

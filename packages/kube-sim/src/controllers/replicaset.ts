@@ -4,6 +4,7 @@
  * recently ready, most restarts, newest, as controller.ActivePods ranks them), and reports replicas,
  * readyReplicas and availableReplicas (Ready for minReadySeconds).
  */
+import { copyJson } from '../frozen';
 import type { KubeObject } from '../store';
 import {
   availableAt,
@@ -32,7 +33,7 @@ export function podFromTemplate(
   name: string,
   extraLabels: Record<string, string> = {},
 ): KubeObject {
-  const spec = structuredClone(template.spec ?? {});
+  const spec = copyJson(template.spec ?? {});
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
@@ -44,7 +45,7 @@ export function podFromTemplate(
       name,
       namespace: owner.metadata.namespace,
       labels: { ...(template.metadata?.labels ?? {}), ...extraLabels },
-      ...(template.metadata?.annotations ? { annotations: structuredClone(template.metadata.annotations) } : {}),
+      ...(template.metadata?.annotations ? { annotations: copyJson(template.metadata.annotations) } : {}),
       ownerReferences: [ownerReference(owner)],
     },
     spec,

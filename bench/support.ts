@@ -16,3 +16,53 @@ export async function kubectlRolloutStatus(names: readonly string[], kubeconfig:
     await kubectlOk(['rollout', 'status', `deployment/${name}`, '--timeout=300s'], { kubeconfig, timeoutMs: 300_000 });
   }
 }
+
+/** One measurement of a run: wall time and Kubernetes API requests (and, for ours, the time beyond the cluster's). */
+export interface Sample {
+  wallMs: number;
+  requests: number;
+  overheadMs?: number;
+}
+
+/**
+ * Runs ours and kubectl `rounds` times each, alternating who goes first so neither always meets a warmer
+ * simulator; `prepare` puts the cluster in the starting state before every run. Without kubectl, ours only.
+ */
+export async function alternateRounds(
+  rounds: number,
+  withKubectl: boolean,
+  prepare: () => Promise<void>,
+  ours: () => Promise<Sample>,
+  kubectl: () => Promise<Sample>,
+): Promise<{ ours: Sample[]; kubectl: Sample[] }> {
+  const samples = { ours: [] as Sample[], kubectl: [] as Sample[] };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (['ours', 'kubectl'] as const) : (['kubectl', 'ours'] as const);
+    for (const who of order) {
+      if (who === 'kubectl' && !withKubectl) continue;
+      await prepare();
+      samples[who].push(await (who === 'ours' ? ours() : kubectl()));
+    }
+  }
+  return samples;
+}
+
+/** One result line: medians of ours and kubectl's wall time and requests, and their ratio. */
+export function comparisonLine(label: string, kubectlLabel: string, samples: { ours: Sample[]; kubectl: Sample[] }) {
+  const oursWall = median(samples.ours.map((s) => s.wallMs));
+  const overhead = samples.ours.some((s) => s.overheadMs !== undefined)
+    ? `, own overhead ${seconds(median(samples.ours.map((s) => s.overheadMs ?? 0)))}`
+    : '';
+  const line = [
+    label,
+    `ours ${seconds(oursWall)} (${median(samples.ours.map((s) => s.requests))} requests${overhead})`,
+  ];
+  if (samples.kubectl.length > 0) {
+    const kubectlWall = median(samples.kubectl.map((s) => s.wallMs));
+    line.push(
+      `${kubectlLabel} ${seconds(kubectlWall)} (${median(samples.kubectl.map((s) => s.requests))} requests)`,
+      `ratio ours/kubectl ${(oursWall / kubectlWall).toFixed(2)}x`,
+    );
+  }
+  return line.join(' | ');
+}

@@ -22,7 +22,7 @@ import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
 import { startControllers } from '../../packages/kube-sim/src/controllers/index';
 import { findKubectl, kubectlOk } from '../../packages/testkit/src/kubectl';
-import { kubectlRolloutStatus, median, seconds } from '../support';
+import { alternateRounds, comparisonLine, kubectlRolloutStatus, type Sample } from '../support';
 
 const rounds = Number(process.argv[2] ?? 3);
 const NAMESPACE = 'bench';
@@ -75,12 +75,6 @@ async function setUp(count: number): Promise<string[]> {
   return names;
 }
 
-interface Sample {
-  wallMs: number;
-  requests: number;
-  overheadMs?: number;
-}
-
 async function ours(names: string[]): Promise<Sample> {
   const rt = createMemoryRuntime({ clock: systemClock, workspace: work });
   const before = sim.stats.total;
@@ -116,31 +110,14 @@ try {
   const rows: string[] = [];
   for (const count of [1, 10]) {
     const names = await setUp(count);
-    const mine: Sample[] = [];
-    const theirs: Sample[] = [];
-    for (let round = 0; round < rounds; round++) {
-      // Alternate who goes first so neither always meets a warmer simulator.
-      const order = round % 2 === 0 ? ['ours', 'kubectl'] : ['kubectl', 'ours'];
-      for (const who of order) {
-        if (who === 'kubectl' && !kubectlBin) continue;
-        await release(names);
-        if (who === 'ours') mine.push(await ours(names));
-        else theirs.push(await byHand(names));
-      }
-    }
-    const oursWall = median(mine.map((s) => s.wallMs));
-    const line = [
-      `${String(count).padStart(2)} Deployment(s)`,
-      `ours ${seconds(oursWall)} (${median(mine.map((s) => s.requests))} requests, own overhead ${seconds(median(mine.map((s) => s.overheadMs ?? 0)))})`,
-    ];
-    if (theirs.length > 0) {
-      const kubectlWall = median(theirs.map((s) => s.wallMs));
-      line.push(
-        `kubectl ${seconds(kubectlWall)} (${median(theirs.map((s) => s.requests))} requests)`,
-        `ratio ours/kubectl ${(oursWall / kubectlWall).toFixed(2)}x`,
-      );
-    }
-    rows.push(line.join(' | '));
+    const samples = await alternateRounds(
+      rounds,
+      kubectlBin !== undefined,
+      () => release(names),
+      () => ours(names),
+      () => byHand(names),
+    );
+    rows.push(comparisonLine(`${String(count).padStart(2)} Deployment(s)`, 'kubectl', samples));
     console.log(rows.at(-1));
   }
   writeFileSync(join(work, 'result.txt'), `${rows.join('\n')}\n`);

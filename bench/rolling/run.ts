@@ -21,7 +21,7 @@ import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
 import { startControllers } from '../../packages/kube-sim/src/controllers/index';
 import { findKubectl, kubectlOk } from '../../packages/testkit/src/kubectl';
-import { kubectlRolloutStatus, median, seconds } from '../support';
+import { alternateRounds, comparisonLine, kubectlRolloutStatus, type Sample } from '../support';
 
 const rounds = Number(process.argv[2] ?? 3);
 const NAMESPACE = 'bench';
@@ -67,11 +67,6 @@ function release(names: string[]): string {
   return file;
 }
 
-interface Sample {
-  wallMs: number;
-  requests: number;
-}
-
 async function ours(names: string[], file: string): Promise<Sample> {
   const rt = createMemoryRuntime({ clock: systemClock, workspace: work });
   const before = sim.stats.total;
@@ -100,31 +95,18 @@ try {
   for (const count of [1, 30]) {
     const names = Array.from({ length: count }, (_, i) => `svc${count}-${i}`);
     await ours(names, release(names)); // create them: not measured
-    const mine: Sample[] = [];
-    const theirs: Sample[] = [];
-    for (let round = 0; round < rounds; round++) {
-      // Alternate who goes first so neither always meets a warmer simulator.
-      const order = round % 2 === 0 ? ['ours', 'kubectl'] : ['kubectl', 'ours'];
-      for (const who of order) {
-        if (who === 'kubectl' && !kubectlBin) continue;
-        const file = release(names);
-        if (who === 'ours') mine.push(await ours(names, file));
-        else theirs.push(await byHand(names, file));
-      }
-    }
-    const oursWall = median(mine.map((s) => s.wallMs));
-    const line = [
-      `${String(count).padStart(2)} Deployment(s)`,
-      `ours ${seconds(oursWall)} (${median(mine.map((s) => s.requests))} requests)`,
-    ];
-    if (theirs.length > 0) {
-      const kubectlWall = median(theirs.map((s) => s.wallMs));
-      line.push(
-        `kubectl apply + rollout status ${seconds(kubectlWall)} (${median(theirs.map((s) => s.requests))} requests)`,
-        `ratio ours/kubectl ${(oursWall / kubectlWall).toFixed(2)}x`,
-      );
-    }
-    rows.push(line.join(' | '));
+    // Each run applies a fresh image to every Deployment (release() writes the manifest file).
+    let file = '';
+    const samples = await alternateRounds(
+      rounds,
+      kubectlBin !== undefined,
+      async () => {
+        file = release(names);
+      },
+      () => ours(names, file),
+      () => byHand(names, file),
+    );
+    rows.push(comparisonLine(`${String(count).padStart(2)} Deployment(s)`, 'kubectl apply + rollout status', samples));
     console.log(rows.at(-1));
   }
   writeFileSync(join(work, 'result.txt'), `${rows.join('\n')}\n`);

@@ -1,4 +1,9 @@
-/** rollback: put the last good version back. Modes kubernetes, image, in-flight and helm run; github and staged are still to come (issue #7). */
+/**
+ * rollback: put the last good version back. Modes kubernetes and image (core/rollback), github (the last
+ * successful GitHub Deployment, core/rollback/github), staged (a reverse canary, core/rollback/staged),
+ * in-flight (abort canary-promote's rollout by its state record) and helm. Every input is checked before
+ * the cluster or GitHub changes.
+ */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,25 +11,54 @@ import { parseRestoreSpec } from '@deploy-actions/core/db';
 import { InputError } from '@deploy-actions/core/errors';
 import { HelmCli } from '@deploy-actions/core/helm';
 import { checkSpecInput } from '@deploy-actions/core/http';
-import { boolean, defineInputs, integer, list, numberList, string, structured } from '@deploy-actions/core/inputs';
-import { findDeployments, KubeClient, kubeInputs, loadKubeConfig, resolveNamespace } from '@deploy-actions/core/kube';
+import { boolean, defineInputs, duration, integer, list, string, structured } from '@deploy-actions/core/inputs';
+import {
+  type Deployment,
+  findDeployments,
+  KubeClient,
+  kubeInputs,
+  loadKubeConfig,
+  resolveNamespace,
+} from '@deploy-actions/core/kube';
+import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
 import {
   hasRolloutInFlight,
+  inFlightApps,
+  type RollbackReport,
+  rollbackGitHub,
   rollbackHelm,
   rollbackInFlight,
+  rollbackStaged,
   rollback as rollbackWorkloads,
 } from '@deploy-actions/core/rollback';
+import { parseSteps, ROLE_LABEL } from '@deploy-actions/core/rollout';
+import {
+  createRouter,
+  nodeExec,
+  parseRouterConfig,
+  parseRouterKind,
+  type RouterConfig,
+  type RouterKind,
+} from '@deploy-actions/core/routing';
 import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
-import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
 
 export const inputs = defineInputs({
   mode: string({ choices: ['auto', 'kubernetes', 'image', 'in-flight', 'helm', 'github', 'staged'], default: 'auto' }),
   deployments: list({ example: 'auth-service, user-service, org-service' }),
   selector: string({ example: 'tier=api' }),
+  app: string({ pattern: /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, example: 'api-platform' }),
   'to-revision': integer({ min: 1, example: '2' }),
   'to-version': string({ example: 'v0.9.5' }),
   release: string({ example: 'api-platform' }),
-  steps: numberList({ min: 1, max: 100, increasing: true, example: '25,50,100' }),
+  steps: structured({ example: '25,50,100' }),
+  pause: duration({ default: '5m' }),
+  router: string({
+    choices: ['replicas', 'service', 'nginx', 'gateway-api', 'istio', 'smi', 'command'],
+    default: 'replicas',
+  }),
+  'router-config': structured({ example: '{ service: web }' }),
+  analysis: structured({ example: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]' }),
+  'analysis-interval': duration({ default: '10s' }),
   verify: checkSpecInput({
     example: '[{ name: health, request: { url: https://api/health }, expect: { status: 200 } }]',
   }),
@@ -37,6 +71,36 @@ export const inputs = defineInputs({
 
 type Inputs = ReturnType<typeof inputs.parse>;
 
+/** Steps, analysis and router of `mode: staged`, parsed before the cluster is touched. */
+function parseStagedPlan(values: Inputs) {
+  const analysis: MetricSpec[] =
+    values.analysis === undefined
+      ? []
+      : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
+  const steps = parseSteps(values.steps ?? '25,50,100', {
+    pause: values.pause,
+    analysis,
+    analysisInterval: values['analysis-interval'],
+  });
+  const kind: RouterKind = parseRouterKind(values.router);
+  const config = parseRouterConfig(kind, values['router-config']);
+  return { analysis, steps, kind, config };
+}
+
+/** Inputs that belong to other modes are refused rather than ignored, so a run never does something else than asked. */
+function refuseOthers(values: Inputs, mode: string, names: Array<keyof Inputs>) {
+  for (const name of names) {
+    if (values[name] !== undefined) {
+      throw new InputError(
+        String(name),
+        `is not used by mode: ${mode}`,
+        String(values[name]),
+        `(remove it, or use another mode)`,
+      );
+    }
+  }
+}
+
 const rollback: ActionDefinition<Inputs> = {
   name: 'rollback',
   inputs,
@@ -45,13 +109,25 @@ const rollback: ActionDefinition<Inputs> = {
       throw new InputError('confirm-database-restore', 'must be true to restore a database', 'false', 'true');
     }
     if (values.mode === 'helm') return helmMode(rt, values);
-    if (values.mode === 'github' || values.mode === 'staged') {
-      return inputsOnlyOutcome(rt, 'rollback', `mode ${values.mode}: issue #7`, inputs, values);
-    }
     if (values.mode === 'image' && !values['to-version']) {
       throw new InputError('to-version', 'is required with mode: image', undefined, 'v0.9.5');
     }
-    if (!values.deployments?.length && !values.selector) {
+    if (values.mode === 'github') {
+      if (!values.environment)
+        throw new InputError(
+          'environment',
+          'is required with mode: github (whose history to read)',
+          undefined,
+          'production',
+        );
+      if (!values.token)
+        throw new InputError('token', 'is required with mode: github', undefined, '${{ github.token }}');
+      refuseOthers(values, 'github', ['to-revision', 'to-version', 'database-restore']);
+    }
+    const staged = values.mode === 'staged' ? parseStagedPlan(values) : undefined;
+    if (staged) refuseOthers(values, 'staged', ['to-version', 'database-restore']);
+    const appAlone = values.app !== undefined && ['auto', 'in-flight', 'github'].includes(values.mode);
+    if (!values.deployments?.length && !values.selector && !appAlone) {
       throw new InputError(
         'deployments',
         'name the Deployments to roll back (or give a selector)',
@@ -67,13 +143,32 @@ const rollback: ActionDefinition<Inputs> = {
       { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
       { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
     );
+    if (values.mode === 'github') return githubMode(rt, client, values);
     const namespace = resolveNamespace(values.namespace, client.contextNamespace);
-    // The rollout record is keyed by app: canary-promote's default, the first Deployment's name.
-    const app =
-      values.deployments?.[0] ??
-      (await findDeployments(client, { namespace, selector: values.selector }))[0]?.metadata?.name ??
-      '';
+    if (staged) {
+      for (const secret of secretsOf([...staged.analysis, ...staged.steps.flatMap((step) => step.analysis)]))
+        rt.mask(secret);
+      const app = values.app ?? (await selected(client, namespace, values))[0] ?? '';
+      const report = await rollbackStaged(rt, client, {
+        namespace,
+        deployments: values.deployments,
+        selector: values.selector,
+        app,
+        toRevision: values['to-revision'],
+        steps: staged.steps,
+        router: { kind: staged.kind, config: staged.config },
+        makeRouter: (target) =>
+          createRouter(staged.kind, staged.config as RouterConfig, target, { client, exec: nodeExec, log: rt.log }),
+        reason: values.reason,
+        triggeredBy: rt.env['GITHUB_ACTOR'],
+        dryRun: values['dry-run'],
+        timeoutMs: values.timeout,
+        verify: values.verify,
+      });
+      return toOutcome(report, client, { app });
+    }
     let mode = values.mode;
+    const app = mode === 'auto' || mode === 'in-flight' ? await inFlightApp(client, namespace, values) : '';
     if (mode === 'auto') {
       mode = (await hasRolloutInFlight(client, namespace, app))
         ? 'in-flight'
@@ -84,6 +179,14 @@ const rollback: ActionDefinition<Inputs> = {
     }
     if (mode === 'in-flight') return inFlightMode(rt, client, { ...values, namespace }, app);
     if (mode !== 'kubernetes' && mode !== 'image') throw new Error(`unexpected mode ${mode}`);
+    if (!values.deployments?.length && !values.selector) {
+      throw new InputError(
+        'deployments',
+        `name the Deployments to roll back (or give a selector): no rollout of app ${app} is in flight`,
+        undefined,
+        'auth-service, user-service',
+      );
+    }
     const report = await rollbackWorkloads(rt, client, {
       mode,
       namespace,
@@ -98,29 +201,116 @@ const rollback: ActionDefinition<Inputs> = {
       verify: values.verify,
       databaseRestore,
     });
-    const restored = Object.fromEntries(
-      report.workloads.map((workload) => [
-        workload.name,
-        { before: workload.before, after: workload.after, outcome: workload.outcome },
-      ]),
+    return toOutcome(report, client);
+  },
+};
+
+/** The Deployments the inputs name (the temporary ones of a rollout left out), names sorted as listed. */
+async function selected(client: KubeClient, namespace: string, values: Inputs): Promise<string[]> {
+  if (!values.deployments?.length && !values.selector) return [];
+  const found = await findDeployments(client, { namespace, names: values.deployments, selector: values.selector });
+  return found
+    .filter((deployment: Deployment) => deployment.metadata?.labels?.[ROLE_LABEL] === undefined)
+    .map((deployment) => deployment.metadata?.name ?? '');
+}
+
+/**
+ * The record key of the rollout to act on: the `app` input; else the one in-flight rollout moving one of the
+ * selected Deployments (a canary started with a selector or its own app); else the first Deployment's name
+ * (canary-promote's default).
+ */
+async function inFlightApp(client: KubeClient, namespace: string, values: Inputs): Promise<string> {
+  if (values.app) return values.app;
+  const names = await selected(client, namespace, values);
+  const apps = await inFlightApps(client, namespace, names);
+  if (apps.length > 1) {
+    throw new InputError(
+      'app',
+      `rollouts of several apps moving these Deployments are in flight (${apps.join(', ')}): name the one to roll back`,
+      undefined,
+      apps[0]!,
     );
-    const failed = report.workloads.filter((workload) => workload.outcome === 'failed');
-    const failure =
-      failed.length > 0
+  }
+  return apps[0] ?? names[0] ?? '';
+}
+
+/** Outputs, result and failure of the modes that report per workload (kubernetes, image, github, staged). */
+function toOutcome(report: RollbackReport, client: KubeClient, extra: Record<string, unknown> = {}) {
+  const restored = Object.fromEntries(
+    report.workloads.map((workload) => [
+      workload.name,
+      { before: workload.before, after: workload.after, outcome: workload.outcome },
+    ]),
+  );
+  const failed = report.workloads.filter((workload) => workload.outcome === 'failed');
+  const githubError = (report as { github?: { error?: string } }).github?.error;
+  const failure =
+    report.result === 'aborted'
+      ? `Staged rollback aborted, the current version still serves: ${failed[0]?.message.replace(/^aborted: /, '') ?? 'stopped'}`
+      : failed.length > 0
         ? `Rollback did not finish for ${failed.map((workload) => `deployment/${workload.name}`).join(', ')}: ${failed[0]?.message}`
         : report.verification && !report.verification.passed
           ? `Rolled back, but verification failed: ${report.verification.checks
               .filter((check) => check.outcome === 'failed')
               .map((check) => `${check.name}: ${check.error ?? 'failed'}`)
               .join('; ')}`
-          : undefined;
-    return {
-      result: { verdict: report.result, ...report, apiRequests: client.requests },
-      outputs: { restored },
-      ...(failure ? { failure } : {}),
-    };
-  },
-};
+          : githubError
+            ? `Rolled back in the cluster, but the GitHub Deployments could not be updated: ${githubError}`
+            : undefined;
+  return {
+    result: { verdict: report.result, ...extra, ...report, apiRequests: client.requests },
+    outputs: { restored },
+    ...(failure ? { failure } : {}),
+  };
+}
+
+/**
+ * Mode github: the last successful GitHub Deployment of the environment (for the app: the `app` input, else the
+ * first Deployment's name, as canary-promote records it) and its payload's images. The namespace is the input's,
+ * else the payload's, else the kubeconfig context's; the Deployments are the inputs', else those the payload's
+ * `deployment/container` keys name, else the app's own.
+ */
+async function githubMode(rt: Runtime, client: KubeClient, values: Inputs) {
+  const { createDeploymentRecorder } = await import('@deploy-actions/core/github');
+  const recorder = createDeploymentRecorder(rt, values.token!);
+  const environment = values.environment!;
+  let app = values.app ?? values.deployments?.[0];
+  if (app === undefined && values.selector) {
+    const namespace = resolveNamespace(values.namespace, client.contextNamespace);
+    app = (await selected(client, namespace, values))[0];
+  }
+  const found = await recorder.findRollbackTarget(environment, { app });
+  const payloadNamespace =
+    typeof found.target.payload['namespace'] === 'string' ? found.target.payload['namespace'] : undefined;
+  const namespace = resolveNamespace(values.namespace ?? payloadNamespace, client.contextNamespace);
+  let deployments = values.deployments;
+  if (!deployments?.length && !values.selector) {
+    const scoped = [
+      ...new Set(
+        Object.keys(found.images)
+          .filter((key) => key.includes('/'))
+          .map((key) => key.slice(0, key.indexOf('/'))),
+      ),
+    ];
+    deployments = scoped.length > 0 ? scoped : app !== undefined ? [app] : undefined;
+  }
+  rt.log.info(
+    `Returning to GitHub Deployment #${found.target.id} of ${environment} (${found.target.ref}, ${found.target.sha.slice(0, 7)})` +
+      (found.bad ? `; undoing #${found.bad.id}` : ''),
+  );
+  const report = await rollbackGitHub(rt, client, recorder, found, {
+    environment,
+    namespace,
+    deployments,
+    selector: values.selector,
+    reason: values.reason,
+    triggeredBy: rt.env['GITHUB_ACTOR'],
+    dryRun: values['dry-run'],
+    timeoutMs: values.timeout,
+    verify: values.verify,
+  });
+  return toOutcome(report, client, { mode: 'github' });
+}
 
 async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { namespace: string }, app: string) {
   if (values['dry-run']) {

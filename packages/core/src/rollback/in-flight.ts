@@ -7,9 +7,12 @@
 import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
 import {
+  APP_LABEL,
   abortRollout,
   IN_FLIGHT_PHASES,
+  MANAGED_BY,
   type RolloutOutcome,
+  type RolloutRecord,
   readRolloutRecord,
   renderRolloutSummary,
 } from '../rollout';
@@ -28,6 +31,35 @@ export interface InFlightRequest {
 export async function hasRolloutInFlight(client: KubeClient, namespace: string, app: string): Promise<boolean> {
   const record = await readRolloutRecord(client, namespace, app);
   return record !== undefined && IN_FLIGHT_PHASES.includes(record.phase);
+}
+
+/**
+ * The apps (record keys) with a rollout in flight that moves one of `deployments`: how `mode: in-flight` finds a
+ * canary started with a label selector or its own `app`, whose record is not named after the Deployment.
+ */
+export async function inFlightApps(
+  client: KubeClient,
+  namespace: string,
+  deployments: readonly string[],
+): Promise<string[]> {
+  const managed = Object.entries(MANAGED_BY).map(([key, value]) => `${key}=${value}`);
+  const list = await client.list<{ metadata?: { labels?: Record<string, string> }; data?: Record<string, string> }>(
+    'ConfigMap',
+    { namespace, labelSelector: [...managed, APP_LABEL].join(',') },
+  );
+  const apps: string[] = [];
+  for (const map of list.items) {
+    let record: RolloutRecord | undefined;
+    try {
+      record = JSON.parse(map.data?.['record'] ?? '') as RolloutRecord;
+    } catch {
+      continue; // not a record (a config copy carries the same labels)
+    }
+    if (typeof record?.app !== 'string' || !Array.isArray(record.workloads)) continue;
+    if (!IN_FLIGHT_PHASES.includes(record.phase)) continue;
+    if (record.workloads.some((workload) => deployments.includes(workload.stable))) apps.push(record.app);
+  }
+  return apps.sort();
 }
 
 export async function rollbackInFlight(

@@ -22,7 +22,18 @@ import { deploymentReplicaSets, findDeployments, setImagesPatch, withTag } from 
 import { table } from '../report';
 import type { Runtime } from '../runtime/port';
 
-export type RollbackMode = 'kubernetes' | 'image';
+export type RollbackMode = 'kubernetes' | 'image' | 'github';
+
+/** Extension points for modes built on this one (github records the rollback as GitHub Deployments). */
+export interface RollbackHooks {
+  /** After every check passed and before the first write; not called in a dry run or when nothing is to change. */
+  beforeWrites?(mark: (event: string) => void): Promise<void>;
+  /** After the rollouts and the verification, before the summary is written (its events join the timeline); not in a dry run. */
+  afterRollout?(
+    outcome: { result: RollbackReport['result']; workloads: readonly WorkloadRestore[] },
+    mark: (event: string) => void,
+  ): Promise<void>;
+}
 
 export interface RollbackRequest {
   mode: RollbackMode;
@@ -33,6 +44,13 @@ export interface RollbackRequest {
   toRevision?: number | undefined;
   /** image mode: the tag to redeploy. */
   toVersion?: string | undefined;
+  /**
+   * github mode: the images to redeploy, `container` → image (every Deployment with that container) or
+   * `deployment/container` → image (that Deployment's container); `imagesSource` names where they came from.
+   */
+  images?: Record<string, string> | undefined;
+  imagesSource?: string | undefined;
+  hooks?: RollbackHooks | undefined;
   reason?: string | undefined;
   /** Who asked (GITHUB_ACTOR), for the incident summary. */
   triggeredBy?: string | undefined;
@@ -64,9 +82,9 @@ export interface TimelineEntry {
 }
 
 export interface RollbackReport {
-  /** rolled-back, skipped (nothing to change), planned (dry run) or failed. */
-  result: 'rolled-back' | 'skipped' | 'planned' | 'failed';
-  mode: RollbackMode;
+  /** rolled-back, skipped (nothing to change), planned (dry run), failed, or aborted (a staged rollback that stopped: the current version still serves). */
+  result: 'rolled-back' | 'skipped' | 'planned' | 'failed' | 'aborted';
+  mode: RollbackMode | 'staged';
   namespace: string;
   reason: string | undefined;
   triggeredBy: string | undefined;
@@ -118,6 +136,10 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
       );
     }
     return finish(rt, request, 'planned', workloads, timeline);
+  }
+
+  if (request.hooks?.beforeWrites && (request.databaseRestore || changes.some((change) => change.patch))) {
+    await request.hooks.beforeWrites(mark);
   }
 
   let databaseRestore: RestoreResult | undefined;
@@ -181,6 +203,7 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
   const changed = workloads.some((workload) => workload.outcome === 'restored');
   const verification = request.verify && !failed ? await verify(rt, client, request, request.verify, mark) : undefined;
   const result = failed ? 'failed' : changed || databaseRestore ? 'rolled-back' : 'skipped';
+  await request.hooks?.afterRollout?.({ result, workloads }, mark);
   return finish(rt, request, result, workloads, timeline, verification, databaseRestore);
 }
 
@@ -242,10 +265,11 @@ async function restoreWithAppStopped(
   return restored;
 }
 
-async function verify(
+/** The `verify` checks after a rollback (also used by staged mode). */
+export async function verify(
   rt: Runtime,
   client: KubeClient,
-  request: RollbackRequest,
+  request: { namespace: string },
   spec: CheckSpec,
   mark: (event: string) => void,
 ): Promise<ChecksResult> {
@@ -276,6 +300,25 @@ async function planChange(client: KubeClient, deployment: Deployment, request: R
       before,
       target: { revision: plan.to.revision, images: plan.to.images },
       patch: { body: plan.patch, type: 'json' },
+    };
+  }
+  if (request.mode === 'github') {
+    const images = imagesForDeployment(deployment, request.images ?? {}, request.imagesSource ?? 'the images');
+    const target = { revision: undefined, images: { ...before.images, ...images } };
+    if (Object.entries(images).every(([container, image]) => before.images[container] === image)) {
+      return {
+        deployment,
+        before,
+        target: undefined,
+        patch: undefined,
+        skipReason: `already runs ${describeImages(images)}`,
+      };
+    }
+    return {
+      deployment,
+      before,
+      target,
+      patch: { body: setImagesPatch(deployment, images, 'images'), type: 'strategic' },
     };
   }
   const tag = request.toVersion;
@@ -312,7 +355,37 @@ function imagesToRetag(deployment: Deployment, history: Revision[], tag: string)
   return Object.fromEntries(containers.map((name) => [name, withTag(current[name] ?? '', tag)]));
 }
 
-function stateOf(deployment: Deployment): WorkloadState {
+/**
+ * The images of `images` that apply to this Deployment: `name/container` keys for it, and bare `container` keys
+ * naming one of its containers. A Deployment none of them applies to is an error (nothing would be restored).
+ */
+export function imagesForDeployment(
+  deployment: Deployment,
+  images: Record<string, string>,
+  source: string,
+): Record<string, string> {
+  const name = deployment.metadata?.name ?? '';
+  const containers = Object.keys(templateImages(deployment.spec?.template));
+  const picked: Record<string, string> = {};
+  for (const [key, image] of Object.entries(images)) {
+    if (!key.includes('/') && containers.includes(key)) picked[key] ??= image;
+  }
+  // A scoped key wins over a bare one for the same container.
+  for (const [key, image] of Object.entries(images)) {
+    const slash = key.indexOf('/');
+    if (slash > 0 && key.slice(0, slash) === name && containers.includes(key.slice(slash + 1)))
+      picked[key.slice(slash + 1)] = image;
+  }
+  if (Object.keys(picked).length === 0) {
+    throw new UserError(
+      `${source} (${Object.keys(images).join(', ')}) name no container of deployment "${name}" (its containers: ${containers.join(', ')})`,
+      { hint: 'name the Deployments the release changed in deployments:, or use mode: kubernetes' },
+    );
+  }
+  return picked;
+}
+
+export function stateOf(deployment: Deployment): WorkloadState {
   const revision = Number(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
   return {
     revision: Number.isInteger(revision) ? revision : undefined,
@@ -333,7 +406,7 @@ function restoreOf(
   return { name: change.deployment.metadata?.name ?? '', outcome, before: change.before, after, message };
 }
 
-function describeImages(images: Record<string, string>): string {
+export function describeImages(images: Record<string, string>): string {
   return Object.entries(images)
     .map(([container, image]) => `${container}=${image}`)
     .join(', ');
@@ -369,6 +442,7 @@ const HEADLINES: Record<RollbackReport['result'], string> = {
   skipped: 'Nothing to roll back',
   planned: 'Rollback planned (dry run, nothing changed)',
   failed: 'Rollback did not finish',
+  aborted: 'Staged rollback aborted (the current version still serves)',
 };
 
 /** The incident summary: why, who, what ran before and what runs now, and when each step happened. */
@@ -404,5 +478,7 @@ export function summaryMarkdown(report: RollbackReport): string {
   ].join('\n');
 }
 
+export { type GitHubRollbackReport, type GitHubRollbackRequest, rollbackGitHub } from './github';
 export { type HelmRollbackReport, type HelmRollbackRequest, rollbackHelm } from './helm';
-export { hasRolloutInFlight, type InFlightRequest, rollbackInFlight } from './in-flight';
+export { hasRolloutInFlight, type InFlightRequest, inFlightApps, rollbackInFlight } from './in-flight';
+export { rollbackStaged, type StagedReport, type StagedRequest, type StagedStep } from './staged';

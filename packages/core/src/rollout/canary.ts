@@ -378,6 +378,8 @@ export class Rollout {
           );
         if (weight > 0) await this.waitSides(unit);
       } else {
+        // Before any canary pod is Ready: the stable Service must not send the stable's share to it.
+        if (weight > 0) await unit.router.isolateStable?.();
         // Pods first, traffic once they are ready.
         for (const side of [unit.record.canary, unit.record.baseline]) {
           if (!side) continue;
@@ -532,6 +534,20 @@ export class Rollout {
             if (!isNotFound(error)) throw error;
           });
       }
+    // The stable Service may select the canary pods again only once they are gone.
+    const pinned = this.units.filter((unit) => unit.router.releaseStable);
+    if (pinned.length > 0) {
+      await Promise.all(
+        pinned.map((unit) =>
+          waitForRollout(
+            this.client,
+            { kind: 'Deployment', namespace, name: unit.record.canary },
+            { clock: this.rt.clock, timeoutMs: 20_000, signal: this.rt.signal },
+          ).catch(() => {}),
+        ),
+      );
+      for (const unit of pinned) await unit.router.releaseStable!();
+    }
     await this.save({ phase: 'aborted', weight: 0, reason });
   }
 
@@ -563,6 +579,8 @@ export class Rollout {
           unit.stable = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.stable });
           const revision = Number(unit.stable.metadata?.annotations?.[REVISION_ANNOTATION]);
           if (Number.isFinite(revision)) unit.record.stableRevision = revision;
+          // A pin to the old pods would leave the stable Service without pods once they are replaced.
+          await unit.router.releaseStable?.();
           await this.client.patch(
             'Deployment',
             { namespace, name: unit.record.stable },

@@ -3,8 +3,10 @@ import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
 import { isNotFound } from '../kube/errors';
 import type { KnownKind, ResourceType } from '../kube/resources';
-import type { KubeObject } from '../kube/types';
-import type { TrafficTarget } from './types';
+import { REVISION_ANNOTATION } from '../kube/rollout-status';
+import type { Deployment, KubeObject } from '../kube/types';
+import { deploymentReplicaSets } from '../kube/workloads';
+import type { RouterDeps, TrafficTarget } from './types';
 
 export const MANAGED_LABELS = {
   'app.kubernetes.io/managed-by': 'deploy-actions',
@@ -102,4 +104,65 @@ export async function withConflictRetry<T>(write: () => Promise<T>, attempts = 5
       if (code !== 409 || attempt >= attempts) throw error;
     }
   }
+}
+
+/** On a stable Service whose selector the router pinned: the pod-template-hash it added. */
+export const PINNED_ANNOTATION = 'deploy-actions.dev/pinned-pod-template-hash';
+const HASH_LABEL = 'pod-template-hash';
+
+type SelectorService = KubeObject & { spec?: { selector?: Record<string, string> } };
+
+/**
+ * Keep the stable Service on the stable's own pods. It usually selects `app: web`, which the canary's pods
+ * carry too (their template is the stable's plus role labels), so without this the stable's share is
+ * spread over the canary pods as well and the canary serves more than its weight (5% became 13.6% with
+ * 10 stable pods). Adds the stable ReplicaSet's pod-template-hash to the selector, as Argo Rollouts does,
+ * marked by PINNED_ANNOTATION so any later run (post step, rollback) can undo it. Idempotent; a Service
+ * that does not select the canary pods is left alone.
+ */
+export async function pinStableService(deps: RouterDeps, target: TrafficTarget, service: string): Promise<void> {
+  const { client } = deps;
+  const { namespace } = target;
+  const svc = await getOptional<SelectorService>(client, 'Service', namespace, service);
+  const selector = svc?.spec?.selector;
+  if (!svc || !selector || Object.keys(selector).length === 0) return;
+  if (selector[HASH_LABEL] !== undefined) return; // pinned already (by us or by its owner)
+  const canary = await getOptional<Deployment>(client, 'Deployment', namespace, target.canary.deployment);
+  const labels = canary?.spec?.template?.metadata?.labels ?? {};
+  if (!Object.entries(selector).every(([key, value]) => labels[key] === value)) return;
+  const stable = await client.get<Deployment>('Deployment', { namespace, name: target.stable.deployment });
+  const revision = stable.metadata?.annotations?.[REVISION_ANNOTATION];
+  const current = (await deploymentReplicaSets(client, stable)).find(
+    (rs) => rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision,
+  );
+  const hash = current?.metadata?.labels?.[HASH_LABEL];
+  if (!hash) {
+    deps.log?.warning(
+      `Service ${service} selects the canary pods too and the current ReplicaSet of ${target.stable.deployment} has no ${HASH_LABEL} label: the canary will get more than its weight`,
+    );
+    return;
+  }
+  await client.patch(
+    'Service',
+    { namespace, name: service },
+    { metadata: { annotations: { [PINNED_ANNOTATION]: hash } }, spec: { selector: { [HASH_LABEL]: hash } } },
+    'merge',
+  );
+  deps.log?.info(
+    `Service ${service}: selector pinned to the stable pods (${HASH_LABEL}=${hash}) while the canary runs`,
+  );
+}
+
+/** Undo pinStableService (only what it added). */
+export async function unpinStableService(deps: RouterDeps, target: TrafficTarget, service: string): Promise<void> {
+  const svc = await getOptional<SelectorService>(deps.client, 'Service', target.namespace, service);
+  const hash = svc?.metadata?.annotations?.[PINNED_ANNOTATION];
+  if (hash === undefined) return;
+  const selector = svc?.spec?.selector?.[HASH_LABEL] === hash ? { [HASH_LABEL]: null } : {};
+  await deps.client.patch(
+    'Service',
+    { namespace: target.namespace, name: service },
+    { metadata: { annotations: { [PINNED_ANNOTATION]: null } }, spec: { selector } },
+    'merge',
+  );
 }

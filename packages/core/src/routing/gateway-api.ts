@@ -1,7 +1,7 @@
 /** Gateway API: weights of the stable and canary Services in an HTTPRoute's rules (backendRefs). */
 import { UserError } from '../errors';
 import type { KubeObject } from '../kube/types';
-import { canaryServiceOf, stableServiceOf } from './common';
+import { canaryServiceOf, pinStableService, stableServiceOf, unpinStableService } from './common';
 import type { GatewayRouterConfig, RouterDeps, TrafficTarget } from './types';
 import { type Entry, type WeightedAdapter, type WeightedList, WeightedRouter } from './weighted';
 
@@ -14,6 +14,14 @@ export class GatewayApiRouter extends WeightedRouter {
     deps: RouterDeps,
   ) {
     super(target, deps);
+  }
+
+  async isolateStable(): Promise<void> {
+    await pinStableService(this.deps, this.target, stableServiceOf(this.target, this.config.stableService));
+  }
+
+  async releaseStable(): Promise<void> {
+    await unpinStableService(this.deps, this.target, stableServiceOf(this.target, this.config.stableService));
   }
 
   protected adapter(): WeightedAdapter {

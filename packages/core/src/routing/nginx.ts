@@ -13,7 +13,9 @@ import {
   getRequired,
   integerWeight,
   MANAGED_LABELS,
+  pinStableService,
   stableServiceOf,
+  unpinStableService,
 } from './common';
 import type { NginxRouterConfig, RouterDeps, RouterState, TrafficRouter, TrafficTarget } from './types';
 
@@ -101,6 +103,14 @@ export class NginxRouter implements TrafficRouter {
   async abort(): Promise<void> {
     // One DELETE: ingress-nginx drops the canary upstream on its next sync.
     await deleteIfPresent(this.deps.client, 'Ingress', this.target.namespace, this.canaryIngressName);
+  }
+
+  async isolateStable(): Promise<void> {
+    await pinStableService(this.deps, this.target, this.stableService);
+  }
+
+  async releaseStable(): Promise<void> {
+    await unpinStableService(this.deps, this.target, this.stableService);
   }
 
   async plan(weight: number): Promise<string[]> {

@@ -47,6 +47,13 @@ export interface TrafficRouter {
   abort(): Promise<void>;
   /** The objects and patches the router would create, for dry-run plans (server-side dryRun=All where possible). */
   plan(weight: number): Promise<string[]>;
+  /**
+   * Routers that split traffic between two Services: keep the stable Service off the canary's pods
+   * (which share its labels). Called before canary pods start; idempotent.
+   */
+  isolateStable?(): Promise<void>;
+  /** Undo isolateStable: before the stable takes the new template, and once an aborted canary has no pods. */
+  releaseStable?(): Promise<void>;
 }
 
 /** Result of one command run by the `command` router. */

@@ -1,0 +1,305 @@
+/**
+ * The full 5→25→50→100 release through each traffic router (nginx canary
+ * Ingress, Gateway API HTTPRoute, replica ratio) on kube-sim in virtual time,
+ * with the simulated apps taking generated traffic: at every step the test
+ * reads what a user would check — Deployment images and replicas, the canary
+ * Ingress weight annotation, the HTTPRoute backend weights, the share of
+ * requests the new version really answered — and then the summary. A bad
+ * release (pods crash-looping) through the nginx router must abort: traffic
+ * 100% stable and the canary at 0 within 30 s of the deciding check, the
+ * stable pods untouched.
+ */
+import type { KubeObject } from '@deploy-actions/core/kube';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Cluster, HTTPROUTE_CRD, NS, startCluster } from './cluster';
+
+let c: Cluster;
+
+beforeAll(async () => {
+  c = await startCluster(5);
+  // Starts fine, then crashes 15 s after every start: restarts climb while the step is analysed.
+  c.sim.behaviour.set('ghcr.io/acme/*:v2-bad', { readyAfter: '2s', crashLoop: { after: '15s' } });
+  c.sim.store.create(HTTPROUTE_CRD);
+});
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+const RESTARTS = '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]';
+
+interface StepView {
+  weight: number;
+  stable: Array<string | undefined> | undefined;
+  canary: Array<string | undefined> | undefined;
+  stableReplicas: number | undefined;
+  canaryReplicas: number | undefined;
+  /** The routing object as the router left it. */
+  routing: unknown;
+  /** Share of the requests answered by the new version while the step was held (percent). */
+  share?: number;
+}
+
+/**
+ * Record, at each step the rollout saves, the cluster as it stands and the traffic share of the new version
+ * while the step was held (v2 requests / all requests between the weight change and the step's verdict).
+ */
+function watchSteps(app: string, routing: () => unknown) {
+  const steps: StepView[] = [];
+  const served = (version: string) => c.sim.apps.metrics.total({ namespace: NS, app, version });
+  let mark = { v1: 0, v2: 0 };
+  let lastVerdicts = 0;
+  const stop = c.onRecord(app, (record) => {
+    const verdicts = (record['verdicts'] as unknown[]).length;
+    if (
+      record.phase === 'progressing' &&
+      record.weight > 0 &&
+      record.weight !== steps.at(-1)?.weight &&
+      verdicts === lastVerdicts
+    ) {
+      mark = { v1: served('v1'), v2: served('v2') };
+      steps.push({
+        weight: record.weight,
+        stable: c.images(app),
+        canary: c.images(`${app}-canary`),
+        stableReplicas: c.replicas(app),
+        canaryReplicas: c.replicas(`${app}-canary`),
+        routing: structuredClone(routing()),
+      });
+    }
+    if (verdicts > lastVerdicts) {
+      lastVerdicts = verdicts;
+      const v1 = served('v1') - mark.v1;
+      const v2 = served('v2') - mark.v2;
+      const step = steps.at(-1);
+      if (step) step.share = Math.round((v2 / (v1 + v2)) * 1000) / 10;
+    }
+  });
+  return { steps, stop };
+}
+
+const selector = (service: string) =>
+  c.find<{ spec: { selector: Record<string, string> } }>('v1/services', service)?.spec.selector;
+const ingress = (name: string) => c.find('networking.k8s.io/v1/ingresses', name);
+const httpRoute = (name: string) =>
+  c.find<{ spec: { rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }> } }>(
+    'gateway.networking.k8s.io/v1/httproutes',
+    name,
+  );
+const weights = (route: ReturnType<typeof httpRoute>) =>
+  Object.fromEntries((route?.spec.rules[0]?.backendRefs ?? []).map((ref) => [ref.name, ref.weight]));
+
+async function mainIngress(name: string) {
+  await c.client.create('Ingress', {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace: NS },
+    spec: {
+      ingressClassName: 'nginx',
+      rules: [
+        {
+          host: `${name}.example.com`,
+          http: {
+            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }],
+          },
+        },
+      ],
+    },
+  } as KubeObject);
+}
+
+describe('a 5→25→50→100 release, checked at every step', () => {
+  it('nginx: the canary Ingress carries the weight, the canary takes that share of requests, then the stable is promoted', async () => {
+    await c.app('web', 'ghcr.io/acme/web:v1', { replicas: 10 });
+    await c.canaryService('web');
+    await mainIngress('web');
+    const load = c.sim.traffic.start({ service: 'web', namespace: NS, rps: 20, tickMs: 1000 });
+    const canaryIngress = () => {
+      const object = ingress('web-canary');
+      return object && { annotations: object.metadata?.annotations, spec: object.spec, selector: selector('web') };
+    };
+    const watch = watchSteps('web', canaryIngress);
+    const { code, outputs, summary } = await c.run({
+      deployments: 'web',
+      images: 'app=ghcr.io/acme/web:v2',
+      steps: '5,25,50,100',
+      pause: '5m',
+      analysis: RESTARTS,
+      router: 'nginx',
+      'router-config': '{ ingress: web }',
+    });
+    watch.stop();
+    load.stop();
+    expect(code).toBe(0);
+    expect(outputs['result']).toBe('promoted');
+
+    expect(watch.steps.map((s) => s.weight)).toEqual([5, 25, 50]);
+    for (const step of watch.steps) {
+      // The stable is never touched while the canary runs: same image, same size.
+      expect(step.stable).toEqual(['ghcr.io/acme/web:v1']);
+      expect(step.stableReplicas).toBe(10);
+      expect(step.canary).toEqual(['ghcr.io/acme/web:v2']);
+      // The canary gets its share of the capacity: ceil(10 × weight%).
+      expect(step.canaryReplicas).toBe(Math.ceil(step.weight / 10));
+      expect(step.routing).toMatchObject({
+        annotations: {
+          'nginx.ingress.kubernetes.io/canary': 'true',
+          'nginx.ingress.kubernetes.io/canary-weight': String(step.weight),
+        },
+        spec: {
+          rules: [{ host: 'web.example.com', http: { paths: [{ backend: { service: { name: 'web-canary' } } }] } }],
+        },
+      });
+      // The stable Service is kept on the stable's own pods (they share the app label with the canary's).
+      expect(Object.keys((step.routing as { selector: object }).selector)).toEqual(['app', 'pod-template-hash']);
+      // 6 000 requests per step: the share the users saw is the weight (± sampling noise).
+      expect(Math.abs(step.share! - step.weight)).toBeLessThan(2.5);
+    }
+
+    expect(c.images('web')).toEqual(['ghcr.io/acme/web:v2']);
+    expect(c.replicas('web')).toBe(10);
+    expect(c.deployment('web-canary')).toBeUndefined();
+    expect(ingress('web-canary')).toBeUndefined();
+    expect(selector('web')).toEqual({ app: 'web' });
+    expect(c.podUids('app=web,deploy-actions.dev/role=canary')).toEqual([]);
+    expect(c.record('web')).toMatchObject({ phase: 'promoted', weight: 100, router: { kind: 'nginx' } });
+    expect(summary).toContain('### web: v1 → v2: ✅ promoted');
+    expect(summary).toContain('| 1 | 5% | pass |');
+    expect(summary).toContain('| 2 | 25% | pass |');
+    expect(summary).toContain('| 3 | 50% | pass |');
+    expect(summary).toContain('Traffic: web: Ingress shop/web-canary sends 50% to Service web-canary');
+  });
+
+  it('gateway-api: the HTTPRoute backend weights follow the steps, the canary backend is removed at the end', async () => {
+    await c.app('cart', 'ghcr.io/acme/cart:v1', { replicas: 10 });
+    await c.canaryService('cart');
+    await c.client.create(
+      { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespaced: true },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'cart', namespace: NS },
+        spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'cart', port: 80 }] }] },
+      },
+    );
+    const load = c.sim.traffic.start({ service: 'cart', namespace: NS, rps: 20, tickMs: 1000 });
+    const watch = watchSteps('cart', () => weights(httpRoute('cart')));
+    const { code, outputs, summary } = await c.run({
+      deployments: 'cart',
+      images: 'app=ghcr.io/acme/cart:v2',
+      steps: '5,25,50,100',
+      pause: '5m',
+      analysis: RESTARTS,
+      router: 'gateway-api',
+      'router-config': '{ http-route: cart }',
+    });
+    watch.stop();
+    load.stop();
+    expect(code).toBe(0);
+    expect(outputs['result']).toBe('promoted');
+    expect(watch.steps.map((s) => [s.weight, s.routing])).toEqual([
+      [5, { cart: 95, 'cart-canary': 5 }],
+      [25, { cart: 75, 'cart-canary': 25 }],
+      [50, { cart: 50, 'cart-canary': 50 }],
+    ]);
+    for (const step of watch.steps) {
+      expect(step.stable).toEqual(['ghcr.io/acme/cart:v1']);
+      expect(step.stableReplicas).toBe(10);
+      expect(step.canary).toEqual(['ghcr.io/acme/cart:v2']);
+      expect(Math.abs(step.share! - step.weight)).toBeLessThan(2.5);
+    }
+    // The canary backend the router added is gone; the stable backend has all the traffic.
+    expect(weights(httpRoute('cart'))).toEqual({ cart: 100 });
+    expect(selector('cart')).toEqual({ app: 'cart' });
+    expect(c.images('cart')).toEqual(['ghcr.io/acme/cart:v2']);
+    expect(c.deployment('cart-canary')).toBeUndefined();
+    expect(summary).toContain('### cart: v1 → v2: ✅ promoted');
+    expect(summary).toContain('HTTPRoute shop/cart rule 0: cart=50, cart-canary=50');
+  });
+
+  it('replicas: the pod ratio is the weight as closely as 10 pods allow, the total never drops', async () => {
+    await c.app('auth', 'ghcr.io/acme/auth:v1', { replicas: 10 });
+    const load = c.sim.traffic.start({ service: 'auth', namespace: NS, rps: 20, tickMs: 1000 });
+    const watch = watchSteps('auth', () => undefined);
+    const { code, outputs, summary } = await c.run({
+      deployments: 'auth',
+      images: 'app=ghcr.io/acme/auth:v2',
+      steps: '5,25,50,100',
+      pause: '5m',
+      analysis: RESTARTS,
+      'router-config': '{ service: auth }',
+    });
+    watch.stop();
+    load.stop();
+    expect(code).toBe(0);
+    expect(outputs['result']).toBe('promoted');
+    // round(10 × w%) canary pods, at least one; the stable has the rest.
+    expect(watch.steps.map((s) => [s.weight, s.canaryReplicas, s.stableReplicas])).toEqual([
+      [5, 1, 9],
+      [25, 3, 7],
+      [50, 5, 5],
+    ]);
+    const actual = { 5: 10, 25: 30, 50: 50 } as Record<number, number>;
+    for (const step of watch.steps) {
+      expect(step.stable).toEqual(['ghcr.io/acme/auth:v1']);
+      expect(step.canary).toEqual(['ghcr.io/acme/auth:v2']);
+      // Round robin over the Service's pods: the share is the pod ratio, not the asked weight.
+      expect(Math.abs(step.share! - actual[step.weight]!)).toBeLessThan(2.5);
+    }
+    expect(c.images('auth')).toEqual(['ghcr.io/acme/auth:v2']);
+    expect(c.replicas('auth')).toBe(10);
+    expect(c.deployment('auth')?.metadata?.annotations?.['deploy-actions.dev/stable-replicas']).toBeUndefined();
+    expect(c.deployment('auth-canary')).toBeUndefined();
+    expect(summary).toContain('### auth: v1 → v2: ✅ promoted');
+    expect(summary).toContain('Traffic: auth: canary 5 of 10 pods (50%), stable 5');
+  });
+});
+
+describe('a bad release through the nginx router', () => {
+  it('aborts within 30 s of the deciding check: canary Ingress gone, canary at 0, stable pods untouched', async () => {
+    await c.app('search', 'ghcr.io/acme/search:v1', { replicas: 10 });
+    await c.canaryService('search');
+    await mainIngress('search');
+    const stablePods = c.podUids('app=search');
+    const stableTemplate = c.deployment('search')?.spec?.template;
+    let stepStartedAt = 0;
+    let abortedAt = 0;
+    let atAbort: { canaryReplicas?: number; canaryIngress?: unknown } = {};
+    const stop = c.onRecord('search', (record) => {
+      if (record.phase === 'progressing' && record.weight === 25 && stepStartedAt === 0) stepStartedAt = c.clock.now();
+      if (record.phase === 'aborted' && abortedAt === 0) {
+        abortedAt = c.clock.now();
+        atAbort = { canaryReplicas: c.replicas('search-canary'), canaryIngress: ingress('search-canary') };
+      }
+    });
+    const { code, outputs, summary, errors } = await c.run({
+      deployments: 'search',
+      images: 'app=ghcr.io/acme/search:v2-bad',
+      steps: '25,50,100',
+      pause: '10m',
+      analysis: RESTARTS,
+      router: 'nginx',
+      'router-config': '{ ingress: search }',
+    });
+    stop();
+    expect(code).toBe(1);
+    expect(outputs['result']).toBe('aborted');
+    expect(errors.join('\n')).toContain('Aborted because step 1 (25%)');
+    // The deciding check is the last one of the step's analysis.
+    const checks = JSON.parse(outputs['analysis']!)[0].checks as Array<{ elapsedSeconds: number; outcome: string }>;
+    expect(checks.at(-1)!.outcome).toBe('breach');
+    const decidedAt = stepStartedAt + checks.at(-1)!.elapsedSeconds * 1000;
+    expect(abortedAt - decidedAt).toBeLessThanOrEqual(30_000);
+    // By the time the record said aborted, traffic was 100% stable and the canary scaled to 0.
+    expect(atAbort).toEqual({ canaryReplicas: 0, canaryIngress: undefined });
+    expect(c.podUids('app=search,deploy-actions.dev/role=canary')).toEqual([]);
+    // Not one stable pod was replaced, and the stable's template is as it was.
+    expect(c.podUids('app=search').filter((uid) => stablePods.includes(uid))).toEqual(stablePods);
+    expect(c.podUids('app=search')).toEqual(stablePods);
+    expect(c.deployment('search')?.spec?.template).toEqual(stableTemplate);
+    expect(c.record('search')).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(selector('search')).toEqual({ app: 'search' });
+    expect(summary).toContain('### search: v1 → v2-bad: ❌ aborted');
+    expect(summary).toMatch(/\| 1 \| 25% \| fail \| /);
+  });
+});

@@ -5,8 +5,16 @@
  * validates everything before the cluster changes, holds the app's lease for
  * the run, and turns the outcome into outputs and the job summary.
  */
-import { renderDeploySummary, runHelm, runRolling, toActionOutcome } from '@deploy-actions/core/deploy';
+import {
+  type ChangePlan,
+  type DeployOutcome,
+  renderDeploySummary,
+  runHelm,
+  runRolling,
+  toActionOutcome,
+} from '@deploy-actions/core/deploy';
 import { InputError, UserError } from '@deploy-actions/core/errors';
+import type { ReleaseContent, ReleaseTracker } from '@deploy-actions/core/github';
 import { checkSpecInput, kubeServiceProxy, runChecks } from '@deploy-actions/core/http';
 import {
   boolean,
@@ -18,19 +26,23 @@ import {
   percentage,
   string,
   structured,
+  url,
 } from '@deploy-actions/core/inputs';
 import { findDeployments, KubeClient, kubeInputs, resolveNamespace } from '@deploy-actions/core/kube';
 import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
 import {
   holderIdentity,
   IN_FLIGHT_PHASES,
+  imagesFor,
   parseSteps,
   RecordStore,
   Rollout,
   RolloutLease,
   type RolloutOutcome,
+  type RolloutRecord,
   renderRolloutSummary,
   runUrlOf,
+  versionOf,
 } from '@deploy-actions/core/rollout';
 import {
   createRouter,
@@ -71,6 +83,11 @@ export const inputs = defineInputs({
   chart: string({ example: 'oci://ghcr.io/acme/charts/api' }),
   'helm-values': list({ example: 'values/production.yaml' }),
   'helm-set': keyValues({ example: 'image.tag=v1.2.3' }),
+  'helm-lint': boolean({ default: 'false' }),
+  'chart-version': string({ example: '1.4.2' }),
+  'image-pull-secrets': list({ example: 'ghcr-pull' }),
+  prune: boolean({ default: 'false' }),
+  'environment-url': url({ example: 'https://shop.example.com' }),
   'on-cancel': string({ choices: ['abort', 'leave'], default: 'abort' }),
   ...kubeInputs,
   ...commonInputs,
@@ -83,6 +100,98 @@ type Resolved = Inputs & { namespace: string };
 /** State names shared by the main and post phases. */
 const STATE_APP = 'rollout-app';
 const STATE_DONE = 'rollout-finished';
+const STATE_DEPLOYMENT = 'github-deployment';
+
+/** Secret names: DNS subdomains, as Kubernetes names them. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** A chart version or constraint (`1.4.2`, `~1.4`, `>=1.2.0 <2`): never something helm would read as a flag. */
+const CHART_VERSION = /^[v0-9~^<>=*][-+.0-9A-Za-z~^<>=*|, ]*$/;
+
+/** Inputs that belong to one strategy: refused with another, so nothing the user asked for is silently ignored. */
+function checkStrategyInputs(values: Inputs): void {
+  const only: Array<[keyof Inputs & string, Inputs['strategy'], boolean]> = [
+    ['image-pull-secrets', 'rolling', (values['image-pull-secrets'] ?? []).length > 0],
+    ['prune', 'rolling', values.prune],
+    ['helm-lint', 'helm', values['helm-lint']],
+    ['chart-version', 'helm', values['chart-version'] !== undefined],
+  ];
+  for (const [name, strategy, given] of only) {
+    if (given && values.strategy !== strategy)
+      throw new InputError(
+        name,
+        `applies to strategy ${strategy} only (strategy here: ${values.strategy}); remove it or set strategy: ${strategy}`,
+        String(values[name]),
+        `strategy: ${strategy}`,
+      );
+  }
+  for (const secret of values['image-pull-secrets'] ?? []) {
+    if (!SECRET_NAME.test(secret))
+      throw new InputError(
+        'image-pull-secrets',
+        `"${secret}" is not a Secret name (lower-case letters, digits, '-' and '.')`,
+        values['image-pull-secrets']!.join(', '),
+        'ghcr-pull, dockerhub-pull',
+      );
+  }
+  const version = values['chart-version'];
+  if (version !== undefined && !CHART_VERSION.test(version))
+    throw new InputError('chart-version', 'must be a chart version or a version constraint', version, '1.4.2 or ~1.4');
+}
+
+/**
+ * The GitHub Deployment recorder for this run, or undefined (dry run, or no token / environment: a debug line).
+ * The GitHub module is loaded only when a Deployment is to be recorded.
+ */
+async function releaseTracker(rt: Runtime, values: Inputs): Promise<ReleaseTracker | undefined> {
+  if (values['dry-run']) return undefined;
+  if (!values.token || !values.environment) {
+    rt.log.debug(
+      `No GitHub Deployment is recorded: ${values.token ? 'no environment' : 'no token'} input (both are needed)`,
+    );
+    return undefined;
+  }
+  const { ReleaseTracker } = await import('@deploy-actions/core/github');
+  return ReleaseTracker.create(rt, {
+    token: values.token,
+    environment: values.environment,
+    environmentUrl: values['environment-url'],
+  });
+}
+
+/** The payload of a canary or blue-green release: per workload the images it will run. */
+async function startRelease(
+  rt: Runtime,
+  tracker: ReleaseTracker,
+  content: ReleaseContent,
+  description: string,
+): Promise<void> {
+  const { releasePayload } = await import('@deploy-actions/core/github');
+  await tracker.start(releasePayload(content), description);
+  if (tracker.record) rt.state.save(STATE_DEPLOYMENT, String(tracker.record.id));
+}
+
+/** The Deployment a `start` of this release created: same app, namespace and new version, still in progress. */
+function sameRelease(record: RolloutRecord) {
+  return (payload: Record<string, unknown>) =>
+    payload['app'] === record.app &&
+    payload['namespace'] === record.namespace &&
+    payload['strategy'] === record.strategy &&
+    payload['version'] === record.canaryVersion;
+}
+
+/** promoted → success (the replaced release → inactive), paused → still in progress, aborted → failure. */
+async function recordOutcome(tracker: ReleaseTracker | undefined, outcome: RolloutOutcome): Promise<void> {
+  if (tracker?.record === undefined) return;
+  if (outcome.result === 'promoted') await tracker.succeed(outcome.reason);
+  else if (outcome.result === 'paused')
+    await tracker.progress(
+      `Paused at ${outcome.record?.weight ?? 0}%: ${outcome.reason}`.replace(
+        /\.?$/,
+        '; continue with action: continue',
+      ),
+    );
+  else if (outcome.result === 'aborted' || outcome.result === 'rolled-back') await tracker.fail(outcome.reason);
+}
 
 /** Everything from the inputs that needs no cluster: steps, analysis, router config. Bad input fails here. */
 function parsePlan(values: Inputs) {
@@ -210,7 +319,36 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     const rollout = new Rollout(rt, client, store, settingsFor(plan.kind, plan.routerConfig));
     await rt.log.group('Check the inputs against the cluster', () => rollout.prepare(stables, values.images ?? {}));
     if (values['dry-run']) return finish(rt, await rollout.plan());
-    return withLease(rt, client, resolved, app, () => rollout.start());
+    const tracker = await releaseTracker(rt, values);
+    const perWorkload = imagesFor(stables, values.images ?? {});
+    const version = versionOf(values.images ?? {}, 'canary');
+    return withLease(rt, client, resolved, app, tracker, async () => {
+      if (tracker) {
+        const previous = store.record;
+        // `start` again after a run died half-way resumes that rollout, so it keeps that run's Deployment too.
+        if (previous && IN_FLIGHT_PHASES.includes(previous.phase) && previous.canaryVersion === version)
+          await tracker.resume(sameRelease(previous));
+        if (tracker.record === undefined)
+          await startRelease(
+            rt,
+            tracker,
+            {
+              app,
+              namespace,
+              strategy: values.strategy,
+              version,
+              workloads: stables.map((stable, index) => ({
+                kind: 'Deployment',
+                name: stable.metadata?.name ?? '',
+                images: perWorkload[index]!,
+              })),
+            },
+            `${values.strategy} of ${app} ${version}`,
+          );
+        else rt.state.save(STATE_DEPLOYMENT, String(tracker.record.id));
+      }
+      return rollout.start();
+    });
   }
   const record = store.record;
   if (!record)
@@ -231,7 +369,13 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
         `Dry run: would ${values.action} the rollout (phase ${record.phase}, ${record.weight}%).`,
       ),
     );
-  return withLease(rt, client, resolved, app, () => {
+  const tracker = await releaseTracker(rt, values);
+  return withLease(rt, client, resolved, app, tracker, async () => {
+    // The Deployment `start` created, in whichever job that ran; a finished rollout has none in progress.
+    if (tracker && IN_FLIGHT_PHASES.includes(record.phase)) {
+      await tracker.resume(sameRelease(record));
+      if (tracker.record) rt.state.save(STATE_DEPLOYMENT, String(tracker.record.id));
+    }
     switch (values.action) {
       case 'continue':
         return rollout.continue();
@@ -247,12 +391,16 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
   });
 }
 
-/** Hold the app's lease for the run; the post step learns from rt.state whether main finished. */
+/**
+ * Hold the app's lease for the run; the post step learns from rt.state whether main finished. The GitHub
+ * Deployment (if any) follows the outcome; an error after it started marks it failed.
+ */
 async function withLease(
   rt: Runtime,
   client: KubeClient,
   values: Resolved,
   app: string,
+  tracker: ReleaseTracker | undefined,
   fn: () => Promise<RolloutOutcome>,
 ): Promise<ActionOutcome> {
   const lease = await RolloutLease.acquire(client, {
@@ -265,16 +413,25 @@ async function withLease(
   rt.state.save(STATE_APP, app);
   rt.state.save(STATE_DONE, 'false');
   try {
-    const outcome = await fn();
+    let outcome: RolloutOutcome;
+    try {
+      outcome = await fn();
+    } catch (error) {
+      // A cancelled job leaves the Deployment to the post step, which aborts the rollout first.
+      if (!rt.signal.aborted) await tracker?.fail((error as Error).message);
+      throw error;
+    }
     rt.state.save(STATE_DONE, 'true');
-    return finish(rt, outcome);
+    await recordOutcome(tracker, outcome);
+    return finish(rt, outcome, tracker);
   } finally {
     await lease.release();
   }
 }
 
-function finish(rt: Runtime, outcome: RolloutOutcome): ActionOutcome {
-  rt.summary.append(`## canary-promote\n\n${renderRolloutSummary(outcome)}`);
+function finish(rt: Runtime, outcome: RolloutOutcome, tracker?: ReleaseTracker): ActionOutcome {
+  const deployment = tracker?.summary() ?? '';
+  rt.summary.append(`## canary-promote\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}`);
   return toOutcome(outcome);
 }
 
@@ -308,6 +465,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
   name: 'canary-promote',
   inputs,
   async run(rt, values) {
+    checkStrategyInputs(values);
     if (values.strategy === 'rolling' || values.strategy === 'helm') return plainDeploy(rt, values);
     return progressive(rt, values);
   },
@@ -343,7 +501,14 @@ const canaryPromote: ActionDefinition<Inputs> = {
       'Aborted by the post step: the job was cancelled or failed before the rollout finished.',
     );
     rt.log.warning(outcome.reason);
-    rt.summary.append(`## canary-promote (post)\n\n${renderRolloutSummary(outcome)}`);
+    const id = Number(rt.state.get(STATE_DEPLOYMENT));
+    const tracker = Number.isInteger(id) && id > 0 ? await releaseTracker(rt, values) : undefined;
+    await tracker?.resume(() => true, { id, quiet: true });
+    await recordOutcome(tracker, outcome);
+    const deployment = tracker?.summary() ?? '';
+    rt.summary.append(
+      `## canary-promote (post)\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}`,
+    );
   },
 };
 
@@ -353,6 +518,7 @@ async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     values.analysis === undefined
       ? undefined
       : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
+  const tracker = await releaseTracker(rt, values);
   const common = {
     client,
     namespace: values.namespace,
@@ -361,26 +527,44 @@ async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     monitorMs: values.monitor,
     timeoutMs: values.timeout,
     dryRun: values['dry-run'],
+    // Every input is checked by now: record the release on GitHub before the first change.
+    onBeforeChange: async (plan: ChangePlan) => {
+      if (tracker)
+        await startRelease(rt, tracker, plan, `${plan.strategy} of ${plan.helm ? plan.helm.release : plan.app}`);
+    },
   };
-  const outcome =
-    values.strategy === 'rolling'
-      ? await runRolling(rt, {
-          ...common,
-          manifests: values.manifests,
-          images: values.images,
-          valuesFile: values['values-file'],
-          environment: values.environment,
-          deployments: values.deployments,
-          selector: values.selector,
-        })
-      : await runHelm(rt, {
-          ...common,
-          release: values.release ?? '',
-          chart: values.chart ?? '',
-          valuesFiles: values['helm-values'],
-          set: values['helm-set'],
-        });
-  rt.summary.append(renderDeploySummary(outcome));
+  let outcome: DeployOutcome;
+  try {
+    outcome =
+      values.strategy === 'rolling'
+        ? await runRolling(rt, {
+            ...common,
+            manifests: values.manifests,
+            images: values.images,
+            valuesFile: values['values-file'],
+            environment: values.environment,
+            deployments: values.deployments,
+            selector: values.selector,
+            imagePullSecrets: values['image-pull-secrets'],
+            prune: values.prune,
+          })
+        : await runHelm(rt, {
+            ...common,
+            release: values.release ?? '',
+            chart: values.chart ?? '',
+            valuesFiles: values['helm-values'],
+            set: values['helm-set'],
+            lint: values['helm-lint'],
+            version: values['chart-version'],
+          });
+  } catch (error) {
+    await tracker?.fail((error as Error).message);
+    throw error;
+  }
+  if (outcome.verdict === 'deployed') await tracker?.succeed(`Deployed ${outcome.app}`);
+  else if (outcome.verdict !== 'planned') await tracker?.fail(outcome.failure?.split('\n')[0] ?? outcome.verdict);
+  const deployment = tracker?.summary() ?? '';
+  rt.summary.append(`${renderDeploySummary(outcome)}${deployment ? `\n${deployment}` : ''}`);
   return toActionOutcome(outcome);
 }
 

@@ -21,5 +21,5 @@ export {
   type StartDeployment,
   type SuccessfulDeployment,
 } from './deployments';
-export { ReleaseTracker, type ReleaseTrackerOptions } from './release';
+export { type ReleaseContent, ReleaseTracker, type ReleaseTrackerOptions, releasePayload } from './release';
 export { renderDeploymentSummary } from './summary';

@@ -16,6 +16,61 @@ import { githubContext } from './context';
 import { type DeploymentPayload, type DeploymentRecord, DeploymentRecorder } from './deployments';
 import { renderDeploymentSummary } from './summary';
 
+/** What a release deploys, as the actions know it before the first change. */
+export interface ReleaseContent {
+  app: string;
+  namespace: string;
+  strategy: string;
+  /** The new version's label (canary: the image tag), to find this release again in a later job. */
+  version?: string | undefined;
+  /** Each workload with the images it will run, container → image. */
+  workloads: ReadonlyArray<{ kind: string; name: string; images: Readonly<Record<string, string>> }>;
+  helm?:
+    | {
+        release: string;
+        chart: string;
+        version: string | undefined;
+        revision: number;
+        previousRevision: number | undefined;
+      }
+    | undefined;
+}
+
+/**
+ * The Deployment payload: everything a later rollback needs to redeploy this release. `images` is container →
+ * image as `findRollbackTarget` and the `images` input read it; a container name whose workloads run different
+ * images is written `workload/container` instead (the `images` input's syntax for one workload's container).
+ */
+export function releasePayload(content: ReleaseContent): DeploymentPayload {
+  const seen = new Map<string, Set<string>>();
+  for (const workload of content.workloads)
+    for (const [container, image] of Object.entries(workload.images))
+      seen.set(container, (seen.get(container) ?? new Set()).add(image));
+  const images: Record<string, string> = {};
+  for (const workload of content.workloads)
+    for (const [container, image] of Object.entries(workload.images))
+      images[seen.get(container)!.size > 1 ? `${workload.name}/${container}` : container] = image;
+  return {
+    app: content.app,
+    namespace: content.namespace,
+    strategy: content.strategy,
+    ...(content.version !== undefined ? { version: content.version } : {}),
+    images,
+    workloads: content.workloads.map(({ kind, name, images: own }) => ({ kind, name, images: { ...own } })),
+    ...(content.helm !== undefined
+      ? {
+          helm: {
+            release: content.helm.release,
+            chart: content.helm.chart,
+            ...(content.helm.version !== undefined ? { chartVersion: content.helm.version } : {}),
+            revision: content.helm.revision,
+            ...(content.helm.previousRevision !== undefined ? { previousRevision: content.helm.previousRevision } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
 export interface ReleaseTrackerOptions {
   /** `token` input; empty or undefined: nothing is recorded. */
   token: string | undefined;

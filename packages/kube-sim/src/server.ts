@@ -6,6 +6,7 @@ import { coreVersions, group, groupList, resourceList, versionInfo } from './dis
 import { ApiError, badRequest, methodNotAllowed, notFound } from './errors';
 import type { FaultInjector, RequestInfo } from './faults';
 import { openApiGroupVersion, openApiIndex, openApiV2Json, openApiV2Protobuf } from './openapi';
+import { protobufBodyToJson } from './protobuf/index';
 import { apiVersionOf, type ResourceType } from './resources';
 import type { RequestStats } from './stats';
 import type { KubeObject, ObjectStore, PatchType, PropagationPolicy, WatchEvent } from './store';
@@ -210,15 +211,11 @@ export class ApiServer {
         this.sendFault(res, failing.status!, failing.retryAfterSeconds, route);
         return;
       }
-      const body = await readBody(req);
+      let body = await readBody(req);
       const contentType = req.headers['content-type'] ?? '';
       if (body.length > 0 && /protobuf|cbor/.test(contentType) && !/apply-patch/.test(contentType)) {
-        // kube-sim speaks JSON only (kubectl 1.32+ sends protobuf from its `create <kind>` generators).
-        throw new ApiError(
-          415,
-          'UnsupportedMediaType',
-          `kube-sim accepts JSON bodies only, not ${contentType.split(';')[0]} - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (kubectl 1.32 and later send protobuf from 'kubectl create <kind>': use kubectl 1.31 or older, or 'kubectl create -f' / 'kubectl apply -f')`,
-        );
+        // kubectl 1.32+ sends protobuf from its `create <kind>` generators: decoded to the JSON everything else reads.
+        body = protobufBodyToJson(body, contentType);
       }
       await this.dispatch(
         req,

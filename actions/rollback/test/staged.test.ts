@@ -1,0 +1,222 @@
+/**
+ * rollback `mode: staged` end to end on kube-sim with its controllers and a
+ * virtual clock: after a full promotion of v2, the previous template runs
+ * beside it as `<name>-canary`, the replicas router shifts 25% then 50% to it,
+ * and at 100% the main Deployment takes the old template and the temporary one
+ * goes. A failed analysis aborts and leaves v2 serving on the main Deployment.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VirtualClock } from '@deploy-actions/core/clock';
+import { type Deployment, KubeClient, waitForRollout } from '@deploy-actions/core/kube';
+import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
+import { KubeSim } from '@deploy-actions/kube-sim';
+import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
+import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import rollback from '../src/main';
+
+const NS = 'shop';
+const workspace = mkdtempSync(join(tmpdir(), 'rollback-staged-'));
+let clock: VirtualClock;
+let sim: KubeSim;
+let behaviour: BehaviourTable;
+let controllers: RunningControllers;
+let client: KubeClient;
+let stopAuto: () => void;
+
+/** A Service and a Deployment of 4 pods released as v1, then fully as v2 (the v1 pods are gone). */
+async function promoted(name: string) {
+  await client.create('Service', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: NS },
+    spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
+  await client.create('Deployment', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS, labels: { app: name } },
+    spec: {
+      replicas: 4,
+      progressDeadlineSeconds: 120,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name, version: 'v1' } },
+        spec: { containers: [{ name: 'app', image: `ghcr.io/acme/${name}:v1` }] },
+      },
+    },
+  } satisfies Deployment);
+  const wait = () => waitForRollout(client, { kind: 'Deployment', namespace: NS, name }, { clock, timeoutMs: 600_000 });
+  await wait();
+  await client.patch(
+    'Deployment',
+    { namespace: NS, name },
+    [
+      { op: 'replace', path: '/spec/template/metadata/labels/version', value: 'v2' },
+      { op: 'replace', path: '/spec/template/spec/containers/0/image', value: `ghcr.io/acme/${name}:v2` },
+    ],
+    'json',
+  );
+  await wait();
+}
+
+async function run(inputs: Record<string, string>) {
+  const rt = createMemoryRuntime({
+    clock,
+    workspace,
+    env: { GITHUB_ACTOR: 'octocat', GITHUB_RUN_ID: String(clock.now()) },
+    inputs: { kubeconfig: sim.kubeconfig(), namespace: NS, mode: 'staged', ...inputs },
+  });
+  const code = await executeAction(rollback, rt);
+  return {
+    code,
+    rt,
+    result: JSON.parse(rt.outputs['result'] ?? '{}'),
+    restored: JSON.parse(rt.outputs['restored'] ?? '{}'),
+    summary: rt.flushedSummary,
+    errors: rt.lines('error').join('\n'),
+  };
+}
+
+const deployment = (name: string) => sim.store.find('apps/v1/deployments', NS, name) as Deployment | undefined;
+const image = (name: string) => deployment(name)?.spec?.template?.spec?.containers?.[0]?.image;
+const record = (name: string) => {
+  const map = sim.store.find('v1/configmaps', NS, `deploy-actions-${name}`) as
+    | { data?: { record?: string } }
+    | undefined;
+  return map?.data?.record ? JSON.parse(map.data.record) : undefined;
+};
+
+beforeAll(async () => {
+  clock = new VirtualClock();
+  sim = await KubeSim.start({ clock, scenario: { namespaces: [NS] } });
+  behaviour = new BehaviourTable().set('*', { readyAfter: '2s' });
+  controllers = startControllers(sim.store, clock, behaviour);
+  stopAuto = clock.startAutoAdvance().stop;
+  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  await promoted('web');
+  await promoted('api');
+});
+
+afterAll(async () => {
+  stopAuto?.();
+  controllers?.stop();
+  await sim?.stop();
+});
+
+describe('rollback mode staged', () => {
+  it('refuses bad input before anything changes', async () => {
+    const generation = deployment('web')?.metadata?.generation;
+    const decreasing = await run({ deployments: 'web', steps: '50,25', 'router-config': '{ service: web }' });
+    expect(decreasing.code).toBe(1);
+    expect(decreasing.errors).toContain("Input 'steps': weights must increase");
+    const noService = await run({ deployments: 'web', 'router-config': '{ service: nowhere }' });
+    expect(noService.code).toBe(1);
+    expect(noService.errors).toContain('nowhere');
+    const withVersion = await run({ deployments: 'web', 'to-version': 'v1', 'router-config': '{ service: web }' });
+    expect(withVersion.errors).toContain("Input 'to-version': is not used by mode: staged");
+    expect(deployment('web')?.metadata?.generation).toBe(generation);
+    expect(deployment('web-canary')).toBeUndefined();
+    expect(record('web')).toBeUndefined();
+  });
+
+  it('plans on dry-run without changing anything', async () => {
+    const { code, result, summary } = await run({
+      deployments: 'web',
+      'dry-run': 'true',
+      'router-config': '{ service: web }',
+    });
+    expect(code).toBe(0);
+    expect(result.verdict).toBe('planned');
+    expect(result.plan).toContain('create Deployment web-canary (revision 1: app=ghcr.io/acme/web:v1)');
+    expect(summary).toContain("at 100%: Deployment web takes revision 1's template, then web-canary is deleted");
+    expect(image('web')).toBe('ghcr.io/acme/web:v2');
+    expect(deployment('web-canary')).toBeUndefined();
+  });
+
+  it('shifts traffic back to v1 in steps, then puts the v1 template on the Deployment and removes the temporary one', async () => {
+    const { code, result, restored, summary, errors } = await run({
+      deployments: 'web',
+      steps: '25,50,100',
+      pause: '1m',
+      'router-config': '{ service: web }',
+      reason: 'slow checkout since v2',
+    });
+    expect(errors).toBe('');
+    expect(code).toBe(0);
+    // At each step: pods of each version (the replicas router keeps the total at 4) and what the router serves.
+    expect(
+      result.steps.map(
+        (step: {
+          weight: number;
+          actual: number;
+          workloads: Array<Record<string, { replicas: number; images: Record<string, string> }>>;
+        }) => ({
+          weight: step.weight,
+          actual: step.actual,
+          previous: `${step.workloads[0]!['previous']!.replicas} × ${step.workloads[0]!['previous']!.images['app'] ?? '-'}`,
+          current: `${step.workloads[0]!['current']!.replicas} × ${step.workloads[0]!['current']!.images['app']}`,
+        }),
+      ),
+    ).toEqual([
+      { weight: 25, actual: 25, previous: '1 × ghcr.io/acme/web:v1', current: '3 × ghcr.io/acme/web:v2' },
+      { weight: 50, actual: 50, previous: '2 × ghcr.io/acme/web:v1', current: '2 × ghcr.io/acme/web:v2' },
+      { weight: 100, actual: 100, previous: '0 × -', current: '4 × ghcr.io/acme/web:v1' },
+    ]);
+    // The end state: the old template (its version label too) on the main Deployment at full size, nothing temporary left.
+    const web = deployment('web')!;
+    expect(image('web')).toBe('ghcr.io/acme/web:v1');
+    expect(web.spec?.template?.metadata?.labels).toEqual({ app: 'web', version: 'v1' });
+    expect(web.spec?.replicas).toBe(4);
+    expect(web.metadata?.annotations?.['deploy-actions.dev/stable-replicas']).toBeUndefined();
+    expect(web.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+    expect(deployment('web-canary')).toBeUndefined();
+    expect(record('web')).toMatchObject({ phase: 'rolled-back', stableVersion: 'v2', canaryVersion: 'v1' });
+    expect(sim.store.find('coordination.k8s.io/v1/leases', NS, 'deploy-actions-web')).toBeUndefined();
+    expect(restored).toEqual({
+      web: {
+        before: { revision: 2, images: { app: 'ghcr.io/acme/web:v2' } },
+        after: { revision: 3, images: { app: 'ghcr.io/acme/web:v1' } },
+        outcome: 'restored',
+      },
+    });
+    expect(summary).toContain('## Rolled back: 1 Deployment(s) in `shop`');
+    expect(summary).toContain('**Mode:** staged');
+    expect(summary).toContain('**Reason:** slow checkout since v2');
+    expect(summary).toContain(
+      '| 1 | 25% | 25% | web: 1 × app=ghcr.io/acme/web:v1 | web: 3 × app=ghcr.io/acme/web:v2 |',
+    );
+    expect(summary).toContain(
+      '| 2 | 50% | 50% | web: 2 × app=ghcr.io/acme/web:v1 | web: 2 × app=ghcr.io/acme/web:v2 |',
+    );
+    expect(summary).toContain('held 1m, no analysis');
+  });
+
+  it('aborts on a failed analysis: traffic back on v2, which never stopped serving, and the temporary Deployment gone', async () => {
+    // v1 of api starts fine but restarts every 20 s: the restarts rule fails during the first step.
+    behaviour.set('ghcr.io/acme/api:v1', { readyAfter: '1s', crashLoop: { after: '20s' } });
+    const { code, result, errors, summary } = await run({
+      deployments: 'api',
+      steps: '25,50,100',
+      pause: '2m',
+      'router-config': '{ service: api }',
+      analysis: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]',
+    });
+    expect(code).toBe(1);
+    expect(errors).toContain('Staged rollback aborted, the current version still serves: step 1 (25%)');
+    expect(errors).toContain('restarts');
+    expect(result.verdict).toBe('aborted');
+    expect(result.steps.map((step: { weight: number; verdict: string }) => [step.weight, step.verdict])).toEqual([
+      [25, 'fail'],
+    ]);
+    const api = deployment('api')!;
+    expect(image('api')).toBe('ghcr.io/acme/api:v2');
+    expect(api.spec?.replicas).toBe(4);
+    expect(api.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+    expect(deployment('api-canary')).toBeUndefined();
+    expect(record('api')).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(summary).toContain('Staged rollback aborted (the current version still serves)');
+  });
+});

@@ -303,6 +303,7 @@ export class Rollout {
         `Resuming the rollout of ${previous.app} at ${previous.weight}% where ${previous.runUrl ?? 'an earlier run'} left it`,
       );
       this.record.stepIndex = previous.stepIndex;
+      this.record.weight = previous.weight; // traffic is still there until the step is set again
       this.record.verdicts = previous.verdicts;
     }
     const { namespace } = this.settings;
@@ -415,11 +416,14 @@ export class Rollout {
 
   private canaryPods = async (signal?: AbortSignal): Promise<readonly PodLike[]> => {
     const pods: PodLike[] = [];
+    // Post-promotion analysis watches the new version where it now runs: the stable's pods (the canary is gone).
+    const promoted = this.record.phase === 'promoted';
     for (const unit of this.units) {
-      if (!unit.canary) continue;
+      const source = promoted ? unit.stable : unit.canary;
+      if (!source) continue;
       const list = await this.client.list('Pod', {
         namespace: this.settings.namespace,
-        labelSelector: selectorText(unit.canary),
+        labelSelector: selectorText(source),
       });
       pods.push(...(list.items as PodLike[]));
       signal?.throwIfAborted();

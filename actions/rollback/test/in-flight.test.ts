@@ -71,6 +71,7 @@ beforeAll(async () => {
   stopAuto = clock.startAutoAdvance().stop;
   client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
   await app('web', 'ghcr.io/acme/web:v1');
+  await app('cart', 'ghcr.io/acme/cart:v1');
 });
 
 afterAll(async () => {
@@ -119,5 +120,51 @@ describe('rollback of a rollout in flight', () => {
     const { code, rt } = await run(rollback, { deployments: 'web', mode: 'in-flight' });
     expect(code).toBe(1);
     expect(rt.lines('error').join('\n')).toContain('The rollout of app "web" is not in flight (phase aborted');
+  });
+
+  it('finds a canary started with a selector and its own app from the selector alone, or from app alone', async () => {
+    const started = await run(canaryPromote, {
+      selector: 'app=cart',
+      app: 'shop-cart',
+      images: 'app=ghcr.io/acme/cart:v2',
+      steps: '25,50,100',
+      pause: '1m',
+      'pause-at': '25',
+      'router-config': '{ service: cart }',
+    });
+    expect(started.code).toBe(0);
+    expect(record('shop-cart')).toMatchObject({ phase: 'paused', weight: 25 });
+    expect(record('cart')).toBeUndefined();
+
+    // The selector also matches cart-canary (it carries cart's labels): only the stable counts.
+    const rolledBack = await run(rollback, { selector: 'app=cart', mode: 'in-flight', reason: 'cart 5xx' });
+    expect(rolledBack.rt.lines('error')).toEqual([]);
+    expect(rolledBack.code).toBe(0);
+    expect(JSON.parse(rolledBack.outputs['result'] ?? '{}')).toMatchObject({ mode: 'in-flight', app: 'shop-cart' });
+    expect(record('shop-cart')).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(deployment('cart-canary')?.spec?.replicas ?? 0).toBe(0);
+    expect(deployment('cart')?.spec?.replicas).toBe(4);
+    expect(deployment('cart')?.spec?.template?.spec?.containers?.[0]?.image).toBe('ghcr.io/acme/cart:v1');
+
+    const again = await run(canaryPromote, {
+      selector: 'app=cart',
+      app: 'shop-cart',
+      images: 'app=ghcr.io/acme/cart:v3',
+      steps: '25,50,100',
+      pause: '1m',
+      'pause-at': '25',
+      'router-config': '{ service: cart }',
+    });
+    expect(again.code).toBe(0);
+    const byApp = await run(rollback, { app: 'shop-cart', reason: 'cart 5xx again' });
+    expect(byApp.code).toBe(0);
+    expect(byApp.rt.lines('info')).toContain('mode auto: in-flight (a rollout of shop-cart is in flight)');
+    expect(record('shop-cart')).toMatchObject({ phase: 'aborted', canaryVersion: 'v3' });
+  });
+
+  it('names the app input when nothing identifies the rollout', async () => {
+    const { code, rt } = await run(rollback, { mode: 'in-flight' });
+    expect(code).toBe(1);
+    expect(rt.lines('error').join('\n')).toContain("Input 'deployments': name the Deployments to roll back");
   });
 });

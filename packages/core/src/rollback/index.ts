@@ -1,7 +1,9 @@
 /**
  * rollback, modes `kubernetes` (the semantics of `kubectl rollout undo`, for
- * one Deployment, a list or a label selector) and `image` (redeploy a named
- * tag). Everything that can be wrong is found before the first write: every
+ * one Deployment, a list or a label selector), `image` (redeploy a named
+ * tag) and the cluster half of `github` (redeploy the images of a GitHub
+ * Deployment's payload; github.ts records it on GitHub through `hooks`).
+ * `staged` (staged.ts) and `in-flight` (in-flight.ts) drive traffic instead. Everything that can be wrong is found before the first write: every
  * Deployment exists, every target revision exists, every image change names a
  * container. Then all patches go out, all rollouts are awaited together, and
  * the summary says per workload what ran before and what runs now, including

@@ -183,13 +183,8 @@ function sameRelease(record: RolloutRecord) {
 async function recordOutcome(tracker: ReleaseTracker | undefined, outcome: RolloutOutcome): Promise<void> {
   if (tracker?.record === undefined) return;
   if (outcome.result === 'promoted') await tracker.succeed(outcome.reason);
-  else if (outcome.result === 'paused')
-    await tracker.progress(
-      `Paused at ${outcome.record?.weight ?? 0}%: ${outcome.reason}`.replace(
-        /\.?$/,
-        '; continue with action: continue',
-      ),
-    );
+  // The reason says at which weight it stopped and how to go on.
+  else if (outcome.result === 'paused') await tracker.progress(outcome.reason);
   else if (outcome.result === 'aborted' || outcome.result === 'rolled-back') await tracker.fail(outcome.reason);
 }
 

@@ -5,10 +5,10 @@ import {
   type MetricProvider,
   notReady,
   parseAnalysisSpec,
-  RateRatioTest,
   renderAnalysisSummary,
   restarts,
   runAnalysis,
+  SequentialCountTest,
   ThresholdJudge,
 } from '@deploy-actions/core/metrics';
 import { describe, expect, it } from 'vitest';
@@ -16,42 +16,83 @@ import { Random } from '../../../bench/canary-analysis/random';
 
 const targets = { canary: 'v2', stable: 'v1', namespace: 'shop', app: 'web' };
 
-describe('RateRatioTest', () => {
-  function simulate(seed: number, canaryRate: number, checks = 30): number | undefined {
+describe('SequentialCountTest', () => {
+  /** 30 checks of a canary with 5 % of 1000 requests per interval against a stable at 0.1 %. */
+  function simulate(seed: number, canaryRate: number, share = 0.05): number | undefined {
     const rng = new Random(seed);
-    const test = new RateRatioTest({ alpha: 0.03 });
-    for (let check = 1; check <= checks; check++) {
-      const canaryTotal = rng.poisson(50);
-      const controlTotal = rng.poisson(950);
-      test.observe({
+    const test = new SequentialCountTest({ checks: 30, alpha: 0.01 });
+    for (let check = 1; check <= 30; check++) {
+      const canaryTotal = rng.poisson(1000 * share);
+      const controlTotal = rng.poisson(1000 * (1 - share));
+      const rejected = test.observe({
         canaryEvents: rng.binomial(canaryTotal, canaryRate),
         canaryTotal,
         controlEvents: rng.binomial(controlTotal, 0.001),
         controlTotal,
       });
-      if (test.rejected) return check;
+      if (rejected) return check;
     }
     return undefined;
   }
 
-  it('keeps false aborts of an equal canary under alpha over 30 looks (seeded)', () => {
-    let aborted = 0;
-    for (let seed = 0; seed < 1000; seed++) if (simulate(seed, 0.001) !== undefined) aborted++;
-    expect(aborted / 1000).toBeLessThanOrEqual(0.03);
+  function stoppedAt(seeds: number, first: number, canaryRate: number, share?: number): number[] {
+    return Array.from({ length: seeds }, (_, index) => simulate(first + index, canaryRate, share) ?? Infinity);
+  }
+
+  it('aborts at most 2 % of canaries that are no worse over 30 checks (200 seeded runs per share)', () => {
+    for (const share of [0.05, 0.5]) {
+      const aborted = stoppedAt(200, 0, 0.001, share).filter(Number.isFinite).length;
+      expect(aborted / 200).toBeLessThanOrEqual(0.02);
+    }
   });
 
-  it('stops a 10x error regression at 5 % share within about a minute in most runs', () => {
-    const stoppedAt = Array.from({ length: 400 }, (_, seed) => simulate(10_000 + seed, 0.01) ?? Infinity).sort(
-      (a, b) => a - b,
-    );
-    expect(stoppedAt[200]).toBeLessThanOrEqual(7);
+  it('stops a 10x error regression at 5 % share within 8 checks in most runs, and in the step in nearly all', () => {
+    const times = stoppedAt(200, 10_000, 0.01).sort((a, b) => a - b);
+    expect(times[100]).toBeLessThanOrEqual(8);
+    expect(times.filter(Number.isFinite).length / 200).toBeGreaterThanOrEqual(0.97);
   });
 
-  it('gives no evidence without events and refuses negative counts', () => {
-    const test = new RateRatioTest();
+  it('stops a 10x regression at 50 % share within 3 checks in most runs', () => {
+    const times = stoppedAt(200, 20_000, 0.01, 0.5).sort((a, b) => a - b);
+    expect(times[100]).toBeLessThanOrEqual(3);
+  });
+
+  it('spends exactly α on a continuous-enough null and never more', () => {
+    // Equal rates with many events: the measured rate sits near α, not far below it as Ville's bound would.
+    const test = new SequentialCountTest({ checks: 30, alpha: 0.01 });
+    for (let check = 0; check < 30; check++)
+      test.observe({ canaryEvents: 50, canaryTotal: 10_000, controlEvents: 50, controlTotal: 10_000 });
+    expect(test.rejected).toBe(false);
+    expect(test.state().spent).toBeGreaterThan(0.008);
+    expect(test.state().spent).toBeLessThanOrEqual(0.01);
+  });
+
+  it('learns nothing from zero traffic, zero errors on both sides or a stable without data', () => {
+    const test = new SequentialCountTest({ checks: 10 });
+    test.observe({ canaryEvents: 0, canaryTotal: 0, controlEvents: 0, controlTotal: 0 });
     test.observe({ canaryEvents: 0, canaryTotal: 100, controlEvents: 0, controlTotal: 1000 });
-    expect(test.evidence).toBe(1);
+    test.observe({ canaryEvents: 40, canaryTotal: 100, controlEvents: 0, controlTotal: 0 });
+    expect(test.rejected).toBe(false);
+    expect(test.state()).toMatchObject({ eventsCounted: 0, canaryEventsCounted: 0, spent: 0, canaryEvents: 40 });
+    // Once both sides have traffic, the same errors are evidence.
+    expect(test.observe({ canaryEvents: 40, canaryTotal: 100, controlEvents: 0, controlTotal: 1000 })).toBe(true);
+  });
+
+  it('allows max-increase: a canary exactly that much worse is not aborted', () => {
+    const test = new SequentialCountTest({ checks: 30, maxIncrease: 1 });
+    for (let check = 0; check < 30; check++)
+      test.observe({ canaryEvents: 20, canaryTotal: 1000, controlEvents: 10, controlTotal: 1000 });
+    expect(test.rejected).toBe(false);
+    const strict = new SequentialCountTest({ checks: 30 });
+    for (let check = 0; check < 30 && !strict.rejected; check++)
+      strict.observe({ canaryEvents: 20, canaryTotal: 1000, controlEvents: 10, controlTotal: 1000 });
+    expect(strict.rejected).toBe(true);
+  });
+
+  it('refuses negative counts and a step without checks', () => {
+    const test = new SequentialCountTest({ checks: 1 });
     expect(() => test.observe({ canaryEvents: -1, canaryTotal: 1, controlEvents: 0, controlTotal: 1 })).toThrow(/>= 0/);
+    expect(() => new SequentialCountTest({ checks: 0 })).toThrow(/checks/);
   });
 });
 
@@ -115,7 +156,7 @@ describe('parseAnalysisSpec', () => {
   max: 2
 `);
     expect(metrics.map((metric) => metric.kind)).toEqual(['threshold', 'compare-counts', 'kubernetes']);
-    expect(metrics[1]).toMatchObject({ maxIncrease: 0.1, confidence: 0.97, interval: 10_000 });
+    expect(metrics[1]).toMatchObject({ maxIncrease: 0.1, confidence: 0.99, interval: 10_000 });
   });
 
   it('names the metric and the field, with an example', () => {

@@ -286,7 +286,8 @@ function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number
       break;
     }
     case 'compare-counts': {
-      const judge = new CountComparisonJudge(spec);
+      // α is spent over the checks the step has time for.
+      const judge = new CountComparisonJudge(spec, Math.max(1, Math.floor(options.duration / spec.interval)));
       run.countJudge = judge;
       run.judge = async (query) => {
         const [canaryEvents, canaryTotal, controlEvents, controlTotal] = await Promise.all([

@@ -50,6 +50,6 @@ export {
   type ThresholdMetric,
   type ValueComparisonMetric,
 } from './spec';
-export { type CountSample, hodgesLehmann, kayentaHigh, mannWhitney, RateRatioTest } from './stats';
+export { type CountSample, hodgesLehmann, kayentaHigh, mannWhitney, SequentialCountTest } from './stats';
 export { renderAnalysisSummary } from './summary';
 export { WebProvider } from './web';

@@ -4,7 +4,7 @@
  * benchmark drives the very same judges with simulated counts.
  */
 import type { Increase, KubernetesMetric, NoDataPolicy, ThresholdMetric } from './spec';
-import { type CountSample, RateRatioTest } from './stats';
+import { type CountSample, SequentialCountTest } from './stats';
 
 export type CheckOutcome = 'ok' | 'breach' | 'no-data' | 'error';
 
@@ -132,28 +132,31 @@ export class ValueComparisonJudge {
 }
 
 /**
- * Errors (or slow requests) per request, canary against control, judged by the sequential
- * rate-ratio test on the counts accumulated since the analysis began.
+ * Errors (or slow requests) per request, canary against control, judged by the exact sequential
+ * test on the counts accumulated since the analysis began (α spent over the planned checks).
  */
 export class CountComparisonJudge {
-  readonly test: RateRatioTest;
+  readonly test: SequentialCountTest;
   private sawTraffic = false;
 
-  constructor(private readonly spec: { name: string; compare: string; maxIncrease: number; confidence: number }) {
-    this.test = new RateRatioTest({ maxIncrease: spec.maxIncrease, alpha: 1 - spec.confidence });
+  constructor(
+    private readonly spec: { name: string; compare: string; maxIncrease: number; confidence: number },
+    /** Checks planned in the step: the step's duration / the metric's interval. */
+    checks: number,
+  ) {
+    this.test = new SequentialCountTest({ checks, maxIncrease: spec.maxIncrease, alpha: 1 - spec.confidence });
   }
 
   /** `undefined` when the request counts had no data this interval. */
   judge(sample: CountSample | undefined): Judgement {
     const { name, compare, maxIncrease, confidence } = this.spec;
-    const threshold = `evidence < ${formatValue(this.test.threshold)}`;
-    if (sample === undefined) return { outcome: 'no-data', threshold };
+    if (sample === undefined) return { outcome: 'no-data', threshold: this.thresholdText() };
     this.test.observe(sample);
     const state = this.test.state();
     if (state.canaryTotal > 0) this.sawTraffic = true;
     const canaryRate = state.canaryTotal > 0 ? state.canaryEvents / state.canaryTotal : undefined;
     const controlRate = state.controlTotal > 0 ? state.controlEvents / state.controlTotal : undefined;
-    const judgement: Judgement = { outcome: 'ok', threshold: `${threshold} (evidence ${formatValue(state.evidence)})` };
+    const judgement: Judgement = { outcome: 'ok', threshold: this.thresholdText() };
     if (canaryRate !== undefined) judgement.value = canaryRate;
     if (controlRate !== undefined) judgement.control = controlRate;
     if (this.test.rejected) {
@@ -161,9 +164,17 @@ export class CountComparisonJudge {
       const allowed = maxIncrease > 0 ? ` by more than ${formatIncrease({ relative: maxIncrease })}` : '';
       judgement.failure =
         `${name}: the canary's rate ${formatPercent(canaryRate ?? 0)} (${round(state.canaryEvents)} of ${round(state.canaryTotal)}) is higher than the ${compare}'s ` +
-        `${formatPercent(controlRate ?? 0)} (${round(state.controlEvents)} of ${round(state.controlTotal)})${allowed} at ${formatPercent(confidence)} confidence.`;
+        `${formatPercent(controlRate ?? 0)} (${round(state.controlEvents)} of ${round(state.controlTotal)})${allowed} at ${formatPercent(confidence)} confidence: ` +
+        `${round(state.canaryEventsCounted)} of the ${round(state.eventsCounted)} events were the canary's, and a canary no worse would reach ${round(state.boundary)} ` +
+        `with less than ${formatPercent(state.spent)} chance by now.`;
     }
     return judgement;
+  }
+
+  /** For the summary table: canary events must stay below the current boundary. */
+  private thresholdText(): string {
+    const state = this.test.state();
+    return `canary events < ${round(state.boundary)} of ${round(state.eventsCounted)}`;
   }
 
   get hadTraffic(): boolean {

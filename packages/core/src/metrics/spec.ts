@@ -9,10 +9,10 @@ import { formatDuration, parseDuration } from '../inputs';
 import { KUBERNETES_SIGNALS, type KubernetesSignal } from './kubernetes';
 
 /**
- * Default confidence of count comparisons: Ville's bound caps false aborts at 3 % per
- * analysis; with discrete counts the measured rate is about 1 % (bench/canary-analysis).
+ * Default confidence of count comparisons: the sequential test spends exactly α = 1 % over the
+ * step, so at most 1 % of canaries that are no worse are aborted (bench/canary-analysis).
  */
-export const DEFAULT_CONFIDENCE = 0.97;
+export const DEFAULT_CONFIDENCE = 0.99;
 
 export type ProviderKind = 'prometheus' | 'datadog' | 'web' | 'kubernetes';
 export type NoDataPolicy = 'fail' | 'inconclusive' | 'pass';
@@ -66,7 +66,7 @@ export interface ValueComparisonMetric extends MetricCommon {
   maxIncrease: Increase;
 }
 
-/** Event and request counts per version, judged by the sequential rate-ratio test. */
+/** Event and request counts per version, judged by the exact sequential count test. */
 export interface CountComparisonMetric extends MetricCommon {
   kind: 'compare-counts';
   provider: ProviderConfig;

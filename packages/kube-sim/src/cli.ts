@@ -4,16 +4,18 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '@deploy-actions/core/inputs';
 import { installControllers } from './defaults';
 import { KubeSim } from './index';
 import { loadScenario } from './scenario';
 
-const USAGE = `Usage: kube-sim [--port 0] [--kubeconfig ./kubeconfig.yaml] [--scenario file.yaml] [--namespace default] [--no-tls]
+const USAGE = `Usage: kube-sim [--port 0] [--kubeconfig ./kubeconfig.yaml] [--scenario file.yaml] [--namespace default] [--event-ttl 1h] [--no-tls]
 
   --port        port on 127.0.0.1 (0 picks a free one; default 0)
   --kubeconfig  write a kubeconfig for the server to this path (mode 0600)
   --scenario    YAML: { namespaces: [...], objects: [...], ... } or a stream of manifests to create at start
   --namespace   the namespace of the kubeconfig's context (default: default)
+  --event-ttl   Events are deleted this long after their last update, like kube-apiserver's flag (default 1h)
   --no-controllers  serve the API only (no Deployment/ReplicaSet/Job controllers, kubelet or simulated apps)
   --no-tls      serve plain HTTP (the kubeconfig then has no CA; client-node 2.x refuses http without skip-verify)`;
 
@@ -42,8 +44,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<KubeSim | undef
     process.exitCode = 2;
     return undefined;
   }
+  const eventTtl = args.values['event-ttl'];
+  const eventTtlMs = eventTtl === undefined ? undefined : parseDuration(eventTtl);
+  if (eventTtl !== undefined && !((eventTtlMs ?? 0) > 0)) {
+    io.err(`kube-sim: --event-ttl must be a positive duration like 30m or 1h (got ${JSON.stringify(eventTtl)})`);
+    process.exitCode = 2;
+    return undefined;
+  }
   const scenario = args.values.scenario ? loadScenario(resolve(args.values.scenario)) : undefined;
-  const sim = await KubeSim.start({ port, tls: !args.values['no-tls'], ...(scenario ? { scenario } : {}) });
+  const sim = await KubeSim.start({
+    port,
+    tls: !args.values['no-tls'],
+    ...(scenario ? { scenario } : {}),
+    ...(eventTtlMs !== undefined ? { eventTtlMs } : {}),
+  });
   if (!args.values['no-controllers']) installControllers(sim);
   io.out(`kube-sim listening on ${sim.url}`);
   if (args.values.kubeconfig) {
@@ -62,6 +76,7 @@ function parse(argv: string[]) {
       kubeconfig: { type: 'string' },
       scenario: { type: 'string' },
       namespace: { type: 'string', short: 'n' },
+      'event-ttl': { type: 'string' },
       'no-tls': { type: 'boolean' },
       'no-controllers': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '@deploy-actions/core/clock';
 import { watchCustomResourceDefinitions } from './crds';
+import { DEFAULT_EVENT_TTL_MS, expireEvents } from './event-ttl';
 import { FaultInjector } from './faults';
 import { kubeconfigYaml } from './kubeconfig';
 import type { Scenario } from './scenario';
@@ -44,6 +45,8 @@ export interface KubeSimOptions {
   historyLimit?: number;
   /** Interval of BOOKMARK events on watches that allow them, in real ms (default 60000). */
   bookmarkIntervalMs?: number;
+  /** Events are deleted this long after their last write, on the sim's clock (kube-apiserver's --event-ttl; default 1 h). */
+  eventTtlMs?: number;
 }
 
 export class KubeSim {
@@ -60,6 +63,7 @@ export class KubeSim {
   private readonly api: ApiServer;
   private readonly server: Server;
   private readonly stopCrds: () => void;
+  private readonly stopEventExpiry: () => void;
   private started = false;
   private address = '';
 
@@ -68,6 +72,7 @@ export class KubeSim {
     this.scenario = options.scenario ?? {};
     this.store = new ObjectStore(this.clock, { historyLimit: options.historyLimit ?? 5_000 });
     this.stopCrds = watchCustomResourceDefinitions(this.store);
+    this.stopEventExpiry = expireEvents(this.store, this.clock, options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS);
     this.api = new ApiServer({
       store: this.store,
       stats: this.stats,
@@ -144,6 +149,7 @@ export class KubeSim {
   async stop(): Promise<void> {
     for (const c of [...this.controllers].reverse()) await c.stop?.();
     this.stopCrds();
+    this.stopEventExpiry();
     this.api.closeAll();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());

@@ -213,10 +213,11 @@ export function decodeMessage(message: string, bytes: Uint8Array, path = message
     if (spec.map) {
       if (wire !== WIRE_LEN) throw new ProtobufDecodeError(`${at}: wire type ${wire} for a map entry`);
       const [k, v] = decodeMapEntry(spec.type, r.bytes(), at);
-      const map = (out[spec.name] ??= {}) as Record<string, unknown>;
-      map[k] = v;
+      out[spec.name] ??= {};
+      (out[spec.name] as Record<string, unknown>)[k] = v;
     } else if (spec.repeated) {
-      const list = (out[spec.name] ??= []) as unknown[];
+      out[spec.name] ??= [];
+      const list = out[spec.name] as unknown[];
       if (wire === WIRE_LEN && PACKABLE.has(spec.type)) {
         // Packed repeated scalars: one length-delimited run of varints.
         const packed = new ProtoReader(r.bytes());

@@ -83,6 +83,7 @@ function renderCommands(): string {
   return [
     'Usage: deploy-actions <command> [--input value ...]',
     '       deploy-actions <command> --help',
+    '       deploy-actions run-workflow <file> [--job name] [--secret K=V|K] [--var K=V] [--input K=V] [--workspace dir]',
     '',
     `Commands: ${actionNames.join(', ')}`,
   ].join('\n');
@@ -94,6 +95,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(renderCommands());
     return command === undefined ? 1 : 0;
+  }
+  if (command === 'run-workflow') {
+    const { runWorkflowCli } = await import('./workflow/cli');
+    return runWorkflowCli(rest, io);
   }
   if (!isActionName(command)) {
     io.err(`Unknown command ${JSON.stringify(command)}. Valid commands: ${actionNames.join(', ')}`);

@@ -3,14 +3,18 @@
  * The runner passes inputs as INPUT_* variables; the post phase is recognised by the
  * `isPost` state saved by the main phase (the same convention @actions/core documents).
  */
+import type { Runtime } from '@deploy-actions/core/runtime';
 import { actionLoaders, actionNames, isActionName } from './registry';
 
 const POST_STATE = 'isPost';
 
-/** Run one action on the GitHub runner; `name` undefined means the umbrella action (input `command`). */
-export async function runAction(name?: string): Promise<number> {
+/**
+ * Run one action on the GitHub runner; `name` undefined means the umbrella action (input `command`).
+ * The local workflow runner passes its own GitHub runtime (its env, files and clock).
+ */
+export async function runAction(name?: string, given?: Runtime): Promise<number> {
   const { createGitHubRuntime, executeAction } = await import('@deploy-actions/core/runtime');
-  const runtime = createGitHubRuntime();
+  const runtime = given ?? createGitHubRuntime();
   const isPost = runtime.state.get(POST_STATE) === 'true';
   const command = name ?? runtime.inputs.get('command');
   if (command === undefined || !isActionName(command)) {

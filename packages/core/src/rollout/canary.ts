@@ -18,7 +18,7 @@ import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/e
 import type { PodLike } from '../metrics/kubernetes';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
-import type { TrafficRouter, TrafficTarget } from '../routing/types';
+import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import type { Step } from './plan';
 import {
@@ -361,14 +361,15 @@ export class Rollout {
   private async setWeight(weight: number): Promise<void> {
     const { namespace } = this.settings;
     this.routing = [];
-    let actualSum = 0;
+    const replicasRouter = this.settings.router.kind === 'replicas';
+    const states = new Map<Unit, RouterState>();
+    // Size every unit first, then wait for all of them at once: 20 Deployments wait as long as one.
     for (const unit of this.units) {
       const stableReplicas = unit.stable.spec?.replicas ?? 1;
       const replicas = weight === 0 ? 0 : canaryReplicas(this.settings.router.kind, stableReplicas, weight);
-      let state: Awaited<ReturnType<TrafficRouter['setWeight']>>;
-      if (this.settings.router.kind === 'replicas') {
+      if (replicasRouter) {
         // The replica router sizes canary and stable itself: the pod ratio is the traffic share.
-        state = await unit.router.setWeight(weight);
+        states.set(unit, await unit.router.setWeight(weight));
         const canary = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.canary });
         if (unit.record.baseline)
           await this.client.patch(
@@ -377,7 +378,6 @@ export class Rollout {
             { spec: { replicas: canary.spec?.replicas ?? replicas } },
             'merge',
           );
-        if (weight > 0) await this.waitSides(unit);
       } else {
         // Before any canary pod is Ready: the stable Service must not send the stable's share to it.
         if (weight > 0) await unit.router.isolateStable?.();
@@ -386,9 +386,12 @@ export class Rollout {
           if (!side) continue;
           await this.client.patch('Deployment', { namespace, name: side }, { spec: { replicas } }, 'merge');
         }
-        if (weight > 0) await this.waitSides(unit);
-        state = await unit.router.setWeight(weight);
       }
+    }
+    if (weight > 0) await Promise.all(this.units.map((unit) => this.waitSides(unit)));
+    let actualSum = 0;
+    for (const unit of this.units) {
+      const state = states.get(unit) ?? (await unit.router.setWeight(weight));
       actualSum += state.actualWeight;
       this.routing.push(`${unit.record.stable}: ${state.detail}`);
       this.log.info(`${unit.record.stable}: ${state.detail}`);

@@ -1,0 +1,140 @@
+/**
+ * bench/canary-api: Kubernetes API requests of a 4-step canary (5,25,50,100,
+ * replicas router, no metric analysis) of 1 and of 20 Deployments, with
+ * 1-minute and with 10-minute pauses, in virtual time on kube-sim (3 pods per
+ * Deployment, Ready 3 s after start). Waiting for pods uses watches, so the
+ * requests grow with Deployments and steps, not with the minutes waited: the
+ * table shows the count per verb and resource for each run (kube-sim's
+ * `sim.stats`), and which rows differ between the two pause lengths.
+ * Set-up requests (creating the stable Deployments) are not counted.
+ *
+ *   npx tsx bench/canary-api/run.ts
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import canaryPromote from '../../actions/canary-promote/src/main';
+import { VirtualClock } from '../../packages/core/src/clock';
+import { KubeClient } from '../../packages/core/src/kube/client';
+import { waitForRollouts } from '../../packages/core/src/kube/rollout-wait';
+import { createMemoryRuntime, executeAction } from '../../packages/core/src/runtime';
+import { KubeSim } from '../../packages/kube-sim/src';
+import { installControllers } from '../../packages/kube-sim/src/defaults';
+
+const NAMESPACE = 'bench';
+const work = mkdtempSync(join(tmpdir(), 'bench-canary-api-'));
+
+interface Run {
+  label: string;
+  counts: Map<string, number>;
+  total: number;
+  virtualMinutes: number;
+  wallMs: number;
+}
+
+async function measure(deployments: number, pause: string): Promise<Run> {
+  const clock = new VirtualClock();
+  const sim = await KubeSim.start({ clock, scenario: { namespaces: [NAMESPACE] } });
+  installControllers(sim);
+  sim.behaviour.set('*', { readyAfter: '3s' });
+  const auto = clock.startAutoAdvance();
+  try {
+    const client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace: work }, { clock });
+    const names = Array.from({ length: deployments }, (_, i) => `svc-${i}`);
+    for (const name of names)
+      await client.create('Deployment', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace: NAMESPACE, labels: { tier: 'bench' } },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: 'app', image: `ghcr.io/acme/${name}:v1` }] },
+          },
+        },
+      });
+    await waitForRollouts(
+      client,
+      names.map((name) => ({ kind: 'Deployment' as const, namespace: NAMESPACE, name })),
+      { clock, timeoutMs: 600_000 },
+    );
+    sim.stats.reset();
+    const rt = createMemoryRuntime({
+      clock,
+      workspace: work,
+      env: { GITHUB_RUN_ID: '1' },
+      inputs: {
+        kubeconfig: sim.kubeconfig(),
+        namespace: NAMESPACE,
+        selector: 'tier=bench',
+        app: 'bench',
+        images: 'app=ghcr.io/acme/app:v2',
+        steps: '5,25,50,100',
+        pause,
+        timeout: '2h',
+      },
+    });
+    const started = clock.now();
+    const wall = performance.now();
+    const code = await executeAction(canaryPromote, rt);
+    if (code !== 0 || rt.outputs['result'] !== 'promoted')
+      throw new Error(`canary ended ${rt.outputs['result']}: ${rt.lines('error').join('; ')}`);
+    return {
+      label: `${deployments} × ${pause}`,
+      counts: new Map(sim.stats.byVerbResource),
+      total: sim.stats.total,
+      virtualMinutes: (clock.now() - started) / 60_000,
+      wallMs: performance.now() - wall,
+    };
+  } finally {
+    auto.stop();
+    await sim.stop();
+  }
+}
+
+const runs: Run[] = [];
+for (const deployments of [1, 20])
+  for (const pause of ['1m', '10m']) {
+    const run = await measure(deployments, pause);
+    runs.push(run);
+    console.error(
+      `${run.label}: ${run.total} requests, ${run.virtualMinutes.toFixed(1)} virtual min, ${Math.round(run.wallMs)} ms wall`,
+    );
+  }
+
+const keys = [...new Set(runs.flatMap((run) => [...run.counts.keys()]))].sort();
+const width = Math.max(...keys.map((key) => key.length), 'verb resource'.length);
+const header = ['verb resource'.padEnd(width), ...runs.map((run) => run.label.padStart(10)), ' differs'];
+console.log(`\n${header.join(' | ')}`);
+console.log(header.map((cell) => '-'.repeat(cell.length)).join('-|-'));
+for (const key of keys) {
+  const values = runs.map((run) => run.counts.get(key) ?? 0);
+  // Same Deployment count, other pause length: does the number depend on the minutes waited?
+  const differs = values[0] !== values[1] || values[2] !== values[3];
+  console.log(
+    [key.padEnd(width), ...values.map((v) => String(v).padStart(10)), differs ? ' yes' : ''].join(' | ').trimEnd(),
+  );
+}
+console.log(
+  [
+    'total'.padEnd(width),
+    ...runs.map((run) => String(run.total).padStart(10)),
+    runs[0]!.total !== runs[1]!.total || runs[2]!.total !== runs[3]!.total ? ' yes' : '',
+  ]
+    .join(' | ')
+    .trimEnd(),
+);
+console.log(
+  ['virtual minutes'.padEnd(width), ...runs.map((run) => run.virtualMinutes.toFixed(1).padStart(10))].join(' | '),
+);
+const growing = keys.filter((key) => {
+  const values = runs.map((run) => run.counts.get(key) ?? 0);
+  return values[0] !== values[1] || values[2] !== values[3];
+});
+console.log(
+  growing.length === 0
+    ? '\nNo request count depends on the pause length.'
+    : `\nDepends on the pause length: ${growing.join(', ')} (the lease is renewed every 20 s while the run holds it); everything else is the same for 1- and 10-minute pauses.`,
+);

@@ -144,6 +144,7 @@ export class ApiServer {
   private readonly watches = new Set<OpenWatch>();
   /** Cached JSON of stored objects: objects are frozen, so one serialisation serves every reader. */
   private readonly jsonCache = new Map<object, string>();
+  private lastLine: { object: object; type: string; as: ResourceType; bytes: Buffer } | undefined;
 
   constructor(private readonly ctx: ServerContext) {
     ctx.faults.dropWatchesHook = (resource) => this.dropWatches(resource);
@@ -161,6 +162,18 @@ export class ApiServer {
   private jsonAs(obj: KubeObject, type: ResourceType): string {
     if (!type.storage || obj.apiVersion !== apiVersionOf(type.storage)) return this.json(obj);
     return JSON.stringify({ ...obj, apiVersion: apiVersionOf(type) });
+  }
+
+  /**
+   * The bytes of a watch event line. Every watcher of a resource receives an event in turn, inside the same
+   * write, so remembering the last line encodes it once for all of them instead of once per watcher.
+   */
+  private eventLine(e: WatchEvent, type: ResourceType): Buffer {
+    const last = this.lastLine;
+    if (last && last.object === e.object && last.type === e.type && last.as === type) return last.bytes;
+    const bytes = Buffer.from(`{"type":"${e.type}","object":${this.jsonAs(e.object, type)}}\n`);
+    this.lastLine = { object: e.object, type: e.type, as: type, bytes };
+    return bytes;
   }
 
   private json(obj: object): string {
@@ -545,12 +558,13 @@ export class ApiServer {
     let stop = () => {};
     const timers: NodeJS.Timeout[] = [];
     // Events of one burst of writes leave in one write (one syscall), not one each.
-    let pending = '';
+    let pending: Buffer[] = [];
     let flushScheduled = false;
     const flush = () => {
       flushScheduled = false;
-      if (pending && !res.writableEnded) res.write(pending);
-      pending = '';
+      if (pending.length > 0 && !res.writableEnded)
+        res.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+      pending = [];
     };
     const close = () => {
       if (closed) return;
@@ -562,9 +576,9 @@ export class ApiServer {
       res.end();
     };
     const open: OpenWatch = { type: route.type, close };
-    const write = (line: string) => {
+    const write = (line: Buffer) => {
       if (closed) return;
-      pending += line;
+      pending.push(line);
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flush);
@@ -579,13 +593,13 @@ export class ApiServer {
     let columnsSent = false;
     const onEvent = (e: WatchEvent) => {
       if (!table) {
-        write(`{"type":"${e.type}","object":${this.jsonAs(e.object, route.type)}}\n`);
+        write(this.eventLine(e, route.type));
         return;
       }
       const t = toTable(route.type, [e.object], {}, store.clock.now());
       if (columnsSent) t.columnDefinitions = [];
       columnsSent = true;
-      write(`${JSON.stringify({ type: e.type, object: t })}\n`);
+      write(Buffer.from(`${JSON.stringify({ type: e.type, object: t })}\n`));
     };
     try {
       stop = store.watch(route.type, route.namespace, q.get('resourceVersion') ?? undefined, onEvent, {
@@ -612,14 +626,16 @@ export class ApiServer {
     if (q.get('allowWatchBookmarks') === 'true') {
       const bookmark = () => {
         write(
-          JSON.stringify({
-            type: 'BOOKMARK',
-            object: {
-              kind: route.type.kind,
-              apiVersion: apiVersionOf(route.type),
-              metadata: { resourceVersion: store.resourceVersion },
-            },
-          }) + '\n',
+          Buffer.from(
+            JSON.stringify({
+              type: 'BOOKMARK',
+              object: {
+                kind: route.type.kind,
+                apiVersion: apiVersionOf(route.type),
+                metadata: { resourceVersion: store.resourceVersion },
+              },
+            }) + '\n',
+          ),
         );
         if (!closed) timers.push(setTimeout(bookmark, this.ctx.bookmarkIntervalMs).unref());
       };

@@ -84,6 +84,30 @@ describe('ObjectStore', () => {
     expect(thrown(() => store.watch('v1/configmaps', undefined, start, () => {})).code).toBe(410);
   });
 
+  it('keeps the last historyLimit events per resource: resume from any of them, 410 before', () => {
+    const store = new ObjectStore(new VirtualClock(), { historyLimit: 3 });
+    store.create(cm('c'));
+    const versions: string[] = [];
+    // Enough writes to drop entries many times over (and to compact the history array).
+    for (let i = 0; i < 2_500; i++) {
+      versions.push(
+        store.modify('v1/configmaps', 'default', 'c', (d) => {
+          d.data = { i: String(i) };
+        }).metadata.resourceVersion,
+      );
+    }
+    const replayed = (from: string) => {
+      const seen: string[] = [];
+      store.watch('v1/configmaps', undefined, from, (e) => seen.push(e.object.data.i))();
+      return seen;
+    };
+    // The last three events are kept: resuming after the fourth-last version replays all three.
+    expect(replayed(versions.at(-4)!)).toEqual(['2497', '2498', '2499']);
+    expect(replayed(versions.at(-2)!)).toEqual(['2499']);
+    expect(replayed(versions.at(-1)!)).toEqual([]);
+    expect(thrown(() => store.watch('v1/configmaps', undefined, versions.at(-5)!, () => {})).code).toBe(410);
+  });
+
   it('delivers events in order even when a watcher writes from its callback', () => {
     const store = newStore();
     const seen: string[] = [];

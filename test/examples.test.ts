@@ -105,7 +105,10 @@ function actionSteps(result: WorkflowResult) {
 
 function expectCleanInputs(result: WorkflowResult) {
   for (const s of actionSteps(result)) {
-    expect({ step: s.label, warnings: s.annotations.filter((a) => /input/i.test(a.message)) }).toEqual({
+    expect({
+      step: s.label,
+      warnings: s.annotations.filter((a) => /Unexpected input|Input required/.test(a.message)),
+    }).toEqual({
       step: s.label,
       warnings: [],
     });
@@ -117,13 +120,14 @@ const images = (namespace: string, name: string) =>
     sim.store.find('apps/v1/deployments', namespace, name) as Deployment | undefined
   )?.spec?.template?.spec?.containers?.map((c) => c.image);
 
-/** A Service and a rolled-out Deployment `name` (app=name) in `namespace`. */
+/** A Service and a rolled-out Deployment `name` (app=name, version=<image tag>) in `namespace`. */
 async function app(namespace: string, name: string, image: string, port = 80) {
+  const labels = { app: name, version: image.split(':').at(-1)! };
   await client.create('Service', {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace },
-    spec: { selector: { app: name }, ports: [{ port, targetPort: 8080 }] },
+    spec: { selector: port === 80 ? { app: name } : labels, ports: [{ port, targetPort: 8080 }] },
   } as KubeObject);
   await client.create('Deployment', {
     apiVersion: 'apps/v1',
@@ -132,7 +136,7 @@ async function app(namespace: string, name: string, image: string, port = 80) {
     spec: {
       replicas: 2,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image }] } },
+      template: { metadata: { labels }, spec: { containers: [{ name, image }] } },
     },
   } satisfies Deployment);
   await rolledOut(namespace, name);
@@ -140,7 +144,8 @@ async function app(namespace: string, name: string, image: string, port = 80) {
 
 async function setImage(namespace: string, name: string, image: string) {
   const current = structuredClone(sim.store.get('apps/v1/deployments', namespace, name)) as Deployment;
-  current.spec!.template.spec!.containers[0]!.image = image;
+  const container = current.spec?.template.spec?.containers[0];
+  if (container) container.image = image;
   sim.store.update(current);
   await rolledOut(namespace, name);
 }
@@ -148,20 +153,19 @@ async function setImage(namespace: string, name: string, image: string) {
 const rolledOut = (namespace: string, name: string) =>
   waitForRollout(client, { kind: 'Deployment', namespace, name }, { clock, timeoutMs: 600_000 });
 
+const RUN = ['leanvibe-production.yml', 'rollback.yml', 'rolling-monitor.yml', 'summit-release.yml'];
+const NOT_YET_RUN = ['api-platform-helm.yml', 'nextgen-canary.yml'];
+
 describe('the examples', () => {
-  it('each file in workflows-examples/ has a run below', () => {
+  it('each file in workflows-examples/ has a run below (or a todo saying what is missing)', () => {
     const files = readdirSync(examples).filter((name) => name.endsWith('.yml'));
-    expect(files.sort()).toEqual(
-      [
-        'api-platform-helm.yml',
-        'leanvibe-production.yml',
-        'nextgen-canary.yml',
-        'rollback.yml',
-        'rolling-monitor.yml',
-        'summit-release.yml',
-      ].sort(),
-    );
+    expect(files.sort()).toEqual([...RUN, ...NOT_YET_RUN].sort());
   });
+
+  // Not run yet: nextgen needs a stand-in `az` on PATH and its load gate runs 60 s of real
+  // time at 10,000 req/s; api-platform needs a stand-in `helm` that applies the chart to kube-sim.
+  it.todo('nextgen-canary.yml: canary job with the command router (stand-in az) and previous-step on failure');
+  it.todo('api-platform-helm.yml: helm upgrade (stand-in helm applying to kube-sim), health and auth checks');
 
   it('rollback.yml: target previous puts the previous image back; target version redeploys a tag', async () => {
     await app('production', 'checkout', 'ghcr.io/acme/checkout:v1.4.0');
@@ -220,6 +224,134 @@ describe('the examples', () => {
     } finally {
       prometheusValue = '0.001';
     }
+  });
+
+  it('summit-release.yml: the canary job stops at 5%, the production job continues it to 100%', async () => {
+    await app('summit-production', 'intelgraph-server', 'ghcr.io/summit/intelgraph-server:v3.1.0');
+    // What the cluster already has for the nginx router: the app's Ingress and a canary Service.
+    await client.create('Service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'intelgraph-server-canary', namespace: 'summit-production' },
+      spec: {
+        selector: { app: 'intelgraph-server', 'deploy-actions.dev/role': 'canary' },
+        ports: [{ port: 80, targetPort: 8080 }],
+      },
+    } as KubeObject);
+    await client.create('Ingress', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'intelgraph-server', namespace: 'summit-production' },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            host: 'summit.example.com',
+            http: {
+              paths: [
+                {
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: 'intelgraph-server', port: { number: 80 } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    } as KubeObject);
+    const database = 'postgres://summit:db-pa55word@db.internal:5432/summit';
+    const lines: string[] = [];
+    const canary = await run('summit-release.yml', {
+      job: 'canary',
+      github: { ref: 'refs/tags/v3.2.0', ref_name: 'v3.2.0' },
+      secrets: { SUMMIT_DATABASE_URL: database },
+      log: (line) => lines.push(line),
+    });
+    expect(canary.conclusion).toBe('success');
+    expectCleanInputs(canary);
+    const [migrate, release] = canary.jobs[0]!.steps;
+    // migrate is a scaffold: it validated the URL, the folder and the backup, and changed nothing.
+    expect(migrate).toMatchObject({ action: 'migrate', status: 'success' });
+    expect(JSON.parse(migrate!.outputs['result']!)).toMatchObject({ verdict: 'inputs-valid' });
+    expect(release).toMatchObject({ action: 'canary-promote', status: 'success' });
+    expect(release!.outputs['result']).toBe('paused');
+    expect(release!.outputs['weight']).toBe('5');
+    const canaryIngress = sim.store.find(
+      'networking.k8s.io/v1/ingresses',
+      'summit-production',
+      'intelgraph-server-canary',
+    ) as KubeObject;
+    expect(canaryIngress.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary-weight']).toBe('5');
+    // The post step found the rollout paused on purpose and left it so.
+    expect(canary.jobs[0]!.steps.at(-1)).toMatchObject({ phase: 'post', status: 'success' });
+    expect(images('summit-production', 'intelgraph-server')).toEqual(['ghcr.io/summit/intelgraph-server:v3.1.0']);
+    // The database password never reaches the runner's log or the summary.
+    expect(lines.join('\n')).not.toContain('db-pa55word');
+    expect(canary.jobs[0]!.summary).not.toContain('db-pa55word');
+
+    const production = await run('summit-release.yml', {
+      job: 'production',
+      github: { ref: 'refs/tags/v3.2.0', ref_name: 'v3.2.0' },
+      needs: { canary: { result: 'success' } },
+      vars: { SUMMIT_URL: loopback },
+    });
+    expect(production.conclusion).toBe('success');
+    expectCleanInputs(production);
+    const [promote, smoke] = production.jobs[0]!.steps;
+    expect(promote!.outputs['result']).toBe('promoted');
+    expect(images('summit-production', 'intelgraph-server')).toEqual(['ghcr.io/summit/intelgraph-server:v3.2.0']);
+    expect(
+      sim.store.find('networking.k8s.io/v1/ingresses', 'summit-production', 'intelgraph-server-canary'),
+    ).toBeUndefined();
+    expect(smoke).toMatchObject({ action: 'smoke', status: 'success' });
+    expect(production.jobs[0]!.summary).toMatch(/\| *check *\|/i);
+  });
+
+  // KNOWN BUG (canary-promote, not the runner): preview checks run before the preview Service
+  // is created and pointed at green (routing/service.ts pointPreview runs only in setWeight(100),
+  // after rollout/canary.ts runs previewChecks), so kube-sim's proxy answers 404 and the release
+  // aborts before the switch. This test pins what happens today, failure path included; when the
+  // bug is fixed it fails here: then assert result promoted, image v2.4.0 and release notes run.
+  it('leanvibe-production.yml: gates and migration validated; the preview check aborts before the switch, the rollback step runs', async () => {
+    await app('leanvibe-production', 'leanvibe-backend', 'ghcr.io/leanvibe/leanvibe-backend:v2.3.1', 8000);
+    const key = 'lv-prod-key-8c1f0e';
+    const lines: string[] = [];
+    const result = await run('leanvibe-production.yml', {
+      github: { event_name: 'workflow_dispatch' },
+      inputs: { tag: 'v2.4.0' },
+      secrets: { PROD_API_KEY: key, SLACK_DEPLOYMENTS_WEBHOOK: `${loopback}/slack` },
+      vars: { STAGING_URL: loopback, API_URL: loopback },
+      log: (line) => lines.push(line),
+    });
+    expectCleanInputs(result);
+    expect(step(result, 'release', 'actions/checkout@v4')).toMatchObject({ status: 'not-run' });
+    // preflight and migrate are scaffolds: their inputs (gates, Job file, backup) were validated.
+    expect(step(result, 'release', 'Pre-deployment verification')).toMatchObject({
+      action: 'preflight',
+      status: 'success',
+    });
+    expect(step(result, 'release', 'Migrate, with a backup first')).toMatchObject({
+      action: 'migrate',
+      status: 'success',
+    });
+    const release = step(result, 'release', 'Blue-green switch');
+    expect(release).toMatchObject({ status: 'failure', outputs: { result: 'aborted' } });
+    expect(release.reason).toContain('green is healthy');
+    expect(images('leanvibe-production', 'leanvibe-backend')).toEqual(['ghcr.io/leanvibe/leanvibe-backend:v2.3.1']);
+    const service = sim.store.find('v1/services', 'leanvibe-production', 'leanvibe-backend') as KubeObject;
+    expect((service as { spec?: { selector?: Record<string, string> } }).spec?.selector).toMatchObject({
+      version: 'v2.3.1',
+    });
+    // if: failure() / if: success() as on GitHub.
+    expect(step(result, 'release', 'Post-deployment verification')).toMatchObject({ status: 'skipped' });
+    expect(step(result, 'release', 'Roll back on failure')).toMatchObject({ action: 'rollback' });
+    expect(step(result, 'release', 'Release notes')).toMatchObject({ status: 'skipped', reason: 'if: false' });
+    // canary-promote's post step ran at the end of the job (post-if: always()).
+    expect(result.jobs[0]!.steps.at(-1)).toMatchObject({ label: 'Blue-green switch', phase: 'post' });
+    expect(result.conclusion).toBe('failure');
+    expect(lines.join('\n')).not.toContain(key);
+    expect(JSON.stringify(result)).not.toContain(key);
   });
 });
 

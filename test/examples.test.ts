@@ -144,7 +144,7 @@ async function app(namespace: string, name: string, image: string, port = 80) {
 
 async function setImage(namespace: string, name: string, image: string) {
   const current = structuredClone(sim.store.get('apps/v1/deployments', namespace, name)) as Deployment;
-  const container = current.spec?.template.spec?.containers[0];
+  const container = current.spec?.template?.spec?.containers?.[0];
   if (container) container.image = image;
   sim.store.update(current);
   await rolledOut(namespace, name);

@@ -144,7 +144,9 @@ export class ApiServer {
   private readonly watches = new Set<OpenWatch>();
   /** Cached JSON of stored objects: objects are frozen, so one serialisation serves every reader. */
   private readonly jsonCache = new Map<object, string>();
-  private lastLine: { object: object; type: string; as: ResourceType; bytes: Buffer } | undefined;
+  private lastLine: { object: object; type: string; as: ResourceType; text: string } | undefined;
+  private lastBatch: { lines: string[]; text: string } | undefined;
+  private flushes: (() => void)[] = [];
 
   constructor(private readonly ctx: ServerContext) {
     ctx.faults.dropWatchesHook = (resource) => this.dropWatches(resource);
@@ -165,15 +167,44 @@ export class ApiServer {
   }
 
   /**
-   * The bytes of a watch event line. Every watcher of a resource receives an event in turn, inside the same
-   * write, so remembering the last line encodes it once for all of them instead of once per watcher.
+   * A watch event line. Every watcher of a resource receives an event in turn, inside the same write, so the
+   * last line is remembered and built once for all of them.
    */
-  private eventLine(e: WatchEvent, type: ResourceType): Buffer {
+  private eventLine(e: WatchEvent, type: ResourceType): string {
     const last = this.lastLine;
-    if (last && last.object === e.object && last.type === e.type && last.as === type) return last.bytes;
-    const bytes = Buffer.from(`{"type":"${e.type}","object":${this.jsonAs(e.object, type)}}\n`);
-    this.lastLine = { object: e.object, type: e.type, as: type, bytes };
-    return bytes;
+    if (last && last.object === e.object && last.type === e.type && last.as === type) return last.text;
+    const text = `{"type":"${e.type}","object":${this.jsonAs(e.object, type)}}\n`;
+    this.lastLine = { object: e.object, type: e.type, as: type, text };
+    return text;
+  }
+
+  /**
+   * Every watch with pending lines flushes in the same turn, one after the other with nothing in between, so
+   * watchers of the same events hold identical bursts and share their bytes (joinLines).
+   */
+  private scheduleFlush(flush: () => void): void {
+    this.flushes.push(flush);
+    if (this.flushes.length > 1) return;
+    setImmediate(() => {
+      const due = this.flushes;
+      this.flushes = [];
+      for (const f of due) f();
+    });
+  }
+
+  /**
+   * The lines of one burst as one (flat) string. Watchers of a resource without selectors receive the same
+   * lines and flush one after the other, so the last join is reused rather than copied per watcher. Strings,
+   * not Buffers: a written string is encoded into native memory that is freed as soon as the write is done,
+   * where Buffers linger as external memory until a garbage collection (they doubled peak RSS here).
+   */
+  private joinLines(lines: string[]): string {
+    if (lines.length === 1) return lines[0]!;
+    const last = this.lastBatch;
+    if (last && last.lines.length === lines.length && last.lines.every((l, i) => l === lines[i])) return last.text;
+    const text = lines.join('');
+    this.lastBatch = { lines, text };
+    return text;
   }
 
   private json(obj: object): string {
@@ -558,12 +589,12 @@ export class ApiServer {
     let stop = () => {};
     const timers: NodeJS.Timeout[] = [];
     // Events of one burst of writes leave in one write (one syscall), not one each.
-    let pending: Buffer[] = [];
+    let pending: string[] = [];
     let flushScheduled = false;
     const flush = () => {
       flushScheduled = false;
-      if (pending.length > 0 && !res.writableEnded)
-        res.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+      // One chunk per burst; watchers that got the same lines share the same bytes (see joinLines).
+      if (pending.length > 0 && !res.writableEnded) res.write(this.joinLines(pending));
       pending = [];
     };
     const close = () => {
@@ -576,12 +607,12 @@ export class ApiServer {
       res.end();
     };
     const open: OpenWatch = { type: route.type, close };
-    const write = (line: Buffer) => {
+    const write = (line: string) => {
       if (closed) return;
       pending.push(line);
       if (!flushScheduled) {
         flushScheduled = true;
-        setImmediate(flush);
+        this.scheduleFlush(flush);
       }
       stats.watchEvents++;
       sent++;
@@ -599,7 +630,7 @@ export class ApiServer {
       const t = toTable(route.type, [e.object], {}, store.clock.now());
       if (columnsSent) t.columnDefinitions = [];
       columnsSent = true;
-      write(Buffer.from(`${JSON.stringify({ type: e.type, object: t })}\n`));
+      write(`${JSON.stringify({ type: e.type, object: t })}\n`);
     };
     try {
       stop = store.watch(route.type, route.namespace, q.get('resourceVersion') ?? undefined, onEvent, {
@@ -626,16 +657,14 @@ export class ApiServer {
     if (q.get('allowWatchBookmarks') === 'true') {
       const bookmark = () => {
         write(
-          Buffer.from(
-            JSON.stringify({
-              type: 'BOOKMARK',
-              object: {
-                kind: route.type.kind,
-                apiVersion: apiVersionOf(route.type),
-                metadata: { resourceVersion: store.resourceVersion },
-              },
-            }) + '\n',
-          ),
+          JSON.stringify({
+            type: 'BOOKMARK',
+            object: {
+              kind: route.type.kind,
+              apiVersion: apiVersionOf(route.type),
+              metadata: { resourceVersion: store.resourceVersion },
+            },
+          }) + '\n',
         );
         if (!closed) timers.push(setTimeout(bookmark, this.ctx.bookmarkIntervalMs).unref());
       };

@@ -1,4 +1,4 @@
-import { Masker, secretsInUrl, secretVariants } from '@deploy-actions/core/mask';
+import { kubeconfigSecrets, Masker, secretsInUrl, secretVariants } from '@deploy-actions/core/mask';
 import { describe, expect, it } from 'vitest';
 
 describe('secretsInUrl', () => {
@@ -21,6 +21,43 @@ describe('secretVariants', () => {
     expect(variants).toContain('MIIEvQIBADANBgkq');
     expect(variants).toContain('hkiG9w0BAQEFAASC');
     expect(variants).not.toContain('}');
+  });
+
+  it('masks the credentials of a kubeconfig, not its names', () => {
+    const kubeconfig = [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '  - name: prod',
+      '    cluster: { server: "https://admin:pr0xy-pass@10.0.0.1:6443", certificate-authority-data: Q0EtREFUQS1YWVo= }',
+      'contexts:',
+      '  - name: prod',
+      '    context: { cluster: prod, user: deployer, namespace: users }',
+      'current-context: prod',
+      'users:',
+      '  - name: deployer',
+      '    user:',
+      '      token: eyJhbGciOi.secret-token',
+      '      client-key-data: S0VZLURBVEE=',
+      '      exec: { command: aws, args: [eks, get-token, --role, arn-secret-role], env: [{ name: AWS_PROFILE, value: prod-profile }] }',
+    ].join('\n');
+    const variants = secretVariants(kubeconfig);
+    for (const secret of [
+      'eyJhbGciOi.secret-token',
+      'S0VZLURBVEE=',
+      'Q0EtREFUQS1YWVo=',
+      'pr0xy-pass',
+      'arn-secret-role',
+      'prod-profile',
+    ])
+      expect(variants).toContain(secret);
+    const masker = new Masker();
+    masker.add(kubeconfig);
+    expect(masker.redact('rolled out users/api in namespace users with token eyJhbGciOi.secret-token')).toBe(
+      'rolled out users/api in namespace users with token ***',
+    );
+    expect(masker.redact(kubeconfig)).toBe('***');
+    expect(kubeconfigSecrets('just: yaml\nnot: a kubeconfig')).toBeUndefined();
   });
 
   it('ignores empty secrets', () => {

@@ -4,6 +4,8 @@
  * GitHub's own log masking and ours agree.
  */
 
+import { parse } from 'yaml';
+
 /** Lines shorter than this in a multi-line secret are not masked alone: masking `}` or `-----` would shred logs. */
 const MIN_LINE = 4;
 
@@ -31,9 +33,60 @@ export function secretVariants(secret: string): string[] {
   if (whole === '') return [];
   variants.push(secret, whole);
   const lines = whole.split(/\r?\n/).map((line) => line.trim());
-  if (lines.length > 1) variants.push(...lines.filter((line) => line.length >= MIN_LINE));
+  const kubeconfig = lines.length > 1 ? kubeconfigSecrets(whole) : undefined;
+  if (kubeconfig) variants.push(...kubeconfig);
+  else if (lines.length > 1) variants.push(...lines.filter((line) => line.length >= MIN_LINE));
   for (const word of whole.split(/\s+/)) variants.push(...secretsInUrl(word));
   return unique(variants.filter((text) => text !== ''));
+}
+
+/** Kubeconfig keys whose values are names and addresses, not credentials (masking them would hide app names). */
+const KUBECONFIG_PLAIN_KEYS = new Set([
+  'apiVersion',
+  'kind',
+  'name',
+  'cluster',
+  'user',
+  'context',
+  'namespace',
+  'current-context',
+  'server',
+  'proxy-url',
+  'tls-server-name',
+  'insecure-skip-tls-verify',
+  'certificate-authority',
+  'command',
+  'interactiveMode',
+  'provideClusterInfo',
+  'installHint',
+  'disable-compression',
+]);
+
+/**
+ * The credentials inside a kubeconfig (tokens, passwords, key and certificate data, exec env values and
+ * auth-provider settings, passwords in server URLs), or undefined when `text` is not a kubeconfig. Masking
+ * every line instead would turn `namespace: users` into `***` wherever the word `users` is printed.
+ */
+export function kubeconfigSecrets(text: string): string[] | undefined {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null || !('clusters' in doc || 'users' in doc)) return undefined;
+  const found: string[] = [];
+  const visit = (value: unknown, key: string | undefined) => {
+    if (Array.isArray(value)) for (const item of value) visit(item, key);
+    else if (typeof value === 'object' && value !== null)
+      for (const [k, v] of Object.entries(value)) visit(v, k === 'value' || k === 'args' ? key : k);
+    else if (typeof value === 'string' && value.trim() !== '') {
+      if (key === undefined || !KUBECONFIG_PLAIN_KEYS.has(key)) found.push(value.trim());
+      else found.push(...secretsInUrl(value));
+    }
+  };
+  visit(doc, undefined);
+  return found.filter((value) => value.length >= MIN_LINE);
 }
 
 /** Holds registered secrets and replaces them with `***`, longest first so no tail of a secret survives. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { abortableSleep, systemClock, VIRTUAL_EPOCH, VirtualClock } from '@deploy-actions/core/clock';
+import { abortableSleep, holdVirtualTime, systemClock, VIRTUAL_EPOCH, VirtualClock } from '@deploy-actions/core/clock';
 import { describe, expect, it } from 'vitest';
 
 describe('systemClock', () => {
@@ -205,5 +205,38 @@ describe('VirtualClock auto-advance over real loopback sockets', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(woke).toBe(false);
     expect(clock.pendingTimers).toBe(1);
+  });
+});
+
+describe('holdVirtualTime', () => {
+  // A wait the activity hook cannot see (here a real timer; in tests, a lazy import served over vitest's
+  // worker channel) looks like an idle process: an auto-advancing clock jumps to its next timer.
+  const invisibleWait = () => new Promise<void>((resolve) => setTimeout(resolve, 40));
+
+  it('keeps an auto-advancing clock from jumping to a pending timeout while the work settles', async () => {
+    const clock = new VirtualClock();
+    const timeout = clock.sleep(30 * 60_000);
+    const auto = clock.startAutoAdvance();
+    try {
+      await holdVirtualTime(invisibleWait());
+      expect(clock.now()).toBe(VIRTUAL_EPOCH);
+      await timeout; // released: the clock goes on to the timer
+      expect(clock.now()).toBe(VIRTUAL_EPOCH + 30 * 60_000);
+    } finally {
+      auto.stop();
+    }
+  });
+
+  it('without the hold the same wait lets the clock jump (the failure it prevents)', async () => {
+    const clock = new VirtualClock();
+    const timeout = clock.sleep(30 * 60_000);
+    const auto = clock.startAutoAdvance();
+    try {
+      await invisibleWait();
+      expect(clock.now()).toBe(VIRTUAL_EPOCH + 30 * 60_000);
+      await timeout;
+    } finally {
+      auto.stop();
+    }
   });
 });

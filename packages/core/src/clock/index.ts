@@ -3,7 +3,7 @@
  * (manual `advance()`, or auto-advance over real loopback I/O).
  */
 export type { Clock } from '../runtime/port';
-export { waitForQuiet, watchActivity } from './quiescence';
+export { holdVirtualTime, waitForQuiet, watchActivity } from './quiescence';
 export { abortableSleep, abortReason, type Scheduler } from './sleep';
 export { systemClock } from './system';
 export { type AutoAdvance, type AutoAdvanceOptions, VIRTUAL_EPOCH, VirtualClock } from './virtual';

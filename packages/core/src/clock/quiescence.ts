@@ -30,6 +30,8 @@ const STALE_AFTER_MS = 10_000;
 
 let users = 0;
 let activity = 0;
+/** Promises passed to holdVirtualTime that have not settled yet. */
+let held = 0;
 const inFlight = new Map<number, number>();
 const ownIds = new Set<number>();
 // Promise reactions are bookkeeping, not I/O: the hook sees them but must not count them.
@@ -102,7 +104,23 @@ export async function waitForQuiet(turns = 3): Promise<void> {
   }
 }
 
+/**
+ * Keeps a virtual clock from jumping while `work` settles: for waits the activity hook cannot see, such as a
+ * lazy `import()` that a test runner serves over its worker channel (an auto-advancing clock would otherwise
+ * find the process quiet and jump to the step's timeout). Free when no clock watches.
+ */
+export async function holdVirtualTime<T>(work: Promise<T>): Promise<T> {
+  held++;
+  try {
+    return await work;
+  } finally {
+    held--;
+    activity++;
+  }
+}
+
 function pendingWork(): boolean {
+  if (held > 0) return true;
   const now = performance.now();
   for (const started of inFlight.values()) if (now - started < STALE_AFTER_MS) return true;
   return false;

@@ -3,6 +3,8 @@
  * `result`, flush the summary, notify, and turn errors into one readable error
  * line and an exit code.
  */
+
+import { holdVirtualTime } from '../clock/quiescence';
 import { isUserError, UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
 import type { InputSchema } from '../inputs/schema';
@@ -203,7 +205,7 @@ async function notify(
   if (server && repo && run) fields.push({ title: 'run', value: `${server}/${repo}/actions/runs/${run}` });
   const environment = rt.env['GITHUB_REPOSITORY'] ? ` in ${rt.env['GITHUB_REPOSITORY']}` : '';
   try {
-    const { sendWebhook } = await import('../notify');
+    const { sendWebhook } = await holdVirtualTime(import('../notify'));
     await sendWebhook(
       webhook,
       {

@@ -26,8 +26,8 @@ function gcloudKubectls(): string[] {
       readdirSync(dir)
         .filter((f) => /^kubectl\.1\.\d+$/.test(f))
         .map((f) => ({ path: join(dir, f), minor: Number(f.split('.')[2]) }))
-        // Newest first, but 1.32+ after the rest: their `create <kind>` sends protobuf, which kube-sim does not read.
-        .sort((a, b) => Number(a.minor >= 32) - Number(b.minor >= 32) || b.minor - a.minor)
+        // Newest first (kube-sim decodes the protobuf bodies 1.32+ send from `create <kind>`).
+        .sort((a, b) => b.minor - a.minor)
         .map((k) => k.path)
     );
   } catch {

@@ -694,6 +694,14 @@ export class Rollout {
         }
         for (const unit of this.units) await this.waitSides(unit);
       });
+      // The preview Service must select green before anything checks it through that Service.
+      for (const unit of this.units) {
+        const detail = await unit.router.preparePreview?.();
+        if (detail) {
+          this.log.info(`${unit.record.stable}: ${detail}`);
+          this.routing.push(`${unit.record.stable}: ${detail}`);
+        }
+      }
       if (this.settings.previewChecks)
         await this.rt.log.group('Preview checks', async () => {
           for (const unit of this.units)

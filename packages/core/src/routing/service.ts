@@ -9,6 +9,11 @@ import { deleteIfPresent, getOptional, getRequired, isManaged, MANAGED_LABELS } 
 import type { RouterDeps, RouterState, ServiceRouterConfig, TrafficRouter, TrafficTarget } from './types';
 
 // Tried in this order when router-config names no version-label.
+/**
+ * On a preview Service the user owns: its selector value for the version label before we pointed it at the
+ * new version (JSON, null = the key was absent), so an abort (maybe by a later run) can point it back.
+ */
+export const PREVIEW_PREVIOUS_ANNOTATION = 'deploy-actions.dev/preview-previous-selector';
 const USUAL_VERSION_LABELS = ['deploy-actions.dev/version', 'version', 'app.kubernetes.io/version'];
 
 interface ServiceObject extends KubeObject {
@@ -72,6 +77,19 @@ export class ServiceRouter implements TrafficRouter {
     };
   }
 
+  async preparePreview(): Promise<string | undefined> {
+    if (!this.config.previewService) return undefined;
+    const [service, stable, canary] = await Promise.all([
+      this.activeService(),
+      this.deployment('stable'),
+      this.deployment('canary'),
+    ]);
+    const key = this.versionLabel(stable, canary);
+    const value = labelsOf(canary)[key] as string;
+    await this.pointPreview(service, key, value);
+    return `Service ${this.target.namespace}/${this.config.previewService} (preview) selects ${key}=${value} (the new version)`;
+  }
+
   async promote(): Promise<void> {
     // The stable Deployment now runs the new version: select it by its (new) label value.
     const stable = await this.deployment('stable');
@@ -94,7 +112,7 @@ export class ServiceRouter implements TrafficRouter {
       const key = this.versionLabel(stable, canary);
       back = { key, value: labelsOf(stable)[key] as string };
     }
-    await Promise.all([this.patchSelector(this.config.activeService, back.key, back.value), this.removePreview()]);
+    await Promise.all([this.patchSelector(this.config.activeService, back.key, back.value), this.removePreview(true)]);
   }
 
   async plan(weight: number): Promise<string[]> {
@@ -151,8 +169,22 @@ export class ServiceRouter implements TrafficRouter {
   private async pointPreview(active: ServiceObject, key: string, canaryValue: string): Promise<void> {
     const name = this.config.previewService as string;
     const { namespace } = this.target;
-    const existing = await getOptional(this.deps.client, 'Service', namespace, name);
-    if (existing) return this.patchSelector(name, key, canaryValue);
+    const existing = await getOptional<ServiceObject>(this.deps.client, 'Service', namespace, name);
+    if (existing) {
+      const annotations = existing.metadata?.annotations ?? {};
+      // Remember the user's own selector once (a second call must not record our own value as theirs).
+      const remember =
+        !isManaged(existing) && annotations[PREVIEW_PREVIOUS_ANNOTATION] === undefined
+          ? { [PREVIEW_PREVIOUS_ANNOTATION]: JSON.stringify({ [key]: existing.spec?.selector?.[key] ?? null }) }
+          : {};
+      await this.deps.client.patch(
+        'Service',
+        { namespace, name },
+        { metadata: { annotations: remember }, spec: { selector: { [key]: canaryValue } } },
+        'merge',
+      );
+      return;
+    }
     const ports = (active.spec?.ports ?? []).map((p) => {
       const { nodePort: _n, ...rest } = p as Record<string, unknown>;
       return rest;
@@ -169,11 +201,35 @@ export class ServiceRouter implements TrafficRouter {
     });
   }
 
-  private async removePreview(): Promise<void> {
+  /**
+   * Promote: delete the preview Service we created; one the user owns keeps pointing at the new version (now
+   * the stable's). Abort (`restore`): the user's own is pointed back at what it selected before, so it never
+   * points at a green that is scaled away.
+   */
+  private async removePreview(restore = false): Promise<void> {
     if (!this.config.previewService) return;
-    const preview = await getOptional(this.deps.client, 'Service', this.target.namespace, this.config.previewService);
-    if (isManaged(preview))
-      await deleteIfPresent(this.deps.client, 'Service', this.target.namespace, this.config.previewService);
+    const { namespace } = this.target;
+    const name = this.config.previewService;
+    const preview = await getOptional<ServiceObject>(this.deps.client, 'Service', namespace, name);
+    if (preview === undefined) return;
+    if (isManaged(preview)) {
+      await deleteIfPresent(this.deps.client, 'Service', namespace, name);
+      return;
+    }
+    const previous = preview.metadata?.annotations?.[PREVIEW_PREVIOUS_ANNOTATION];
+    if (previous === undefined) return;
+    let selector: Record<string, string | null> = {};
+    try {
+      if (restore) selector = JSON.parse(previous) as Record<string, string | null>;
+    } catch {
+      this.deps.log?.warning(`Service ${name}: annotation ${PREVIEW_PREVIOUS_ANNOTATION} is not JSON; selector left`);
+    }
+    await this.deps.client.patch(
+      'Service',
+      { namespace, name },
+      { metadata: { annotations: { [PREVIEW_PREVIOUS_ANNOTATION]: null } }, spec: { selector } },
+      'merge',
+    );
   }
 
   private async patchSelector(name: string, key: string, value: string, dryRun = false): Promise<void> {

@@ -54,6 +54,11 @@ export interface TrafficRouter {
   isolateStable?(): Promise<void>;
   /** Undo isolateStable: before the stable takes the new template, and once an aborted canary has no pods. */
   releaseStable?(): Promise<void>;
+  /**
+   * Blue-green: point the preview Service (if configured) at the new version, before the preview checks and
+   * the switch. Returns a line for the log and summary, or undefined when there is no preview Service.
+   */
+  preparePreview?(): Promise<string | undefined>;
 }
 
 /** Result of one command run by the `command` router. */

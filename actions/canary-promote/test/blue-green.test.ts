@@ -1,0 +1,127 @@
+/**
+ * Blue-green with a preview Service and preview checks, on kube-sim in virtual time. The order a user
+ * relies on (Argo Rollouts' and the runbooks' "test green before switching"): green Available → the
+ * preview Service created (or re-pointed) at green's version → preview checks through it → the active
+ * Service switched in one patch. A failed check aborts with the active Service untouched, and the preview
+ * Service never keeps pointing at a green that is scaled away: deleted when we created it, pointed back
+ * when it is the user's.
+ */
+import type { KubeObject } from '@deploy-actions/core/kube';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Cluster, NS, startCluster } from './cluster';
+
+let c: Cluster;
+
+beforeAll(async () => {
+  c = await startCluster(11);
+  // Runs and is Ready, but its health endpoint answers 503.
+  c.sim.behaviour.set('ghcr.io/acme/*:v2-sick', { readyAfter: '2s', http: { routes: { '/health': { status: 503 } } } });
+});
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+type Svc = KubeObject & { spec?: { selector?: Record<string, string> } };
+const service = (name: string) => c.find<Svc>('v1/services', name);
+
+/** A versioned app: Service `name` selects app + version (the active Service of blue-green). */
+async function versionedApp(name: string) {
+  await c.app(name, `ghcr.io/acme/${name}:v1`, { extraLabels: { version: 'v1' } });
+  await c.client.patch(
+    'Service',
+    { namespace: NS, name },
+    { spec: { selector: { app: name, version: 'v1' } } },
+    'merge',
+  );
+}
+
+/** Every change of the named Services' `version` selector, in order, as [service, version]. */
+function watchSelectors(names: string[]) {
+  const seen: Array<[string, string | undefined]> = [];
+  // What they select now: only changes count.
+  const initial = Object.fromEntries(names.map((name) => [name, service(name)?.spec?.selector?.['version']]));
+  const stop = c.sim.store.watch('v1/services', NS, undefined, (event) => {
+    const object = event.object as Svc;
+    const name = object.metadata?.name ?? '';
+    if (!names.includes(name)) return;
+    const version = event.type === 'DELETED' ? 'deleted' : object.spec?.selector?.['version'];
+    const last = seen.filter(([n]) => n === name).at(-1)?.[1] ?? initial[name];
+    if (last !== version) seen.push([name, version]);
+  });
+  return { seen, stop };
+}
+
+const inputs = (name: string, image: string, preview: string) => ({
+  strategy: 'blue-green',
+  deployments: name,
+  images: `app=ghcr.io/acme/${name}:${image}`,
+  router: 'service',
+  'router-config': `{ active-service: ${name}, preview-service: ${preview}, version-label: version }`,
+  'preview-checks': `[{ name: green is healthy, request: { service: '${preview}:80/health' }, expect: { status: 200 } }]`,
+  'scale-down-delay': '2m',
+});
+
+describe('blue-green preview', () => {
+  it('points the preview Service at green before the checks, then switches the active Service', async () => {
+    await versionedApp('web');
+    const served = (version: string) => c.sim.apps.metrics.total({ namespace: NS, app: 'web', version });
+    const before = { v1: served('v1'), v2: served('v2') };
+    const watch = watchSelectors(['web', 'web-preview']);
+    const { code, outputs, summary } = await c.run(inputs('web', 'v2', 'web-preview'));
+    watch.stop();
+    expect(code).toBe(0);
+    expect(outputs['result']).toBe('promoted');
+    // Preview first (created at v2), checked, then the one switch of the active Service; the preview we
+    // created is deleted at promotion.
+    expect(watch.seen).toEqual([
+      ['web-preview', 'v2'],
+      ['web', 'v2'],
+      ['web-preview', 'deleted'],
+    ]);
+    // The check was answered by green, through the preview Service.
+    expect(served('v2') - before.v2).toBe(1);
+    expect(served('v1') - before.v1).toBe(0);
+    expect(service('web')?.spec?.selector).toEqual({ app: 'web', version: 'v2' });
+    expect(c.images('web')).toEqual(['ghcr.io/acme/web:v2']);
+    expect(c.deployment('web-green')).toBeUndefined();
+    expect(summary).toContain('Service shop/web-preview (preview) selects version=v2');
+  });
+
+  it('a failed check aborts before the switch; the preview Service it created is removed', async () => {
+    await versionedApp('cart');
+    const { code, outputs, errors } = await c.run(inputs('cart', 'v2-sick', 'cart-preview'));
+    expect(code).toBe(1);
+    expect(outputs['result']).toBe('aborted');
+    expect(errors.join('\n')).toContain('Aborted before the switch because preview checks failed');
+    expect(errors.join('\n')).toContain('green is healthy');
+    expect(service('cart')?.spec?.selector).toEqual({ app: 'cart', version: 'v1' });
+    expect(service('cart-preview')).toBeUndefined();
+    expect(c.replicas('cart-green')).toBe(0);
+    expect(c.images('cart')).toEqual(['ghcr.io/acme/cart:v1']);
+    expect(c.record('cart')).toMatchObject({ phase: 'aborted', weight: 0 });
+  });
+
+  it("the user's own preview Service is pointed at green, then back at what it selected after an abort", async () => {
+    await versionedApp('auth');
+    await c.client.create('Service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'auth-preview', namespace: NS, labels: { team: 'identity' } },
+      spec: { selector: { app: 'auth', version: 'v1' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    const watch = watchSelectors(['auth', 'auth-preview']);
+    const { outputs } = await c.run(inputs('auth', 'v2-sick', 'auth-preview'));
+    watch.stop();
+    expect(outputs['result']).toBe('aborted');
+    expect(watch.seen).toEqual([
+      ['auth-preview', 'v2-sick'],
+      ['auth-preview', 'v1'],
+    ]);
+    const preview = service('auth-preview');
+    expect(preview?.spec?.selector).toEqual({ app: 'auth', version: 'v1' });
+    expect(preview?.metadata?.labels).toEqual({ team: 'identity' });
+    expect(preview?.metadata?.annotations?.['deploy-actions.dev/preview-previous-selector']).toBeUndefined();
+    expect(service('auth')?.spec?.selector).toEqual({ app: 'auth', version: 'v1' });
+  });
+});

@@ -255,6 +255,157 @@ describe('a 5→25→50→100 release, checked at every step', () => {
   });
 });
 
+/** A namespaced CRD of `kind` in `group`/`version`, as a mesh's install manifest registers it. */
+function crd(group: string, version: string, plural: string, kind: string) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  };
+}
+
+describe('mesh routers keep the stable Service on the stable pods', () => {
+  // Both Services select by the app label the canary pods carry too: without the pin, the stable's share is
+  // spread over the canary pods as well (5% became 13.6% with 10 stable pods).
+  it('istio: VirtualService weights are the share users see, the stable Service pinned while the canary runs', async () => {
+    c.sim.store.create(crd('networking.istio.io', 'v1beta1', 'virtualservices', 'VirtualService'));
+    await c.app('media', 'ghcr.io/acme/media:v1', { replicas: 10 });
+    await c.canaryService('media');
+    const vs = { group: 'networking.istio.io', version: 'v1beta1', plural: 'virtualservices', namespaced: true };
+    await c.client.create(vs, {
+      apiVersion: 'networking.istio.io/v1beta1',
+      kind: 'VirtualService',
+      metadata: { name: 'media', namespace: NS },
+      spec: { hosts: ['media'], http: [{ name: 'primary', route: [{ destination: { host: 'media' }, weight: 100 }] }] },
+    });
+    const route = () =>
+      c.find<{ spec: { http: Array<{ route: Array<{ destination: { host: string }; weight?: number }> }> } }>(
+        'networking.istio.io/v1beta1/virtualservices',
+        'media',
+      );
+    const load = c.sim.traffic.start({ service: 'media', namespace: NS, rps: 20, tickMs: 1000 });
+    const watch = watchSteps('media', () => ({
+      weights: Object.fromEntries((route()?.spec.http[0]?.route ?? []).map((r) => [r.destination.host, r.weight])),
+      selector: selector('media'),
+    }));
+    const { code, outputs } = await c.run({
+      deployments: 'media',
+      images: 'app=ghcr.io/acme/media:v2',
+      steps: '5,25,50,100',
+      pause: '5m',
+      router: 'istio',
+      'router-config': '{ virtual-service: media, api-version: v1beta1 }',
+    });
+    watch.stop();
+    load.stop();
+    expect(code).toBe(0);
+    expect(outputs['result']).toBe('promoted');
+    expect(watch.steps.map((s) => s.weight)).toEqual([5, 25, 50]);
+    for (const step of watch.steps) {
+      const routing = step.routing as { weights: object; selector: Record<string, string> };
+      expect(routing.weights).toEqual({ media: 100 - step.weight, 'media-canary': step.weight });
+      expect(Object.keys(routing.selector)).toEqual(['app', 'pod-template-hash']);
+      expect(Math.abs(step.share! - step.weight)).toBeLessThan(2.5);
+    }
+    // Restored at promotion: the user's selector, all traffic on the stable host.
+    expect(selector('media')).toEqual({ app: 'media' });
+    expect(c.find('v1/services', 'media')?.metadata?.annotations?.['deploy-actions.dev/pinned-pod-template-hash']).toBe(
+      undefined,
+    );
+    expect(route()?.spec.http[0]?.route).toEqual([{ destination: { host: 'media' }, weight: 100 }]);
+    expect(c.images('media')).toEqual(['ghcr.io/acme/media:v2']);
+  });
+
+  it('smi: TrafficSplit weights are the share users see; an abort unpins once the canary pods are gone', async () => {
+    c.sim.store.create(crd('split.smi-spec.io', 'v1alpha2', 'trafficsplits', 'TrafficSplit'));
+    await c.app('books', 'ghcr.io/acme/books:v1', { replicas: 10 });
+    await c.canaryService('books');
+    const ts = { group: 'split.smi-spec.io', version: 'v1alpha2', plural: 'trafficsplits', namespaced: true };
+    await c.client.create(ts, {
+      apiVersion: 'split.smi-spec.io/v1alpha2',
+      kind: 'TrafficSplit',
+      metadata: { name: 'books', namespace: NS },
+      spec: { service: 'books-root', backends: [{ service: 'books', weight: 100 }] },
+    });
+    const split = () =>
+      c.find<{ spec: { backends: Array<{ service: string; weight: number }> } }>(
+        'split.smi-spec.io/v1alpha2/trafficsplits',
+        'books',
+      );
+    // The mesh, as the test plays it: 20 requests a second, split by the TrafficSplit's weights (smooth
+    // weighted round robin, so the split itself is exact), each answered by the backend Service's pods.
+    const stopMesh = new AbortController();
+    const credit = new Map<string, number>();
+    const mesh = (async () => {
+      while (!stopMesh.signal.aborted) {
+        await c.clock.sleep(1000, stopMesh.signal).catch(() => {});
+        const backends = (split()?.spec.backends ?? []).filter((b) => b.weight > 0);
+        const total = backends.reduce((sum, b) => sum + b.weight, 0);
+        for (let i = 0; i < 20 && total > 0; i++) {
+          for (const b of backends) credit.set(b.service, (credit.get(b.service) ?? 0) + b.weight);
+          const pick = backends.reduce((best, b) =>
+            (credit.get(b.service) ?? 0) > (credit.get(best.service) ?? 0) ? b : best,
+          );
+          credit.set(pick.service, (credit.get(pick.service) ?? 0) - total);
+          c.sim.apps.answer(NS, pick.service, '/');
+        }
+      }
+    })();
+    const watch = watchSteps('books', () => ({
+      weights: Object.fromEntries((split()?.spec.backends ?? []).map((b) => [b.service, b.weight])),
+      selector: selector('books'),
+    }));
+    const unpinned: Array<{ canaryPods: number }> = [];
+    const stopServices = c.sim.store.watch('v1/services', NS, undefined, (event) => {
+      const object = event.object as { metadata?: { name?: string }; spec?: { selector?: Record<string, string> } };
+      if (object.metadata?.name === 'books' && watch.steps.length > 0 && !object.spec?.selector?.['pod-template-hash'])
+        unpinned.push({ canaryPods: c.podUids('app=books,deploy-actions.dev/role=canary').length });
+    });
+    c.sim.behaviour.set('ghcr.io/acme/books:v2', { readyAfter: '2s', crashLoop: { after: '2m30s' } });
+    const { code, outputs } = await c.run({
+      deployments: 'books',
+      images: 'app=ghcr.io/acme/books:v2',
+      steps: `[{ weight: 5, pause: 2m }, { weight: 25, pause: 5m, analysis: ${RESTARTS} }, { weight: 100 }]`,
+      router: 'smi',
+      'router-config': '{ traffic-split: books }',
+    });
+    stopServices();
+    watch.stop();
+    stopMesh.abort();
+    await mesh;
+    expect(outputs['result']).toBe('aborted');
+    expect(code).toBe(1);
+    expect(watch.steps.map((s) => [s.weight, (s.routing as { weights: object }).weights])).toEqual([
+      [5, { books: 95, 'books-canary': 5 }],
+      [25, { books: 75, 'books-canary': 25 }],
+    ]);
+    for (const step of watch.steps) {
+      expect(Object.keys((step.routing as { selector: object }).selector)).toEqual(['app', 'pod-template-hash']);
+      // The split is exact here: what is left is the stable Service's own pods.
+      expect(Math.abs(step.share! - step.weight)).toBeLessThan(0.5);
+    }
+    // The abort: all traffic to stable, the canary backend removed, and the selector given back only
+    // once no canary pod was left for it to select.
+    expect(split()?.spec.backends).toEqual([{ service: 'books', weight: 100 }]);
+    expect(unpinned).toEqual([{ canaryPods: 0 }]);
+    expect(selector('books')).toEqual({ app: 'books' });
+    expect(c.images('books')).toEqual(['ghcr.io/acme/books:v1']);
+  });
+});
+
 describe('a bad release through the nginx router', () => {
   it('aborts within 30 s of the deciding check: canary Ingress gone, canary at 0, stable pods untouched', async () => {
     await c.app('search', 'ghcr.io/acme/search:v1', { replicas: 10 });

@@ -2,7 +2,7 @@
 import { UserError } from '../errors';
 import type { ResourceType } from '../kube/resources';
 import type { KubeObject } from '../kube/types';
-import { canaryServiceOf, hostMatches, stableServiceOf } from './common';
+import { canaryServiceOf, hostMatches, pinStableService, stableServiceOf, unpinStableService } from './common';
 import type { IstioRouterConfig, RouterDeps, TrafficTarget } from './types';
 import { type Entry, type WeightedAdapter, type WeightedList, WeightedRouter } from './weighted';
 
@@ -22,6 +22,21 @@ export class IstioRouter extends WeightedRouter {
     deps: RouterDeps,
   ) {
     super(target, deps);
+  }
+
+  /**
+   * Host-based routing: the stable host's Service must not select the canary pods too (see pinStableService).
+   * With subsets both versions sit behind the one Service and the DestinationRule's subsets tell them
+   * apart: pinning it would take the canary subset's endpoints away, so it is left alone.
+   */
+  async isolateStable(): Promise<void> {
+    if (this.config.stableSubset !== undefined) return;
+    await pinStableService(this.deps, this.target, stableServiceOf(this.target, this.config.stableService));
+  }
+
+  async releaseStable(): Promise<void> {
+    if (this.config.stableSubset !== undefined) return;
+    await unpinStableService(this.deps, this.target, stableServiceOf(this.target, this.config.stableService));
   }
 
   protected adapter(): WeightedAdapter {

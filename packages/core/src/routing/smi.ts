@@ -1,7 +1,7 @@
 /** SMI: weights of the stable and canary Services in a TrafficSplit's backends. */
 import { UserError } from '../errors';
 import type { KubeObject } from '../kube/types';
-import { canaryServiceOf, stableServiceOf } from './common';
+import { canaryServiceOf, pinStableService, stableServiceOf, unpinStableService } from './common';
 import type { RouterDeps, SmiRouterConfig, TrafficTarget } from './types';
 import { type Entry, type WeightedAdapter, WeightedRouter } from './weighted';
 
@@ -14,6 +14,15 @@ export class SmiRouter extends WeightedRouter {
     deps: RouterDeps,
   ) {
     super(target, deps);
+  }
+
+  /** The stable backend Service must not select the canary pods too (see pinStableService). */
+  async isolateStable(): Promise<void> {
+    await pinStableService(this.deps, this.target, stableServiceOf(this.target, this.config.stableService));
+  }
+
+  async releaseStable(): Promise<void> {
+    await unpinStableService(this.deps, this.target, stableServiceOf(this.target, this.config.stableService));
   }
 
   protected adapter(): WeightedAdapter {

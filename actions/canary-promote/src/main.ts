@@ -40,6 +40,7 @@ import {
   RolloutLease,
   type RolloutOutcome,
   type RolloutRecord,
+  readLease,
   renderRolloutSummary,
   runUrlOf,
   versionOf,
@@ -468,44 +469,78 @@ const canaryPromote: ActionDefinition<Inputs> = {
   async post(rt, values) {
     const app = rt.state.get(STATE_APP);
     if (!app || rt.state.get(STATE_DONE) === 'true') return;
+    const client = await connect(rt, values);
+    const namespace = resolveNamespace(values.namespace, client.contextNamespace);
+    const holder = holderIdentity(rt.env);
     if (values['on-cancel'] === 'leave') {
-      rt.log.warning(`The rollout of ${app} did not finish; on-cancel: leave keeps it as it is (see its record)`);
+      // The cancelled main step could not hand its lease back: say how long it keeps other runs out.
+      const lease = await readLease(client, namespace, app).catch(() => undefined);
+      const held =
+        lease?.holder === holder && lease.expiresAt
+          ? `; its lease deploy-actions-${app} stays held by this run (${holder}) until ${lease.expiresAt.toISOString()}, then expires`
+          : '';
+      rt.log.warning(
+        `The rollout of ${app} did not finish; on-cancel: leave keeps it as it is (see its record)${held}`,
+      );
       return;
     }
-    const client = await connect(rt, values);
-    const store = await RecordStore.load(client, resolveNamespace(values.namespace, client.contextNamespace), app);
-    const record = store.record;
-    if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return;
-    const rollout = new Rollout(rt, client, store, {
-      strategy: record.strategy,
-      namespace: record.namespace,
-      steps: [],
-      onStepFailure: 'abort',
-      baseline: false,
-      router: record.router,
-      makeRouter: (target) =>
-        createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
-          client,
-          exec: nodeExec,
-          log: rt.log,
-        }),
-      rolloutTimeoutMs: values.timeout,
-    });
-    await rollout.resume(record);
-    const outcome = await rollout.abort(
-      'Aborted by the post step: the job was cancelled or failed before the rollout finished.',
-    );
-    rt.log.warning(outcome.reason);
-    const id = Number(rt.state.get(STATE_DEPLOYMENT));
-    const tracker = Number.isInteger(id) && id > 0 ? await releaseTracker(rt, values) : undefined;
-    await tracker?.resume(() => true, { id, quiet: true });
-    await recordOutcome(tracker, outcome);
-    const deployment = tracker?.summary() ?? '';
-    rt.summary.append(
-      `## canary-promote (post)\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}`,
-    );
+    // The same run's holder identity: the lease the cancelled main step still holds is ours to take and release.
+    let lease: RolloutLease;
+    try {
+      lease = await RolloutLease.acquire(client, {
+        namespace,
+        app,
+        holder,
+        runUrl: runUrlOf(rt.env),
+        clock: rt.clock,
+      });
+    } catch (error) {
+      // Another run took over after our lease expired: the app is its to change now.
+      rt.log.warning(`The rollout of ${app} was not aborted: ${(error as Error).message}`);
+      return;
+    }
+    try {
+      await abortAfterCancel(rt, values, client, namespace, app);
+    } finally {
+      await lease.release();
+    }
   },
 };
+
+/** The post step's abort of a rollout whose main step did not finish (the caller holds the lease). */
+async function abortAfterCancel(rt: Runtime, values: Inputs, client: KubeClient, namespace: string, app: string) {
+  const store = await RecordStore.load(client, namespace, app);
+  const record = store.record;
+  if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return;
+  const rollout = new Rollout(rt, client, store, {
+    strategy: record.strategy,
+    namespace: record.namespace,
+    steps: [],
+    onStepFailure: 'abort',
+    baseline: false,
+    router: record.router,
+    makeRouter: (target) =>
+      createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
+        client,
+        exec: nodeExec,
+        log: rt.log,
+      }),
+    rolloutTimeoutMs: values.timeout,
+  });
+  await rollout.resume(record);
+  const outcome = await rollout.abort(
+    'Aborted by the post step: the job was cancelled or failed before the rollout finished.',
+  );
+  rt.log.warning(outcome.reason);
+  const id = Number(rt.state.get(STATE_DEPLOYMENT));
+  const tracker = Number.isInteger(id) && id > 0 ? await releaseTracker(rt, values) : undefined;
+  await tracker?.resume(() => true, { id, quiet: true });
+  await recordOutcome(tracker, outcome);
+  const deployment = tracker?.summary() ?? '';
+  rt.summary.append(
+    `## canary-promote (post)\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}`,
+  );
+}
 
 async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> {
   const client = await connect(rt, values);

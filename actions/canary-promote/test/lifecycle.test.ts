@@ -61,9 +61,22 @@ describe('the post step after a cancelled job', () => {
     expect(c.replicas('web-canary')).toBe(2);
     expect(c.replicas('web')).toBe(2);
 
+    // The cancelled main step could not hand its lease back either.
+    const lease = () =>
+      c.find<{ spec: { holderIdentity: string; renewTime: string } }>(
+        'coordination.k8s.io/v1/leases',
+        'deploy-actions-web',
+      );
+    expect(lease()?.spec.holderIdentity).toBe('4242-1');
+
     const leave = await c.run({ ...inputs, 'on-cancel': 'leave' }, { phase: 'post', state });
     expect(leave.code).toBe(0);
     expect(leave.warnings.join('\n')).toContain('on-cancel: leave keeps it as it is');
+    // leave keeps the lease, and says until when it keeps other runs out (last renewal + 60 s).
+    const until = new Date(Date.parse(lease()!.spec.renewTime) + 60_000).toISOString();
+    expect(leave.warnings.join('\n')).toContain(
+      `its lease deploy-actions-web stays held by this run (4242-1) until ${until}, then expires`,
+    );
     expect(c.record('web')).toMatchObject({ phase: 'progressing', weight: 50 });
     expect(c.replicas('web-canary')).toBe(2);
 
@@ -76,6 +89,12 @@ describe('the post step after a cancelled job', () => {
     expect(c.images('web')).toEqual(['ghcr.io/acme/web:v1']);
     expect(post.summary).toContain('## canary-promote (post)');
     expect(post.summary).toContain('❌ aborted');
+    // The post step handed back the lease of its own run: an immediate re-run is not refused.
+    expect(lease()).toBeUndefined();
+    const rerun = await c.run({ ...inputs, steps: '100' }, { env: { GITHUB_RUN_ID: '4243' } });
+    expect(rerun.errors).toEqual([]);
+    expect(rerun.outputs['result']).toBe('promoted');
+    expect(c.images('web')).toEqual(['ghcr.io/acme/web:v2']);
 
     // A post step after a main step that finished does nothing.
     const after = await c.run(inputs, { phase: 'post', state: { 'rollout-app': 'web', 'rollout-finished': 'true' } });

@@ -17,7 +17,7 @@ export {
   type RolloutSettings,
   type WeightPoint,
 } from './canary';
-export { holderIdentity, LEASE_SECONDS, RolloutLease } from './lease';
+export { holderIdentity, LEASE_SECONDS, RolloutLease, readLease } from './lease';
 export { describeSteps, parseSteps, type Step, type StepDefaults } from './plan';
 export * from './record';
 export { renderRolloutSummary } from './summary';

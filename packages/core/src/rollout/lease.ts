@@ -46,6 +46,27 @@ function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** Who holds the app's lease and until when (its last renewal + its duration), or undefined when there is none. */
+export async function readLease(
+  client: KubeClient,
+  namespace: string,
+  app: string,
+): Promise<{ holder: string | undefined; expiresAt: Date | undefined } | undefined> {
+  let lease: Lease;
+  try {
+    lease = await client.get<Lease>('Lease', { namespace, name: recordName(app) });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+  const duration = (lease.spec?.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
+  return {
+    holder: lease.spec?.holderIdentity,
+    expiresAt: Number.isFinite(renewed) ? new Date(renewed + duration) : undefined,
+  };
+}
+
 export class RolloutLease {
   private timer: AbortController | undefined;
   /** Set when a renewal failed: the run should stop changing things. */

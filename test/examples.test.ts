@@ -6,9 +6,10 @@
  * files the examples read). Metrics and the apps' public URLs are one loopback server, given
  * to the examples through `vars` as a user would set per-environment variables.
  */
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '@deploy-actions/core/clock';
 import { type Deployment, KubeClient, type KubeObject, waitForRollout } from '@deploy-actions/core/kube';
@@ -350,6 +351,45 @@ describe('the examples', () => {
     expect(result.conclusion).toBe('success');
     expect(lines.join('\n')).not.toContain(key);
     expect(JSON.stringify(result)).not.toContain(key);
+  });
+});
+
+describe('the umbrella action (uses: org/deploy-actions@v1 with command)', () => {
+  // action.yml at the root declares `post:` with `post-if: always()` for every command, and the
+  // runner starts the same file for both phases: only the isPost state the main step saved tells
+  // the post step apart. A command without a post step (smoke) must not run again there.
+  it('its post step does nothing for smoke: the check runs once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbrella-'));
+    const file = join(dir, 'umbrella.yml');
+    writeFileSync(
+      file,
+      [
+        'name: umbrella',
+        'on: push',
+        'jobs:',
+        '  smoke:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - uses: org/deploy-actions@v1',
+        '        with:',
+        '          command: smoke',
+        '          url: ${{ vars.APP_URL }}/health/umbrella',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const before = requests.filter((r) => r.path === '/health/umbrella').length;
+      const result = await runWorkflowFile(file, { workspace, clock, vars: { APP_URL: loopback } });
+      expect(result.conclusion).toBe('success');
+      expect(result.jobs[0]!.steps.map((s) => [s.phase, s.action ?? '', s.status])).toEqual([
+        ['main', 'smoke', 'success'],
+        ['post', '', 'success'],
+      ]);
+      expect(result.jobs[0]!.steps[1]!.log).toEqual([]);
+      expect(requests.filter((r) => r.path === '/health/umbrella').length - before).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

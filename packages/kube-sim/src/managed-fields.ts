@@ -289,8 +289,20 @@ function entryKey(e: { manager: string; operation: string; subresource?: string 
 interface Owned {
   entry: ManagedFieldsEntry;
   set: FieldSet;
-  /** The set or the entry changed: the entry must be written anew. */
+  /** The set changed: the entry needs a new FieldsV1. */
   dirty?: boolean;
+  /** `set` is a private copy (not the parse cache's), so it may be changed. */
+  own?: boolean;
+}
+
+/** Make an owner's set private before changing it (copy on write), and mark it changed. */
+function editable(o: Owned): FieldSet {
+  if (!o.own) {
+    o.set = new Set(o.set);
+    o.own = true;
+  }
+  o.dirty = true;
+  return o.set;
 }
 
 /**
@@ -309,6 +321,7 @@ const parsed = {
   },
 };
 
+/** The owners of a stored object; their sets are the parse cache's until `editable` copies them. */
 function readOwners(obj: JsonObject): Owned[] {
   const list = (obj.metadata as JsonObject | undefined)?.managedFields;
   if (!Array.isArray(list)) return [];
@@ -318,8 +331,7 @@ function readOwners(obj: JsonObject): Owned[] {
       set = fromFieldsV1(entry.fieldsV1);
       if (Object.isFrozen(entry.fieldsV1)) parsed.set(entry.fieldsV1, set);
     }
-    // Copy on write: the cached set is shared with the stored object.
-    return { entry, set: new Set(set) };
+    return { entry, set };
   });
 }
 
@@ -396,14 +408,16 @@ export function recordUpdate(
     return false;
   }
   const owners = prev ? readOwners(prev) : [];
+  const key = entryKey({ manager: who.manager, operation: 'Update', subresource: who.subresource });
+  let mine = changed.length > 0 ? owners.find((o) => entryKey(o.entry) === key) : undefined;
   for (const o of owners) {
     o.dirty = false;
-    for (const p of removed) if (o.set.delete(p)) o.dirty = true;
-    for (const p of changed) if (o.set.delete(p)) o.dirty = true;
+    for (const p of removed) if (o.set.has(p)) editable(o).delete(p);
+    // Changed fields move to this manager; the ones it owns already stay where they are (a status writer
+    // re-writing its own fields keeps its FieldsV1 as it was).
+    if (o !== mine) for (const p of changed) if (o.set.has(p)) editable(o).delete(p);
   }
   if (changed.length > 0) {
-    const key = entryKey({ manager: who.manager, operation: 'Update', subresource: who.subresource });
-    let mine = owners.find((o) => entryKey(o.entry) === key);
     if (!mine) {
       mine = {
         entry: {
@@ -416,12 +430,13 @@ export function recordUpdate(
           ...(who.subresource ? { subresource: who.subresource } : {}),
         },
         set: new Set(),
+        own: true,
+        dirty: true,
       };
       owners.push(mine);
     }
     mine.entry = { ...mine.entry, time: who.time, apiVersion: who.apiVersion };
-    mine.dirty = true;
-    for (const p of changed) mine.set.add(p);
+    for (const p of changed) if (!mine.set.has(p)) editable(mine).add(p);
   }
   writeOwners(next, owners);
   return true;
@@ -495,7 +510,7 @@ export function serverSideApply(
     }
   }
   if (conflicts.length > 0 && !options.force) throw conflictError(conflicts, options.kind, options.name);
-  for (const c of conflicts) c.owner.set.delete(c.path);
+  for (const c of conflicts) editable(c.owner).delete(c.path);
 
   // Fields this manager applied before and no longer applies are removed, unless someone else owns them.
   const result = copyJson(live ?? {}) as JsonObject;

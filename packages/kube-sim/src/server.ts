@@ -161,8 +161,8 @@ export class ApiServer {
   }
 
   /** JSON of an object as the requested version shows it (an older version served from newer storage). */
-  private jsonAs(obj: KubeObject, type: ResourceType): string {
-    if (!type.storage || obj.apiVersion !== apiVersionOf(type.storage)) return this.json(obj);
+  private jsonAs(obj: KubeObject, type: ResourceType, keep = true): string {
+    if (!type.storage || obj.apiVersion !== apiVersionOf(type.storage)) return this.json(obj, keep);
     return JSON.stringify({ ...obj, apiVersion: apiVersionOf(type) });
   }
 
@@ -170,10 +170,12 @@ export class ApiServer {
    * A watch event line. Every watcher of a resource receives an event in turn, inside the same write, so the
    * last line is remembered and built once for all of them.
    */
-  private eventLine(e: WatchEvent, type: ResourceType): string {
+  private eventLine(e: WatchEvent, type: ResourceType, live: boolean): string {
     const last = this.lastLine;
     if (last && last.object === e.object && last.type === e.type && last.as === type) return last.text;
-    const text = `{"type":"${e.type}","object":${this.jsonAs(e.object, type)}}\n`;
+    // A live event's JSON is not kept: the version is usually superseded within moments, and keeping every
+    // version's text made it survive into the old generation (most of the GC work in the bench).
+    const text = `{"type":"${e.type}","object":${this.jsonAs(e.object, type, !live)}}\n`;
     this.lastLine = { object: e.object, type: e.type, as: type, text };
     return text;
   }
@@ -207,11 +209,12 @@ export class ApiServer {
     return text;
   }
 
-  private json(obj: object): string {
+  /** JSON of an object; `keep` caches it for the next reader (gets, lists and watch replays read current objects). */
+  private json(obj: object, keep = true): string {
     let text = this.jsonCache.get(obj);
     if (text === undefined) {
       text = JSON.stringify(obj);
-      if (Object.isFrozen(obj)) {
+      if (keep && Object.isFrozen(obj)) {
         // Bounded (oldest out): a cache over every version in the watch history would double its memory.
         if (this.jsonCache.size >= JSON_CACHE_LIMIT) this.jsonCache.delete(this.jsonCache.keys().next().value!);
         this.jsonCache.set(obj, text);
@@ -624,7 +627,7 @@ export class ApiServer {
     let columnsSent = false;
     const onEvent = (e: WatchEvent) => {
       if (!table) {
-        write(this.eventLine(e, route.type));
+        write(this.eventLine(e, route.type, !replaying));
         return;
       }
       const t = toTable(route.type, [e.object], {}, store.clock.now());
@@ -632,11 +635,14 @@ export class ApiServer {
       columnsSent = true;
       write(`${JSON.stringify({ type: e.type, object: t })}\n`);
     };
+    // The current objects (or the history) replayed by store.watch() come first, synchronously.
+    let replaying = true;
     try {
       stop = store.watch(route.type, route.namespace, q.get('resourceVersion') ?? undefined, onEvent, {
         labelSelector: q.get('labelSelector') ?? undefined,
         fieldSelector: q.get('fieldSelector') ?? undefined,
       });
+      replaying = false;
     } catch (error) {
       if (error instanceof ApiError) {
         // The real server answers 200 and sends the error as an ERROR event.

@@ -90,8 +90,16 @@ class Table {
   }
 }
 
+/** RFC 3339 at second precision, as the API server writes times. The last second's text is reused: every write asks. */
+let lastSecond = Number.NaN;
+let lastSecondText = '';
 export function formatTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastSecondText;
 }
 
 const NAME_SUFFIX = 'bcdfghjklmnpqrstvwxz2456789';
@@ -114,6 +122,12 @@ function specOf(type: ResourceType, o: KubeObject): string {
   if (!type.custom) return JSON.stringify(o.spec ?? null);
   const { metadata: _m, status: _s, ...rest } = o;
   return JSON.stringify(rest);
+}
+
+/** Whether a write changes the spec (which bumps generation). A status write shares the stored spec: no compare. */
+function specChanged(type: ResourceType, old: KubeObject, next: KubeObject): boolean {
+  if (!type.custom && old.spec === next.spec) return false;
+  return specOf(type, old) !== specOf(type, next);
 }
 
 export class ObjectStore {
@@ -394,7 +408,7 @@ export class ObjectStore {
     if (!recordUpdate(old as JsonObject, next as JsonObject, this.identity(type, options), this.hasStatus(type))) {
       return old;
     }
-    if (type.hasSpec && old.metadata.generation !== undefined && specOf(type, old) !== specOf(type, next)) {
+    if (type.hasSpec && old.metadata.generation !== undefined && specChanged(type, old, next)) {
       next.metadata.generation = (old.metadata.generation as number) + 1;
     }
     if (options.dryRun) return deepFreeze(next);
@@ -546,7 +560,7 @@ export class ObjectStore {
   ): KubeObject {
     for (const admit of this.admissions) admit(type, next, old);
     validate(type, next);
-    if (type.hasSpec && old.metadata.generation !== undefined && specOf(type, old) !== specOf(type, next)) {
+    if (type.hasSpec && old.metadata.generation !== undefined && specChanged(type, old, next)) {
       next.metadata.generation = (old.metadata.generation as number) + 1;
     }
     if (managed === undefined) delete next.metadata.managedFields;

@@ -1,7 +1,7 @@
 /** Shared pieces of the simulated controllers: resource names, owner references, conditions and timestamps. */
 import type { Clock } from '@deploy-actions/core/clock';
 import type { BehaviourTable } from '../behaviour';
-import type { KubeObject, ObjectStore } from '../store';
+import { formatTime, type KubeObject, type ObjectStore } from '../store';
 import type { EventRecorder } from './events';
 import type { OwnerIndex } from './owner-index';
 import type { Budget } from './queue';
@@ -47,9 +47,7 @@ export function splitKey(k: string): [string, string] {
 }
 
 /** RFC 3339 at second precision, as the API server writes times. */
-export function timestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
+export const timestamp = formatTime;
 
 export function parseTime(text: string | undefined): number | undefined {
   if (!text) return undefined;

@@ -31,9 +31,11 @@ import {
 import { findDeployments, KubeClient, kubeInputs, resolveNamespace } from '@deploy-actions/core/kube';
 import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
 import {
+  CommandRollout,
   holderIdentity,
   IN_FLIGHT_PHASES,
   imagesFor,
+  NO_CLUSTER_NOTE,
   parseSteps,
   RecordStore,
   Rollout,
@@ -46,7 +48,10 @@ import {
   versionOf,
 } from '@deploy-actions/core/rollout';
 import {
+  CommandRouter,
+  type CommandRouterConfig,
   createRouter,
+  type ExecFunction,
   nodeExec,
   parseRouterConfig,
   parseRouterKind,
@@ -102,6 +107,8 @@ type Resolved = Inputs & { namespace: string };
 const STATE_APP = 'rollout-app';
 const STATE_DONE = 'rollout-finished';
 const STATE_DEPLOYMENT = 'github-deployment';
+/** `command` when main ran the command router without a cluster: the post step runs the abort command. */
+const STATE_MODE = 'rollout-mode';
 
 /** Secret names: DNS subdomains, as Kubernetes names them. */
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -273,6 +280,7 @@ function toOutcome(outcome: RolloutOutcome): ActionOutcome {
 async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> {
   const plan = parsePlan(values);
   for (const secret of secretsOf([...plan.analysis, ...plan.steps.flatMap((s) => s.analysis)])) rt.mask(secret);
+  if (withoutCluster(values)) return commandRelease(rt, values, plan);
   const client = await connect(rt, values);
   const namespace = resolveNamespace(values.namespace, client.contextNamespace);
   const resolved: Resolved = { ...values, namespace };
@@ -469,6 +477,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
   async post(rt, values) {
     const app = rt.state.get(STATE_APP);
     if (!app || rt.state.get(STATE_DONE) === 'true') return;
+    if (rt.state.get(STATE_MODE) === 'command') return commandPost(rt, values, app);
     const client = await connect(rt, values);
     const namespace = resolveNamespace(values.namespace, client.contextNamespace);
     const holder = holderIdentity(rt.env);
@@ -539,6 +548,172 @@ async function abortAfterCancel(rt: Runtime, values: Inputs, client: KubeClient,
   const deployment = tracker?.summary() ?? '';
   rt.summary.append(
     `## canary-promote (post)\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}`,
+  );
+}
+
+/**
+ * `router: command` with no `deployments` or `selector`: the platform is outside Kubernetes, so no
+ * kubeconfig is read and nothing in a cluster is touched (see NO_CLUSTER_NOTE for what is kept instead).
+ */
+function withoutCluster(values: Inputs): boolean {
+  return values.router === 'command' && !values.deployments?.length && !values.selector;
+}
+
+/** Commands run with the step's environment (its PATH finds the program), never through a shell. */
+function execIn(rt: Runtime): ExecFunction {
+  return (file, args, options) => nodeExec(file, args, { ...options, env: rt.env });
+}
+
+/** The rollout's key without Deployments: the `app` input, else the repository's name. */
+function commandApp(rt: Runtime, values: Inputs): string {
+  if (values.app) return values.app;
+  const repo = (rt.env['GITHUB_REPOSITORY'] ?? '').split('/').pop() ?? '';
+  const name = repo
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, 42)
+    .replace(/^-+|-+$/g, '');
+  if (!name)
+    throw new InputError('app', 'names the release when router command runs without deployments', undefined, 'market');
+  return name;
+}
+
+/** The new version (`{{canary}}` in queries): the images' tag, else the tag the run is for, else the commit. */
+function commandVersion(rt: Runtime, values: Inputs): string {
+  if (values.images && Object.keys(values.images).length > 0) return versionOf(values.images, 'canary');
+  const { GITHUB_REF_TYPE: type, GITHUB_REF_NAME: name, GITHUB_REF: ref, GITHUB_SHA: sha } = rt.env;
+  if (type === 'tag' && name) return name;
+  if (ref?.startsWith('refs/tags/')) return ref.slice('refs/tags/'.length);
+  if (sha) return sha.slice(0, 7);
+  throw new InputError(
+    'images',
+    "gives the new version ({{canary}} in queries); without a cluster it is the images' tag, else the run's tag or commit",
+    undefined,
+    'market=ghcr.io/nextgen/market:v2.1.0',
+  );
+}
+
+function commandRouterFor(rt: Runtime, values: Inputs, config: RouterConfig, app: string): CommandRouter {
+  const namespace = values.namespace ?? 'default';
+  return new CommandRouter(
+    config as CommandRouterConfig,
+    { namespace, app, stable: { deployment: app }, canary: { deployment: `${app}-canary` } },
+    { exec: execIn(rt), log: rt.log },
+  );
+}
+
+async function commandRelease(rt: Runtime, values: Inputs, plan: ReturnType<typeof parsePlan>): Promise<ActionOutcome> {
+  const refuse = (name: keyof Inputs & string, given: boolean, why: string) => {
+    if (given)
+      throw new InputError(
+        name,
+        `${why}: router command without deployments or selector runs without a cluster`,
+        String(values[name]),
+        'remove it, or name the deployments',
+      );
+  };
+  refuse('strategy', values.strategy !== 'canary', 'only strategy canary applies');
+  refuse('pause-at', values['pause-at'] !== undefined, 'there is no state record to continue from');
+  refuse('baseline', values.baseline, 'a baseline is a Deployment');
+  refuse('post-promotion-analysis', values['post-promotion-analysis'] !== undefined, 'nothing could be rolled back');
+  refuse('preview-checks', values['preview-checks'] !== undefined, 'preview checks belong to blue-green');
+  refuse(
+    'action',
+    values.action === 'continue' || values.action === 'finalize',
+    `${values.action} needs the state record a cluster keeps`,
+  );
+  const app = commandApp(rt, values);
+  const version = commandVersion(rt, values);
+  const router = commandRouterFor(rt, values, plan.routerConfig, app);
+  const rollout = new CommandRollout(rt, {
+    app,
+    namespace: values.namespace ?? 'default',
+    version,
+    steps: plan.steps,
+    onStepFailure: values['on-step-failure'] as 'abort' | 'previous-step',
+    router,
+  });
+  const finishNoCluster = (outcome: RolloutOutcome, tracker?: ReleaseTracker) => {
+    const result = finish(rt, outcome, tracker);
+    // Said in the summary (not in the reason: an abort's reason is the step's one error line).
+    rt.summary.append(`${NO_CLUSTER_NOTE}\n`);
+    return result;
+  };
+  if (values.action === 'start') {
+    await rt.log.group('Check the inputs (no cluster)', () => rollout.prepare());
+    if (values['dry-run'])
+      return finishNoCluster(rollout.outcome('planned', 'Dry run: nothing was run.', await rollout.plan()));
+  }
+  const tracker = await releaseTracker(rt, values);
+  rt.state.save(STATE_APP, app);
+  rt.state.save(STATE_MODE, 'command');
+  rt.state.save(STATE_DONE, 'false');
+  let outcome: RolloutOutcome;
+  try {
+    if (values.action === 'start') {
+      if (tracker)
+        await startRelease(
+          rt,
+          tracker,
+          {
+            app,
+            namespace: values.namespace ?? '',
+            strategy: 'canary',
+            version,
+            workloads: values.images ? [{ kind: 'command', name: app, images: values.images }] : [],
+          },
+          `canary of ${app} ${version} (router command)`,
+        );
+      outcome = await rollout.start();
+    } else {
+      // abort / promote of a release a start left paused: the same app and version, still in progress.
+      await tracker?.resume((payload) => payload['app'] === app && payload['version'] === version);
+      outcome =
+        values.action === 'promote'
+          ? await rollout.promote()
+          : await rollout.abort(`Aborted by hand${rt.env['GITHUB_ACTOR'] ? ` (${rt.env['GITHUB_ACTOR']})` : ''}.`);
+    }
+  } catch (error) {
+    // A cancelled job leaves the Deployment to the post step, which runs the abort command first.
+    if (!rt.signal.aborted) {
+      rt.state.save(STATE_DONE, 'true');
+      await tracker?.fail((error as Error).message);
+    }
+    throw error;
+  }
+  rt.state.save(STATE_DONE, 'true');
+  await recordOutcome(tracker, outcome);
+  return finishNoCluster(outcome, tracker);
+}
+
+/** Post step of a cancelled command-router run without a cluster: the abort command, unless on-cancel: leave. */
+async function commandPost(rt: Runtime, values: Inputs, app: string): Promise<void> {
+  if (values['on-cancel'] === 'leave') {
+    rt.log.warning(
+      `The release of ${app} did not finish; on-cancel: leave keeps the weight where the commands left it (no cluster: nothing else is held)`,
+    );
+    return;
+  }
+  const config = parseRouterConfig('command', values['router-config']);
+  const rollout = new CommandRollout(rt, {
+    app,
+    namespace: values.namespace ?? 'default',
+    version: commandVersion(rt, values),
+    steps: [],
+    onStepFailure: 'abort',
+    router: commandRouterFor(rt, values, config, app),
+  });
+  const outcome = await rollout.abort(
+    'Aborted by the post step: the job was cancelled or failed before the release finished; the abort command ran.',
+  );
+  rt.log.warning(outcome.reason);
+  const id = Number(rt.state.get(STATE_DEPLOYMENT));
+  const tracker = Number.isInteger(id) && id > 0 ? await releaseTracker(rt, values) : undefined;
+  await tracker?.resume(() => true, { id, quiet: true });
+  await recordOutcome(tracker, outcome);
+  const deployment = tracker?.summary() ?? '';
+  rt.summary.append(
+    `## canary-promote (post)\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}\n${NO_CLUSTER_NOTE}\n`,
   );
 }
 

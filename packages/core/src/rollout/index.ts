@@ -17,6 +17,13 @@ export {
   type RolloutSettings,
   type WeightPoint,
 } from './canary';
+export {
+  CommandRollout,
+  type CommandRolloutSettings,
+  checkCommandAnalysis,
+  NO_CLUSTER_NOTE,
+  UNKNOWN_STABLE,
+} from './command';
 export { holderIdentity, LEASE_SECONDS, RolloutLease, readLease } from './lease';
 export { describeSteps, parseSteps, type Step, type StepDefaults } from './plan';
 export * from './record';

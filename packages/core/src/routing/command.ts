@@ -13,7 +13,8 @@ export class CommandRouter implements TrafficRouter {
   constructor(
     private readonly config: CommandRouterConfig,
     private readonly target: TrafficTarget,
-    private readonly deps: RouterDeps & { exec: ExecFunction },
+    // No client: the command router also runs where there is no cluster at all.
+    private readonly deps: Pick<RouterDeps, 'log'> & { exec: ExecFunction },
   ) {}
 
   async validate(): Promise<void> {

@@ -7,7 +7,14 @@ export const nodeExec: ExecFunction = (file, args, options) =>
     execFile(
       file,
       args,
-      { shell: false, timeout: options.timeoutMs ?? 0, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      {
+        shell: false,
+        timeout: options.timeoutMs ?? 0,
+        maxBuffer: 16 * 1024 * 1024,
+        encoding: 'utf8',
+        // The program is looked up on this environment's PATH too (default: this process's).
+        ...(options.env ? { env: options.env as NodeJS.ProcessEnv } : {}),
+      },
       (error, stdout, stderr) => {
         if (error === null) return resolve({ exitCode: 0, stdout, stderr });
         const code = (error as { code?: unknown }).code;

@@ -13,6 +13,7 @@ import { ServiceRouter } from './service';
 import { SmiRouter } from './smi';
 import type { RouterConfig, RouterDeps, RouterKind, TrafficRouter, TrafficTarget } from './types';
 
+export { CommandRouter } from './command';
 export { MANAGED_LABELS } from './common';
 export { parseRouterConfig, parseRouterKind, ROUTER_CONFIG_EXAMPLES } from './config';
 export { nodeExec } from './exec';

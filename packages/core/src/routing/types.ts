@@ -73,7 +73,11 @@ export interface ExecResult {
  * passes one built on `@actions/exec` or `node:child_process.execFile`; it
  * must resolve (not reject) on a non-zero exit.
  */
-export type ExecFunction = (file: string, args: string[], options: { timeoutMs?: number }) => Promise<ExecResult>;
+export type ExecFunction = (
+  file: string,
+  args: string[],
+  options: { timeoutMs?: number; env?: Readonly<Record<string, string | undefined>> },
+) => Promise<ExecResult>;
 
 export interface RouterDeps {
   client: KubeClient;

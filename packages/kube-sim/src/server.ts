@@ -66,7 +66,8 @@ interface OpenWatch {
 }
 
 const JSON_TYPE = 'application/json';
-const JSON_CACHE_LIMIT = 8192;
+/** Text kept for gets, lists and watch replays of current objects (the 2 000 pods of the bench take 7 MB). */
+const JSON_CACHE_BYTES = 16 * 1024 * 1024;
 
 function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -144,6 +145,7 @@ export class ApiServer {
   private readonly watches = new Set<OpenWatch>();
   /** Cached JSON of stored objects: objects are frozen, so one serialisation serves every reader. */
   private readonly jsonCache = new Map<object, string>();
+  private jsonCacheBytes = 0;
   private lastLine: { object: object; type: string; as: ResourceType; text: string } | undefined;
   private lastBatch: { lines: string[]; text: string } | undefined;
   private flushes: (() => void)[] = [];
@@ -215,9 +217,14 @@ export class ApiServer {
     if (text === undefined) {
       text = JSON.stringify(obj);
       if (keep && Object.isFrozen(obj)) {
-        // Bounded (oldest out): a cache over every version in the watch history would double its memory.
-        if (this.jsonCache.size >= JSON_CACHE_LIMIT) this.jsonCache.delete(this.jsonCache.keys().next().value!);
+        // Bounded in bytes (oldest out): a cache over every version in the watch history would double its memory.
+        for (const [old, oldText] of this.jsonCache) {
+          if (this.jsonCacheBytes + text.length <= JSON_CACHE_BYTES) break;
+          this.jsonCache.delete(old);
+          this.jsonCacheBytes -= oldText.length;
+        }
         this.jsonCache.set(obj, text);
+        this.jsonCacheBytes += text.length;
       }
     }
     return text;

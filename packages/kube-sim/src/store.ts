@@ -7,7 +7,6 @@
  * reading costs no copy, and mutating one throws. To change an object, `structuredClone` it, edit the
  * clone and pass it to `update` (or use `patch` / `apply`, or `modify`, which retries on conflicts).
  */
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '@deploy-actions/core/clock';
 import { apiServerDefaults } from './admission';
 import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound } from './errors';
@@ -16,6 +15,7 @@ import { recordUpdate, serverSideApply } from './managed-fields';
 import { isObject, type Json, type JsonObject, jsonPatch, mergePatch, strategicMerge } from './patch';
 import { apiVersionOf, type Gvr, gvrKey, ResourceRegistry, type ResourceType } from './resources';
 import { type FieldMatcher, type LabelMatcher, parseFieldSelector, parseLabelSelector } from './selectors';
+import { newUid } from './uid';
 import { validate } from './validation';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON
@@ -303,7 +303,7 @@ export class ObjectStore {
       throw alreadyExists(type.resource, type.group, meta.name);
     }
     if (type.subresources.includes('status')) delete obj.status;
-    meta.uid = randomUUID();
+    meta.uid = newUid();
     for (const admit of this.admissions) admit(type, obj, undefined);
     validate(type, obj);
     meta.creationTimestamp = formatTime(this.clock.now());

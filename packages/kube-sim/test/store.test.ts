@@ -36,6 +36,15 @@ describe('ObjectStore', () => {
     expect(store.get('v1/configmaps', 'default', 'a')).toBe(a);
   });
 
+  it('gives every object a random (version 4) uid', () => {
+    const store = newStore();
+    const uids = new Set<string>();
+    for (let i = 0; i < 600; i++) uids.add(store.create(cm(`c${i}`)).metadata.uid);
+    expect(uids.size).toBe(600);
+    for (const uid of uids)
+      expect(uid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
   it('rejects stale updates and retries them in modify()', () => {
     const store = newStore();
     const a = store.create(cm('a'));

@@ -24,6 +24,7 @@ import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/c
 import {
   hasRolloutInFlight,
   inFlightApps,
+  nothingToRollBack,
   type RollbackReport,
   rollbackGitHub,
   rollbackHelm,
@@ -176,6 +177,24 @@ const rollback: ActionDefinition<Inputs> = {
           ? 'image'
           : 'kubernetes';
       rt.log.info(`mode auto: ${mode}${mode === 'in-flight' ? ` (a rollout of ${app} is in flight)` : ''}`);
+      // canary-promote aborted the release and the stable it never touched still serves: undo nothing.
+      const nothing =
+        mode === 'kubernetes'
+          ? await nothingToRollBack(rt, client, { namespace, app, reason: values.reason })
+          : undefined;
+      if (nothing) {
+        const { record, ...report } = nothing;
+        const restored = Object.fromEntries(
+          Object.entries(nothing.workloads).map(([name, images]) => [
+            name,
+            { before: { images }, after: { images }, outcome: 'skipped' },
+          ]),
+        );
+        return {
+          result: { verdict: nothing.result, mode: 'auto', ...report, phase: record.phase },
+          outputs: { restored },
+        };
+      }
     }
     if (mode === 'in-flight') return inFlightMode(rt, client, { ...values, namespace }, app);
     if (mode !== 'kubernetes' && mode !== 'image') throw new Error(`unexpected mode ${mode}`);

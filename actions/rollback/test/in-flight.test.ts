@@ -24,6 +24,7 @@ let sim: KubeSim;
 let controllers: RunningControllers;
 let client: KubeClient;
 let stopAuto: () => void;
+const behaviour = new BehaviourTable().set('*', { readyAfter: '3s' });
 
 async function app(name: string, image: string) {
   await client.create('Service', {
@@ -67,7 +68,7 @@ const record = (name: string) => {
 beforeAll(async () => {
   clock = new VirtualClock();
   sim = await KubeSim.start({ clock, scenario: { namespaces: [NS] } });
-  controllers = startControllers(sim.store, clock, new BehaviourTable().set('*', { readyAfter: '3s' }));
+  controllers = startControllers(sim.store, clock, behaviour);
   stopAuto = clock.startAutoAdvance().stop;
   client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
   await app('web', 'ghcr.io/acme/web:v1');
@@ -160,6 +161,50 @@ describe('rollback of a rollout in flight', () => {
     expect(byApp.code).toBe(0);
     expect(byApp.rt.lines('info')).toContain('mode auto: in-flight (a rollout of shop-cart is in flight)');
     expect(record('shop-cart')).toMatchObject({ phase: 'aborted', canaryVersion: 'v3' });
+  });
+
+  it('mode auto after canary-promote aborted a release: nothing to roll back, the stable still serves', async () => {
+    await app('feed', 'ghcr.io/acme/feed:v1');
+    behaviour.set('ghcr.io/acme/feed:v2-bad', { readyAfter: '2s', crashLoop: { after: '15s' } });
+    const aborted = await run(canaryPromote, {
+      deployments: 'feed',
+      images: 'app=ghcr.io/acme/feed:v2-bad',
+      steps: '25,100',
+      pause: '2m',
+      analysis: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]',
+      'router-config': '{ service: feed }',
+    });
+    expect(aborted.outputs['result']).toBe('aborted');
+    const template = deployment('feed')?.spec?.template;
+
+    // As leanvibe-production.yml's `if: failure()` step runs it: default mode, the Deployment, a reason.
+    const { code, rt, outputs, summary } = await run(rollback, { deployments: 'feed', reason: 'release failed' });
+    expect(rt.lines('error')).toEqual([]);
+    expect(code).toBe(0);
+    expect(JSON.parse(outputs['result'] ?? '{}')).toMatchObject({
+      verdict: 'nothing-to-roll-back',
+      mode: 'auto',
+      app: 'feed',
+      serving: 'v1',
+      phase: 'aborted',
+    });
+    expect(JSON.parse(outputs['restored'] ?? '{}')).toEqual({
+      feed: {
+        before: { images: { app: 'ghcr.io/acme/feed:v1' } },
+        after: { images: { app: 'ghcr.io/acme/feed:v1' } },
+        outcome: 'skipped',
+      },
+    });
+    expect(summary).toContain('Nothing to roll back: the release of v2-bad was aborted');
+    expect(summary).toContain('v1 is serving, as before it started');
+    expect(summary).toContain('| feed | app=ghcr.io/acme/feed:v1 |');
+    // Nothing was written: the stable's template (and so its revision) is as the abort left it.
+    expect(deployment('feed')?.spec?.template).toEqual(template);
+    expect(deployment('feed')?.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
+
+    // An explicit mode kubernetes still means `rollout undo`, which has no previous revision here.
+    const undo = await run(rollback, { deployments: 'feed', mode: 'kubernetes' });
+    expect(undo.code).toBe(1);
   });
 
   it('names the app input when nothing identifies the rollout', async () => {

@@ -6,10 +6,14 @@
  */
 import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
+import { isNotFound } from '../kube/errors';
+import { REVISION_ANNOTATION } from '../kube/rollout-status';
+import type { Deployment } from '../kube/types';
 import {
   APP_LABEL,
   abortRollout,
   IN_FLIGHT_PHASES,
+  imagesOf,
   MANAGED_BY,
   type RolloutOutcome,
   type RolloutRecord,
@@ -99,4 +103,79 @@ export async function rollbackInFlight(
     `## Rolled back an in-flight ${record.strategy} of \`${request.app}\`\n\n${renderRolloutSummary(outcome)}`,
   );
   return outcome;
+}
+
+/** What `mode: auto` reports when the app's last release was aborted (or rolled back) and the stable serves. */
+export interface NothingToRollBack {
+  result: 'nothing-to-roll-back';
+  app: string;
+  namespace: string;
+  /** The version serving, as the record names it (the image tag). */
+  serving: string;
+  /** Per stable Deployment, container → image now running. */
+  workloads: Record<string, Record<string, string>>;
+  message: string;
+  record: RolloutRecord;
+}
+
+/**
+ * `mode: auto` after canary-promote stopped a release: the record says `aborted` (or `rolled-back`) and every
+ * stable Deployment still runs the images the record says it had (an aborted release never changed the stable:
+ * same revision too). Then the version that served before the release still serves and there is nothing to
+ * undo; `kubectl rollout undo` semantics would instead fail ("no previous revision") or, worse, go back a
+ * release further. Anything else (no record, another phase, a stable changed since): undefined, the normal
+ * modes decide.
+ */
+export async function nothingToRollBack(
+  rt: Runtime,
+  client: KubeClient,
+  request: InFlightRequest,
+): Promise<NothingToRollBack | undefined> {
+  const record = await readRolloutRecord(client, request.namespace, request.app);
+  if (!record || (record.phase !== 'aborted' && record.phase !== 'rolled-back')) return undefined;
+  const workloads: Record<string, Record<string, string>> = {};
+  for (const workload of record.workloads) {
+    let stable: Deployment;
+    try {
+      stable = await client.get<Deployment>('Deployment', { namespace: request.namespace, name: workload.stable });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    const images = imagesOf(stable.spec?.template);
+    if (JSON.stringify(sorted(images)) !== JSON.stringify(sorted(workload.stableImages))) return undefined;
+    const revision = Number(stable.metadata?.annotations?.[REVISION_ANNOTATION]);
+    // Aborted: the stable was never written. Rolled back: it has a new revision with the old template.
+    if (record.phase === 'aborted' && workload.stableRevision !== undefined && revision !== workload.stableRevision)
+      return undefined;
+    workloads[workload.stable] = images;
+  }
+  if (record.workloads.length === 0) return undefined;
+  const what = record.phase === 'aborted' ? 'was aborted' : 'was already rolled back';
+  const message = `Nothing to roll back: the release of ${record.canaryVersion} ${what}${record.reason ? ` (${record.reason.replace(/\.$/, '')})` : ''}, and ${record.stableVersion} is serving, as before it started.`;
+  rt.log.info(message);
+  const rows = Object.entries(workloads)
+    .map(
+      ([name, images]) =>
+        `| ${name} | ${Object.entries(images)
+          .map(([c, i]) => `${c}=${i}`)
+          .join(', ')} |`,
+    )
+    .join('\n');
+  rt.summary.append(
+    `## Rollback: nothing to roll back for \`${request.app}\`\n\n${message}${request.reason ? ` Asked because: ${request.reason}.` : ''}\n\n| Deployment | serving |\n| --- | --- |\n${rows}\n`,
+  );
+  return {
+    result: 'nothing-to-roll-back',
+    app: request.app,
+    namespace: request.namespace,
+    serving: record.stableVersion,
+    workloads,
+    message,
+    record,
+  };
+}
+
+function sorted(images: Record<string, string>): Array<[string, string]> {
+  return Object.entries(images).sort(([a], [b]) => a.localeCompare(b));
 }

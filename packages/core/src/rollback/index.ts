@@ -482,5 +482,12 @@ export function summaryMarkdown(report: RollbackReport): string {
 
 export { type GitHubRollbackReport, type GitHubRollbackRequest, rollbackGitHub } from './github';
 export { type HelmRollbackReport, type HelmRollbackRequest, rollbackHelm } from './helm';
-export { hasRolloutInFlight, type InFlightRequest, inFlightApps, rollbackInFlight } from './in-flight';
+export {
+  hasRolloutInFlight,
+  type InFlightRequest,
+  inFlightApps,
+  type NothingToRollBack,
+  nothingToRollBack,
+  rollbackInFlight,
+} from './in-flight';
 export { rollbackStaged, type StagedReport, type StagedRequest, type StagedStep } from './staged';

@@ -187,6 +187,8 @@ export async function runWorkflow(workflow: Workflow, options: RunWorkflowOption
     ...options.github,
     event: { inputs },
   };
+  // As on GitHub: `tag` for a run on refs/tags/..., else `branch` (unless given).
+  github['ref_type'] ??= String(github['ref']).startsWith('refs/tags/') ? 'tag' : 'branch';
   const manifests = new Map<string, ActionManifest>();
   const manifestOf = async (path: string) => {
     const known = manifests.get(path);
@@ -321,6 +323,7 @@ export async function runWorkflow(workflow: Workflow, options: RunWorkflowOption
         GITHUB_SHA: String(github['sha']),
         GITHUB_REF: String(github['ref']),
         GITHUB_REF_NAME: String(github['ref_name']),
+        GITHUB_REF_TYPE: String(github['ref_type']),
         GITHUB_REPOSITORY: String(github['repository']),
         GITHUB_ACTOR: String(github['actor']),
         GITHUB_RUN_ID: String(github['run_id']),
@@ -382,12 +385,18 @@ export async function runWorkflow(workflow: Workflow, options: RunWorkflowOption
         ...(options.clock ? { clock: options.clock } : {}),
       });
       let exitCode: number;
+      // GitHub starts an action in the workspace: programs it runs (helm with a chart path such as
+      // helm/api-platform) resolve relative paths there. Restored after the step.
+      const cwd = process.cwd();
+      process.chdir(workspace);
       try {
         exitCode = await runAction(ref.name, runtime);
       } catch (error) {
         // The entry turns errors into exit codes; a throw is a crash, as node would report it.
         line(`::error::${(error as Error).stack ?? String(error)}`);
         exitCode = 1;
+      } finally {
+        process.chdir(cwd);
       }
       if (pending !== '') line(pending);
       const outputs = { ...outputsFromCommands, ...parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')) };

@@ -5,6 +5,8 @@
  * validates everything before the cluster changes, holds the app's lease for
  * the run, and turns the outcome into outputs and the job summary.
  */
+
+import { holdVirtualTime } from '@deploy-actions/core/clock';
 import {
   type ChangePlan,
   type DeployOutcome,
@@ -158,7 +160,7 @@ async function releaseTracker(rt: Runtime, values: Inputs): Promise<ReleaseTrack
     );
     return undefined;
   }
-  const { ReleaseTracker } = await import('@deploy-actions/core/github');
+  const { ReleaseTracker } = await holdVirtualTime(import('@deploy-actions/core/github'));
   return ReleaseTracker.create(rt, {
     token: values.token,
     environment: values.environment,
@@ -173,7 +175,7 @@ async function startRelease(
   content: ReleaseContent,
   description: string,
 ): Promise<void> {
-  const { releasePayload } = await import('@deploy-actions/core/github');
+  const { releasePayload } = await holdVirtualTime(import('@deploy-actions/core/github'));
   await tracker.start(releasePayload(content), description);
   if (tracker.record) rt.state.save(STATE_DEPLOYMENT, String(tracker.record.id));
 }
@@ -441,7 +443,7 @@ function finish(rt: Runtime, outcome: RolloutOutcome, tracker?: ReleaseTracker):
 
 function previewChecks(rt: Runtime, values: Resolved) {
   return async (green: string) => {
-    const { loadKubeConfig } = await import('@deploy-actions/core/kube');
+    const { loadKubeConfig } = await holdVirtualTime(import('@deploy-actions/core/kube'));
     const { config } = await loadKubeConfig({
       kubeconfig: values.kubeconfig,
       context: values.context,

@@ -10,9 +10,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '@deploy-actions/core/clock';
-// Loaded here, not first by the action's dynamic import: vitest serves that import over worker messages, which the
-// auto-advancing clock cannot see as work in flight, so it would jump to the step's timeout meanwhile.
-import '@deploy-actions/core/github';
 import { type Deployment, KubeClient, waitForRollout } from '@deploy-actions/core/kube';
 import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
 import { KubeSim } from '@deploy-actions/kube-sim';

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { holdVirtualTime } from '@deploy-actions/core/clock';
 import { parseRestoreSpec } from '@deploy-actions/core/db';
 import { InputError } from '@deploy-actions/core/errors';
 import { HelmCli } from '@deploy-actions/core/helm';
@@ -290,7 +291,7 @@ function toOutcome(report: RollbackReport, client: KubeClient, extra: Record<str
  * `deployment/container` keys name, else the app's own.
  */
 async function githubMode(rt: Runtime, client: KubeClient, values: Inputs) {
-  const { createDeploymentRecorder } = await import('@deploy-actions/core/github');
+  const { createDeploymentRecorder } = await holdVirtualTime(import('@deploy-actions/core/github'));
   const recorder = createDeploymentRecorder(rt, values.token!);
   const environment = values.environment!;
   let app = values.app ?? values.deployments?.[0];

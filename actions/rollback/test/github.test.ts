@@ -117,9 +117,6 @@ async function run(inputs: Record<string, string>) {
 }
 
 beforeAll(async () => {
-  // The action loads the GitHub module lazily; vitest's first transform of it is file work the virtual clock's
-  // auto-advance cannot see (it would jump to the step timeout), so load it before the clock runs.
-  await import('@deploy-actions/core/github');
   clock = new VirtualClock();
   sim = await KubeSim.start({ clock, scenario: { namespaces: [NS] } });
   controllers = startControllers(sim.store, clock, new BehaviourTable().set('*', { readyAfter: '2s' }));

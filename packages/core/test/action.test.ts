@@ -86,11 +86,13 @@ describe('executeAction', () => {
     expect(JSON.parse(rt.outputs['result']!)).toMatchObject({ verdict: 'failure', failed: 1 });
   });
 
-  it('an action-defined result output wins over the JSON document', async () => {
+  it('an action-defined result output wins over the JSON document, which goes to report', async () => {
     const def = action(async () => ({ result: { weight: 100 }, outputs: { result: 'promoted' } }));
     const rt = createMemoryRuntime();
     expect(await executeAction(def, rt)).toBe(0);
-    expect(rt.outputs).toEqual({ result: 'promoted' });
+    expect(Object.keys(rt.outputs).sort()).toEqual(['report', 'result']);
+    expect(rt.outputs['result']).toBe('promoted');
+    expect(JSON.parse(rt.outputs['report']!)).toMatchObject({ weight: 100, verdict: 'success' });
   });
 
   it('a UserError is one readable line with its hint and no stack', async () => {

@@ -85,8 +85,10 @@ export async function executeAction<I>(
     exitCode = 1;
   }
   for (const [name, value] of Object.entries(outputs)) rt.setOutput(name, value);
-  // An action may define its own `result` output (canary-promote: promoted|aborted|...); it wins.
+  // An action may define its own `result` output (canary-promote: promoted|aborted|...); it wins, and the
+  // document then goes to `report` (unless the action set that too).
   if (!Object.hasOwn(outputs, 'result')) rt.setOutput('result', JSON.stringify(result));
+  else if (!Object.hasOwn(outputs, 'report')) rt.setOutput('report', JSON.stringify(result));
   await rt.summary.flush();
 
   const webhook = values['notify-webhook'];

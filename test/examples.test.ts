@@ -517,6 +517,25 @@ describe('the examples', () => {
         usersBroken = false;
       }
     });
+    it('a release that crash-loops while watched is rolled back by the deploy step, and the rollback step stays out', async () => {
+      // Ready at once (helm --wait passes), then every container exits after 20 s: restarts climb past 2.
+      sim.behaviour.set('ghcr.io/acme/api-platform/*:v1.3.0', { readyAfter: '0s', crashLoop: { after: '20s' } });
+      const result = await release('v1.3.0');
+      expect(result.conclusion).toBe('failure');
+      const deploy = step(result, 'deploy', 'helm upgrade, then watch for 10 minutes');
+      expect(deploy.outputs['result']).toBe('rolled-back');
+      expect(deploy.summary).toContain('restarts');
+      // `if: failure() && steps.deploy.outputs.result != 'rolled-back'`: a second helm rollback would go to
+      // the superseded v1.3.0 revision.
+      expect(step(result, 'deploy', 'helm rollback on failure')).toMatchObject({ status: 'skipped' });
+      const revisions = await history();
+      expect(revisions.at(-2)).toMatchObject({ status: 'superseded' });
+      expect(revisions.at(-1)).toMatchObject({
+        status: 'deployed',
+        description: `Rollback to ${revisions.length - 2}`,
+      });
+      expect(serviceImages()).toEqual(services.map((name) => `ghcr.io/acme/api-platform/${name}:v1.1.0`));
+    });
   });
 
   it('rollback.yml: target previous puts the previous image back; target version redeploys a tag', async () => {

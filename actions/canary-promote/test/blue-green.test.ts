@@ -27,7 +27,7 @@ const service = (name: string) => c.find<Svc>('v1/services', name);
 
 /** A versioned app: Service `name` selects app + version (the active Service of blue-green). */
 async function versionedApp(name: string) {
-  await c.app(name, `ghcr.io/acme/${name}:v1`, { extraLabels: { version: 'v1' } });
+  await c.app(name, `ghcr.io/acme/${name}:v1`, { podLabels: { version: 'v1' } });
   await c.client.patch(
     'Service',
     { namespace: NS, name },

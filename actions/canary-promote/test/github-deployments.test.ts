@@ -6,15 +6,7 @@
  * deployment body and payload, the statuses in order, log and environment
  * URLs, and which earlier release became inactive.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { VirtualClock } from '@deploy-actions/core/clock';
-import { type Deployment, KubeClient, waitForRollout } from '@deploy-actions/core/kube';
-import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../../../packages/core/test/github-fake';
 import canaryPromote from '../src/main';
@@ -23,74 +15,35 @@ const NS = 'shop';
 const TOKEN = 'ghs_CanaryPromoteTestToken0123456789';
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const runUrl = (run: number) => `https://github.com/acme/web/actions/runs/${run}/attempts/1`;
-const workspace = mkdtempSync(join(tmpdir(), 'canary-gh-'));
-let clock: VirtualClock;
-let sim: KubeSim;
-let client: KubeClient;
-let stopAuto: () => void;
-let controllers: RunningControllers;
+let c: Cluster;
 let gh: FakeGitHub;
 
-async function app(name: string, image: string) {
-  const deployment: Deployment = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS, labels: { app: name } },
-    spec: {
-      replicas: 4,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
-    },
-  };
-  await client.create('Service', {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS },
-    spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
-  });
-  await client.create('Deployment', deployment);
-  await waitForRollout(client, { kind: 'Deployment', namespace: NS, name }, { clock, timeoutMs: 600_000 });
-}
-
-async function run(inputs: Record<string, string>, runId = 4242) {
-  const rt = createMemoryRuntime({
-    clock,
-    workspace,
-    env: {
-      GITHUB_REPOSITORY: 'acme/web',
-      GITHUB_SHA: SHA,
-      GITHUB_SERVER_URL: 'https://github.com',
-      GITHUB_API_URL: gh.base,
-      GITHUB_RUN_ID: String(runId),
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_ACTOR: 'octocat',
-    },
-    inputs: { kubeconfig: sim.kubeconfig(), namespace: NS, ...inputs },
-  });
-  const code = await executeAction(canaryPromote, rt);
-  return { code, rt, outputs: rt.outputs, summary: rt.flushedSummary };
-}
+const run = (inputs: Record<string, string>, runId = 4242) =>
+  c.run(inputs, { env: { GITHUB_API_URL: gh.base, GITHUB_RUN_ID: String(runId) } });
 
 /** The new deployment's id: the highest the fake handed out. */
 const newest = () => Math.max(...gh.deployments.keys());
 const statusPath = (id: number) => `/repos/acme/web/deployments/${id}/statuses`;
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: [NS] } });
-  controllers = startControllers(sim.store, clock, new BehaviourTable().set('*', { readyAfter: '3s' }));
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
-  await app('web', 'ghcr.io/acme/web:v1');
-  await app('cart', 'ghcr.io/acme/cart:v1');
-  await app('auth', 'ghcr.io/acme/auth:v1');
-  await app('users', 'ghcr.io/acme/users:v1');
+  c = await startCluster({
+    namespace: NS,
+    controllers: 'bare',
+    action: canaryPromote,
+    env: {
+      GITHUB_REPOSITORY: 'acme/web',
+      GITHUB_SHA: SHA,
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_ACTOR: 'octocat',
+    },
+  });
+  for (const app of ['web', 'cart', 'auth', 'users'])
+    await c.app(app, `ghcr.io/acme/${app}:v1`, { progressDeadlineSeconds: null });
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await c?.stop();
 });
 
 beforeEach(async () => {

@@ -8,30 +8,21 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { VirtualClock } from '@deploy-actions/core/clock';
-import { type Deployment, KubeClient, type KubeObject } from '@deploy-actions/core/kube';
-import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import type { Deployment } from '@deploy-actions/core/kube';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import canaryPromote from '../src/main';
 
 const NS = 'shop';
-const workspace = mkdtempSync(join(tmpdir(), 'canary-rolling-'));
 const bin = mkdtempSync(join(tmpdir(), 'canary-fake-helm-'));
 const savedPath = process.env.PATH;
-let clock: VirtualClock;
-let sim: KubeSim;
-let client: KubeClient;
-let controllers: RunningControllers;
-let stopAuto: () => void;
+let c: Cluster;
 
 const ours = (app: string) => ({ 'app.kubernetes.io/managed-by': 'deploy-actions', 'deploy-actions.dev/app': app });
 
 function write(path: string, text: string) {
-  mkdirSync(dirname(join(workspace, path)), { recursive: true });
-  writeFileSync(join(workspace, path), text);
+  mkdirSync(dirname(join(c.workspace, path)), { recursive: true });
+  writeFileSync(join(c.workspace, path), text);
 }
 
 const DEPLOYMENT = `apiVersion: apps/v1
@@ -47,31 +38,21 @@ spec:
 const configMap = (name: string) =>
   `---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: { a: "1" }\n`;
 
-async function run(inputs: Record<string, string>) {
-  const rt = createMemoryRuntime({
-    clock,
-    workspace,
-    env: { GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: '77' },
-    inputs: { kubeconfig: sim.kubeconfig(), namespace: NS, ...inputs },
-  });
-  const code = await executeAction(canaryPromote, rt);
-  return { code, rt, outputs: rt.outputs, summary: rt.flushedSummary, errors: rt.lines('error') };
-}
-
-const find = (resource: string, name: string) => sim.store.find(resource, NS, name) as KubeObject | undefined;
+const run = (inputs: Record<string, string>) => c.run(inputs);
+const find = (resource: string, name: string) => c.find(resource, name);
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: [NS] } });
-  controllers = startControllers(sim.store, clock, new BehaviourTable().set('*', { readyAfter: '2s' }));
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  c = await startCluster({
+    namespace: NS,
+    controllers: 'bare',
+    readyAfter: '2s',
+    env: { GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: '77' },
+    action: canaryPromote,
+  });
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await c?.stop();
   process.env.PATH = savedPath;
 });
 
@@ -81,12 +62,12 @@ describe('strategy rolling: image-pull-secrets and prune', () => {
     const first = await run({ strategy: 'rolling', manifests: 'k8s/shop', app: 'shop' });
     expect(first.code).toBe(0);
     // Another app's object and a canary rollout record of this app, both with our labels.
-    await client.create('ConfigMap', {
+    await c.client.create('ConfigMap', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'cart-config', namespace: NS, labels: ours('cart') },
     });
-    await client.create('ConfigMap', {
+    await c.client.create('ConfigMap', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'deploy-actions-shop', namespace: NS, labels: ours('shop') },
@@ -133,13 +114,13 @@ describe('strategy rolling: image-pull-secrets and prune', () => {
         /Input 'prune'.*needs manifests/,
       ],
     ];
-    const before = JSON.stringify(sim.store.list('v1/configmaps', NS));
+    const before = JSON.stringify(c.sim.store.list('v1/configmaps', NS));
     for (const [inputs, error] of cases) {
       const { code, errors } = await run(inputs);
       expect(code, JSON.stringify(inputs)).toBe(1);
       expect(errors.join('\n')).toMatch(error);
     }
-    expect(JSON.stringify(sim.store.list('v1/configmaps', NS))).toBe(before);
+    expect(JSON.stringify(c.sim.store.list('v1/configmaps', NS))).toBe(before);
   });
 });
 

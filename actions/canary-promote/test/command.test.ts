@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '@deploy-actions/core/clock';
-import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
+import { type RunOptions, runAction } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import canaryPromote from '../src/main';
 
@@ -97,40 +97,24 @@ function analysis() {
 `;
 }
 
-async function run(
-  inputs: Record<string, string>,
-  options: {
-    phase?: 'main' | 'post';
-    state?: Record<string, string>;
-    onRuntime?: (rt: ReturnType<typeof createMemoryRuntime>) => void;
-  } = {},
-) {
-  const rt = createMemoryRuntime({
-    clock,
-    workspace: dir,
-    env: {
-      PATH: `${dir}:${process.env['PATH']}`,
-      HOME: dir,
-      KUBECONFIG: join(dir, 'no-such-kubeconfig'),
-      GITHUB_REPOSITORY: 'nextgen/market',
-      GITHUB_REF_TYPE: 'tag',
-      GITHUB_REF_NAME: 'v2.1.0',
-      GITHUB_RUN_ID: '9100',
+const run = (inputs: Record<string, string>, options: RunOptions = {}) =>
+  runAction(canaryPromote, inputs, {
+    ...options,
+    context: {
+      clock,
+      workspace: dir,
+      env: {
+        PATH: `${dir}:${process.env['PATH']}`,
+        HOME: dir,
+        KUBECONFIG: join(dir, 'no-such-kubeconfig'),
+        GITHUB_REPOSITORY: 'nextgen/market',
+        GITHUB_REF_TYPE: 'tag',
+        GITHUB_REF_NAME: 'v2.1.0',
+        GITHUB_RUN_ID: '9100',
+      },
+      inputs: { router: 'command', 'router-config': ROUTER, steps: '5,25,50,100', pause: '1m' },
     },
-    inputs: { router: 'command', 'router-config': ROUTER, steps: '5,25,50,100', pause: '1m', ...inputs },
-    ...(options.state ? { state: options.state } : {}),
   });
-  options.onRuntime?.(rt);
-  const code = await executeAction(canaryPromote, rt, options.phase ?? 'main');
-  return {
-    code,
-    rt,
-    outputs: rt.outputs,
-    summary: rt.flushedSummary,
-    errors: rt.lines('error'),
-    warnings: rt.lines('warning'),
-  };
-}
 
 describe('router command without a cluster', () => {
   it('a healthy release: set-weight 5, 25, 50, each analysed, then the promote command', async () => {

@@ -3,68 +3,30 @@
  * rollback, and kube-sim's Deployment controller over HTTPS, all on one
  * virtual clock that jumps ahead whenever the process is idle.
  */
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { VirtualClock } from '@deploy-actions/core/clock';
 import type { Deployment } from '@deploy-actions/core/kube';
-import { KubeClient, waitForRollout } from '@deploy-actions/core/kube';
-import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
 
-const workspace = mkdtempSync(join(tmpdir(), 'rollback-'));
 const DEPLOYMENTS = 'apps/v1/deployments';
-let clock: VirtualClock;
-let sim: KubeSim;
-let controllers: RunningControllers;
-let client: KubeClient;
-let stopAuto: () => void;
-
-function deployment(name: string, image: string, labels: Record<string, string> = {}): Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: 'prod', labels: { app: name, ...labels } },
-    spec: {
-      replicas: 3,
-      progressDeadlineSeconds: 60,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            { name: 'app', image },
-            { name: 'proxy', image: 'envoy:1.30' },
-          ],
-        },
-      },
-    },
-  };
-}
+let c: Cluster;
 
 /** Release `images` one after another, each fully rolled out: revisions 1..n. */
 async function release(name: string, images: string[], labels: Record<string, string> = {}) {
-  await client.create('Deployment', deployment(name, images[0]!, labels));
-  await waitForRollout(client, { kind: 'Deployment', namespace: 'prod', name }, { clock, timeoutMs: 600_000 });
-  for (const image of images.slice(1)) {
-    await client.patch(
-      'Deployment',
-      { namespace: 'prod', name },
-      { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } },
-      'strategic',
-    );
-    await waitForRollout(client, { kind: 'Deployment', namespace: 'prod', name }, { clock, timeoutMs: 600_000 });
-  }
+  await c.app(name, images[0]!, {
+    service: false,
+    replicas: 3,
+    progressDeadlineSeconds: 60,
+    labels,
+    sidecars: [{ name: 'proxy', image: 'envoy:1.30' }],
+  });
+  for (const image of images.slice(1)) await c.setImage(name, 'app', image);
 }
 
 function current(name: string) {
-  const object = sim.store.get(DEPLOYMENTS, 'prod', name) as Deployment;
+  const object = c.sim.store.get(DEPLOYMENTS, 'prod', name) as Deployment;
   return {
     images: object.spec?.template?.spec?.containers?.map((container) => container.image),
     revision: object.metadata?.annotations?.['deployment.kubernetes.io/revision'],
@@ -73,35 +35,26 @@ function current(name: string) {
 }
 
 async function run(inputs: Record<string, string>) {
-  const rt = createMemoryRuntime({
-    clock,
-    workspace,
-    env: { GITHUB_ACTOR: 'octocat' },
-    inputs: { kubeconfig: sim.kubeconfig(), namespace: 'prod', ...inputs },
-  });
-  const code = await executeAction(rollback, rt);
-  const result = JSON.parse(rt.outputs['result'] ?? '{}');
-  return { code, rt, result, restored: JSON.parse(rt.outputs['restored'] ?? '{}'), summary: rt.flushedSummary };
+  const { code, rt, outputs, summary } = await c.run(inputs);
+  const result = JSON.parse(outputs['result'] ?? '{}');
+  return { code, rt, result, restored: JSON.parse(outputs['restored'] ?? '{}'), summary };
 }
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: ['prod'] } });
-  const behaviour = new BehaviourTable();
-  behaviour.set('*', { readyAfter: '3s' });
-  behaviour.set('web:broken', { crashLoop: true });
-  controllers = startControllers(sim.store, clock, behaviour);
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  c = await startCluster({
+    namespace: 'prod',
+    controllers: 'bare',
+    behaviour: { 'web:broken': { crashLoop: true } },
+    env: { GITHUB_ACTOR: 'octocat' },
+    action: rollback,
+  });
   await release('web', ['web:1.0', 'web:1.1', 'web:1.2']);
   await release('auth', ['auth:1.0', 'auth:2.0'], { tier: 'api' });
   await release('users', ['users:1.0', 'users:2.0'], { tier: 'api' });
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await c?.stop();
 });
 
 describe('rollback action, mode kubernetes', () => {
@@ -119,7 +72,7 @@ describe('rollback action, mode kubernetes', () => {
       before: { revision: 3, images: { app: 'web:1.2', proxy: 'envoy:1.30' } },
       after: { revision: 4, images: { app: 'web:1.1', proxy: 'envoy:1.30' } },
     });
-    const status = sim.store.get(DEPLOYMENTS, 'prod', 'web').status;
+    const status = c.sim.store.get(DEPLOYMENTS, 'prod', 'web').status;
     expect(status).toMatchObject({ replicas: 3, updatedReplicas: 3, availableReplicas: 3 });
     expect(summary).toContain('## Rolled back: 1 Deployment(s) in `prod`');
     expect(summary).toContain('**Reason:** error rate 7% after web:1.2');
@@ -173,8 +126,8 @@ describe('rollback action, mode kubernetes', () => {
   });
 
   it('rides out API faults: a 503 on the patch and watches the server drops', async () => {
-    const failPatch = sim.faults.add({ verb: 'patch', resource: 'deployments', status: 503, times: 1 });
-    const dropWatch = sim.faults.add({ verb: 'watch', resource: 'deployments', dropWatchAfterEvents: 1, times: 2 });
+    const failPatch = c.sim.faults.add({ verb: 'patch', resource: 'deployments', status: 503, times: 1 });
+    const dropWatch = c.sim.faults.add({ verb: 'watch', resource: 'deployments', dropWatchAfterEvents: 1, times: 2 });
     const before = current('web');
     const { code, restored, rt } = await run({ deployments: 'web' });
     failPatch();

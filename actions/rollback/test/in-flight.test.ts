@@ -4,81 +4,29 @@
  * `mode: auto` — finds the record and aborts the canary. On kube-sim with its
  * controllers, over HTTPS, on a virtual clock.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import canaryPromote from '@deploy-actions/action-canary-promote';
-import { VirtualClock } from '@deploy-actions/core/clock';
-import { type Deployment, KubeClient, waitForRollout } from '@deploy-actions/core/kube';
-import { type ActionDefinition, createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import type { ActionDefinition } from '@deploy-actions/core/runtime';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
 
-const NS = 'shop';
-const workspace = mkdtempSync(join(tmpdir(), 'rollback-in-flight-'));
-let clock: VirtualClock;
-let sim: KubeSim;
-let controllers: RunningControllers;
-let client: KubeClient;
-let stopAuto: () => void;
-const behaviour = new BehaviourTable().set('*', { readyAfter: '3s' });
+let c: Cluster;
 
-async function app(name: string, image: string) {
-  await client.create('Service', {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS },
-    spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
-  });
-  await client.create('Deployment', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS, labels: { app: name } },
-    spec: {
-      replicas: 4,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
-    },
-  } satisfies Deployment);
-  await waitForRollout(client, { kind: 'Deployment', namespace: NS, name }, { clock, timeoutMs: 600_000 });
-}
-
-async function run<I>(action: ActionDefinition<I>, inputs: Record<string, string>) {
-  const rt = createMemoryRuntime({
-    clock,
-    workspace,
-    env: { GITHUB_ACTOR: 'octocat', GITHUB_RUN_ID: String(clock.now()) },
-    inputs: { kubeconfig: sim.kubeconfig(), namespace: NS, ...inputs },
-  });
-  const code = await executeAction(action, rt);
-  return { code, rt, outputs: rt.outputs, summary: rt.flushedSummary };
-}
-
-const deployment = (name: string) => sim.store.find('apps/v1/deployments', NS, name) as Deployment | undefined;
-const record = (name: string) => {
-  const map = sim.store.find('v1/configmaps', NS, `deploy-actions-${name}`) as
-    | { data?: { record?: string } }
-    | undefined;
-  return map?.data?.record ? JSON.parse(map.data.record) : undefined;
-};
+const app = (name: string, image: string) => c.app(name, image, { progressDeadlineSeconds: null });
+/** Each run its own GitHub run id (the lease holder), as separate workflow runs are. */
+const run = <I>(action: ActionDefinition<I>, inputs: Record<string, string>) =>
+  c.runAction(action, inputs, { env: { GITHUB_RUN_ID: String(c.clock.now()) } });
+const deployment = (name: string) => c.deployment(name);
+const record = (name: string) => c.record(name);
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: [NS] } });
-  controllers = startControllers(sim.store, clock, behaviour);
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  c = await startCluster({ namespace: 'shop', controllers: 'bare', env: { GITHUB_ACTOR: 'octocat' } });
   await app('web', 'ghcr.io/acme/web:v1');
   await app('cart', 'ghcr.io/acme/cart:v1');
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await c?.stop();
 });
 
 describe('rollback of a rollout in flight', () => {
@@ -165,7 +113,7 @@ describe('rollback of a rollout in flight', () => {
 
   it('mode auto after canary-promote aborted a release: nothing to roll back, the stable still serves', async () => {
     await app('feed', 'ghcr.io/acme/feed:v1');
-    behaviour.set('ghcr.io/acme/feed:v2-bad', { readyAfter: '2s', crashLoop: { after: '15s' } });
+    c.behaviour.set('ghcr.io/acme/feed:v2-bad', { readyAfter: '2s', crashLoop: { after: '15s' } });
     const aborted = await run(canaryPromote, {
       deployments: 'feed',
       images: 'app=ghcr.io/acme/feed:v2-bad',

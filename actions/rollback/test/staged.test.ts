@@ -5,105 +5,52 @@
  * and at 100% the main Deployment takes the old template and the temporary one
  * goes. A failed analysis aborts and leaves v2 serving on the main Deployment.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { VirtualClock } from '@deploy-actions/core/clock';
-import { type Deployment, KubeClient, waitForRollout } from '@deploy-actions/core/kube';
-import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
 
 const NS = 'shop';
-const workspace = mkdtempSync(join(tmpdir(), 'rollback-staged-'));
-let clock: VirtualClock;
-let sim: KubeSim;
-let behaviour: BehaviourTable;
-let controllers: RunningControllers;
-let client: KubeClient;
-let stopAuto: () => void;
+let c: Cluster;
 
 /** A Service and a Deployment of 4 pods released as v1, then fully as v2 (the v1 pods are gone). */
 async function promoted(name: string) {
-  await client.create('Service', {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS },
-    spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
-  });
-  await client.create('Deployment', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS, labels: { app: name } },
-    spec: {
-      replicas: 4,
-      progressDeadlineSeconds: 120,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name, version: 'v1' } },
-        spec: { containers: [{ name: 'app', image: `ghcr.io/acme/${name}:v1` }] },
-      },
-    },
-  } satisfies Deployment);
-  const wait = () => waitForRollout(client, { kind: 'Deployment', namespace: NS, name }, { clock, timeoutMs: 600_000 });
-  await wait();
-  await client.patch(
-    'Deployment',
-    { namespace: NS, name },
-    [
-      { op: 'replace', path: '/spec/template/metadata/labels/version', value: 'v2' },
-      { op: 'replace', path: '/spec/template/spec/containers/0/image', value: `ghcr.io/acme/${name}:v2` },
-    ],
-    'json',
-  );
-  await wait();
+  await c.app(name, `ghcr.io/acme/${name}:v1`, { podLabels: { version: 'v1' } });
+  await c.setImage(name, 'app', `ghcr.io/acme/${name}:v2`, { version: 'v2' });
 }
 
 async function run(inputs: Record<string, string>) {
-  const rt = createMemoryRuntime({
-    clock,
-    workspace,
-    env: { GITHUB_ACTOR: 'octocat', GITHUB_RUN_ID: String(clock.now()) },
-    inputs: { kubeconfig: sim.kubeconfig(), namespace: NS, mode: 'staged', ...inputs },
-  });
-  const code = await executeAction(rollback, rt);
+  const { code, rt, outputs, summary } = await c.run(
+    { mode: 'staged', ...inputs },
+    { env: { GITHUB_RUN_ID: String(c.clock.now()) } },
+  );
   return {
     code,
     rt,
-    result: JSON.parse(rt.outputs['result'] ?? '{}'),
-    restored: JSON.parse(rt.outputs['restored'] ?? '{}'),
-    summary: rt.flushedSummary,
+    result: JSON.parse(outputs['result'] ?? '{}'),
+    restored: JSON.parse(outputs['restored'] ?? '{}'),
+    summary,
     errors: rt.lines('error').join('\n'),
   };
 }
 
-const deployment = (name: string) => sim.store.find('apps/v1/deployments', NS, name) as Deployment | undefined;
+const deployment = (name: string) => c.deployment(name);
 const image = (name: string) => deployment(name)?.spec?.template?.spec?.containers?.[0]?.image;
-const record = (name: string) => {
-  const map = sim.store.find('v1/configmaps', NS, `deploy-actions-${name}`) as
-    | { data?: { record?: string } }
-    | undefined;
-  return map?.data?.record ? JSON.parse(map.data.record) : undefined;
-};
+const record = (name: string) => c.record(name);
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: [NS] } });
-  behaviour = new BehaviourTable().set('*', { readyAfter: '2s' });
-  controllers = startControllers(sim.store, clock, behaviour);
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  c = await startCluster({
+    namespace: NS,
+    controllers: 'bare',
+    readyAfter: '2s',
+    env: { GITHUB_ACTOR: 'octocat' },
+    action: rollback,
+  });
   await promoted('web');
   await promoted('api');
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await c?.stop();
 });
 
 describe('rollback mode staged', () => {
@@ -174,7 +121,7 @@ describe('rollback mode staged', () => {
     expect(web.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
     expect(deployment('web-canary')).toBeUndefined();
     expect(record('web')).toMatchObject({ phase: 'rolled-back', stableVersion: 'v2', canaryVersion: 'v1' });
-    expect(sim.store.find('coordination.k8s.io/v1/leases', NS, 'deploy-actions-web')).toBeUndefined();
+    expect(c.sim.store.find('coordination.k8s.io/v1/leases', NS, 'deploy-actions-web')).toBeUndefined();
     expect(restored).toEqual({
       web: {
         before: { revision: 2, images: { app: 'ghcr.io/acme/web:v2' } },
@@ -196,7 +143,7 @@ describe('rollback mode staged', () => {
 
   it('aborts on a failed analysis: traffic back on v2, which never stopped serving, and the temporary Deployment gone', async () => {
     // v1 of api starts fine but restarts every 20 s: the restarts rule fails during the first step.
-    behaviour.set('ghcr.io/acme/api:v1', { readyAfter: '1s', crashLoop: { after: '20s' } });
+    c.behaviour.set('ghcr.io/acme/api:v1', { readyAfter: '1s', crashLoop: { after: '20s' } });
     const { code, result, errors, summary } = await run({
       deployments: 'api',
       steps: '25,50,100',

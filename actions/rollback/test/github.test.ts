@@ -6,15 +6,8 @@
  * Deployment's, the bad release got failure then inactive, and a new
  * Deployment was recorded with success for the restored version.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { VirtualClock } from '@deploy-actions/core/clock';
-import { type Deployment, KubeClient, waitForRollout } from '@deploy-actions/core/kube';
-import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import type { Deployment } from '@deploy-actions/core/kube';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../../../packages/core/test/github-fake';
 import rollback from '../src/main';
@@ -22,46 +15,22 @@ import rollback from '../src/main';
 const NS = 'prod';
 const TOKEN = 'ghs_R0llbackT0kenForTests0123456789';
 const IMAGE = 'ghcr.io/acme/web';
-const workspace = mkdtempSync(join(tmpdir(), 'rollback-github-'));
-let clock: VirtualClock;
-let sim: KubeSim;
-let controllers: RunningControllers;
-let client: KubeClient;
-let stopAuto: () => void;
+let c: Cluster;
 let gh: FakeGitHub;
 
 /** `web` (app + proxy sidecar) released as v1.3.0, then v1.4.0: the bad one. */
 async function releaseWeb() {
-  await client.delete('Deployment', { namespace: NS, name: 'web' }).catch(() => {});
-  await client.create('Deployment', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: NS, labels: { app: 'web' } },
-    spec: {
-      replicas: 3,
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: {
-          containers: [
-            { name: 'app', image: `${IMAGE}:v1.3.0` },
-            { name: 'proxy', image: 'envoy:1.30' },
-          ],
-        },
-      },
-    },
-  } satisfies Deployment);
-  await waitForRollout(client, { kind: 'Deployment', namespace: NS, name: 'web' }, { clock, timeoutMs: 600_000 });
-  await client.patch(
-    'Deployment',
-    { namespace: NS, name: 'web' },
-    { spec: { template: { spec: { containers: [{ name: 'app', image: `${IMAGE}:v1.4.0` }] } } } },
-    'strategic',
-  );
-  await waitForRollout(client, { kind: 'Deployment', namespace: NS, name: 'web' }, { clock, timeoutMs: 600_000 });
+  await c.client.delete('Deployment', { namespace: NS, name: 'web' }).catch(() => {});
+  await c.app('web', `${IMAGE}:v1.3.0`, {
+    service: false,
+    replicas: 3,
+    progressDeadlineSeconds: null,
+    sidecars: [{ name: 'proxy', image: 'envoy:1.30' }],
+  });
+  await c.setImage('web', 'app', `${IMAGE}:v1.4.0`);
 }
 
-const web = () => sim.store.find('apps/v1/deployments', NS, 'web') as Deployment;
+const web = () => c.deployment('web') as Deployment;
 const imageOf = (deployment: Deployment, container = 'app') =>
   deployment.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
 
@@ -92,42 +61,39 @@ function seedHistory() {
 }
 
 async function run(inputs: Record<string, string>) {
-  const rt = createMemoryRuntime({
-    clock,
-    workspace,
-    env: {
-      GITHUB_ACTOR: 'octocat',
-      GITHUB_REPOSITORY: 'acme/web',
-      GITHUB_SERVER_URL: 'https://github.com',
-      GITHUB_API_URL: gh.base,
-      GITHUB_RUN_ID: '77',
-      GITHUB_SHA: 'feed000000000000000000000000000000000077',
-    },
-    inputs: { kubeconfig: sim.kubeconfig(), mode: 'github', environment: 'production', token: TOKEN, ...inputs },
-  });
-  const code = await executeAction(rollback, rt);
+  const { code, rt, outputs, summary } = await c.run(
+    { mode: 'github', environment: 'production', token: TOKEN, ...inputs },
+    { env: { GITHUB_API_URL: gh.base } },
+  );
   return {
     code,
     rt,
-    result: JSON.parse(rt.outputs['result'] ?? '{}'),
-    restored: JSON.parse(rt.outputs['restored'] ?? '{}'),
-    summary: rt.flushedSummary,
+    result: JSON.parse(outputs['result'] ?? '{}'),
+    restored: JSON.parse(outputs['restored'] ?? '{}'),
+    summary,
     errors: rt.lines('error').join('\n'),
   };
 }
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: [NS] } });
-  controllers = startControllers(sim.store, clock, new BehaviourTable().set('*', { readyAfter: '2s' }));
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  c = await startCluster({
+    namespace: NS,
+    controllers: 'bare',
+    readyAfter: '2s',
+    namespaceInput: false,
+    env: {
+      GITHUB_ACTOR: 'octocat',
+      GITHUB_REPOSITORY: 'acme/web',
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_RUN_ID: '77',
+      GITHUB_SHA: 'feed000000000000000000000000000000000077',
+    },
+    action: rollback,
+  });
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await c?.stop();
 });
 
 beforeEach(async () => {
@@ -211,7 +177,7 @@ describe('rollback mode github', () => {
   it('rides out a GitHub 502 and a Kubernetes 503', async () => {
     const { bad } = seedHistory();
     gh.faults.push({ method: 'POST', pathEndsWith: '/statuses', status: 502 });
-    sim.faults.add({ verb: 'patch', resource: 'deployments', status: 503, times: 1 });
+    c.sim.faults.add({ verb: 'patch', resource: 'deployments', status: 503, times: 1 });
     const { code, errors } = await run({ deployments: 'web', namespace: NS });
     expect(errors).toBe('');
     expect(code).toBe(0);

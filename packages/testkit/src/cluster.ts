@@ -49,6 +49,8 @@ export interface ClusterOptions<I = unknown> {
   autoAdvance?: boolean;
   /** Environment of every run (default GITHUB_ENV); a run's own `env` goes on top. */
   env?: Record<string, string>;
+  /** Give every run the `namespace` input (default true); false: the action must find it (a payload, say). */
+  namespaceInput?: boolean;
   /** The action `run` executes (runAction takes any). */
   action?: ActionDefinition<I>;
 }
@@ -144,7 +146,7 @@ export async function startCluster<I = unknown>(options: ClusterOptions<I> = {})
   const context = (): RunContext => ({
     clock,
     workspace,
-    inputs: { kubeconfig: sim.kubeconfig(), namespace: NS },
+    inputs: { kubeconfig: sim.kubeconfig(), ...(options.namespaceInput === false ? {} : { namespace: NS }) },
     env: options.env ?? GITHUB_ENV,
   });
 

@@ -5,45 +5,17 @@
  * (skipped, saying why, where PostgreSQL's binaries are missing).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '@deploy-actions/core/clock';
-import { type Deployment, KubeClient, waitForRollout } from '@deploy-actions/core/kube';
-import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { postgresMissing, type RunningPostgres, startPostgres } from '@deploy-actions/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
 
-const workspace = mkdtempSync(join(tmpdir(), 'rollback-db-'));
-let clock: VirtualClock;
-let sim: KubeSim;
-let controllers: RunningControllers;
-let client: KubeClient;
-let stopAuto: () => void;
+let c: Cluster;
 
 async function release(name: string, images: string[]) {
-  await client.create('Deployment', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: 'prod' },
-    spec: {
-      replicas: 2,
-      progressDeadlineSeconds: 60,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: images[0] }] } },
-    },
-  } satisfies Deployment);
-  for (const [index, image] of images.entries()) {
-    if (index > 0) {
-      const patch = { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } };
-      await client.patch('Deployment', { namespace: 'prod', name }, patch, 'strategic');
-    }
-    await waitForRollout(client, { kind: 'Deployment', namespace: 'prod', name }, { clock, timeoutMs: 600_000 });
-  }
+  await c.app(name, images[0]!, { service: false, replicas: 2, progressDeadlineSeconds: 60 });
+  for (const image of images.slice(1)) await c.setImage(name, 'app', image);
 }
 
 function cronJob(name: string, image: string) {
@@ -64,33 +36,28 @@ function cronJob(name: string, image: string) {
 }
 
 async function run(inputs: Record<string, string>) {
-  const rt = createMemoryRuntime({
-    clock,
-    workspace,
-    inputs: { kubeconfig: sim.kubeconfig(), namespace: 'prod', ...inputs },
-  });
-  const code = await executeAction(rollback, rt);
-  return { code, rt, result: JSON.parse(rt.outputs['result'] ?? '{}'), summary: rt.flushedSummary };
+  const { code, rt, outputs, summary } = await c.run(inputs);
+  return { code, rt, result: JSON.parse(outputs['result'] ?? '{}'), summary };
 }
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: ['prod'] } });
-  const behaviour = new BehaviourTable()
-    .set('*', { readyAfter: '2s' })
-    .set('restore:ok', { exitAfter: '20s', exitCode: 0 })
-    .set('restore:bad', { exitAfter: '5s', exitCode: 3 });
-  controllers = startControllers(sim.store, clock, behaviour);
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
-  await client.create('CronJob', cronJob('db-restore', 'restore:ok'));
-  await client.create('CronJob', cronJob('db-restore-broken', 'restore:bad'));
+  c = await startCluster({
+    namespace: 'prod',
+    controllers: 'bare',
+    readyAfter: '2s',
+    behaviour: {
+      'restore:ok': { exitAfter: '20s', exitCode: 0 },
+      'restore:bad': { exitAfter: '5s', exitCode: 3 },
+    },
+    env: {},
+    action: rollback,
+  });
+  await c.client.create('CronJob', cronJob('db-restore', 'restore:ok'));
+  await c.client.create('CronJob', cronJob('db-restore-broken', 'restore:bad'));
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await c?.stop();
 });
 
 describe('database-restore with a restore CronJob', () => {
@@ -102,7 +69,7 @@ describe('database-restore with a restore CronJob', () => {
       'confirm-database-restore': 'true',
     });
     expect(code).toBe(0);
-    const jobs = (await client.list('Job', { namespace: 'prod' })).items;
+    const jobs = (await c.client.list('Job', { namespace: 'prod' })).items;
     expect(jobs).toHaveLength(1);
     expect(jobs[0]?.metadata?.annotations?.['cronjob.kubernetes.io/instantiate']).toBe('manual');
     expect(jobs[0]?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'CronJob', name: 'db-restore' });
@@ -113,7 +80,7 @@ describe('database-restore with a restore CronJob', () => {
     expect(stopped).toBeGreaterThanOrEqual(0);
     expect(restored).toBeGreaterThan(stopped);
     expect(patched).toBeGreaterThan(restored);
-    const orders = sim.store.get('apps/v1/deployments', 'prod', 'orders');
+    const orders = c.sim.store.get('apps/v1/deployments', 'prod', 'orders');
     expect(orders.spec.replicas).toBe(2);
     expect(orders.spec.template.spec.containers[0].image).toBe('orders:1');
     expect(orders.status).toMatchObject({ replicas: 2, availableReplicas: 2 });
@@ -131,7 +98,7 @@ describe('database-restore with a restore CronJob', () => {
     expect(rt.lines('error').join('\n')).toMatch(
       /Database restore failed: job\/db-restore-broken-restore-\d+ failed: BackoffLimitExceeded.*deployment\/billing are left scaled to 0; no rollback was applied/,
     );
-    expect(sim.store.get('apps/v1/deployments', 'prod', 'billing').spec.replicas).toBe(0);
+    expect(c.sim.store.get('apps/v1/deployments', 'prod', 'billing').spec.replicas).toBe(0);
   });
 
   it('refuses to restore without confirm-database-restore, changing nothing', async () => {
@@ -170,7 +137,7 @@ describe.skipIf(pgMissing !== undefined)(
       psql(
         "CREATE TABLE prices (sku text PRIMARY KEY, cents int); INSERT INTO prices VALUES ('tea', 350), ('cake', 420)",
       );
-      execFileSync('pg_dump', ['-Fc', '-f', join(workspace, 'pre-release.dump'), '-d', url]);
+      execFileSync('pg_dump', ['-Fc', '-f', join(c.workspace, 'pre-release.dump'), '-d', url]);
     }, 60_000);
 
     afterAll(() => pg?.stop());
@@ -189,7 +156,7 @@ describe.skipIf(pgMissing !== undefined)(
       expect(summary).toContain('pg_restore --clean --if-exists --no-owner --single-transaction');
       expect(summary).not.toContain('s3cret-pw');
       expect(rt.masked).toContain('s3cret-pw');
-      expect(sim.store.get('apps/v1/deployments', 'prod', 'shop').spec.template.spec.containers[0].image).toBe(
+      expect(c.sim.store.get('apps/v1/deployments', 'prod', 'shop').spec.template.spec.containers[0].image).toBe(
         'shop:1',
       );
     });

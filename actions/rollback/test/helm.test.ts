@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { HelmCli } from '@deploy-actions/core/helm';
-import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
+import { runAction } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
 
@@ -56,17 +56,16 @@ function calls(): string[][] {
     .map((line) => JSON.parse(line) as string[]);
 }
 
+/** No cluster: the fake helm is all the step talks to. */
 async function run(inputs: Record<string, string>) {
-  const rt = createMemoryRuntime({
-    env: { GITHUB_ACTOR: 'octocat' },
-    inputs: { mode: 'helm', namespace: 'platform', ...inputs },
+  const { code, rt, outputs } = await runAction(rollback, inputs, {
+    context: { env: { GITHUB_ACTOR: 'octocat' }, inputs: { mode: 'helm', namespace: 'platform' } },
   });
-  const code = await executeAction(rollback, rt);
   return {
     code,
     rt,
-    result: JSON.parse(rt.outputs['result'] ?? '{}'),
-    restored: JSON.parse(rt.outputs['restored'] ?? '{}'),
+    result: JSON.parse(outputs['result'] ?? '{}'),
+    restored: JSON.parse(outputs['restored'] ?? '{}'),
   };
 }
 

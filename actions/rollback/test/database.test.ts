@@ -10,6 +10,7 @@ import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { postgresMissing, type RunningPostgres, startPostgres } from '@deploy-actions/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
+import { parsed } from './outputs';
 
 let c: Cluster;
 
@@ -35,10 +36,7 @@ function cronJob(name: string, image: string) {
   };
 }
 
-async function run(inputs: Record<string, string>) {
-  const { code, rt, outputs, summary } = await c.run(inputs);
-  return { code, rt, result: JSON.parse(outputs['result'] ?? '{}'), summary };
-}
+const run = async (inputs: Record<string, string>) => parsed(await c.run(inputs));
 
 beforeAll(async () => {
   c = await startCluster({

@@ -11,6 +11,7 @@ import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../../../packages/core/test/github-fake';
 import rollback from '../src/main';
+import { parsed } from './outputs';
 
 const NS = 'prod';
 const TOKEN = 'ghs_R0llbackT0kenForTests0123456789';
@@ -60,20 +61,13 @@ function seedHistory() {
   return { old, good, otherApp, bad };
 }
 
-async function run(inputs: Record<string, string>) {
-  const { code, rt, outputs, summary } = await c.run(
-    { mode: 'github', environment: 'production', token: TOKEN, ...inputs },
-    { env: { GITHUB_API_URL: gh.base } },
+const run = async (inputs: Record<string, string>) =>
+  parsed(
+    await c.run(
+      { mode: 'github', environment: 'production', token: TOKEN, ...inputs },
+      { env: { GITHUB_API_URL: gh.base } },
+    ),
   );
-  return {
-    code,
-    rt,
-    result: JSON.parse(outputs['result'] ?? '{}'),
-    restored: JSON.parse(outputs['restored'] ?? '{}'),
-    summary,
-    errors: rt.lines('error').join('\n'),
-  };
-}
 
 beforeAll(async () => {
   c = await startCluster({

@@ -12,6 +12,7 @@ import { HelmCli } from '@deploy-actions/core/helm';
 import { runAction } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
+import { parsed } from './outputs';
 
 const bin = mkdtempSync(join(tmpdir(), 'fake-helm-'));
 const STATE = join(bin, 'state.json');
@@ -57,17 +58,12 @@ function calls(): string[][] {
 }
 
 /** No cluster: the fake helm is all the step talks to. */
-async function run(inputs: Record<string, string>) {
-  const { code, rt, outputs } = await runAction(rollback, inputs, {
-    context: { env: { GITHUB_ACTOR: 'octocat' }, inputs: { mode: 'helm', namespace: 'platform' } },
-  });
-  return {
-    code,
-    rt,
-    result: JSON.parse(outputs['result'] ?? '{}'),
-    restored: JSON.parse(outputs['restored'] ?? '{}'),
-  };
-}
+const run = async (inputs: Record<string, string>) =>
+  parsed(
+    await runAction(rollback, inputs, {
+      context: { env: { GITHUB_ACTOR: 'octocat' }, inputs: { mode: 'helm', namespace: 'platform' } },
+    }),
+  );
 
 beforeAll(() => {
   writeFileSync(join(bin, 'helm'), FAKE_HELM);

@@ -9,6 +9,7 @@ import type { Deployment } from '@deploy-actions/core/kube';
 import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
+import { parsed } from './outputs';
 
 const DEPLOYMENTS = 'apps/v1/deployments';
 let c: Cluster;
@@ -34,11 +35,7 @@ function current(name: string) {
   };
 }
 
-async function run(inputs: Record<string, string>) {
-  const { code, rt, outputs, summary } = await c.run(inputs);
-  const result = JSON.parse(outputs['result'] ?? '{}');
-  return { code, rt, result, restored: JSON.parse(outputs['restored'] ?? '{}'), summary };
-}
+const run = async (inputs: Record<string, string>) => parsed(await c.run(inputs));
 
 beforeAll(async () => {
   c = await startCluster({

@@ -8,6 +8,7 @@
 import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
+import { parsed } from './outputs';
 
 const NS = 'shop';
 let c: Cluster;
@@ -18,20 +19,8 @@ async function promoted(name: string) {
   await c.setImage(name, 'app', `ghcr.io/acme/${name}:v2`, { version: 'v2' });
 }
 
-async function run(inputs: Record<string, string>) {
-  const { code, rt, outputs, summary } = await c.run(
-    { mode: 'staged', ...inputs },
-    { env: { GITHUB_RUN_ID: String(c.clock.now()) } },
-  );
-  return {
-    code,
-    rt,
-    result: JSON.parse(outputs['result'] ?? '{}'),
-    restored: JSON.parse(outputs['restored'] ?? '{}'),
-    summary,
-    errors: rt.lines('error').join('\n'),
-  };
-}
+const run = async (inputs: Record<string, string>) =>
+  parsed(await c.run({ mode: 'staged', ...inputs }, { env: { GITHUB_RUN_ID: String(c.clock.now()) } }));
 
 const deployment = (name: string) => c.deployment(name);
 const image = (name: string) => deployment(name)?.spec?.template?.spec?.containers?.[0]?.image;

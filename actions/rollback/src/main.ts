@@ -263,12 +263,15 @@ function toOutcome(report: RollbackReport, client: KubeClient, extra: Record<str
     ]),
   );
   const failed = report.workloads.filter((workload) => workload.outcome === 'failed');
+  const notDone = report.workloads.filter(
+    (workload) => workload.outcome === 'failed' || workload.outcome === 'unpatched',
+  );
   const githubError = (report as { github?: { error?: string } }).github?.error;
   const failure =
     report.result === 'aborted'
       ? `Staged rollback aborted, the current version still serves: ${failed[0]?.message.replace(/^aborted: /, '') ?? 'stopped'}`
-      : failed.length > 0
-        ? `Rollback did not finish for ${failed.map((workload) => `deployment/${workload.name}`).join(', ')}: ${failed[0]?.message}`
+      : failed.length > 0 || report.incomplete
+        ? incompleteLine(notDone, report.incomplete)
         : report.verification && !report.verification.passed
           ? `Rolled back, but verification failed: ${report.verification.checks
               .filter((check) => check.outcome === 'failed')
@@ -282,6 +285,15 @@ function toOutcome(report: RollbackReport, client: KubeClient, extra: Record<str
     outputs: { restored },
     ...(failure ? { failure } : {}),
   };
+}
+
+/** The error line of a rollback that stopped half-way: the first problem, then what state it left and what next. */
+function incompleteLine(notDone: RollbackReport['workloads'], incomplete: string | undefined): string {
+  const [first = 'stopped', ...why] = (notDone[0]?.message ?? '').split('\n');
+  const names = notDone.map((workload) => `deployment/${workload.name}`).join(', ');
+  return [`Rollback did not finish for ${names}: ${first.replace(/\.$/, '')}. ${incomplete ?? ''}`.trim(), ...why].join(
+    '\n',
+  );
 }
 
 /**

@@ -71,8 +71,11 @@ export interface WorkloadState {
 
 export interface WorkloadRestore {
   name: string;
-  /** planned (dry run), skipped (already at the target), restored, failed (the rollout did not finish). */
-  outcome: 'planned' | 'skipped' | 'restored' | 'failed';
+  /**
+   * planned (dry run), skipped (already at the target), restored (patched and rolled out), failed (patched, but
+   * the rollout did not finish), unpatched (the patch never went out: it still runs the version before).
+   */
+  outcome: 'planned' | 'skipped' | 'restored' | 'failed' | 'unpatched';
   before: WorkloadState;
   after: WorkloadState;
   message: string;
@@ -95,6 +98,8 @@ export interface RollbackReport {
   /** The `verify` checks, when given and the rollouts finished. */
   verification?: ChecksResult;
   databaseRestore?: RestoreResult;
+  /** When it stopped half-way: which workloads are rolled back, which are not, and what to run next. */
+  incomplete?: string;
 }
 
 interface Change {
@@ -149,25 +154,48 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
     databaseRestore = await restoreWithAppStopped(rt, client, request, request.databaseRestore, changes, mark);
   }
 
+  // A patch that fails (after the client's retries) must not stop the others: the ones that went out are
+  // awaited and reported, so the run never ends with some workloads rolled back and nobody told.
+  const unpatched = new Map<string, string>();
+  const notScaled = new Map<string, string>();
   for (const change of changes) {
     if (!change.patch) continue;
     const name = change.deployment.metadata?.name ?? '';
-    await client.patch('Deployment', { namespace: request.namespace, name }, change.patch.body, change.patch.type);
-    mark(`Patched deployment/${name}: ${describeImages(change.target?.images ?? {})}`);
+    try {
+      await client.patch('Deployment', { namespace: request.namespace, name }, change.patch.body, change.patch.type);
+      mark(`Patched deployment/${name}: ${describeImages(change.target?.images ?? {})}`);
+    } catch (error) {
+      if (rt.signal.aborted) throw error;
+      unpatched.set(name, (error as Error).message);
+      mark(
+        `Could not patch deployment/${name}, it still runs ${describeImages(change.before.images)}: ${(error as Error).message}`,
+      );
+    }
   }
 
-  // After a restore with the app stopped, every Deployment goes back to its size (and is waited for).
+  // After a restore with the app stopped, every Deployment goes back to its size (and is waited for); one whose
+  // patch failed stays at 0, as the old version's data must not meet the version that broke it.
   const scaledDown = request.databaseRestore?.scaleDown === true;
   if (scaledDown) {
     for (const change of changes) {
       const name = change.deployment.metadata?.name ?? '';
+      if (unpatched.has(name)) continue;
       const replicas = change.deployment.spec?.replicas ?? 1;
-      await client.patch('Deployment', { namespace: request.namespace, name }, { spec: { replicas } }, 'merge');
-      mark(`Scaled deployment/${name} back to ${replicas}`);
+      try {
+        await client.patch('Deployment', { namespace: request.namespace, name }, { spec: { replicas } }, 'merge');
+        mark(`Scaled deployment/${name} back to ${replicas}`);
+      } catch (error) {
+        if (rt.signal.aborted) throw error;
+        notScaled.set(name, (error as Error).message);
+        mark(`Could not scale deployment/${name} back to ${replicas}: ${(error as Error).message}`);
+      }
     }
   }
 
-  const waited = changes.filter((change) => change.patch || scaledDown);
+  const waited = changes.filter((change) => {
+    const name = change.deployment.metadata?.name ?? '';
+    return (change.patch || scaledDown) && !unpatched.has(name) && !notScaled.has(name);
+  });
   const outcomes = await Promise.allSettled(
     waited.map((change) =>
       waitForRollout(client, refOf(change.deployment, request.namespace), {
@@ -183,7 +211,15 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
   for (const change of changes) {
     const name = change.deployment.metadata?.name ?? '';
     const outcome = byName.get(name);
-    if (outcome === undefined) {
+    const patchError = unpatched.get(name);
+    const scaleError = notScaled.get(name);
+    if (patchError !== undefined) {
+      const where = scaledDown ? ', left scaled to 0' : '';
+      workloads.push(restoreOf(change, 'unpatched', change.before, `not rolled back${where}: ${patchError}`));
+    } else if (scaleError !== undefined) {
+      const state = change.target ?? change.before;
+      workloads.push(restoreOf(change, 'failed', state, `patched, but left scaled to 0: ${scaleError}`));
+    } else if (outcome === undefined) {
       workloads.push(restoreOf(change, 'skipped', change.before, change.skipReason ?? 'already at the target'));
     } else if (outcome.status === 'fulfilled' && !change.patch) {
       workloads.push(restoreOf(change, 'skipped', change.before, change.skipReason ?? 'already at the target'));
@@ -194,19 +230,71 @@ export async function rollback(rt: Runtime, client: KubeClient, request: Rollbac
       mark(`deployment/${name} rolled out in ${formatDuration(outcome.value.elapsedMs)}`);
     } else {
       const error = outcome.reason;
-      if (!(error instanceof RolloutError)) throw error;
+      if (!(error instanceof RolloutError)) {
+        // The patch went out but its rollout could not be watched (the API kept failing): say so, not "unexpected".
+        if (rt.signal.aborted) throw error;
+        workloads.push(
+          restoreOf(
+            change,
+            'failed',
+            change.target ?? change.before,
+            `patched, but its rollout could not be watched: ${(error as Error).message}`,
+          ),
+        );
+        mark(`deployment/${name} patched, its rollout could not be watched: ${(error as Error).message}`);
+        continue;
+      }
       const seen = error.object ? stateOf(error.object as Deployment) : change.before;
       const why = await explainDeployment(client, (error.object as Deployment | undefined) ?? change.deployment);
       workloads.push(restoreOf(change, 'failed', seen, [error.message, ...why].join('\n')));
       mark(`deployment/${name} did not finish: ${error.status.message}`);
     }
   }
-  const failed = workloads.some((workload) => workload.outcome === 'failed');
+  const failed = workloads.some((workload) => workload.outcome === 'failed' || workload.outcome === 'unpatched');
   const changed = workloads.some((workload) => workload.outcome === 'restored');
   const verification = request.verify && !failed ? await verify(rt, client, request, request.verify, mark) : undefined;
   const result = failed ? 'failed' : changed || databaseRestore ? 'rolled-back' : 'skipped';
   await request.hooks?.afterRollout?.({ result, workloads }, mark);
   return finish(rt, request, result, workloads, timeline, verification, databaseRestore);
+}
+
+/**
+ * The state a failed rollback left, for the error line and the summary: which Deployments are rolled back, which
+ * are not, and the run that finishes the job (only the ones not rolled back: `rollout undo` again on the others
+ * would go back to the bad version).
+ */
+export function incompleteMessage(
+  report: Pick<RollbackReport, 'workloads' | 'namespace' | 'mode'>,
+  request?: Pick<RollbackRequest, 'toRevision' | 'toVersion'>,
+): string | undefined {
+  const names = (outcomes: Array<WorkloadRestore['outcome']>) =>
+    report.workloads.filter((workload) => outcomes.includes(workload.outcome)).map((workload) => workload.name);
+  const unpatched = names(['unpatched']);
+  const stuck = names(['failed']);
+  if (unpatched.length === 0 && stuck.length === 0) return undefined;
+  const done = names(['restored', 'skipped']);
+  const list = (items: string[]) => items.map((name) => `deployment/${name}`).join(', ');
+  const parts = [
+    `Rolled back: ${done.length > 0 ? list(done) : 'none'}.`,
+    ...(stuck.length > 0 ? [`Patched but not rolled out: ${list(stuck)}.`] : []),
+    ...(unpatched.length > 0 ? [`Not rolled back (still on the version before): ${list(unpatched)}.`] : []),
+  ];
+  const next: string[] = [];
+  if (unpatched.length > 0) {
+    const target =
+      report.mode === 'image' && request?.toVersion
+        ? `mode: image, to-version: ${request.toVersion}, `
+        : report.mode === 'kubernetes'
+          ? `mode: kubernetes, ${request?.toRevision ? `to-revision: ${request.toRevision}, ` : ''}`
+          : '';
+    next.push(`run this step again with ${target}deployments: ${unpatched.join(', ')} (only those)`);
+  }
+  if (stuck.length > 0) {
+    next.push(
+      `check ${stuck.map((name) => `kubectl -n ${report.namespace} rollout status deployment/${name}`).join('; ')}`,
+    );
+  }
+  return `${parts.join(' ')} Next: ${next.join('; then ')}.`;
 }
 
 /** Scale the app to 0 (unless scale-down: false), wait until its pods are gone, then restore. */
@@ -219,9 +307,19 @@ async function restoreWithAppStopped(
   mark: (event: string) => void,
 ): Promise<RestoreResult> {
   if (spec.scaleDown) {
-    for (const change of changes) {
-      const name = change.deployment.metadata?.name ?? '';
-      await client.patch('Deployment', { namespace: request.namespace, name }, { spec: { replicas: 0 } }, 'merge');
+    const stopped: string[] = [];
+    try {
+      for (const change of changes) {
+        const name = change.deployment.metadata?.name ?? '';
+        await client.patch('Deployment', { namespace: request.namespace, name }, { spec: { replicas: 0 } }, 'merge');
+        stopped.push(`deployment/${name}`);
+      }
+    } catch (error) {
+      if (rt.signal.aborted) throw error;
+      throw new UserError(
+        `Could not stop the app for the database restore: ${(error as Error).message}. ${stopped.length > 0 ? `${stopped.join(', ')} are scaled to 0, the others unchanged` : 'Nothing was changed'}; the database was not touched and no rollback was applied`,
+        { hint: 'scale them back with kubectl scale, or run this step again', cause: error },
+      );
     }
     await Promise.all(
       changes.map((change) =>
@@ -434,6 +532,8 @@ function finish(
     ...(verification ? { verification } : {}),
     ...(databaseRestore ? { databaseRestore } : {}),
   };
+  const incomplete = incompleteMessage(report, request);
+  if (incomplete) report.incomplete = incomplete;
   rt.summary.append(summaryMarkdown(report));
   if (verification) rt.summary.append(renderChecksSummary(verification, 'Verification after the rollback'));
   return report;
@@ -467,6 +567,7 @@ export function summaryMarkdown(report: RollbackReport): string {
     `**Mode:** ${report.mode}  `,
     `**Database:** ${report.databaseRestore ? `restored (${report.databaseRestore.kind}: \`${report.databaseRestore.ran}\`)` : 'not restored'}`,
     '',
+    ...(report.incomplete ? [`**Left half-way:** ${report.incomplete}`, ''] : []),
     table(
       ['workload', 'outcome', 'revision before', 'images before', 'revision after', 'images after', 'status'],
       rows,

@@ -279,6 +279,21 @@ describe('strategy helm (fake helm executable: argument arrays and rollback deci
     expect(calls()).toContainEqual(['rollback', 'api', '7', '--namespace', 'prod', '--wait', '--timeout', '300s']);
   });
 
+  it('without a namespace input, uses the kubeconfig context namespace for every helm command', async () => {
+    const inProd = await KubeClient.connect(
+      { kubeconfig: sim.kubeconfig({ namespace: 'prod' }), env: {}, workspace: work },
+      { clock },
+    );
+    const outcome = await runHelm(runtime(), { ...base(), client: inProd, namespace: undefined });
+    expect(outcome.verdict).toBe('deployed');
+    expect(outcome.namespace).toBe('prod');
+    const namespaces = calls()
+      .filter((args) => args[0] !== 'version')
+      .map((args) => args[args.indexOf('--namespace') + 1]);
+    expect(namespaces.length).toBeGreaterThan(0);
+    expect(new Set(namespaces)).toEqual(new Set(['prod']));
+  });
+
   it('names azure/setup-helm when there is no helm binary', async () => {
     const error = await runHelm(runtime(), { ...base(), helm: join(work, 'no-such-helm') }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);

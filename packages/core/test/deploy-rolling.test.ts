@@ -384,3 +384,32 @@ describe('rolling: bad input changes nothing', () => {
     expect(sim.store.find(DEPLOYMENTS, 'staging', 'zzz')).toBeUndefined();
   });
 });
+
+describe('rolling: the kubeconfig context namespace', () => {
+  it('without a namespace input, goes where the context points (as kubectl does), not to default', async () => {
+    const staging = await KubeClient.connect(
+      { kubeconfig: sim.kubeconfig({ namespace: 'staging' }), env: {}, workspace },
+      { clock },
+    );
+    const options = { client: staging, timeoutMs: 300_000 };
+    write('k8s/ctx/ctx.yaml', deploymentYaml('ctx', 'ctx:1'));
+    const applied = await runRolling(runtime(), { ...options, manifests: ['k8s/ctx'] });
+    expect(applied.verdict).toBe('deployed');
+    expect(applied.namespace).toBe('staging');
+    expect(current('ctx', 'staging').images).toEqual(['ctx:1']);
+    expect(sim.store.find(DEPLOYMENTS, 'default', 'ctx')).toBeUndefined();
+
+    // `kubectl set image` without -n: the context's namespace too.
+    const set = await runRolling(runtime(), { ...options, deployments: ['ctx'], images: { ctx: 'ctx:2' } });
+    expect(set.verdict).toBe('deployed');
+    expect(current('ctx', 'staging')).toMatchObject({ images: ['ctx:2'], revision: '2' });
+
+    // A manifest's own namespace still wins over the context's (only a namespace input makes it a mismatch).
+    write(
+      'k8s/ctx2/c.yaml',
+      deploymentYaml('ctx2', 'ctx:1').replace('  name: ctx2\n', '  name: ctx2\n  namespace: prod\n'),
+    );
+    expect((await runRolling(runtime(), { ...options, manifests: ['k8s/ctx2'] })).verdict).toBe('deployed');
+    expect(current('ctx2', 'prod').images).toEqual(['ctx:1']);
+  });
+});

@@ -13,6 +13,7 @@ import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UserError } from '../errors';
 import { resolveInWorkspace } from '../inputs/files';
+import { resolveNamespace } from '../kube/inputs';
 import { isRolloutKind, type RolloutKind } from '../kube/rollout-status';
 import type { KubeObject } from '../kube/types';
 import type { Runtime } from '../runtime/port';
@@ -79,7 +80,8 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
   const requestsBefore = client.requests;
   const exec = options.exec ?? spawnExec;
   const helmBin = options.helm ?? 'helm';
-  const namespace = options.namespace ?? 'default';
+  // The input's, else the kubeconfig context's (helm itself would use it too), else default.
+  const namespace = resolveNamespace(options.namespace, client.contextNamespace);
   const dryRun = options.dryRun ?? false;
   const timeline: DeployOutcome['timeline'] = [];
   const mark = (event: string) => {

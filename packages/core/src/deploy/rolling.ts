@@ -7,6 +7,7 @@
  * `monitor`, and a failure undoes each changed workload and fails the step.
  */
 import { InputError } from '../errors';
+import { resolveNamespace } from '../kube/inputs';
 import { isRolloutKind } from '../kube/rollout-status';
 import type { Deployment } from '../kube/types';
 import { findDeployments, setImagesPatch } from '../kube/workloads';
@@ -33,7 +34,7 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     rt.log.info(event);
   };
   const dryRun = options.dryRun ?? false;
-  let namespace = options.namespace ?? 'default';
+  let namespace = resolveNamespace(options.namespace, client.contextNamespace);
   let app = options.app ?? '';
   let objects: AppliedObject[] = [];
   let workloads: Tracked[] = [];
@@ -275,7 +276,8 @@ async function prepareManifests(rt: Runtime, options: RollingOptions): Promise<P
   if (options.images && Object.keys(options.images).length > 0) substituteImages(items, options.images);
   injectPullSecrets(items, options.imagePullSecrets ?? []);
   const resources = await resolveKinds(options.client, items);
-  const defaultNamespace = options.namespace ?? 'default';
+  // As kubectl: objects without a namespace go to the input's, else the kubeconfig context's, else default.
+  const defaultNamespace = resolveNamespace(options.namespace, options.client.contextNamespace);
   const mismatches: string[] = [];
   for (const item of items) {
     const meta = item.object.metadata!;

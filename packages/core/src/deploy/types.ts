@@ -16,7 +16,8 @@ export interface DeployCommonOptions {
   client: KubeClient;
   /**
    * The `namespace` input when the user gave it. Undefined: manifests keep
-   * their own namespace and the rest go to `default`. Given: objects without
+   * their own namespace and the rest go to the kubeconfig context's namespace,
+   * else `default` (as kubectl picks it). Given: objects without
    * one get it, and a manifest naming another namespace is an error.
    */
   namespace?: string | undefined;

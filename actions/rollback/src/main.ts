@@ -162,12 +162,12 @@ const rollback: ActionDefinition<Inputs> = {
         makeRouter: (target) =>
           createRouter(staged.kind, staged.config as RouterConfig, target, { client, exec: nodeExec, log: rt.log }),
         reason: values.reason,
-        triggeredBy: rt.env['GITHUB_ACTOR'],
+        triggeredBy: triggeredBy(rt.env),
         dryRun: values['dry-run'],
         timeoutMs: values.timeout,
         verify: values.verify,
       });
-      return toOutcome(report, client, { app });
+      return toOutcome(report, client, values.environment, { app });
     }
     let mode = values.mode;
     const app = mode === 'auto' || mode === 'in-flight' ? await inFlightApp(client, namespace, values) : '';
@@ -191,9 +191,10 @@ const rollback: ActionDefinition<Inputs> = {
             { before: { images }, after: { images }, outcome: 'skipped' },
           ]),
         );
+        const who = { namespace, reason: values.reason, triggeredBy: triggeredBy(rt.env) };
         return {
           result: { verdict: nothing.result, mode: 'auto', ...report, phase: record.phase },
-          outputs: { restored },
+          outputs: { ...textOutputs(nothing.result, { ...who, environment: values.environment }, restored), restored },
         };
       }
     }
@@ -215,15 +216,81 @@ const rollback: ActionDefinition<Inputs> = {
       toRevision: values['to-revision'],
       toVersion: values['to-version'],
       reason: values.reason,
-      triggeredBy: rt.env['GITHUB_ACTOR'],
+      triggeredBy: triggeredBy(rt.env),
       dryRun: values['dry-run'],
       timeoutMs: values.timeout,
       verify: values.verify,
       databaseRestore,
     });
-    return toOutcome(report, client);
+    return toOutcome(report, client, values.environment);
   },
 };
+
+/**
+ * Who asked: the person who started this run (GITHUB_TRIGGERING_ACTOR, set on a re-run) and, when the run was
+ * first started by someone else, them too (GITHUB_ACTOR).
+ */
+function triggeredBy(env: Record<string, string | undefined>): string | undefined {
+  const actor = env['GITHUB_ACTOR'] || undefined;
+  const triggering = env['GITHUB_TRIGGERING_ACTOR'] || undefined;
+  if (triggering && actor && triggering !== actor) return `${triggering} (re-running a run ${actor} started)`;
+  return triggering ?? actor;
+}
+
+interface RestoredState {
+  revision?: number | undefined;
+  images?: Record<string, string>;
+  chart?: string;
+  appVersion?: string;
+}
+
+const HEADLINES: Record<string, string> = {
+  'rolled-back': 'Rolled back',
+  failed: 'Rollback did not finish',
+  planned: 'Rollback planned (dry run, nothing changed)',
+  skipped: 'Nothing to roll back (already at the target)',
+  'nothing-to-roll-back': 'Nothing to roll back',
+  aborted: 'Staged rollback aborted (the current version still serves)',
+};
+
+/**
+ * The string outputs `summary` and `restored-images`: what the notify-webhook message carries (it sends string
+ * outputs, at most 200 characters each, so the reason goes last in `summary` and only changed containers are
+ * listed), and what a later step can echo.
+ */
+function textOutputs(
+  verdict: string,
+  context: {
+    namespace: string;
+    environment?: string | undefined;
+    reason?: string | undefined;
+    triggeredBy?: string | undefined;
+  },
+  restored: Record<string, { before: RestoredState; after: RestoredState; outcome: string }>,
+) {
+  const where = context.environment
+    ? `${context.environment} (namespace ${context.namespace})`
+    : `namespace ${context.namespace}`;
+  const summary = `${HEADLINES[verdict] ?? verdict} in ${where}, triggered by ${context.triggeredBy ?? 'unknown'}: ${context.reason ?? 'no reason given'}`;
+  const describe = (state: RestoredState, other: RestoredState) => {
+    const images = Object.entries(state.images ?? {});
+    const changed = images.filter(([container, image]) => other.images?.[container] !== image);
+    return [
+      state.revision === undefined ? '' : `rev ${state.revision}`,
+      state.chart ? `${state.chart}${state.appVersion ? ` (app ${state.appVersion})` : ''}` : '',
+      (changed.length > 0 ? changed : images).map(([container, image]) => `${container}=${image}`).join(', '),
+    ]
+      .filter(Boolean)
+      .join(' ');
+  };
+  const restoredImages = Object.entries(restored)
+    .map(
+      ([name, { before, after, outcome }]) =>
+        `${name}: ${describe(before, after)} → ${describe(after, before)}${outcome === 'restored' ? '' : ` (${outcome})`}`,
+    )
+    .join('; ');
+  return { summary, 'restored-images': restoredImages };
+}
 
 /** The Deployments the inputs name (the temporary ones of a rollout left out), names sorted as listed. */
 async function selected(client: KubeClient, namespace: string, values: Inputs): Promise<string[]> {
@@ -255,7 +322,12 @@ async function inFlightApp(client: KubeClient, namespace: string, values: Inputs
 }
 
 /** Outputs, result and failure of the modes that report per workload (kubernetes, image, github, staged). */
-function toOutcome(report: RollbackReport, client: KubeClient, extra: Record<string, unknown> = {}) {
+function toOutcome(
+  report: RollbackReport,
+  client: KubeClient,
+  environment: string | undefined,
+  extra: Record<string, unknown> = {},
+) {
   const restored = Object.fromEntries(
     report.workloads.map((workload) => [
       workload.name,
@@ -282,7 +354,7 @@ function toOutcome(report: RollbackReport, client: KubeClient, extra: Record<str
             : undefined;
   return {
     result: { verdict: report.result, ...extra, ...report, apiRequests: client.requests },
-    outputs: { restored },
+    outputs: { ...textOutputs(report.result, { ...report, environment }, restored), restored },
     ...(failure ? { failure } : {}),
   };
 }
@@ -336,12 +408,12 @@ async function githubMode(rt: Runtime, client: KubeClient, values: Inputs) {
     deployments,
     selector: values.selector,
     reason: values.reason,
-    triggeredBy: rt.env['GITHUB_ACTOR'],
+    triggeredBy: triggeredBy(rt.env),
     dryRun: values['dry-run'],
     timeoutMs: values.timeout,
     verify: values.verify,
   });
-  return toOutcome(report, client, { mode: 'github' });
+  return toOutcome(report, client, environment, { mode: 'github' });
 }
 
 async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { namespace: string }, app: string) {
@@ -357,7 +429,7 @@ async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { 
     namespace: values.namespace,
     app,
     reason: values.reason,
-    triggeredBy: rt.env['GITHUB_ACTOR'],
+    triggeredBy: triggeredBy(rt.env),
   });
   const restored = Object.fromEntries(
     (outcome.record?.workloads ?? []).map((workload) => [
@@ -365,9 +437,10 @@ async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { 
       { before: { images: workload.canaryImages }, after: { images: workload.stableImages }, outcome: 'restored' },
     ]),
   );
+  const who = { namespace: values.namespace, reason: values.reason, triggeredBy: triggeredBy(rt.env) };
   return {
     result: { verdict: 'rolled-back', mode: 'in-flight', app, reason: outcome.reason, record: outcome.record },
-    outputs: { restored },
+    outputs: { ...textOutputs('rolled-back', { ...who, environment: values.environment }, restored), restored },
   };
 }
 
@@ -391,7 +464,7 @@ async function helmMode(rt: Runtime, values: Inputs) {
       namespace: resolveNamespace(values.namespace, contextNamespace),
       toRevision: values['to-revision'],
       reason: values.reason,
-      triggeredBy: rt.env['GITHUB_ACTOR'],
+      triggeredBy: triggeredBy(rt.env),
       dryRun: values['dry-run'],
       timeoutMs: values.timeout,
     });
@@ -404,7 +477,8 @@ async function helmMode(rt: Runtime, values: Inputs) {
         outcome: report.result === 'planned' ? 'planned' : 'restored',
       },
     };
-    return { result: { verdict: report.result, mode: 'helm', ...report }, outputs: { restored } };
+    const text = textOutputs(report.result, { ...report, environment: values.environment }, restored);
+    return { result: { verdict: report.result, mode: 'helm', ...report }, outputs: { ...text, restored } };
   } finally {
     if (kubeconfigDir) rmSync(kubeconfigDir, { recursive: true, force: true });
   }

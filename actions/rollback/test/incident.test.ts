@@ -3,8 +3,10 @@
  * half-way, the incident summary (before/after table, timeline) and the `restored` output. On kube-sim with
  * its controllers, on a virtual clock.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Deployment } from '@deploy-actions/core/kube';
-import { type Cluster, type RunResult, startCluster } from '@deploy-actions/testkit/cluster';
+import { type Cluster, GITHUB_ENV, type RunResult, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
 
@@ -156,5 +158,52 @@ describe('a rollback that stops half-way', () => {
     expect(again.code).toBe(0);
     expect(now('pay')).toEqual({ image: 'pay:1', revision: '3', rolledOut: true });
     expect(now('cart').image).toBe('cart:1');
+  });
+});
+
+describe('the notify-webhook message', () => {
+  it('carries the verdict, reason, who triggered it, environment and before → after per workload', async () => {
+    await release('search', ['search:1', 'search:2']);
+    await release('index', ['index:1', 'index:2']);
+    const bodies: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/services/T0/B0/secret`;
+      const run = await c.run(
+        {
+          deployments: 'search, index',
+          environment: 'production',
+          reason: 'search timeouts after 2',
+          'notify-webhook': url,
+        },
+        { env: { ...GITHUB_ENV, GITHUB_ACTOR: 'octocat', GITHUB_TRIGGERING_ACTOR: 'hubot' } },
+      );
+      expect(run.code).toBe(0);
+      expect(bodies).toHaveLength(1);
+      const message = JSON.parse(bodies[0]!);
+      expect(message.text).toBe('rollback: rolled-back in acme/shop');
+      const fields = Object.fromEntries(
+        message.attachments[0].fields.map((field: { title: string; value: string }) => [field.title, field.value]),
+      );
+      expect(fields.summary).toBe(
+        'Rolled back in production (namespace prod), triggered by hubot (re-running a run octocat started): search timeouts after 2',
+      );
+      expect(fields['restored-images']).toBe(
+        'search: rev 2 app=search:2 → rev 3 app=search:1; index: rev 2 app=index:2 → rev 3 app=index:1',
+      );
+      expect(fields.run).toBe('https://github.com/acme/shop/actions/runs/4242');
+      expect(run.outputs['summary']).toBe(fields.summary);
+      expect(run.summary).toContain('**Triggered by:** hubot (re-running a run octocat started)');
+    } finally {
+      await new Promise<void>((resolve) => hook.close(() => resolve()));
+    }
   });
 });

@@ -25,6 +25,8 @@ import {
   filePath,
   keyValues,
   list,
+  mapSource,
+  parseDuration,
   percentage,
   string,
   structured,
@@ -39,10 +41,12 @@ import {
   imagesFor,
   NO_CLUSTER_NOTE,
   parseSteps,
+  REDACTED,
   RecordStore,
   Rollout,
   RolloutLease,
   type RolloutOutcome,
+  type RolloutPlan,
   type RolloutRecord,
   readLease,
   renderRolloutSummary,
@@ -85,7 +89,8 @@ export const inputs = defineInputs({
   'on-step-failure': string({ choices: ['abort', 'previous-step'], default: 'abort' }),
   'post-promotion-analysis': duration({ example: '30m' }),
   'preview-checks': checkSpecInput({ example: '[{ name: health, request: { service: web-green:80/health } }]' }),
-  'scale-down-delay': duration({ default: '30m' }),
+  // A duration, or `manual`: blue stays until a later finalize or abort.
+  'scale-down-delay': string({ default: '30m', example: '30m' }),
   monitor: duration({ example: '10m' }),
   release: string({ example: 'api-platform' }),
   chart: string({ example: 'oci://ghcr.io/acme/charts/api' }),
@@ -200,6 +205,11 @@ async function recordOutcome(tracker: ReleaseTracker | undefined, outcome: Rollo
 
 /** Everything from the inputs that needs no cluster: steps, analysis, router config. Bad input fails here. */
 function parsePlan(values: Inputs) {
+  return { ...parseTraffic(values), ...parseRouter(values) };
+}
+
+/** Steps, analysis, post-promotion and scale-down: the part of the plan the record keeps. */
+function parseTraffic(values: Inputs) {
   const analysis: MetricSpec[] =
     values.analysis === undefined
       ? []
@@ -209,6 +219,16 @@ function parsePlan(values: Inputs) {
     analysis,
     analysisInterval: values['analysis-interval'],
   });
+  return {
+    analysis,
+    steps,
+    // A later job's own post-promotion-analysis is compared with the record, not checked alone.
+    postPromotion: values.action === 'start' ? postPromotionOf(values, analysis, steps) : undefined,
+    scaleDownDelay: scaleDownDelayOf(values['scale-down-delay']),
+  };
+}
+
+function parseRouter(values: Inputs) {
   const kind: RouterKind =
     values.strategy === 'blue-green' && values.router === 'replicas' ? 'service' : parseRouterKind(values.router);
   if (values.strategy === 'blue-green' && kind !== 'service')
@@ -219,7 +239,164 @@ function parsePlan(values: Inputs) {
       'service',
     );
   const routerConfig = parseRouterConfig(kind, values['router-config']);
-  return { analysis, steps, kind, routerConfig };
+  return { kind, routerConfig };
+}
+
+/**
+ * After 100% the `analysis` input is checked, else the last step's own analysis (the tightest limits
+ * usually sit at the highest weight); with neither there is nothing to check, which is refused rather
+ * than reported as a pass.
+ */
+function postPromotionOf(values: Inputs, analysis: MetricSpec[], steps: ReturnType<typeof parseSteps>) {
+  const duration = values['post-promotion-analysis'];
+  if (!duration) return undefined;
+  const metrics =
+    analysis.length > 0 ? analysis : ([...steps].reverse().find((step) => step.analysis.length > 0)?.analysis ?? []);
+  if (metrics.length === 0)
+    throw new InputError(
+      'post-promotion-analysis',
+      'has no metrics to check: give analysis (or an analysis in steps); it is checked for this long after 100%',
+      values['post-promotion-analysis'] === undefined ? undefined : `${duration / 60_000}m`,
+      '30m, with analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]',
+    );
+  return { duration, metrics };
+}
+
+function scaleDownDelayOf(text: string): number | 'manual' {
+  if (text === 'manual') return 'manual';
+  const ms = parseDuration(text);
+  if (ms === undefined)
+    throw new InputError(
+      'scale-down-delay',
+      'must be a duration (30s, 5m, 1h30m) or manual (blue stays until action: finalize or abort)',
+      text,
+      '30m',
+    );
+  return ms;
+}
+
+/** Inputs that make up the plan `start` records. */
+const PLAN_INPUTS = [
+  'steps',
+  'pause',
+  'analysis',
+  'analysis-interval',
+  'on-step-failure',
+  'baseline',
+  'post-promotion-analysis',
+  'scale-down-delay',
+] as const;
+
+/** `value` with every secret string replaced by REDACTED (the record is a ConfigMap anyone reading the namespace sees). */
+function redact<T>(value: T, secrets: readonly string[]): T {
+  const hidden = new Set(secrets.filter((secret) => secret !== ''));
+  return JSON.parse(
+    JSON.stringify(value, (_key, item) => (typeof item === 'string' && hidden.has(item) ? REDACTED : item)),
+  ) as T;
+}
+
+function planSecrets(plan: ReturnType<typeof parseTraffic>): string[] {
+  return secretsOf([
+    ...plan.analysis,
+    ...plan.steps.flatMap((s) => s.analysis),
+    ...(plan.postPromotion?.metrics ?? []),
+  ]);
+}
+
+/** What `start` saves in the record: the parsed plan and the inputs it came from, secrets redacted. */
+function recordedPlan(values: Inputs, plan: ReturnType<typeof parsePlan>): RolloutPlan {
+  const secrets = planSecrets(plan);
+  return redact(
+    {
+      steps: plan.steps,
+      onStepFailure: values['on-step-failure'] as 'abort' | 'previous-step',
+      baseline: values.baseline,
+      ...(plan.postPromotion ? { postPromotion: plan.postPromotion } : {}),
+      ...(values.strategy === 'blue-green' ? { scaleDownDelay: plan.scaleDownDelay } : {}),
+      inputs: Object.fromEntries(PLAN_INPUTS.map((name) => [name, values[name] ?? null])),
+    },
+    secrets,
+  );
+}
+
+/**
+ * continue / promote / finalize follow the plan `start` recorded, not this job's inputs. An input left at
+ * its default counts as not given (on GitHub the runner fills defaults in, so they cannot be told apart);
+ * one given with another value than the record's is refused: to change the plan, abort and start again.
+ * Secrets the record does not keep come from this job's inputs, which must then match the record.
+ */
+function planFromRecord(rt: Runtime, values: Inputs, record: RolloutRecord): Inputs {
+  const saved = record.plan;
+  if (saved === undefined) {
+    rt.log.warning(
+      `The record of ${record.app} was written before the plan was kept in it: this job's inputs (steps, pause, analysis) are used`,
+    );
+    return values;
+  }
+  const defaults = inputs.parse(mapSource({}), { workspace: rt.workspace });
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const given = (name: keyof Inputs & string) => !same(values[name], defaults[name]);
+  const secrets = secretsOf([
+    ...(values.analysis === undefined
+      ? []
+      : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] })),
+    ...parseSteps(values.steps, {
+      pause: values.pause,
+      analysis: [],
+      analysisInterval: values['analysis-interval'],
+    }).flatMap((s) => s.analysis),
+  ]);
+  const effective: Record<string, unknown> = { ...values };
+  for (const name of PLAN_INPUTS) {
+    const recorded = saved.inputs[name] ?? undefined;
+    if (given(name) && !same(redact(values[name], secrets), recorded))
+      throw new InputError(
+        name,
+        `differs from the plan the rollout of ${record.app} started with (run ${record.runUrl ?? record.runId ?? 'unknown'}); ${values.action} follows the recorded plan: leave ${name} out, give the same value, or abort and start again`,
+        typeof values[name] === 'string' ? (values[name] as string) : JSON.stringify(values[name]),
+        typeof recorded === 'string' ? recorded : JSON.stringify(recorded),
+      );
+    // Given and equal to the record: this job's value (it holds the secrets the record does not).
+    if (!given(name)) effective[name] = recorded;
+    if (JSON.stringify(effective[name] ?? null).includes(REDACTED))
+      throw new InputError(
+        name,
+        `holds secrets (Datadog keys, credential headers) the rollout record does not keep: give ${name} again, the same as at start`,
+        undefined,
+        'the same analysis as the start job, with its secrets',
+      );
+  }
+  if (
+    given('router') &&
+    values.router !== record.router.kind &&
+    !(record.strategy === 'blue-green' && values.router === 'replicas')
+  )
+    throw new InputError(
+      'router',
+      `differs from the router the rollout of ${record.app} started with (${record.router.kind}); leave it out`,
+      values.router,
+      record.router.kind,
+    );
+  if (values['router-config'] !== undefined) {
+    const config = parseRouterConfig(record.router.kind as RouterKind, values['router-config']);
+    if (!same(config, record.router.config))
+      throw new InputError(
+        'router-config',
+        `differs from the router config the rollout of ${record.app} started with; leave it out`,
+        JSON.stringify(values['router-config']),
+        JSON.stringify(record.router.config),
+      );
+  }
+  // pause-at is this job's own stop, not part of the plan: it must lie ahead of the weight reached.
+  const pauseAt = values['pause-at'];
+  if (pauseAt !== undefined && values.action === 'continue' && pauseAt <= record.weight)
+    throw new InputError(
+      'pause-at',
+      `must be above the weight the rollout of ${record.app} has reached (${record.weight}%): it is where this job stops`,
+      String(pauseAt),
+      String(record.steps.find((weight) => weight > record.weight && weight < 100) ?? 100),
+    );
+  return effective as Inputs;
 }
 
 async function connect(rt: Runtime, values: Inputs) {
@@ -280,9 +457,16 @@ function toOutcome(outcome: RolloutOutcome): ActionOutcome {
 }
 
 async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> {
-  const plan = parsePlan(values);
-  for (const secret of secretsOf([...plan.analysis, ...plan.steps.flatMap((s) => s.analysis)])) rt.mask(secret);
-  if (withoutCluster(values)) return commandRelease(rt, values, plan);
+  const traffic = parseTraffic(values);
+  for (const secret of planSecrets(traffic)) rt.mask(secret);
+  if (withoutCluster(values)) return commandRelease(rt, values, { ...traffic, ...parseRouter(values) });
+  // continue, promote, abort, finalize: the router is the record's (a different one given is refused there).
+  const plan = {
+    ...traffic,
+    ...(values.action === 'start'
+      ? parseRouter(values)
+      : { kind: 'replicas' as RouterKind, routerConfig: {} as RouterConfig }),
+  };
   const client = await connect(rt, values);
   const namespace = resolveNamespace(values.namespace, client.contextNamespace);
   const resolved: Resolved = { ...values, namespace };
@@ -299,18 +483,22 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
       'web',
     );
   const store = await RecordStore.load(client, namespace, app);
-  const settingsFor = (routerKind: string, routerConfig: unknown) => ({
-    strategy: values.strategy as 'canary' | 'blue-green',
+  const settingsFor = (
+    routerKind: string,
+    routerConfig: unknown,
+    v: Inputs = values,
+    p: ReturnType<typeof parsePlan> = plan,
+  ) => ({
+    strategy: v.strategy as 'canary' | 'blue-green',
     namespace,
-    steps: plan.steps,
-    pauseAt: values['pause-at'],
-    onStepFailure: values['on-step-failure'] as 'abort' | 'previous-step',
-    baseline: values.baseline,
-    postPromotion: values['post-promotion-analysis']
-      ? { duration: values['post-promotion-analysis'], metrics: plan.analysis }
-      : undefined,
-    scaleDownDelay: values['scale-down-delay'],
-    previewChecks: values['preview-checks'] ? previewChecks(rt, resolved) : undefined,
+    steps: p.steps,
+    pauseAt: v['pause-at'],
+    onStepFailure: v['on-step-failure'] as 'abort' | 'previous-step',
+    baseline: v.baseline,
+    postPromotion: p.postPromotion,
+    scaleDownDelay: p.scaleDownDelay,
+    ...(v.action === 'start' ? { plan: recordedPlan(v, p) } : {}),
+    previewChecks: v['preview-checks'] ? previewChecks(rt, resolved) : undefined,
     router: { kind: routerKind, config: routerConfig },
     makeRouter: (target: Parameters<typeof createRouter>[2]) =>
       createRouter(routerKind as RouterKind, routerConfig as RouterConfig, target, {
@@ -361,9 +549,17 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     throw new UserError(
       `No rollout of "${app}" in namespace "${namespace}" to ${values.action}: the record ConfigMap deploy-actions-${app} does not exist (start one with action: start)`,
     );
-  // The router the rollout started with moves the traffic back, whatever the inputs say now.
+  // The plan and router the rollout started with, whatever this job's inputs say (differences are refused).
+  const followed = planFromRecord(rt, { ...values, strategy: record.strategy }, record);
+  // The recorded plan, parsed as start parsed it (its post-promotion analysis included); the router is the record's.
+  const recorded = {
+    ...parseTraffic({ ...followed, action: 'start' }),
+    kind: record.router.kind as RouterKind,
+    routerConfig: record.router.config as RouterConfig,
+  };
+  for (const secret of planSecrets(recorded)) rt.mask(secret);
   const rollout = new Rollout(rt, client, store, {
-    ...settingsFor(record.router.kind, record.router.config),
+    ...settingsFor(record.router.kind, record.router.config, followed, recorded),
     strategy: record.strategy,
   });
   await rollout.resume(record);

@@ -25,12 +25,15 @@ import {
   IN_FLIGHT_PHASES,
   type RecordStore,
   type RolloutPhase,
+  type RolloutPlan,
   type RolloutRecord,
   runUrlOf,
   type StepVerdict,
   type WorkloadRecord,
 } from './record';
 import {
+  baselineTemplate,
+  baselineVersion,
   configCopy,
   configRefs,
   copyName,
@@ -53,8 +56,13 @@ export interface RolloutSettings {
   onStepFailure: 'abort' | 'previous-step';
   baseline: boolean;
   postPromotion?: { duration: number; metrics: MetricSpec[] } | undefined;
-  /** Blue-green: how long blue keeps running after the switch (analysis runs meanwhile). */
-  scaleDownDelay?: number | undefined;
+  /**
+   * Blue-green: how long blue keeps running after the switch (analysis runs meanwhile), or `manual`:
+   * the step ends after the switch (phase switched) and a later finalize removes blue, or abort switches back.
+   */
+  scaleDownDelay?: number | 'manual' | undefined;
+  /** What start records, so later jobs follow the same plan. */
+  plan?: RolloutPlan | undefined;
   /** Blue-green: checks run against green before the switch; throws a UserError when they fail. */
   previewChecks?: ((green: string) => Promise<void>) | undefined;
   router: { kind: string; config: unknown };
@@ -158,7 +166,12 @@ export class Rollout {
       const baseline = settings.baseline
         ? sideDeployment(
             stable,
-            { role: 'baseline', name: `${name}-baseline`, version: stableVersion, template: stable.spec!.template! },
+            {
+              role: 'baseline',
+              name: `${name}-baseline`,
+              version: baselineVersion(stableVersion),
+              template: baselineTemplate(stable.spec!.template!, stableVersion),
+            },
             app,
             0,
           )
@@ -168,6 +181,7 @@ export class Rollout {
         app,
         stable: { deployment: name },
         canary: { deployment: canary.metadata!.name! },
+        ...(baseline ? { baseline: { deployment: baseline.metadata!.name! } } : {}),
       };
       const router = settings.makeRouter(target);
       const record: WorkloadRecord = {
@@ -215,6 +229,7 @@ export class Rollout {
       ...(runUrlOf(this.rt.env) ? { runUrl: runUrlOf(this.rt.env)! } : {}),
       ...(this.rt.env['GITHUB_RUN_ID'] ? { runId: this.rt.env['GITHUB_RUN_ID'] } : {}),
       updatedAt: new Date(this.rt.clock.now()).toISOString(),
+      ...(settings.plan ? { plan: settings.plan } : {}),
     };
   }
 
@@ -239,6 +254,7 @@ export class Rollout {
         app: record.app,
         stable: { deployment: workload.stable },
         canary: { deployment: workload.canary },
+        ...(workload.baseline ? { baseline: { deployment: workload.baseline } } : {}),
       });
       this.units.push({
         stable,
@@ -346,7 +362,8 @@ export class Rollout {
     return {
       canary,
       stable,
-      ...(this.settings.baseline ? { baseline: stable } : {}),
+      // The baseline runs the stable version, but its pods carry their own version label value.
+      ...(this.settings.baseline ? { baseline: baselineVersion(stable) } : {}),
       namespace: this.settings.namespace,
       app: this.store.app,
     };
@@ -368,16 +385,8 @@ export class Rollout {
       const stableReplicas = unit.stable.spec?.replicas ?? 1;
       const replicas = weight === 0 ? 0 : canaryReplicas(this.settings.router.kind, stableReplicas, weight);
       if (replicasRouter) {
-        // The replica router sizes canary and stable itself: the pod ratio is the traffic share.
+        // The replica router sizes canary, baseline and stable itself: the pod ratio is the traffic share.
         states.set(unit, await unit.router.setWeight(weight));
-        const canary = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.canary });
-        if (unit.record.baseline)
-          await this.client.patch(
-            'Deployment',
-            { namespace, name: unit.record.baseline },
-            { spec: { replicas: canary.spec?.replicas ?? replicas } },
-            'merge',
-          );
       } else {
         // Before any canary pod is Ready: the stable Service must not send the stable's share to it.
         if (weight > 0) await unit.router.isolateStable?.();
@@ -720,26 +729,55 @@ export class Rollout {
       this.routing.push(`${unit.record.stable}: ${state.detail}`);
     }
     this.timeline.push({ at: this.rt.clock.now(), weight: 100, actual: 100 });
-    const delay = this.settings.scaleDownDelay ?? 0;
+    const setting = this.settings.scaleDownDelay ?? 0;
+    const manual = setting === 'manual';
+    const metrics = uniqueMetrics(this.settings.steps.flatMap((step) => step.analysis));
+    // manual: the analysis runs for the step's pause (when there is one); blue then waits for a later job.
+    const delay = manual ? (metrics.length > 0 ? (this.settings.steps[0]?.pause ?? 0) : 0) : setting;
     await this.save({
       phase: 'switched',
       stepIndex: 0,
       weight: 100,
-      scaleDownAt: new Date(this.rt.clock.now() + delay).toISOString(),
+      ...(manual ? {} : { scaleDownAt: new Date(this.rt.clock.now() + delay).toISOString() }),
     });
-    const metrics = uniqueMetrics(this.settings.steps.flatMap((step) => step.analysis));
     const result = await this.analyse(0, 100, metrics, delay);
     if (result && result.verdict !== 'pass') {
       const text = `Switched back to blue because ${result.reason}`;
       await this.abortTraffic(text);
       return this.outcome('aborted', text);
     }
+    await this.save({
+      verdicts: this.verdict(
+        0,
+        100,
+        result ? 'pass' : 'skipped',
+        result?.reason ?? (delay > 0 ? `held ${formatDuration(delay)}, no analysis` : 'no analysis'),
+      ),
+    });
+    if (manual) {
+      const reason = `Switched to ${this.record.canaryVersion}; blue (${this.record.stableVersion}) stays until action: finalize removes it, or action: abort switches back to it.`;
+      await this.save({ reason });
+      return this.outcome('paused', reason);
+    }
     return this.promote();
   }
 
-  /** After promotion or abort: remove what is left of the canary (Deployments, config copies of an aborted version). */
+  /**
+   * Blue-green switched: blue takes the new version (promote), green goes. After promotion, abort or
+   * rollback: remove what is left (Deployments, config copies of an aborted version). A canary still
+   * in flight is refused: removing its pods would leave the stable shrunk and the record in flight.
+   */
   async finalize(): Promise<RolloutOutcome> {
-    if (this.record.phase === 'switched' || this.record.phase === 'paused') return this.promote();
+    const { phase, app, weight } = this.record;
+    if (phase === 'switched') return this.promote();
+    if (phase === 'progressing' || phase === 'paused' || phase === 'promoting')
+      throw new UserError(
+        `The rollout of "${app}" is ${phase} at ${weight}%: finalize is for a blue-green rollout that switched (it removes blue) or cleans up after promoted, aborted or rolled-back; ${
+          phase === 'promoting'
+            ? 'run action: promote to finish the promotion, or rollback'
+            : 'run action: continue to go on with the steps, promote to go to 100% now, or abort to return traffic to stable'
+        }. Nothing was changed.`,
+      );
     const { namespace } = this.settings;
     for (const unit of this.units)
       for (const side of [unit.record.canary, unit.record.baseline])

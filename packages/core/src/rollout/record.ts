@@ -9,6 +9,7 @@ import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
 import { isConflict, isNotFound, KubeApiError } from '../kube/errors';
 import type { KubeObject } from '../kube/types';
+import type { MetricSpec } from '../metrics/spec';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'deploy-actions' } as const;
 export const ROLE_LABEL = 'deploy-actions.dev/role';
@@ -53,6 +54,33 @@ export interface WorkloadRecord {
   stableRevision?: number;
 }
 
+/** One step of the recorded plan. */
+export interface PlannedStep {
+  weight: number;
+  /** ms */
+  pause: number;
+  analysis: MetricSpec[];
+}
+
+/**
+ * The plan a `start` ran with, so `continue`, `promote` and `finalize` in a later job follow it whatever
+ * their own inputs say (inputs that differ are refused). Secrets in the analysis (Datadog keys,
+ * credential headers) are stored as REDACTED: a later job must give that input again.
+ */
+export interface RolloutPlan {
+  steps: PlannedStep[];
+  onStepFailure: 'abort' | 'previous-step';
+  baseline: boolean;
+  postPromotion?: { duration: number; metrics: MetricSpec[] };
+  /** Blue-green: ms blue stays after the switch, or `manual` (until a later finalize or abort). */
+  scaleDownDelay?: number | 'manual';
+  /** The parsed plan inputs this was built from (secrets REDACTED), what a later job's inputs are compared with. */
+  inputs: Record<string, unknown>;
+}
+
+/** Stands in for a secret value in the record. */
+export const REDACTED = '(secret: not stored, give this input again)';
+
 export interface RolloutRecord {
   version: 1;
   app: string;
@@ -75,6 +103,8 @@ export interface RolloutRecord {
   updatedAt: string;
   /** Blue-green: when blue may be scaled down (ISO). */
   scaleDownAt?: string;
+  /** What start planned (absent in records written before it was kept). */
+  plan?: RolloutPlan;
 }
 
 export function recordName(app: string): string {

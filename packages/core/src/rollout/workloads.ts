@@ -149,6 +149,28 @@ export function withImages(
   return copy;
 }
 
+/**
+ * The baseline's version label value: the stable version, told apart (`v1` → `v1-baseline`), so that
+ * `{{baseline}}` in a query selects the baseline pods and not the long-running stable ones.
+ */
+export function baselineVersion(stableVersion: string): string {
+  return `${stableVersion.slice(0, 63 - '-baseline'.length).replace(/[^A-Za-z0-9]+$/, '')}-baseline`;
+}
+
+/**
+ * The stable template for the baseline: its version labels (`version`, `app.kubernetes.io/version`; `version`
+ * added when it has neither) say baselineVersion. Besides telling queries apart, a Service that selects the
+ * stable by version no longer selects the baseline pods.
+ */
+export function baselineTemplate(template: PodTemplateSpec, stableVersion: string): PodTemplateSpec {
+  const copy = structuredClone(template);
+  const labels = { ...(copy.metadata?.labels ?? {}) };
+  const present = USER_VERSION_LABELS.filter((key) => labels[key] !== undefined);
+  for (const key of present.length > 0 ? present : ['version']) labels[key] = baselineVersion(stableVersion);
+  copy.metadata = { ...(copy.metadata ?? {}), labels };
+  return copy;
+}
+
 export interface SideObject {
   role: Role;
   name: string;

@@ -21,6 +21,8 @@ interface Hpa extends KubeObject {
 interface Split {
   base: number;
   canary: number;
+  /** Baseline pods (the canary's count): behind the same Service, they serve the stable version's share. */
+  baseline: number;
   stable: number;
   /** Why the stable count is above base - canary (an HPA's minReplicas). */
   note: string;
@@ -55,8 +57,9 @@ export class ReplicasRouter implements TrafficRouter {
     const [stable, canary, hpa] = await Promise.all([this.deployment('stable'), this.deployment('canary'), this.hpa()]);
     await this.checkService(stable, canary);
     const split = this.split(stable, hpa, weight);
-    // Canary first, then stable: capacity never dips below the total during the shift.
+    // Canary (and baseline) first, then stable: capacity never dips below the total during the shift.
     await this.scale(this.target.canary.deployment, split.canary);
+    if (this.target.baseline) await this.scale(this.target.baseline.deployment, split.baseline);
     await this.patchStable(split.stable, String(split.base));
     return this.state(weight, split);
   }
@@ -96,6 +99,7 @@ export class ReplicasRouter implements TrafficRouter {
     const base = Number.isInteger(recorded) && recorded > 0 ? recorded : (stable.spec?.replicas ?? 1);
     await Promise.all([
       this.scale(this.target.canary.deployment, 0, false, true),
+      ...(this.target.baseline ? [this.scale(this.target.baseline.deployment, 0, false, true)] : []),
       this.patchStable(Math.max(base, stable.spec?.replicas ?? 0), null),
     ]);
   }
@@ -110,26 +114,28 @@ export class ReplicasRouter implements TrafficRouter {
       base = Math.min(Math.max(desired, 1), hpa.spec?.maxReplicas ?? desired);
     } else base = stable.spec?.replicas ?? 1;
     base = Math.max(base, 1);
-    if (weight === 0) return { base, canary: 0, stable: base, note: '' };
+    if (weight === 0) return { base, canary: 0, baseline: 0, stable: base, note: '' };
     const canary = Math.max(1, Math.round((base * weight) / 100));
-    let stableCount = Math.max(1, base - canary);
-    let note = '';
+    // The baseline's pods take part of the stable version's share: the stable gives them its pods.
+    const baseline = this.target.baseline ? canary : 0;
+    let stableCount = Math.max(1, base - canary - baseline);
+    let note = baseline > 0 ? `; baseline ${baseline} pods serve the stable version's share with it` : '';
     const min = hpa?.spec?.minReplicas ?? 1;
     if (stableCount < min) {
       // Below its minimum the HPA would scale the stable straight back up.
       stableCount = Math.min(min, base);
-      note = `; stable kept at the HPA's minReplicas ${min}`;
+      note += `; stable kept at the HPA's minReplicas ${min}`;
     }
-    return { base, canary, stable: stableCount, note };
+    return { base, canary, baseline, stable: stableCount, note };
   }
 
   private state(weight: number, split: Split): RouterState {
-    const total = split.canary + split.stable;
+    const total = split.canary + split.stable + split.baseline;
     const actual = total === 0 ? 0 : Math.round((split.canary / total) * 1000) / 10;
     return {
       weight,
       actualWeight: actual,
-      detail: `canary ${split.canary} of ${total} pods (${actual}%), stable ${split.stable}: weights as close as the replica counts allow${split.note}`,
+      detail: `canary ${split.canary} of ${total} pods (${actual}%), stable ${split.stable}${split.baseline > 0 ? `, baseline ${split.baseline}` : ''}: weights as close as the replica counts allow${split.note}`,
     };
   }
 

@@ -16,6 +16,11 @@ export interface TrafficTarget {
   app: string;
   stable: { deployment: string; service?: string };
   canary: { deployment: string; service?: string };
+  /**
+   * Fresh pods of the stable version for comparison (`baseline: true`), the canary's size. They carry the
+   * stable's labels, so a Service selecting both versions sends them traffic: the replicas router counts them.
+   */
+  baseline?: { deployment: string };
 }
 
 export interface RouterState {

@@ -125,3 +125,57 @@ describe('blue-green preview', () => {
     expect(service('auth')?.spec?.selector).toEqual({ app: 'auth', version: 'v1' });
   });
 });
+
+describe('blue-green with scale-down-delay: manual', () => {
+  /** Start with blue kept after the switch: the step ends switched, paused, and a later job decides. */
+  async function switched(name: string) {
+    await versionedApp(name);
+    const started = await c.run({ ...inputs(name, 'v2', `${name}-preview`), 'scale-down-delay': 'manual' });
+    expect(started.errors).toEqual([]);
+    expect(started.outputs['result']).toBe('paused');
+    expect(started.outputs['phase']).toBe('switched');
+    expect(c.record(name)).toMatchObject({ phase: 'switched', weight: 100 });
+    // Users are on green; blue is still there at full size, on the old version.
+    expect(service(name)?.spec?.selector).toEqual({ app: name, version: 'v2' });
+    expect(c.images(name)).toEqual([`ghcr.io/acme/${name}:v1`]);
+    expect(c.deployment(name)?.status?.readyReplicas).toBe(4);
+    expect(c.replicas(`${name}-green`)).toBe(4);
+    expect(started.summary).toContain('blue (v1) stays until action: finalize removes it, or action: abort');
+  }
+
+  it('a later finalize removes blue: the stable takes v2, green goes, the Service stays on v2', async () => {
+    await switched('news');
+    const watch = watchSelectors(['news']);
+    const finalize = await c.run({ app: 'news', action: 'finalize' }, { env: { GITHUB_RUN_ID: '4401' } });
+    watch.stop();
+    expect(finalize.errors).toEqual([]);
+    expect(finalize.outputs['result']).toBe('promoted');
+    expect(watch.seen).toEqual([]);
+    expect(c.images('news')).toEqual(['ghcr.io/acme/news:v2']);
+    expect(c.deployment('news-green')).toBeUndefined();
+    expect(c.record('news')).toMatchObject({ phase: 'promoted' });
+  });
+
+  it('a later abort switches the active Service back to blue in one patch and scales green to 0', async () => {
+    await switched('feed');
+    const watch = watchSelectors(['feed']);
+    const abort = await c.run({ app: 'feed', action: 'abort' }, { env: { GITHUB_RUN_ID: '4402' } });
+    watch.stop();
+    expect(abort.outputs['result']).toBe('aborted');
+    expect(watch.seen).toEqual([['feed', 'v1']]);
+    expect(c.images('feed')).toEqual(['ghcr.io/acme/feed:v1']);
+    expect(c.replicas('feed')).toBe(4);
+    expect(c.replicas('feed-green')).toBe(0);
+    expect(c.record('feed')).toMatchObject({ phase: 'aborted', weight: 0 });
+  });
+
+  it('refuses a scale-down-delay that is neither a duration nor manual', async () => {
+    await versionedApp('docs');
+    const before = c.snapshot();
+    const refused = await c.run({ ...inputs('docs', 'v2', 'docs-preview'), 'scale-down-delay': 'later' });
+    expect(refused.errors.join('\n')).toMatch(
+      /^Input 'scale-down-delay': must be a duration \(30s, 5m, 1h30m\) or manual .*Example: scale-down-delay: 30m/,
+    );
+    expect(c.snapshot()).toEqual(before);
+  });
+});

@@ -11,7 +11,7 @@ import { holdVirtualTime } from '@deploy-actions/core/clock';
 import { parseRestoreSpec } from '@deploy-actions/core/db';
 import { InputError } from '@deploy-actions/core/errors';
 import { HelmCli } from '@deploy-actions/core/helm';
-import { checkSpecInput } from '@deploy-actions/core/http';
+import { type ChecksResult, checkSpecInput, renderChecksSummary } from '@deploy-actions/core/http';
 import { boolean, defineInputs, duration, integer, list, string, structured } from '@deploy-actions/core/inputs';
 import {
   type Deployment,
@@ -25,6 +25,7 @@ import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/c
 import {
   hasRolloutInFlight,
   inFlightApps,
+  needsServiceProxy,
   nothingToRollBack,
   type RollbackReport,
   rollbackGitHub,
@@ -32,6 +33,7 @@ import {
   rollbackInFlight,
   rollbackStaged,
   rollback as rollbackWorkloads,
+  verify,
 } from '@deploy-actions/core/rollback';
 import { parseSteps, ROLE_LABEL } from '@deploy-actions/core/rollout';
 import {
@@ -110,6 +112,7 @@ const rollback: ActionDefinition<Inputs> = {
     if (values['database-restore'] !== undefined && !values['confirm-database-restore']) {
       throw new InputError('confirm-database-restore', 'must be true to restore a database', 'false', 'true');
     }
+    if (values.mode === 'helm' || values.mode === 'in-flight') refuseDatabaseRestore(values, values.mode);
     if (values.mode === 'helm') return helmMode(rt, values);
     if (values.mode === 'image' && !values['to-version']) {
       throw new InputError('to-version', 'is required with mode: image', undefined, 'v0.9.5');
@@ -178,12 +181,18 @@ const rollback: ActionDefinition<Inputs> = {
           ? 'image'
           : 'kubernetes';
       rt.log.info(`mode auto: ${mode}${mode === 'in-flight' ? ` (a rollout of ${app} is in flight)` : ''}`);
+      if (mode === 'in-flight')
+        refuseDatabaseRestore(values, `in-flight (mode auto found a rollout of ${app} in flight)`);
       // canary-promote aborted the release and the stable it never touched still serves: undo nothing.
       const nothing =
         mode === 'kubernetes'
           ? await nothingToRollBack(rt, client, { namespace, app, reason: values.reason })
           : undefined;
       if (nothing) {
+        refuseDatabaseRestore(
+          values,
+          `auto here (the release of ${app} was ${nothing.record.phase}: nothing to roll back)`,
+        );
         const { record, ...report } = nothing;
         const restored = Object.fromEntries(
           Object.entries(nothing.workloads).map(([name, images]) => [
@@ -192,9 +201,11 @@ const rollback: ActionDefinition<Inputs> = {
           ]),
         );
         const who = { namespace, reason: values.reason, triggeredBy: triggeredBy(rt.env) };
+        const checked = await verifyAfter(rt, client, namespace, values.verify);
         return {
-          result: { verdict: nothing.result, mode: 'auto', ...report, phase: record.phase },
+          result: { verdict: nothing.result, mode: 'auto', ...report, phase: record.phase, ...checked.result },
           outputs: { ...textOutputs(nothing.result, { ...who, environment: values.environment }, restored), restored },
+          ...checked.failure,
         };
       }
     }
@@ -344,11 +355,8 @@ function toOutcome(
       ? `Staged rollback aborted, the current version still serves: ${failed[0]?.message.replace(/^aborted: /, '') ?? 'stopped'}`
       : failed.length > 0 || report.incomplete
         ? incompleteLine(notDone, report.incomplete)
-        : report.verification && !report.verification.passed
-          ? `Rolled back, but verification failed: ${report.verification.checks
-              .filter((check) => check.outcome === 'failed')
-              .map((check) => `${check.name}: ${check.error ?? 'failed'}`)
-              .join('; ')}`
+        : verificationFailure(report.verification)
+          ? verificationFailure(report.verification)
           : githubError
             ? `Rolled back in the cluster, but the GitHub Deployments could not be updated: ${githubError}`
             : undefined;
@@ -357,6 +365,46 @@ function toOutcome(
     outputs: { ...textOutputs(report.result, { ...report, environment }, restored), restored },
     ...(failure ? { failure } : {}),
   };
+}
+
+/**
+ * database-restore where the rollback is not a change of Deployments we make: refused before anything changes.
+ * helm: the release's workloads are Helm's (scaling them to 0 and back is not ours to do); in-flight: aborting
+ * puts traffic back on the stable, which the release never changed.
+ */
+function refuseDatabaseRestore(values: Inputs, mode: string) {
+  if (values['database-restore'] === undefined) return;
+  const why = mode.startsWith('helm')
+    ? "the release's workloads are Helm's to scale, not ours, so the app cannot be stopped around the restore"
+    : 'aborting a rollout puts traffic back on the stable version, which it never changed, so no app is stopped and restarted around a restore';
+  throw new InputError(
+    'database-restore',
+    `is not supported with mode: ${mode}: ${why}. Restore the data in its own step first (e.g. a Job from your restore CronJob), or use mode: kubernetes, which stops the app around the restore`,
+    values['database-restore'],
+    '{ cronjob: db-restore }  (with mode: kubernetes)',
+  );
+}
+
+/** The `verify` checks after a rollback that is not a change of Deployments (helm, in-flight, nothing to roll back). */
+async function verifyAfter(
+  rt: Runtime,
+  client: KubeClient | undefined,
+  namespace: string,
+  spec: Inputs['verify'],
+): Promise<{ result?: { verification: ChecksResult }; failure?: { failure: string } }> {
+  if (!spec) return {};
+  const verification = await verify(rt, client, { namespace }, spec, (event) => rt.log.info(event));
+  rt.summary.append(renderChecksSummary(verification, 'Verification after the rollback'));
+  const failure = verificationFailure(verification);
+  return { result: { verification }, ...(failure ? { failure: { failure } } : {}) };
+}
+
+function verificationFailure(verification: ChecksResult | undefined): string | undefined {
+  if (!verification || verification.passed) return undefined;
+  return `Rolled back, but verification failed: ${verification.checks
+    .filter((check) => check.outcome === 'failed')
+    .map((check) => `${check.name}: ${check.error ?? 'failed'}`)
+    .join('; ')}`;
 }
 
 /** The error line of a rollback that stopped half-way: the first problem, then what state it left and what next. */
@@ -425,9 +473,13 @@ async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { 
     rt.summary.append(`## Rollback planned: ${message}\n`);
     return { result: { verdict: 'planned', mode: 'in-flight', app, message } };
   }
+  const named = [...(values.deployments ?? []), ...(values.selector ? [`selector ${values.selector}`] : [])];
   const outcome = await rollbackInFlight(rt, client, {
     namespace: values.namespace,
     app,
+    chosen: values.app
+      ? 'the app input'
+      : `canary-promote's default, the first Deployment's name: no in-flight record moves ${named.join(', ')}`,
     reason: values.reason,
     triggeredBy: triggeredBy(rt.env),
   });
@@ -438,9 +490,18 @@ async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { 
     ]),
   );
   const who = { namespace: values.namespace, reason: values.reason, triggeredBy: triggeredBy(rt.env) };
+  const checked = await verifyAfter(rt, client, values.namespace, values.verify);
   return {
-    result: { verdict: 'rolled-back', mode: 'in-flight', app, reason: outcome.reason, record: outcome.record },
+    result: {
+      verdict: 'rolled-back',
+      mode: 'in-flight',
+      app,
+      reason: outcome.reason,
+      record: outcome.record,
+      ...checked.result,
+    },
     outputs: { ...textOutputs('rolled-back', { ...who, environment: values.environment }, restored), restored },
+    ...checked.failure,
   };
 }
 
@@ -458,10 +519,19 @@ async function helmMode(rt: Runtime, values: Inputs) {
     writeFileSync(kubeconfigPath, config.exportConfig(), { mode: 0o600 });
   }
   try {
+    const namespace = resolveNamespace(values.namespace, contextNamespace);
+    // Checks through a Service need the API server; connecting first means a bad kubeconfig changes nothing.
+    const client =
+      values.verify && needsServiceProxy(values.verify)
+        ? await KubeClient.connect(
+            { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
+            { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
+          )
+        : undefined;
     const helm = new HelmCli({ kubeconfigPath, context: values.context });
     const report = await rollbackHelm(rt, helm, {
       release: values.release,
-      namespace: resolveNamespace(values.namespace, contextNamespace),
+      namespace,
       toRevision: values['to-revision'],
       reason: values.reason,
       triggeredBy: triggeredBy(rt.env),
@@ -478,7 +548,13 @@ async function helmMode(rt: Runtime, values: Inputs) {
       },
     };
     const text = textOutputs(report.result, { ...report, environment: values.environment }, restored);
-    return { result: { verdict: report.result, mode: 'helm', ...report }, outputs: { ...text, restored } };
+    // `helm rollback --wait` returned: the release's resources are ready, so the checks can run.
+    const checked = report.result === 'planned' ? {} : await verifyAfter(rt, client, namespace, values.verify);
+    return {
+      result: { verdict: report.result, mode: 'helm', ...report, ...checked.result },
+      outputs: { ...text, restored },
+      ...checked.failure,
+    };
   } finally {
     if (kubeconfigDir) rmSync(kubeconfigDir, { recursive: true, force: true });
   }

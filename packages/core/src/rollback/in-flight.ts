@@ -29,6 +29,8 @@ export interface InFlightRequest {
   app: string;
   reason?: string | undefined;
   triggeredBy?: string | undefined;
+  /** How `app` was chosen (the app input, the Deployments' in-flight records, the first Deployment's name), for the error when it has no record. */
+  chosen?: string | undefined;
 }
 
 /** Whether `app` has a rollout in flight: what `mode: auto` asks before choosing. */
@@ -46,12 +48,22 @@ export async function inFlightApps(
   namespace: string,
   deployments: readonly string[],
 ): Promise<string[]> {
+  const apps: string[] = [];
+  for (const record of await rolloutRecords(client, namespace)) {
+    if (!IN_FLIGHT_PHASES.includes(record.phase)) continue;
+    if (record.workloads.some((workload) => deployments.includes(workload.stable))) apps.push(record.app);
+  }
+  return apps.sort();
+}
+
+/** Every rollout record in the namespace (canary-promote's ConfigMaps), sorted by app. */
+async function rolloutRecords(client: KubeClient, namespace: string): Promise<RolloutRecord[]> {
   const managed = Object.entries(MANAGED_BY).map(([key, value]) => `${key}=${value}`);
   const list = await client.list<{ metadata?: { labels?: Record<string, string> }; data?: Record<string, string> }>(
     'ConfigMap',
     { namespace, labelSelector: [...managed, APP_LABEL].join(',') },
   );
-  const apps: string[] = [];
+  const records: RolloutRecord[] = [];
   for (const map of list.items) {
     let record: RolloutRecord | undefined;
     try {
@@ -60,10 +72,9 @@ export async function inFlightApps(
       continue; // not a record (a config copy carries the same labels)
     }
     if (typeof record?.app !== 'string' || !Array.isArray(record.workloads)) continue;
-    if (!IN_FLIGHT_PHASES.includes(record.phase)) continue;
-    if (record.workloads.some((workload) => deployments.includes(workload.stable))) apps.push(record.app);
+    records.push(record);
   }
-  return apps.sort();
+  return records.sort((a, b) => a.app.localeCompare(b.app));
 }
 
 export async function rollbackInFlight(
@@ -73,9 +84,15 @@ export async function rollbackInFlight(
 ): Promise<RolloutOutcome> {
   const record = await readRolloutRecord(client, request.namespace, request.app);
   if (record === undefined) {
+    // Say everything that was looked at, so the person on call can tell a wrong name from a wrong namespace.
+    const others = (await rolloutRecords(client, request.namespace)).map(
+      (other) => `${other.app} (${other.phase}: ${other.workloads.map((workload) => workload.stable).join(', ')})`,
+    );
     throw new UserError(
-      `No rollout record for app "${request.app}" in namespace "${request.namespace}" (ConfigMap deploy-actions-${request.app}): nothing is in flight`,
-      { hint: 'use mode: kubernetes to undo a finished rollout' },
+      `No rollout record for app "${request.app}" in namespace "${request.namespace}" (looked for ConfigMap deploy-actions-${request.app}${request.chosen ? `; app chosen as ${request.chosen}` : ''}). Rollout records in "${request.namespace}": ${others.length > 0 ? others.join('; ') : 'none'}. Nothing was changed`,
+      {
+        hint: 'name the rollout with app: (as canary-promote was given it), or use mode: kubernetes to undo a finished rollout',
+      },
     );
   }
   if (!IN_FLIGHT_PHASES.includes(record.phase)) {

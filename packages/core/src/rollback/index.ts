@@ -365,17 +365,28 @@ async function restoreWithAppStopped(
   return restored;
 }
 
-/** The `verify` checks after a rollback (also used by staged mode). */
+/** Whether the checks reach a Service through the API server (and so need a Kubernetes client). */
+export function needsServiceProxy(spec: CheckSpec): boolean {
+  return spec.checks.some((check) => check.request.target.kind === 'service');
+}
+
+/**
+ * The `verify` checks after a rollback (also used by staged, in-flight and helm modes). `client` is needed only
+ * for checks that name a Service (see needsServiceProxy).
+ */
 export async function verify(
   rt: Runtime,
-  client: KubeClient,
+  client: Pick<KubeClient, 'config'> | undefined,
   request: { namespace: string },
   spec: CheckSpec,
   mark: (event: string) => void,
 ): Promise<ChecksResult> {
-  const serviceProxy = spec.checks.some((check) => check.request.target.kind === 'service')
-    ? await kubeServiceProxy(client.config, request.namespace)
-    : undefined;
+  let serviceProxy: Awaited<ReturnType<typeof kubeServiceProxy>> | undefined;
+  if (needsServiceProxy(spec)) {
+    if (!client)
+      throw new UserError('verify: a check names a Service, but there is no Kubernetes cluster to reach it through');
+    serviceProxy = await kubeServiceProxy(client.config, request.namespace);
+  }
   const result = await runChecks(spec, {
     clock: rt.clock,
     log: rt.log,

@@ -112,11 +112,36 @@ export async function restoreDatabase(spec: RestoreSpec, context: RestoreContext
       ran = `job/${await runJobFromCronJob(spec.cronjob, context)}`;
       break;
     case 'command':
+      for (const secret of commandSecrets(spec.command, context.env)) context.mask(secret);
       await runProgram(spec.command[0]!, spec.command.slice(1), context.env, context);
       ran = spec.command.join(' ');
       break;
   }
   return { kind: spec.kind, ran, elapsedMs: context.clock.now() - started };
+}
+
+/**
+ * What a user's restore command may print or carry that must never reach a log or the summary: the password
+ * of a connection URL among its arguments or in DATABASE_URL, and PGPASSWORD.
+ */
+export function commandSecrets(
+  command: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const secrets: string[] = [];
+  for (const text of [...command, env['DATABASE_URL'] ?? '']) {
+    for (const match of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:([^\s/@]+)@/gi)) {
+      const password = match[1]!;
+      secrets.push(password);
+      try {
+        secrets.push(decodeURIComponent(password));
+      } catch {
+        // not percent-encoded: the raw form is already masked
+      }
+    }
+  }
+  if (env['PGPASSWORD']) secrets.push(env['PGPASSWORD']);
+  return [...new Set(secrets)];
 }
 
 function runProgram(

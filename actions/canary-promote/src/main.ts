@@ -14,6 +14,7 @@ import {
   runHelm,
   runRolling,
   toActionOutcome,
+  undoCancelledDeploy,
 } from '@deploy-actions/core/deploy';
 import { InputError, UserError } from '@deploy-actions/core/errors';
 import type { ReleaseContent, ReleaseTracker } from '@deploy-actions/core/github';
@@ -116,6 +117,8 @@ const STATE_DONE = 'rollout-finished';
 const STATE_DEPLOYMENT = 'github-deployment';
 /** `command` when main ran the command router without a cluster: the post step runs the abort command. */
 const STATE_MODE = 'rollout-mode';
+/** Rolling / helm: the namespace the record is in (a manifest's own may differ from the input's). */
+const STATE_NAMESPACE = 'deploy-namespace';
 
 /** Secret names: DNS subdomains, as Kubernetes names them. */
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -676,6 +679,8 @@ const canaryPromote: ActionDefinition<Inputs> = {
     const app = rt.state.get(STATE_APP);
     if (!app || rt.state.get(STATE_DONE) === 'true') return;
     if (rt.state.get(STATE_MODE) === 'command') return commandPost(rt, values, app);
+    if (rt.state.get(STATE_MODE) === 'rolling' || rt.state.get(STATE_MODE) === 'helm')
+      return plainPost(rt, values, app);
     const client = await connect(rt, values);
     const namespace = resolveNamespace(values.namespace, client.contextNamespace);
     const holder = holderIdentity(rt.env);
@@ -930,8 +935,15 @@ async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     monitorMs: values.monitor,
     timeoutMs: values.timeout,
     dryRun: values['dry-run'],
+    // The app's lease and record, as canaries keep them (taken before the first change).
+    holder: { holder: holderIdentity(rt.env), runUrl: runUrlOf(rt.env), runId: rt.env['GITHUB_RUN_ID'] },
     // Every input is checked by now: record the release on GitHub before the first change.
     onBeforeChange: async (plan: ChangePlan) => {
+      // From here on a cancelled job's post step undoes the deploy (the record says what changed).
+      rt.state.save(STATE_APP, plan.app);
+      rt.state.save(STATE_MODE, plan.strategy);
+      rt.state.save(STATE_NAMESPACE, plan.namespace);
+      rt.state.save(STATE_DONE, 'false');
       if (tracker)
         await startRelease(rt, tracker, plan, `${plan.strategy} of ${plan.helm ? plan.helm.release : plan.app}`);
     },
@@ -961,14 +973,59 @@ async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
             version: values['chart-version'],
           });
   } catch (error) {
-    await tracker?.fail((error as Error).message);
+    // A cancelled job leaves the Deployment to the post step, which undoes the deploy first.
+    if (!rt.signal.aborted) await tracker?.fail((error as Error).message);
     throw error;
   }
+  rt.state.save(STATE_DONE, 'true');
   if (outcome.verdict === 'deployed') await tracker?.succeed(`Deployed ${outcome.app}`);
   else if (outcome.verdict !== 'planned') await tracker?.fail(outcome.failure?.split('\n')[0] ?? outcome.verdict);
   const deployment = tracker?.summary() ?? '';
   rt.summary.append(`${renderDeploySummary(outcome)}${deployment ? `\n${deployment}` : ''}`);
   return toActionOutcome(outcome);
+}
+
+/** Post step of a rolling or helm deploy that did not finish: undo it (on-cancel: abort) or say what stays (leave). */
+async function plainPost(rt: Runtime, values: Inputs, app: string): Promise<void> {
+  const client = await connect(rt, values);
+  // Where main kept the record: a manifest may have named another namespace than the input.
+  const namespace = rt.state.get(STATE_NAMESPACE) || resolveNamespace(values.namespace, client.contextNamespace);
+  const holder = holderIdentity(rt.env);
+  if (values['on-cancel'] === 'leave') {
+    const lease = await readLease(client, namespace, app).catch(() => undefined);
+    const held =
+      lease?.holder === holder && lease.expiresAt
+        ? `; its lease deploy-actions-${app} stays held by this run (${holder}) until ${lease.expiresAt.toISOString()}, then expires`
+        : '';
+    rt.log.warning(
+      `The ${rt.state.get(STATE_MODE)} deploy of ${app} did not finish; on-cancel: leave keeps the new version as it is, not undone (record deploy-actions-${app} says how far it got)${held}`,
+    );
+    return;
+  }
+  let outcome: DeployOutcome | undefined;
+  try {
+    outcome = await undoCancelledDeploy(rt, {
+      client,
+      namespace,
+      app,
+      holder: { holder, runUrl: runUrlOf(rt.env), runId: rt.env['GITHUB_RUN_ID'] },
+      timeoutMs: values.timeout,
+    });
+  } catch (error) {
+    // Another run took the lease after ours expired: the app is its to change now.
+    rt.log.warning(`The deploy of ${app} was not undone: ${(error as Error).message}`);
+    return;
+  }
+  if (outcome === undefined) return;
+  rt.log.warning(outcome.failure ?? outcome.verdict);
+  const id = Number(rt.state.get(STATE_DEPLOYMENT));
+  const tracker = Number.isInteger(id) && id > 0 ? await releaseTracker(rt, values) : undefined;
+  await tracker?.resume(() => true, { id, quiet: true });
+  await tracker?.fail(outcome.failure?.split('\n')[0] ?? outcome.verdict);
+  const deployment = tracker?.summary() ?? '';
+  rt.summary.append(
+    `## canary-promote (post)\n\n${renderDeploySummary(outcome)}${deployment ? `\n${deployment}` : ''}`,
+  );
 }
 
 export default canaryPromote;

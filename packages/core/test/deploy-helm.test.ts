@@ -14,10 +14,12 @@ import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
 import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/clock';
-import { renderDeploySummary, runHelm } from '../src/deploy';
+import { type ExecFunction, renderDeploySummary, runHelm } from '../src/deploy';
+import { spawnExec } from '../src/deploy/helm';
 import { InputError } from '../src/errors';
 import { KubeClient } from '../src/kube/client';
 import { waitForRollout } from '../src/kube/rollout-wait';
+import type { Deployment } from '../src/kube/types';
 import { parseAnalysisSpec } from '../src/metrics';
 import { createMemoryRuntime } from '../src/runtime';
 
@@ -188,7 +190,8 @@ describe('strategy helm (fake helm executable: argument arrays and rollback deci
     });
     expect(outcome.workloads).toMatchObject([{ kind: 'Deployment', name: 'api', status: 'rolled-out' }]);
     const summary = rt.redact(renderDeploySummary(outcome));
-    expect(summary).toContain('| api | ./charts/api | 1.1.0 | 2.1.0 | 3 | 4 | deployed |');
+    // Chart and app version of the revision before (helm history) → after (helm status).
+    expect(summary).toContain('| api | ./charts/api | 1.0.0 → 1.1.0 | 2.0.0 → 2.1.0 | 3 | 4 | deployed |');
     // A --set value under a secret-looking key is masked wherever it is shown.
     expect(rt.masked).toContain('s3cr3t');
     expect(summary).not.toContain('s3cr3t');
@@ -292,6 +295,44 @@ describe('strategy helm (fake helm executable: argument arrays and rollback deci
       .map((args) => args[args.indexOf('--namespace') + 1]);
     expect(namespaces.length).toBeGreaterThan(0);
     expect(new Set(namespaces)).toEqual(new Set(['prod']));
+  });
+
+  it("the summary's workloads table shows each workload's rollout with revision and images before and after", async () => {
+    const ref = { namespace: 'prod', name: 'api' };
+    // What helm puts on what it installs: how the workloads before the upgrade are found.
+    await client.patch(
+      'Deployment',
+      ref,
+      { metadata: { annotations: { 'meta.helm.sh/release-name': 'api', 'meta.helm.sh/release-namespace': 'prod' } } },
+      'merge',
+    );
+    const revisionBefore = Number(
+      (await client.get<Deployment>('Deployment', ref)).metadata?.annotations?.['deployment.kubernetes.io/revision'],
+    );
+    const imageBefore = (await client.get<Deployment>('Deployment', ref)).spec?.template?.spec?.containers?.[0]?.image;
+    // The fake helm deploys nothing: its upgrade is made real here by setting the new image on the cluster.
+    const exec: ExecFunction = async (command, args, options) => {
+      const result = await spawnExec(command, args, options);
+      if (args[0] === 'upgrade')
+        await client.patch(
+          'Deployment',
+          ref,
+          { spec: { template: { spec: { containers: [{ name: 'api', image: 'ghcr.io/acme/api:2.2.0' }] } } } },
+          'strategic',
+        );
+      return result;
+    };
+    const outcome = await runHelm(runtime(), { ...base(), exec });
+    expect(outcome.verdict).toBe('deployed');
+    const summary = renderDeploySummary(outcome);
+    expect(summary).toContain(
+      '| workload | rollout | revision before | images before | revision after | images after | took | detail |',
+    );
+    expect(summary).toMatch(
+      new RegExp(
+        `\\| deployment/api \\| ✅ rolled out \\| ${revisionBefore} \\| api=${imageBefore} \\| ${revisionBefore + 1} \\| api=ghcr.io/acme/api:2.2.0 \\| [^|]* \\| .*successfully rolled out`,
+      ),
+    );
   });
 
   it('names azure/setup-helm when there is no helm binary', async () => {

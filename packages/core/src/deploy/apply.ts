@@ -95,7 +95,12 @@ function ref(prepared: PreparedObject) {
 export async function applyObjects(
   client: KubeClient,
   objects: PreparedObject[],
-  options: { dryRun: boolean; onApplied?: (object: PreparedObject) => void },
+  options: {
+    dryRun: boolean;
+    onApplied?: (object: PreparedObject) => void;
+    /** After the reads, before the first write: the state record learns what an undo would return to. */
+    onBeforeWrite?: () => Promise<void>;
+  },
 ): Promise<void> {
   await eachLimited(objects, 16, async (prepared) => {
     prepared.before = await client.get(prepared.resource, ref(prepared)).catch((error: unknown) => {
@@ -103,6 +108,7 @@ export async function applyObjects(
       throw error;
     });
   });
+  await options.onBeforeWrite?.();
   const ranks = [...new Set(objects.map((prepared) => rank(prepared.item.object.kind)))].sort((a, b) => a - b);
   for (const current of ranks) {
     const batch = objects.filter((prepared) => rank(prepared.item.object.kind) === current);

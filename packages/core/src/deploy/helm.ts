@@ -14,11 +14,12 @@ import { parseAllDocuments } from 'yaml';
 import { InputError, UserError } from '../errors';
 import { resolveInWorkspace } from '../inputs/files';
 import { resolveNamespace } from '../kube/inputs';
-import { isRolloutKind, type RolloutKind } from '../kube/rollout-status';
+import { isRolloutKind, ROLLOUT_KINDS, type RolloutKind } from '../kube/rollout-status';
 import type { KubeObject } from '../kube/types';
 import type { Runtime } from '../runtime/port';
+import { type DeploySession, DeployState, withSession } from './state';
 import type { ChangePlan, DeployOutcome, ExecFunction, HelmOptions, HelmReleaseReport } from './types';
-import { checkAnalysis, monitor, type Tracked, track, waitAll } from './watch';
+import { checkAnalysis, monitor, stateOf, type Tracked, track, waitAll } from './watch';
 
 /** Release names: DNS-1123 labels of at most 53 characters (helm's own limit). */
 const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/;
@@ -62,20 +63,29 @@ interface StatusJson {
 }
 
 export async function runHelm(rt: Runtime, options: HelmOptions): Promise<DeployOutcome> {
-  if (options.env?.['KUBECONFIG'] !== undefined) return deployWithHelm(rt, options);
-  // helm must talk to the cluster (and context) the client connected to: hand it the same kubeconfig,
-  // in a private file that is removed afterwards (it may hold tokens).
+  return withHelmKubeconfig(options, (withEnv) => withSession(rt, (session) => deployWithHelm(rt, withEnv, session)));
+}
+
+/**
+ * helm must talk to the cluster (and context) the client connected to: `fn` gets options whose env hands it
+ * the same kubeconfig, in a private file that is removed afterwards (it may hold tokens).
+ */
+export async function withHelmKubeconfig<T, O extends { client: HelmOptions['client']; env?: HelmOptions['env'] }>(
+  options: O,
+  fn: (options: O) => Promise<T>,
+): Promise<T> {
+  if (options.env?.['KUBECONFIG'] !== undefined) return fn(options);
   const folder = mkdtempSync(join(tmpdir(), 'deploy-actions-helm-'));
   const path = join(folder, 'kubeconfig');
   try {
     writeFileSync(path, options.client.config.exportConfig(), { mode: 0o600 });
-    return await deployWithHelm(rt, { ...options, env: { ...options.env, KUBECONFIG: path } });
+    return await fn({ ...options, env: { ...options.env, KUBECONFIG: path } });
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
 }
 
-async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<DeployOutcome> {
+async function deployWithHelm(rt: Runtime, options: HelmOptions, session: DeploySession): Promise<DeployOutcome> {
   const { client } = options;
   const requestsBefore = client.requests;
   const exec = options.exec ?? spawnExec;
@@ -150,7 +160,10 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
   if (history.code === 0) {
     const entries = parseJson<HistoryEntry[]>(history.stdout, 'helm history') ?? [];
     const deployed = entries.filter((entry) => entry.status === 'deployed');
-    release.previousRevision = (deployed.at(-1) ?? entries.at(-1))?.revision;
+    const previous = deployed.at(-1) ?? entries.at(-1);
+    release.previousRevision = previous?.revision;
+    release.previousChartVersion = chartVersionOf(previous?.chart);
+    release.previousAppVersion = previous?.app_version || undefined;
     highest = Math.max(0, ...entries.map((entry) => entry.revision).filter(Number.isInteger));
   } else if (!/not found/i.test(history.stderr)) {
     throw new UserError(`helm history failed (exit ${history.code}): ${rt.redact(lastLines(history.stderr))}`);
@@ -227,11 +240,32 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
       revision: highest + 1,
     },
   };
+  if (options.holder) {
+    session.state = await DeployState.begin(rt, client, {
+      namespace,
+      app: plan.app,
+      strategy: 'helm',
+      ...options.holder,
+    });
+  }
   await options.onBeforeChange?.(plan);
+  // What the release runs now, read before the upgrade: the workloads' revisions and images before.
+  const previous =
+    release.previousRevision === undefined ? [] : await releaseWorkloads(client, namespace, options.release);
+  session.workloads = previous.map((object) => track(object.kind as RolloutKind, object, object));
+  await session.state?.save('deploying', session.workloads, { helm: release });
   mark(`helm upgrade --install ${options.release} ${options.chart}`);
   const upgrade = await helm(upgradeArgs, true);
   const status = await readStatus(helm, options.release, namespace, release);
   workloads = workloadsOf(status?.manifest, namespace);
+  for (const workload of workloads) {
+    const before = previous.find(
+      (object) => object.kind === workload.ref.kind && object.metadata?.name === workload.ref.name,
+    );
+    workload.before = before;
+    workload.report.before = stateOf(before);
+  }
+  session.workloads = workloads;
 
   if (upgrade.code !== 0) {
     const why = `helm upgrade failed (exit ${upgrade.code}): ${rt.redact(lastLines(upgrade.stderr || upgrade.stdout))}`;
@@ -248,6 +282,8 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
       { explanation: waited.explanation },
     );
   }
+  if (options.analysis?.length && options.monitorMs)
+    await session.state?.save('monitoring', workloads, { helm: release });
   const analysis = await monitor(rt, options, namespace, options.app ?? options.release, workloads);
   if (analysis !== undefined) mark(`Monitoring: ${analysis.verdict}: ${analysis.reason}`);
   if (analysis?.verdict === 'fail') return rollbackTo(`Monitoring failed: ${analysis.reason}`, { analysis });
@@ -296,7 +332,8 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions): Promise<Deploy
     for (const workload of workloads) {
       const back = restored.find((item) => item.ref.name === workload.ref.name && item.ref.kind === workload.ref.kind);
       if (back) {
-        workload.report.before = workload.report.after;
+        // Before the deploy's state when it was read; else the failed revision, so the row shows what went back.
+        workload.report.before ??= workload.report.after;
         workload.report.after = back.report.after;
         workload.report.status = back.report.status === 'rolled-out' ? 'undone' : 'undo-failed';
         workload.report.message = `back to release revision ${release.previousRevision}: ${back.report.message}`;
@@ -323,6 +360,26 @@ async function readStatus(
   release.chartVersion = status?.chart?.metadata?.version;
   release.appVersion = status?.chart?.metadata?.appVersion;
   return status;
+}
+
+/** `helm history`'s chart column is `<name>-<version>`: the version. */
+function chartVersionOf(chart: string | undefined): string | undefined {
+  return chart?.match(/^.+?-(v?\d+\.\d+.*)$/)?.[1];
+}
+
+/** The release's workloads on the cluster now: helm marks what it installs with its release annotations. */
+async function releaseWorkloads(client: HelmOptions['client'], namespace: string, name: string): Promise<KubeObject[]> {
+  const found: KubeObject[] = [];
+  for (const kind of ROLLOUT_KINDS) {
+    const list = await client.list(kind, { namespace });
+    for (const object of list.items) {
+      const annotations = object.metadata?.annotations ?? {};
+      if (annotations['meta.helm.sh/release-name'] !== name) continue;
+      if ((annotations['meta.helm.sh/release-namespace'] ?? namespace) !== namespace) continue;
+      found.push({ ...object, kind });
+    }
+  }
+  return found;
 }
 
 /** The Deployments, StatefulSets and DaemonSets in a release's manifest. */

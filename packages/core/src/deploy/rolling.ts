@@ -8,6 +8,7 @@
  */
 import { InputError } from '../errors';
 import { resolveNamespace } from '../kube/inputs';
+import type { RolloutKind } from '../kube/rollout-status';
 import { isRolloutKind } from '../kube/rollout-status';
 import type { Deployment } from '../kube/types';
 import { findDeployments, setImagesPatch } from '../kube/workloads';
@@ -22,10 +23,15 @@ import {
   readManifests,
   substituteImages,
 } from './manifests';
+import { type DeploySession, DeployState, withSession } from './state';
 import type { AppliedObject, DeployOutcome, RollingOptions } from './types';
 import { checkAnalysis, describeState, monitor, type Tracked, track, undoAll, waitAll } from './watch';
 
 export async function runRolling(rt: Runtime, options: RollingOptions): Promise<DeployOutcome> {
+  return withSession(rt, (session) => rolling(rt, options, session));
+}
+
+async function rolling(rt: Runtime, options: RollingOptions, session: DeploySession): Promise<DeployOutcome> {
   const { client } = options;
   const requestsBefore = client.requests;
   const timeline: DeployOutcome['timeline'] = [];
@@ -37,7 +43,7 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
   let namespace = resolveNamespace(options.namespace, client.contextNamespace);
   let app = options.app ?? '';
   let objects: AppliedObject[] = [];
-  let workloads: Tracked[] = [];
+  let workloads: Tracked[] = session.workloads;
   const outcome = (verdict: DeployOutcome['verdict'], extra: Partial<DeployOutcome> = {}): DeployOutcome => ({
     strategy: 'rolling',
     verdict,
@@ -58,6 +64,7 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     namespace = prepared.namespace;
     await checkAnalysis(rt, options, namespace, app, () => workloads);
     if (!dryRun) {
+      session.state = await beginState(rt, options, namespace, app);
       await options.onBeforeChange?.({
         strategy: 'rolling',
         namespace,
@@ -72,7 +79,15 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
       });
     }
     mark(`Applying ${prepared.objects.length} object(s) with server-side apply${dryRun ? ' (dry run)' : ''}`);
-    await applyObjects(client, prepared.objects, { dryRun });
+    await applyObjects(client, prepared.objects, {
+      dryRun,
+      onBeforeWrite: async () => {
+        session.workloads = prepared.objects
+          .filter((object) => isRolloutKind(object.item.object.kind))
+          .map((object) => track(object.item.object.kind as RolloutKind, object.before, object.item.object));
+        await session.state?.save('deploying', session.workloads);
+      },
+    });
     objects = prepared.objects.map((object) => ({
       kind: object.item.object.kind!,
       apiVersion: object.item.object.apiVersion!,
@@ -92,7 +107,8 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     workloads = prepared.objects
       .filter((object) => isRolloutKind(object.item.object.kind) && object.after !== undefined)
       .filter((object) => dryRun || object.outcome === 'created' || object.outcome === 'configured')
-      .map((object) => track(object.item.object.kind as 'Deployment', object.before, object.after!));
+      .map((object) => track(object.item.object.kind as RolloutKind, object.before, object.after!));
+    session.workloads = workloads;
     // A changed workload whose template stayed (replicas, labels) rolls nothing out but is still awaited.
   } else {
     const images = options.images ?? {};
@@ -131,16 +147,20 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     const patches = deployments.map((deployment) => setImagesPatch(deployment, images));
     await checkAnalysis(rt, options, namespace, app, () => workloads);
     if (!dryRun) {
-      await options.onBeforeChange?.({
-        strategy: 'rolling',
-        namespace,
-        app,
-        workloads: deployments.map((deployment) => {
-          const current = imagesOfObject(deployment);
-          for (const [container, image] of Object.entries(images)) if (container in current) current[container] = image;
-          return { kind: 'Deployment', name: deployment.metadata?.name ?? '', images: current };
-        }),
+      session.state = await beginState(rt, options, namespace, app);
+      const planned = deployments.map((deployment) => {
+        const current = imagesOfObject(deployment);
+        for (const [container, image] of Object.entries(images)) if (container in current) current[container] = image;
+        return { kind: 'Deployment', name: deployment.metadata?.name ?? '', images: current };
       });
+      await options.onBeforeChange?.({ strategy: 'rolling', namespace, app, workloads: planned });
+      // Recorded before the first patch: the revision each Deployment is at is what an undo returns to.
+      const deploying = deployments.map((deployment, index) => {
+        const tracked = track('Deployment', deployment, deployment);
+        tracked.report.after = { revision: undefined, images: planned[index]!.images };
+        return tracked;
+      });
+      await session.state?.save('deploying', deploying);
     }
     mark(`Setting images on ${deployments.length} Deployment(s)${dryRun ? ' (dry run)' : ''}`);
     const changed: Tracked[] = [];
@@ -169,7 +189,8 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     objects.sort((a, b) => a.name.localeCompare(b.name));
     if (!dryRun) {
       const waiting = workloads.filter((workload) => workload.report.status !== 'unchanged');
-      return finish(rt, options, waiting, mark, outcome);
+      session.workloads = waiting;
+      return finish(rt, options, waiting, mark, outcome, session.state);
     }
   }
   if (dryRun) {
@@ -177,7 +198,13 @@ export async function runRolling(rt: Runtime, options: RollingOptions): Promise<
     mark('Dry run: the API server validated every object; nothing was changed');
     return outcome('planned');
   }
-  return finish(rt, options, workloads, mark, outcome);
+  return finish(rt, options, workloads, mark, outcome, session.state);
+}
+
+/** The lease and record, when the caller gave this run's identity. */
+async function beginState(rt: Runtime, options: RollingOptions, namespace: string, app: string) {
+  if (options.holder === undefined) return undefined;
+  return DeployState.begin(rt, options.client, { namespace, app, strategy: 'rolling', ...options.holder });
 }
 
 /** The inputs that shaped the deploy beyond the manifests, as the summary lists them. */
@@ -197,6 +224,7 @@ async function finish(
   waiting: readonly Tracked[],
   mark: (event: string) => void,
   outcome: (verdict: DeployOutcome['verdict'], extra?: Partial<DeployOutcome>) => DeployOutcome,
+  state: DeployState | undefined,
 ): Promise<DeployOutcome> {
   const { client } = options;
   mark(`Waiting for ${waiting.length} workload(s) to roll out`);
@@ -215,6 +243,7 @@ async function finish(
     `Rolled out: ${waiting.map((workload) => `${workload.ref.name} ${describeState(workload.report.after)}`).join('; ')}`,
   );
   const { namespace, app } = outcome('deployed');
+  if (options.analysis?.length && options.monitorMs) await state?.save('monitoring', waiting);
   const analysis = await monitor(rt, options, namespace, app, waiting);
   if (analysis === undefined) return outcome('deployed');
   mark(`Monitoring: ${analysis.verdict}: ${analysis.reason}`);

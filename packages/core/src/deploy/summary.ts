@@ -33,6 +33,12 @@ function images(state: WorkloadState | undefined): string {
     .join(', ');
 }
 
+/** `before → after` when a release had an earlier revision, else the one value. */
+function change(before: string | undefined, after: string | undefined): string {
+  if (before === undefined) return after ?? '—';
+  return `${before} → ${after ?? '—'}`;
+}
+
 export function renderDeploySummary(outcome: DeployOutcome): string {
   const parts: string[] = [];
   const what =
@@ -55,8 +61,8 @@ export function renderDeploySummary(outcome: DeployOutcome): string {
           [
             helm.release,
             helm.chart,
-            helm.chartVersion ?? '—',
-            helm.appVersion ?? '—',
+            change(helm.previousChartVersion, helm.chartVersion),
+            change(helm.previousAppVersion, helm.appVersion),
             helm.previousRevision ?? '— (first install)',
             helm.rollbackRevision !== undefined
               ? `${helm.revision} → rolled back as ${helm.rollbackRevision}`

@@ -9,6 +9,7 @@ import type { RolloutKind } from '../kube/rollout-status';
 import type { AnalysisResult } from '../metrics/engine';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
+import type { DeployHolder } from './state';
 
 /** Shared by both strategies. */
 export interface DeployCommonOptions {
@@ -30,6 +31,12 @@ export interface DeployCommonOptions {
   /** `timeout` input in ms: one limit for all rollout waits (and helm's --timeout). */
   timeoutMs: number;
   dryRun?: boolean | undefined;
+  /**
+   * This run's identity (holderIdentity / runUrlOf). Given: the app's Lease is held from the first change to the
+   * end (a concurrent canary or deploy of the app is refused) and the record ConfigMap `deploy-actions-<app>`
+   * follows the deploy (deploying → monitoring → deployed / rolled-back / failed). Not given: neither.
+   */
+  holder?: DeployHolder | undefined;
   /** Undo when the rollout fails (not only when monitoring fails). Default true. */
   undoOnFailure?: boolean | undefined;
   /** Tests: metric providers instead of real Prometheus / Datadog / web. */
@@ -148,6 +155,9 @@ export interface HelmReleaseReport {
   rollbackRevision?: number | undefined;
   chartVersion?: string | undefined;
   appVersion?: string | undefined;
+  /** The chart and app version of the revision before (helm history). */
+  previousChartVersion?: string | undefined;
+  previousAppVersion?: string | undefined;
   status?: string | undefined;
   /** The helm commands run, argument arrays as given to exec. */
   commands: string[][];

@@ -80,6 +80,7 @@ beforeAll(async () => {
   behaviour.set('*:crash', { crashLoop: { after: '1s', exitCode: 1 } });
   behaviour.set('*:nopull', { pullError: 'manifest unknown: tag nopull not found' });
   behaviour.set('*:flaky', { readyAfter: '1s', crashLoop: { after: '15s', exitCode: 137 } });
+  behaviour.set('*:never', { readyAfter: 'never' });
   controllers = startControllers(sim.store, clock, behaviour);
   stopAuto = clock.startAutoAdvance().stop;
   client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
@@ -411,5 +412,99 @@ describe('rolling: the kubeconfig context namespace', () => {
     );
     expect((await runRolling(runtime(), { ...options, manifests: ['k8s/ctx2'] })).verdict).toBe('deployed');
     expect(current('ctx2', 'prod').images).toEqual(['ctx:1']);
+  });
+});
+
+const podSpec = (name: string, image: string) => `  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec: { containers: [{ name: ${name}, image: "${image}" }] }
+`;
+const statefulSetYaml = (name: string, image: string) =>
+  `apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: ${name} }\nspec:\n  serviceName: ${name}\n  replicas: 2\n${podSpec(name, image)}`;
+const daemonSetYaml = (name: string, image: string) =>
+  `apiVersion: apps/v1\nkind: DaemonSet\nmetadata: { name: ${name} }\nspec:\n${podSpec(name, image)}`;
+const images = (resource: string, name: string) =>
+  (sim.store.get(resource, 'prod', name) as Deployment).spec?.template?.spec?.containers?.map((c) => c.image);
+
+describe('rolling: more workload kinds, undo of several, one timeout', () => {
+  it('rolls a DaemonSet out on every node, as kubectl rollout status waits for it', async () => {
+    write('k8s/agent/a.yaml', daemonSetYaml('agent', 'ghcr.io/acme/agent:1'));
+    expect((await runRolling(runtime(), { ...base(), manifests: ['k8s/agent'] })).verdict).toBe('deployed');
+    const outcome = await runRolling(runtime(), {
+      ...base(),
+      manifests: ['k8s/agent'],
+      images: { agent: 'ghcr.io/acme/agent:2' },
+    });
+    expect(outcome.verdict).toBe('deployed');
+    expect(outcome.workloads).toMatchObject([
+      {
+        kind: 'DaemonSet',
+        name: 'agent',
+        status: 'rolled-out',
+        before: { images: { agent: 'ghcr.io/acme/agent:1' } },
+        after: { images: { agent: 'ghcr.io/acme/agent:2' } },
+      },
+    ]);
+    expect(outcome.workloads[0]?.message).toMatch(/successfully rolled out/);
+    const daemonSet = sim.store.get('apps/v1/daemonsets', 'prod', 'agent') as { status: Record<string, number> };
+    expect(daemonSet.status['desiredNumberScheduled']).toBeGreaterThan(0);
+    expect(daemonSet.status).toMatchObject({
+      updatedNumberScheduled: daemonSet.status['desiredNumberScheduled'],
+      numberAvailable: daemonSet.status['desiredNumberScheduled'],
+    });
+    const pods = sim.store.list('v1/pods', 'prod', { labelSelector: 'app=agent' }) as Array<{
+      spec: { containers: Array<{ image: string }> };
+    }>;
+    expect(pods.length).toBe(daemonSet.status['desiredNumberScheduled']);
+    expect(pods.map((pod) => pod.spec.containers[0]?.image)).toEqual(pods.map(() => 'ghcr.io/acme/agent:2'));
+  });
+
+  it('undoes a Deployment and a StatefulSet together when monitoring fails, and waits for both', async () => {
+    write(
+      'k8s/multi/m.yaml',
+      `${deploymentYaml('m-web', 'ghcr.io/acme/m-web:1')}---\n${statefulSetYaml('m-db', 'ghcr.io/acme/m-db:1')}`,
+    );
+    expect((await runRolling(runtime(), { ...base(), manifests: ['k8s/multi'] })).verdict).toBe('deployed');
+    const outcome = await runRolling(runtime(), {
+      ...base(),
+      manifests: ['k8s/multi'],
+      images: { 'm-web': 'ghcr.io/acme/m-web:flaky', 'm-db': 'ghcr.io/acme/m-db:flaky' },
+      analysis: parseAnalysisSpec(
+        '- name: restarts\n  provider: kubernetes\n  signal: restarts\n  max: 2\n  interval: 10s\n',
+      ),
+      monitorMs: 600_000,
+    });
+    expect(outcome.verdict).toBe('rolled-back');
+    expect(outcome.failure).toContain('Rolled back deployment/m-web, statefulset/m-db to the previous revision.');
+    expect(images(DEPLOYMENTS, 'm-web')).toEqual(['ghcr.io/acme/m-web:1']);
+    expect(images('apps/v1/statefulsets', 'm-db')).toEqual(['ghcr.io/acme/m-db:1']);
+    const db = sim.store.get('apps/v1/statefulsets', 'prod', 'm-db') as { status: Record<string, unknown> };
+    expect(db.status).toMatchObject({ updatedReplicas: 2, readyReplicas: 2 });
+    expect(db.status['currentRevision']).toBe(db.status['updateRevision']);
+    expect(outcome.workloads.map((w) => [w.kind, w.name, w.status])).toEqual([
+      ['Deployment', 'm-web', 'undone'],
+      ['StatefulSet', 'm-db', 'undone'],
+    ]);
+  });
+
+  it('one timeout for all: the error names the workloads still waiting when it ran out', async () => {
+    write(
+      'k8s/slow/s.yaml',
+      `${deploymentYaml('quick', 'ghcr.io/acme/quick:1')}---\n${deploymentYaml('slow', 'ghcr.io/acme/slow:never').replace('progressDeadlineSeconds: 60', 'progressDeadlineSeconds: 3600')}`,
+    );
+    const started = clock.now();
+    const outcome = await runRolling(runtime(), { ...base(), manifests: ['k8s/slow'], timeoutMs: 45_000 });
+    expect(outcome.verdict).toBe('failed');
+    expect(outcome.failure).toMatch(
+      /^deployment\/slow did not roll out: Deployment "slow" was still rolling out when the timeout of 45s \(one limit for all workloads\) ran out; last status: .*0 of 3 updated replicas are available/,
+    );
+    expect(outcome.failure).not.toContain('deployment/quick');
+    expect(outcome.workloads.map((w) => [w.name, w.status])).toEqual([
+      ['quick', 'rolled-out'],
+      ['slow', 'failed'],
+    ]);
+    // One limit for the whole wait, not one per workload.
+    expect(clock.now() - started).toBeLessThan(60_000);
   });
 });

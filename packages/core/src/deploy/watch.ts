@@ -5,6 +5,7 @@
  * before. Shared by the rolling and helm strategies.
  */
 import { UserError } from '../errors';
+import { formatDuration } from '../inputs/scalars';
 import type { KubeClient } from '../kube/client';
 import { explainDeployment } from '../kube/explain';
 import { planUndo, templateImages } from '../kube/history';
@@ -75,7 +76,10 @@ export async function waitAll(
         // Not found or deleted while waiting: a failed rollout too, without pods to explain it.
         if (!(error instanceof UserError)) throw error;
         workload.report.status = 'failed';
-        workload.report.message = error.message;
+        workload.report.message =
+          error instanceof RolloutError && error.timedOut
+            ? `${workload.ref.kind} "${workload.ref.name}" was still rolling out when the timeout of ${formatDuration(timeoutMs)} (one limit for all workloads) ran out; last status: ${error.status.message}`
+            : error.message;
         failed.push(workload);
         if (!(error instanceof RolloutError)) return;
         if (error.object) workload.report.after = stateOf(error.object);

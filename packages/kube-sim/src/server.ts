@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parse as parseYaml } from 'yaml';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery';
-import { ApiError, badRequest, methodNotAllowed, notFound } from './errors';
+import { ApiError, badRequest, invalid, methodNotAllowed, notFound, type StatusCause } from './errors';
 import type { FaultInjector, RequestInfo } from './faults';
 import { openApiGroupVersion, openApiIndex, openApiV2Json, openApiV2Protobuf } from './openapi';
 import { protobufBodyToJson } from './protobuf/index';
@@ -459,8 +459,10 @@ export class ApiServer {
         return send(res, 200, this.jsonAs(obj, type));
       }
       case 'list':
+        checkListOptions(q, false);
         return this.list(req, res, route, q);
       case 'watch':
+        checkListOptions(q, true);
         return this.watch(req, res, route, q, dropAfter);
       case 'create': {
         // POST goes to a collection; a named object cannot be created by posting to its URL.
@@ -642,10 +644,17 @@ export class ApiServer {
       columnsSent = true;
       write(`${JSON.stringify({ type: e.type, object: t })}\n`);
     };
+    // WatchList (sendInitialEvents=true, client-go's WatchListClient): the current objects whatever the
+    // resourceVersion (NotOlderThan: kube-sim is never behind), then a bookmark marks their end.
+    // sendInitialEvents=false starts at the given version, or now, with no initial events.
+    const initialEvents = q.get('sendInitialEvents');
+    let from = q.get('resourceVersion') ?? undefined;
+    if (initialEvents === 'true') from = undefined;
+    else if (initialEvents === 'false' && (!from || from === '0')) from = store.resourceVersion;
     // The current objects (or the history) replayed by store.watch() come first, synchronously.
     let replaying = true;
     try {
-      stop = store.watch(route.type, route.namespace, q.get('resourceVersion') ?? undefined, onEvent, {
+      stop = store.watch(route.type, route.namespace, from, onEvent, {
         labelSelector: q.get('labelSelector') ?? undefined,
         fieldSelector: q.get('fieldSelector') ?? undefined,
       });
@@ -668,19 +677,22 @@ export class ApiServer {
     const timeout = Number(q.get('timeoutSeconds') ?? 0);
     if (timeout > 0) timers.push(setTimeout(close, timeout * 1000));
     if (q.get('allowWatchBookmarks') === 'true') {
-      const bookmark = () => {
+      const bookmark = (annotations?: Record<string, string>) => {
         write(
           JSON.stringify({
             type: 'BOOKMARK',
             object: {
               kind: route.type.kind,
               apiVersion: apiVersionOf(route.type),
-              metadata: { resourceVersion: store.resourceVersion },
+              metadata: { resourceVersion: store.resourceVersion, ...(annotations ? { annotations } : {}) },
             },
           }) + '\n',
         );
         if (!closed) timers.push(setTimeout(bookmark, this.ctx.bookmarkIntervalMs).unref());
       };
+      // Nothing was written since the replay (the handler runs outside any store write), so the store's
+      // version is the initial list's. Sent only to watches that allow bookmarks, as the API server does.
+      if (initialEvents === 'true') bookmark({ 'k8s.io/initial-events-end': 'true' });
       timers.push(setTimeout(bookmark, this.ctx.bookmarkIntervalMs).unref());
     }
   }
@@ -776,6 +788,64 @@ function deleteOptions(q: URLSearchParams, body: KubeObject | undefined) {
     ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
     dryRun: Array.isArray(body?.dryRun) && body.dryRun.includes('All'),
   };
+}
+
+/**
+ * ListOptions checks of the API server (apimachinery's ValidateListOptions, WatchList enabled): 422 Invalid
+ * for kind ListOptions.meta.k8s.io with one cause per problem.
+ */
+function checkListOptions(q: URLSearchParams, watch: boolean): void {
+  const causes: StatusCause[] = [];
+  const forbidden = (field: string, detail: string) =>
+    causes.push({ field, reason: 'FieldValueForbidden', message: `Forbidden: ${detail}` });
+  const match = q.get('resourceVersionMatch') ?? '';
+  const initialEvents = q.get('sendInitialEvents');
+  if (initialEvents !== null && initialEvents !== 'true' && initialEvents !== 'false') {
+    // A query value that does not convert is a 400 from the parameter codec, before validation.
+    throw badRequest(`strconv.ParseBool: parsing ${JSON.stringify(initialEvents)}: invalid syntax`);
+  }
+  if (watch) {
+    if (initialEvents !== null && match !== 'NotOlderThan') {
+      forbidden('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+    }
+    if (match) {
+      if (initialEvents === null) {
+        forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+        );
+      }
+      if (match !== 'NotOlderThan') {
+        causes.push({
+          field: 'resourceVersionMatch',
+          reason: 'FieldValueNotSupported',
+          message: `Unsupported value: ${JSON.stringify(match)}: supported values: "NotOlderThan"`,
+        });
+      }
+      if (q.get('continue'))
+        forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided');
+    }
+  } else {
+    const rv = q.get('resourceVersion') ?? '';
+    if (match) {
+      if (!rv)
+        forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided');
+      if (q.get('continue'))
+        forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided');
+      if (match !== 'Exact' && match !== 'NotOlderThan') {
+        causes.push({
+          field: 'resourceVersionMatch',
+          reason: 'FieldValueNotSupported',
+          message: `Unsupported value: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan", ""`,
+        });
+      }
+      if (match === 'Exact' && rv === '0') {
+        forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+      }
+    }
+    if (initialEvents !== null) forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for list');
+  }
+  if (causes.length > 0) throw invalid('ListOptions', 'meta.k8s.io', '', causes);
 }
 
 function wantsTable(req: IncomingMessage): boolean {

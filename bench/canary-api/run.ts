@@ -1,12 +1,15 @@
 /**
  * bench/canary-api: Kubernetes API requests of a 4-step canary (5,25,50,100,
- * replicas router, no metric analysis) of 1 and of 20 Deployments, with
- * 1-minute and with 10-minute pauses, in virtual time on kube-sim (3 pods per
- * Deployment, Ready 3 s after start). Waiting for pods uses watches, so the
- * requests grow with Deployments and steps, not with the minutes waited: the
- * table shows the count per verb and resource for each run (kube-sim's
- * `sim.stats`), and which rows differ between the two pause lengths.
- * Set-up requests (creating the stable Deployments) are not counted.
+ * replicas router) of 1 and of 20 Deployments, with 1-minute and with
+ * 10-minute pauses, in virtual time on kube-sim (3 pods per Deployment, Ready
+ * 3 s after start): first with no metric analysis, then with a Kubernetes
+ * signal (restarts, checked every 10 s). Waiting for pods uses watches and the
+ * lease is held per step (not renewed on a timer), so without analysis the
+ * requests grow with Deployments and steps, not with the minutes waited; the
+ * signal costs one pod list per Deployment per check. Each table shows the
+ * count per verb and resource for each run (kube-sim's `sim.stats`), and
+ * which rows differ between the two pause lengths. Set-up requests (creating
+ * the stable Deployments) are not counted.
  *
  *   npx tsx bench/canary-api/run.ts
  */
@@ -32,7 +35,9 @@ interface Run {
   wallMs: number;
 }
 
-async function measure(deployments: number, pause: string): Promise<Run> {
+const RESTARTS = '[{ name: restarts, provider: kubernetes, signal: restarts, max: 2, interval: 10s }]';
+
+async function measure(deployments: number, pause: string, analysis: boolean): Promise<Run> {
   const clock = new VirtualClock();
   const sim = await KubeSim.start({ clock, scenario: { namespaces: [NAMESPACE] } });
   installControllers(sim);
@@ -74,6 +79,7 @@ async function measure(deployments: number, pause: string): Promise<Run> {
         steps: '5,25,50,100',
         pause,
         timeout: '2h',
+        ...(analysis ? { analysis: RESTARTS } : {}),
       },
     });
     const started = clock.now();
@@ -94,47 +100,65 @@ async function measure(deployments: number, pause: string): Promise<Run> {
   }
 }
 
-const runs: Run[] = [];
-for (const deployments of [1, 20])
-  for (const pause of ['1m', '10m']) {
-    const run = await measure(deployments, pause);
-    runs.push(run);
-    console.error(
-      `${run.label}: ${run.total} requests, ${run.virtualMinutes.toFixed(1)} virtual min, ${Math.round(run.wallMs)} ms wall`,
+function report(title: string, runs: Run[]) {
+  console.log(`\n${title}`);
+  const keys = [...new Set(runs.flatMap((run) => [...run.counts.keys()]))].sort();
+  const width = Math.max(...keys.map((key) => key.length), 'verb resource'.length);
+  const header = ['verb resource'.padEnd(width), ...runs.map((run) => run.label.padStart(10)), ' differs'];
+  console.log(`\n${header.join(' | ')}`);
+  console.log(header.map((cell) => '-'.repeat(cell.length)).join('-|-'));
+  for (const key of keys) {
+    const values = runs.map((run) => run.counts.get(key) ?? 0);
+    // Same Deployment count, other pause length: does the number depend on the minutes waited?
+    const differs = values[0] !== values[1] || values[2] !== values[3];
+    console.log(
+      [key.padEnd(width), ...values.map((v) => String(v).padStart(10)), differs ? ' yes' : ''].join(' | ').trimEnd(),
     );
   }
-
-const keys = [...new Set(runs.flatMap((run) => [...run.counts.keys()]))].sort();
-const width = Math.max(...keys.map((key) => key.length), 'verb resource'.length);
-const header = ['verb resource'.padEnd(width), ...runs.map((run) => run.label.padStart(10)), ' differs'];
-console.log(`\n${header.join(' | ')}`);
-console.log(header.map((cell) => '-'.repeat(cell.length)).join('-|-'));
-for (const key of keys) {
-  const values = runs.map((run) => run.counts.get(key) ?? 0);
-  // Same Deployment count, other pause length: does the number depend on the minutes waited?
-  const differs = values[0] !== values[1] || values[2] !== values[3];
   console.log(
-    [key.padEnd(width), ...values.map((v) => String(v).padStart(10)), differs ? ' yes' : ''].join(' | ').trimEnd(),
+    [
+      'total'.padEnd(width),
+      ...runs.map((run) => String(run.total).padStart(10)),
+      runs[0]!.total !== runs[1]!.total || runs[2]!.total !== runs[3]!.total ? ' yes' : '',
+    ]
+      .join(' | ')
+      .trimEnd(),
   );
+  console.log(
+    ['virtual minutes'.padEnd(width), ...runs.map((run) => run.virtualMinutes.toFixed(1).padStart(10))].join(' | '),
+  );
+  const growing = keys.filter((key) => {
+    const values = runs.map((run) => run.counts.get(key) ?? 0);
+    return values[0] !== values[1] || values[2] !== values[3];
+  });
+  console.log(
+    growing.length === 0
+      ? '\nNo request count depends on the pause length.'
+      : `\nDepends on the pause length: ${growing.join(', ')}; everything else is the same for 1- and 10-minute pauses.`,
+  );
+  return growing;
 }
-console.log(
-  [
-    'total'.padEnd(width),
-    ...runs.map((run) => String(run.total).padStart(10)),
-    runs[0]!.total !== runs[1]!.total || runs[2]!.total !== runs[3]!.total ? ' yes' : '',
-  ]
-    .join(' | ')
-    .trimEnd(),
-);
-console.log(
-  ['virtual minutes'.padEnd(width), ...runs.map((run) => run.virtualMinutes.toFixed(1).padStart(10))].join(' | '),
-);
-const growing = keys.filter((key) => {
-  const values = runs.map((run) => run.counts.get(key) ?? 0);
-  return values[0] !== values[1] || values[2] !== values[3];
-});
-console.log(
-  growing.length === 0
-    ? '\nNo request count depends on the pause length.'
-    : `\nDepends on the pause length: ${growing.join(', ')} (the lease is renewed every 20 s while the run holds it); everything else is the same for 1- and 10-minute pauses.`,
-);
+
+for (const analysis of [false, true]) {
+  const runs: Run[] = [];
+  for (const deployments of [1, 20])
+    for (const pause of ['1m', '10m']) {
+      const run = await measure(deployments, pause, analysis);
+      runs.push(run);
+      console.error(
+        `${analysis ? 'restarts signal, ' : ''}${run.label}: ${run.total} requests, ${run.virtualMinutes.toFixed(1)} virtual min, ${Math.round(run.wallMs)} ms wall`,
+      );
+    }
+  report(analysis ? 'With analysis: restarts (provider kubernetes), every 10 s' : 'No analysis', runs);
+  if (analysis) {
+    // Three analysed steps of `pause` each, one check per 10 s: pod lists per Deployment per check.
+    for (const [index, run] of runs.entries()) {
+      const deployments = index < 2 ? 1 : 20;
+      const checks = 3 * (index % 2 === 0 ? 6 : 60);
+      const lists = run.counts.get('list pods') ?? 0;
+      console.log(
+        `${run.label}: ${lists} pod lists for ${checks} checks = ${(lists / checks / deployments).toFixed(2)} per Deployment per check`,
+      );
+    }
+  }
+}

@@ -486,6 +486,8 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
       'web',
     );
   const store = await RecordStore.load(client, namespace, app);
+  // Set by withLease: the rollout extends the lease before each wait.
+  const held: { lease?: RolloutLease } = {};
   const settingsFor = (
     routerKind: string,
     routerConfig: unknown,
@@ -510,6 +512,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
         log: rt.log,
       }),
     rolloutTimeoutMs: values.timeout,
+    holdLease: (ms: number) => held.lease?.hold(ms) ?? Promise.resolve(),
   });
 
   if (values.action === 'start') {
@@ -519,7 +522,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     const tracker = await releaseTracker(rt, values);
     const perWorkload = imagesFor(stables, values.images ?? {});
     const version = versionOf(values.images ?? {}, 'canary');
-    return withLease(rt, client, resolved, app, tracker, async () => {
+    return withLease(rt, client, resolved, app, tracker, held, async () => {
       if (tracker) {
         const previous = store.record;
         // `start` again after a run died half-way resumes that rollout, so it keeps that run's Deployment too.
@@ -575,7 +578,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
       ),
     );
   const tracker = await releaseTracker(rt, values);
-  return withLease(rt, client, resolved, app, tracker, async () => {
+  return withLease(rt, client, resolved, app, tracker, held, async () => {
     // The Deployment `start` created, in whichever job that ran; a finished rollout has none in progress.
     if (tracker && IN_FLIGHT_PHASES.includes(record.phase)) {
       await tracker.resume(sameRelease(record));
@@ -606,15 +609,19 @@ async function withLease(
   values: Resolved,
   app: string,
   tracker: ReleaseTracker | undefined,
+  held: { lease?: RolloutLease },
   fn: () => Promise<RolloutOutcome>,
 ): Promise<ActionOutcome> {
+  // Held for the first waits; the rollout extends it at each step boundary (no renewal timer).
   const lease = await RolloutLease.acquire(client, {
     namespace: values.namespace,
     app,
     holder: holderIdentity(rt.env),
     runUrl: runUrlOf(rt.env),
     clock: rt.clock,
+    holdMs: values.timeout,
   });
+  held.lease = lease;
   rt.state.save(STATE_APP, app);
   rt.state.save(STATE_DONE, 'false');
   try {

@@ -63,7 +63,7 @@ describe('the post step after a cancelled job', () => {
 
     // The cancelled main step could not hand its lease back either.
     const lease = () =>
-      c.find<{ spec: { holderIdentity: string; renewTime: string } }>(
+      c.find<{ spec: { holderIdentity: string; renewTime: string; leaseDurationSeconds: number } }>(
         'coordination.k8s.io/v1/leases',
         'deploy-actions-web',
       );
@@ -72,8 +72,11 @@ describe('the post step after a cancelled job', () => {
     const leave = await c.run({ ...inputs, 'on-cancel': 'leave' }, { phase: 'post', state });
     expect(leave.code).toBe(0);
     expect(leave.warnings.join('\n')).toContain('on-cancel: leave keeps it as it is');
-    // leave keeps the lease, and says until when it keeps other runs out (last renewal + 60 s).
-    const until = new Date(Date.parse(lease()!.spec.renewTime) + 60_000).toISOString();
+    // leave keeps the lease, and says until when it keeps other runs out: its last hold (at most the
+    // `timeout` input's 30m for a wait on pods, plus the 60 s margin) from its last renewal.
+    const seconds = lease()!.spec.leaseDurationSeconds;
+    expect(seconds).toBeLessThanOrEqual(30 * 60 + 60);
+    const until = new Date(Date.parse(lease()!.spec.renewTime) + seconds * 1000).toISOString();
     expect(leave.warnings.join('\n')).toContain(
       `its lease deploy-actions-web stays held by this run (4242-1) until ${until}, then expires`,
     );

@@ -69,6 +69,8 @@ export interface RolloutSettings {
   makeRouter: (target: TrafficTarget) => TrafficRouter;
   /** Limit for each wait on pods. */
   rolloutTimeoutMs: number;
+  /** Called before each wait with how long it may take: the caller holds the app's lease that long (plus a margin). */
+  holdLease?: ((ms: number) => Promise<void>) | undefined;
   providerFor?: ((config: ProviderConfig) => MetricProvider) | undefined;
 }
 
@@ -374,9 +376,14 @@ export class Rollout {
     await this.store.save(this.record);
   }
 
+  private async holdLease(ms: number): Promise<void> {
+    await this.settings.holdLease?.(ms);
+  }
+
   /** Size the canary (and baseline) for `weight`, move traffic, wait for the pods. */
   private async setWeight(weight: number): Promise<void> {
     const { namespace } = this.settings;
+    if (weight > 0) await this.holdLease(this.settings.rolloutTimeoutMs);
     this.routing = [];
     const replicasRouter = this.settings.router.kind === 'replicas';
     const states = new Map<Unit, RouterState>();
@@ -479,6 +486,8 @@ export class Rollout {
         await this.rt.log.group(`Step ${index + 1}: ${step.weight}% to ${this.record.canaryVersion}`, async () => {
           await this.setWeight(step.weight);
           await this.save({ stepIndex: index, weight: step.weight });
+          // The step's pause and analysis: the lease must outlast them, not be renewed during them.
+          await this.holdLease(step.pause);
           const result = await this.analyse(index, step.weight, step.analysis, step.pause);
           if (result && result.verdict !== 'pass') {
             await this.save({ verdicts: this.verdict(index, step.weight, result.verdict, result.reason) });
@@ -588,6 +597,8 @@ export class Rollout {
 
   async promote(): Promise<RolloutOutcome> {
     const { namespace } = this.settings;
+    // Two waits for the stables' rollout at most.
+    await this.holdLease(2 * this.settings.rolloutTimeoutMs);
     await this.save({ phase: 'promoting' });
     try {
       await this.rt.log.group(`Promote ${this.record.canaryVersion}`, async () => {
@@ -655,6 +666,7 @@ export class Rollout {
     await this.save({ phase: 'promoted', weight: 100, reason: `Promoted ${this.record.canaryVersion}.` });
     const post = this.settings.postPromotion;
     if (post && post.metrics.length > 0) {
+      await this.holdLease(post.duration);
       const result = await this.rt.log.group('Post-promotion analysis', () =>
         this.analyse(this.settings.steps.length, 100, post.metrics, post.duration),
       );
@@ -690,6 +702,7 @@ export class Rollout {
   /** Blue-green: green at full size, preview checks, one switch of the active Service, blue kept for the delay. */
   private async blueGreen(): Promise<RolloutOutcome> {
     const { namespace } = this.settings;
+    await this.holdLease(this.settings.rolloutTimeoutMs);
     try {
       await this.rt.log.group('Start green', async () => {
         for (const unit of this.units) {
@@ -740,6 +753,7 @@ export class Rollout {
       weight: 100,
       ...(manual ? {} : { scaleDownAt: new Date(this.rt.clock.now() + delay).toISOString() }),
     });
+    await this.holdLease(delay);
     const result = await this.analyse(0, 100, metrics, delay);
     if (result && result.verdict !== 'pass') {
       const text = `Switched back to blue because ${result.reason}`;

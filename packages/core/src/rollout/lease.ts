@@ -32,7 +32,15 @@ export interface LeaseOptions {
   holder: string;
   runUrl?: string | undefined;
   clock: Clock;
+  /**
+   * Held for this long, extended by `hold()` at step boundaries instead of a renewal every 20 s: requests
+   * then grow with steps, not with minutes waited. Left out: LEASE_SECONDS, renewed in the background.
+   */
+  holdMs?: number | undefined;
 }
+
+/** Added to every explicit hold: time for the requests around a wait (a slow API server, a retry). */
+export const HOLD_MARGIN_MS = 60_000;
 
 /** The holder identity of this run. A re-run of the same GitHub run may take over its own earlier attempt's lease. */
 export function holderIdentity(env: Readonly<Record<string, string | undefined>>): string {
@@ -83,9 +91,33 @@ export class RolloutLease {
    */
   static async acquire(client: KubeClient, options: LeaseOptions): Promise<RolloutLease> {
     const lease = new RolloutLease(client, options);
+    lease.seconds = options.holdMs === undefined ? LEASE_SECONDS : Math.ceil((options.holdMs + HOLD_MARGIN_MS) / 1000);
     await lease.take();
-    lease.startRenewing();
+    if (options.holdMs === undefined) lease.startRenewing();
     return lease;
+  }
+
+  /** leaseDurationSeconds of the next write. */
+  private seconds = LEASE_SECONDS;
+
+  /**
+   * Hold the lease for `ms` (plus HOLD_MARGIN_MS) from now: one GET and one PUT. Called before each wait
+   * (pods, a step's pause and analysis, promotion), so a dead runner keeps other runs out no longer than
+   * the wait it died in. Throws a UserError when another run holds it now.
+   */
+  async hold(ms: number): Promise<void> {
+    const ref = { namespace: this.options.namespace, name: recordName(this.options.app) };
+    const current = await this.client.get<Lease>('Lease', ref).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    if (current?.spec?.holderIdentity && current.spec.holderIdentity !== this.options.holder)
+      throw new UserError(
+        `Lost the rollout lease of "${this.options.app}" to ${current.spec.holderIdentity}: this run stopped before its next change`,
+      );
+    this.seconds = Math.ceil((ms + HOLD_MARGIN_MS) / 1000);
+    if (current) await this.client.replace<Lease>('Lease', this.body(current));
+    else await this.client.create<Lease>('Lease', this.body(undefined));
   }
 
   private body(existing: Lease | undefined): Lease {
@@ -103,7 +135,7 @@ export class RolloutLease {
       },
       spec: {
         holderIdentity: this.options.holder,
-        leaseDurationSeconds: LEASE_SECONDS,
+        leaseDurationSeconds: this.seconds,
         acquireTime: sameHolder ? (existing?.spec?.acquireTime ?? now) : now,
         renewTime: now,
         leaseTransitions: (existing?.spec?.leaseTransitions ?? 0) + (existing && !sameHolder ? 1 : 0),
@@ -123,8 +155,9 @@ export class RolloutLease {
     if (existing && !this.free(existing)) {
       const url = existing.metadata?.annotations?.[RUN_URL_ANNOTATION];
       const renewed = existing.spec?.renewTime ?? existing.spec?.acquireTime ?? 'unknown';
+      const seconds = existing.spec?.leaseDurationSeconds ?? LEASE_SECONDS;
       throw new UserError(
-        `Another run is rolling out "${options.app}" in "${options.namespace}": lease ${ref.name} is held by ${existing.spec?.holderIdentity}${url ? ` (${url})` : ''}, last renewed ${renewed}; wait for it to finish, or for the lease to expire ${LEASE_SECONDS}s after its last renewal`,
+        `Another run is rolling out "${options.app}" in "${options.namespace}": lease ${ref.name} is held by ${existing.spec?.holderIdentity}${url ? ` (${url})` : ''}, last renewed ${renewed}; wait for it to finish, or for the lease to expire ${seconds}s after its last renewal`,
       );
     }
     try {

@@ -416,27 +416,21 @@ describe('the examples', () => {
     });
   });
 
-  // helm is real (see findHelm) and talks to kube-sim over its kubeconfig. Two things of the test bed:
-  // - the chart's pods are Ready at once: while a helm process runs (`--wait`), the virtual clock
-  //   does not move (a child process in flight holds it), so readiness must not need virtual time;
-  // - KUBE_FEATURE_WatchListClient=false: helm 4's client-go opens watches with sendInitialEvents
-  //   and waits for the initial-events-end bookmark, which kube-sim does not send; with the gate
-  //   off it lists, then watches, as it does against API servers without WatchList.
+  // helm is real (see findHelm) and talks to kube-sim over its kubeconfig. The chart's pods are Ready at
+  // once: while a helm process runs (`--wait`), the virtual clock does not move (a child process in flight
+  // holds it), so readiness must not need virtual time.
   describe.skipIf(helmBin === undefined)('api-platform-helm.yml with a real helm', () => {
-    const saved = { PATH: process.env['PATH'], gate: process.env['KUBE_FEATURE_WatchListClient'] };
+    const saved = { PATH: process.env['PATH'] };
     const bin = mkdtempSync(join(tmpdir(), 'helm-bin-'));
     const path = `${bin}${delimiter}${process.env['PATH']}`;
     beforeAll(() => {
       symlinkSync(helmBin!, join(bin, 'helm'));
       // canary-promote and rollback start helm with this process's environment, as on a runner.
       process.env['PATH'] = path;
-      process.env['KUBE_FEATURE_WatchListClient'] = 'false';
       sim.behaviour.set('ghcr.io/acme/api-platform/*', { readyAfter: '0s' });
     });
     afterAll(() => {
       process.env['PATH'] = saved.PATH;
-      if (saved.gate === undefined) delete process.env['KUBE_FEATURE_WatchListClient'];
-      else process.env['KUBE_FEATURE_WatchListClient'] = saved.gate;
     });
     const release = (tag: string) =>
       run('api-platform-helm.yml', {

@@ -88,6 +88,14 @@ function planText(spec: CheckSpec | undefined, load: LoadSpec | undefined): stri
   return `${lines.join('\n')}\n`;
 }
 
+/** Where a missed min-rate went: requests the target never got in time, or never answered. */
+function shortfall(result: LoadGateResult): string {
+  const late = result.model.startsWith('rate')
+    ? `${result.late} late (not sent within ${result.durationMs / 1000}s: every connection was busy)`
+    : `${result.late} answered after the end`;
+  return `; ${late}, ${result.unanswered} unanswered`;
+}
+
 const smoke: ActionDefinition<Inputs> = {
   name: 'smoke',
   inputs,
@@ -162,7 +170,7 @@ const smoke: ActionDefinition<Inputs> = {
       const missed = loadResult.thresholds.filter((t) => !t.passed);
       failures.push(
         missed.length > 0
-          ? `load gate failed: ${missed.map((t) => `${t.name} ${t.actual} (wanted ${t.expected})`).join(', ')}`
+          ? `load gate failed: ${missed.map((t) => `${t.name} ${t.actual} (wanted ${t.expected}${t.name === 'min-rate' ? shortfall(loadResult) : ''})`).join(', ')}`
           : 'load gate failed: no response at all',
       );
     }

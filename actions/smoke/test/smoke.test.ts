@@ -192,6 +192,27 @@ describe('smoke action', () => {
     expect(rt.lines('error').at(-1)).toBe('load gate failed: error-rate 100.00% (wanted ≤ 1.00%)');
   });
 
+  it('fails min-rate against a server too slow to keep up, with the rate it really got and why', async () => {
+    // 4 connections × one answer per 20 ms: at most about 200 of the 1000 req/s asked
+    const base = await listen(
+      http.createServer((_req, res) => {
+        setTimeout(() => res.end('ok'), 20);
+      }),
+      'http',
+    );
+    const rt = realTimeRuntime({
+      load: `url: ${base}/\nrate: 1000\nconnections: 4\nduration: 300ms\nthresholds: { min-rate: 1000 }`,
+    });
+    expect(await executeAction(smoke, rt)).toBe(1);
+    const load = JSON.parse(rt.outputs['result']!).load;
+    expect(load.achievedRate).toBe((load.responses * 1000) / 300);
+    expect(load.achievedRate).toBeLessThanOrEqual(300);
+    expect(load.sent + load.late).toBe(300);
+    expect(rt.lines('error').at(-1)).toBe(
+      `load gate failed: min-rate ${load.achievedRate.toFixed(0)} req/s (wanted ≥ 1000 req/s; ${load.late} late (not sent within 0.3s: every connection was busy), 0 unanswered)`,
+    );
+  });
+
   it('checks a service through the API server proxy using the kubeconfig', async () => {
     const seen: string[] = [];
     const tls = { cert: readFileSync(`${fixtures}server.pem`), key: readFileSync(`${fixtures}server.key`) };

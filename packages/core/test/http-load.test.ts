@@ -1,5 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Histogram } from '../src/http/histogram';
 import { runLoad } from '../src/http/load';
@@ -85,6 +87,31 @@ describe('runLoad', () => {
     expect(sockets.size).toBe(4);
     expect(run.responses).toBe(run.sent);
     expect(run.responses).toBeGreaterThan(50);
+    // each connection had one request in flight when the duration ended: answered late, not counted
+    expect(run.late).toBe(4);
+    expect(run.counted).toBe(run.responses - 4);
+  });
+
+  it('rate model: a target that falls behind gets what fits in the duration, the rest is late, not sent', async () => {
+    // One connection, 30 ms per answer, 100 requests/s asked for 300 ms: about 10 of the 30 go out
+    // within the duration (each further behind schedule), the rest is dropped as late.
+    const { url } = await serve((req, res) => {
+      setTimeout(() => ok(req, res), 30);
+    });
+    const run = await runLoad({
+      target: { url, method: 'GET', headers: {} },
+      model: { kind: 'rate', rate: 100, connections: 1 },
+      durationMs: 300,
+      requestTimeoutMs: 50,
+    });
+    expect(run.sent + run.late).toBe(30);
+    expect(run.sent).toBeGreaterThanOrEqual(5);
+    expect(run.sent).toBeLessThanOrEqual(12);
+    expect(run.responses).toBe(run.sent);
+    expect(run.counted).toBe(run.sent);
+    // 30 ms answers are within the 50 ms timeout, however far behind schedule they were sent
+    expect(run.unanswered).toBe(0);
+    expect(run.errors).toBe(0);
   });
 
   it('parses chunked bodies, connection: close and POST bodies', async () => {
@@ -142,6 +169,97 @@ describe('runLoad', () => {
     expect(run.errorKinds).toEqual({ 'status 503': 5, timeout: 5 });
     expect(run.errors).toBe(10);
     expect(run.responses).toBe(15);
+  });
+});
+
+describe('achieved rate', () => {
+  it('min-rate equal to rate passes against a fast loopback server, run after run', async () => {
+    // Counting responses over the run's wall time failed about 7 runs in 10 here: the last
+    // request is due 0.5 ms before the end, so its answer comes after it.
+    const { url } = await serve(ok);
+    for (let run = 0; run < 5; run++) {
+      const result = await runLoadGate(
+        parseLoadSpec(`url: ${url}\nrate: 2000\nduration: 250ms\nthresholds: { min-rate: 2000 }`),
+      );
+      expect({ run, sent: result.sent, late: result.late, achieved: result.achievedRate }).toEqual({
+        run,
+        sent: 500,
+        late: 0,
+        achieved: 2000,
+      });
+      expect(result.thresholds).toEqual([
+        { name: 'min-rate', expected: '≥ 2000 req/s', actual: '2000 req/s', passed: true },
+      ]);
+      expect(result.passed).toBe(true);
+    }
+  });
+
+  it('a server too slow to keep up fails min-rate with the rate it really got', async () => {
+    // 4 connections × one answer per 20 ms: at most 200 of the 1000 req/s asked
+    const { url } = await serve((req, res) => {
+      setTimeout(() => ok(req, res), 20);
+    });
+    const result = await runLoadGate(
+      parseLoadSpec(`url: ${url}\nrate: 1000\nconnections: 4\nduration: 300ms\nthresholds: { min-rate: 1000 }`),
+    );
+    expect(result.passed).toBe(false);
+    expect(result.achievedRate).toBe((result.responses * 1000) / 300);
+    expect(result.achievedRate).toBeLessThanOrEqual(300);
+    expect(result.sent + result.late).toBe(300);
+    expect(result.late).toBeGreaterThan(200);
+    expect(result.thresholds[0]).toEqual({
+      name: 'min-rate',
+      expected: '≥ 1000 req/s',
+      actual: `${result.achievedRate.toFixed(0)} req/s`,
+      passed: false,
+    });
+    expect(renderLoadSummary(result)).toContain(
+      `Achieved rate: ${result.responses} requests sent within 300ms and answered = ${Math.round(result.achievedRate)} req/s; ${result.late} late`,
+    );
+  });
+});
+
+/** bench/smoke-load's target in its own process, as the load gate meets a real service. */
+async function startTarget(): Promise<{ url: string; child: ChildProcess }> {
+  const script = fileURLToPath(new URL('../../../bench/smoke-load/target.ts', import.meta.url));
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, '1', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const ready = /ready (\d+)/.exec(chunk.toString());
+      if (ready !== null) resolve(Number(ready[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`target exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/`, child };
+}
+
+describe('load at 10,000 req/s', () => {
+  it('sends and gets answered every one of the 10,000 requests of one second, each in the histogram', async () => {
+    const target = await startTarget();
+    try {
+      const run = await runLoad({
+        target: { url: target.url, method: 'GET', headers: {} },
+        model: { kind: 'rate', rate: 10_000, connections: 64 },
+        durationMs: 1000,
+        requestTimeoutMs: 10_000,
+      });
+      // correctness only: latency and wall time depend on the shared machine (bench/smoke-load measures them)
+      expect({ sent: run.sent, responses: run.responses, counted: run.counted, late: run.late }).toEqual({
+        sent: 10_000,
+        responses: 10_000,
+        counted: 10_000,
+        late: 0,
+      });
+      expect(run.errors).toBe(0);
+      expect(run.statusCounts).toEqual({ '200': 10_000 });
+      expect(Histogram.fromSnapshot(run.latency).count).toBe(10_000);
+    } finally {
+      target.child.kill('SIGTERM');
+    }
   });
 });
 

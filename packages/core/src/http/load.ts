@@ -13,6 +13,17 @@
  *   percentiles instead of slowing the generator down (coordinated omission).
  * - `connections`: N connections each send the next request when the last one
  *   answered (closed model, what autocannon and wrk do); latency from the send.
+ *
+ * The achieved rate reads as a user expects (`counted` / duration):
+ * - open model: requests sent within the duration and answered. The schedule
+ *   holds rate × duration requests; one that fell behind (every connection
+ *   busy) is still sent until the duration ends, then it is dropped and
+ *   counted as `late`. The last ones, due just before the end, may go out up
+ *   to LATE_AFTER_MS behind their time, more when this process stalled (timer
+ *   and scheduler jitter), so a target that keeps up gets rate × duration.
+ * - closed model: responses completed within the duration; those answered
+ *   after it ended are `late`.
+ * Timeouts and socket errors are `unanswered` (and errors).
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -46,11 +57,28 @@ export interface LoadPlan {
   expectStatus?: StatusMatcher[];
 }
 
+/**
+ * After the duration, a due request is still sent when at most this far behind
+ * its due time (plus however long this process itself stalled near the end):
+ * timer jitter, not a target that fell behind, which drags the whole queue
+ * further back than this.
+ */
+export const LATE_AFTER_MS = 25;
+
 export interface LoadRun {
   /** Requests written to a socket. */
   sent: number;
   /** Responses received (any status). */
   responses: number;
+  /** Responses that count towards the achieved rate (see the module comment). */
+  counted: number;
+  /**
+   * Open model: requests due within the duration but not sent by its end (every
+   * connection was busy). Closed model: responses that came after the end.
+   */
+  late: number;
+  /** Requests that timed out or lost their socket. */
+  unanswered: number;
   /** Responses with an unexpected status, plus timeouts and socket errors. */
   errors: number;
   /** Error counts by kind: `status 503`, `timeout`, `ECONNREFUSED`, ... */
@@ -90,6 +118,8 @@ class Connection {
   socket: net.Socket | undefined;
   /** When the request in flight was due (rate model) or sent (closed model); NaN when idle. */
   startedAt = Number.NaN;
+  /** When the request in flight was written: the timeout counts from here, not from when it was due. */
+  writtenAt = Number.NaN;
   private pendingHead: Buffer | undefined;
   private inHead = true;
   private bodyMode: BodyMode = 'none';
@@ -113,6 +143,7 @@ class Connection {
 
   send(bytes: Buffer, startedAt: number): void {
     this.startedAt = startedAt;
+    this.writtenAt = performance.now();
     this.resetParser();
     if (this.socket === undefined) this.open();
     this.socket!.write(bytes);
@@ -284,6 +315,9 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
   const errorKinds: Record<string, number> = {};
   let sent = 0;
   let responses = 0;
+  let counted = 0;
+  let late = 0;
+  let unanswered = 0;
   let errors = 0;
   let lastAnswer = 0;
 
@@ -294,6 +328,28 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
   const start = performance.now();
   const end = start + plan.durationMs;
   let stopping = false;
+  /** Rate model: index of the next request on the schedule (sent + late). */
+  let nextIndex = 0;
+
+  /**
+   * The longest this process did not run (a gap between 1 ms ticks) in the
+   * last second of the run: a request held back by our own stall (GC, a busy
+   * shared CPU) is not late, one held back by a target that keeps every
+   * connection busy is.
+   */
+  let lastTick = start;
+  let stallNearEnd = 0;
+
+  /** Rate model, after the end: drop the requests too far behind schedule (see LATE_AFTER_MS). */
+  const dropLate = (now: number) => {
+    if (now < end || nextIndex >= total) return;
+    const slack = LATE_AFTER_MS + Math.max(stallNearEnd, now - lastTick);
+    const firstInTime = Math.min(total, Math.ceil((now - slack - start) / intervalMs));
+    if (nextIndex < firstInTime) {
+      late += firstInTime - nextIndex;
+      nextIndex = firstInTime;
+    }
+  };
 
   return new Promise<LoadRun>((resolve) => {
     const idle: Connection[] = [];
@@ -310,9 +366,11 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
     const next = (connection: Connection, now: number) => {
       if (!stopping) {
         if (rateModel) {
+          dropLate(now);
           const due = Math.min(total, Math.floor((now - start) / intervalMs) + 1);
-          if (sent < due) {
-            connection.send(bytes, start + sent * intervalMs);
+          if (nextIndex < due) {
+            connection.send(bytes, start + nextIndex * intervalMs);
+            nextIndex++;
             sent++;
             inFlight++;
             return;
@@ -332,6 +390,9 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
       const now = performance.now();
       inFlight--;
       responses++;
+      // every request the rate model sent was in time (late ones are never sent)
+      if (rateModel || now <= end) counted++;
+      else late++;
       lastAnswer = now;
       histogram.record((now - connection.startedAt) * 1000);
       const key = String(status);
@@ -342,6 +403,7 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
     };
     const onFail = (connection: Connection, kind: string) => {
       inFlight--;
+      unanswered++;
       countError(kind);
       connection.startedAt = Number.NaN;
       connection.destroy();
@@ -354,7 +416,7 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
 
     const maybeFinish = (now: number) => {
       if (finished || inFlight > 0) return;
-      const complete = stopping || (rateModel ? sent >= total : now >= end);
+      const complete = stopping || (rateModel ? nextIndex >= total : now >= end);
       if (!complete) return;
       finished = true;
       clearInterval(ticker);
@@ -363,6 +425,9 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
       resolve({
         sent,
         responses,
+        counted,
+        late,
+        unanswered,
         errors,
         errorKinds,
         statusCounts,
@@ -374,10 +439,14 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
     // The tick releases due requests (rate), ends the run, and expires stuck requests.
     const tick = () => {
       const now = performance.now();
+      if (now >= end - 1000) stallNearEnd = Math.max(stallNearEnd, now - lastTick);
+      lastTick = now;
+      if (rateModel) dropLate(now); // even while every connection hangs
       for (const connection of connections) {
         // a request still unanswered past the deadline: give up on it and its socket
-        if (connection.busy && now - connection.startedAt > plan.requestTimeoutMs) {
+        if (connection.busy && now - connection.writtenAt > plan.requestTimeoutMs) {
           inFlight--;
+          unanswered++;
           countError('timeout');
           connection.startedAt = Number.NaN;
           connection.destroy();

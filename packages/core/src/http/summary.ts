@@ -38,6 +38,17 @@ function ms(micros: number): string {
   return `${(micros / 1000).toFixed(micros < 10_000 ? 2 : 1)}ms`;
 }
 
+/** How the headline rate was counted, so nobody has to guess why it is not responses ÷ wall time. */
+function achievedRateNote(result: LoadGateResult): string {
+  const count = (n: number) => n.toLocaleString('en-US');
+  const over = formatDuration(result.durationMs);
+  const open = result.model.startsWith('rate');
+  const rate = `${count(Math.round(result.achievedRate))} req/s`;
+  return open
+    ? `Achieved rate: ${count(result.counted)} requests sent within ${over} and answered = ${rate}; ${count(result.late)} late (not sent by the end: every connection was busy), ${count(result.unanswered)} unanswered (timeout or socket error).`
+    : `Achieved rate: ${count(result.counted)} responses within ${over} = ${rate}; ${count(result.late)} answered after the end (not counted), ${count(result.unanswered)} unanswered (timeout or socket error).`;
+}
+
 export function renderLoadSummary(result: LoadGateResult, title = 'Load gate'): string {
   const lines = [
     `## ${result.passed ? '✅' : '❌'} ${title}: ${Math.round(result.achievedRate).toLocaleString('en-US')} req/s over ${formatDuration(result.durationMs)}`,
@@ -45,10 +56,13 @@ export function renderLoadSummary(result: LoadGateResult, title = 'Load gate'): 
     `\`${oneLine(result.request)}\` · ${result.model}`,
     '',
     table(
-      ['requests', 'errors', 'error rate', 'p50', 'p90', 'p95', 'p99', 'max'],
+      ['sent', 'answered', 'late', 'unanswered', 'errors', 'error rate', 'p50', 'p90', 'p95', 'p99', 'max'],
       [
         [
+          result.sent,
           result.responses,
+          result.late,
+          result.unanswered,
           result.errors,
           `${(result.errorRate * 100).toFixed(2)}%`,
           ms(result.latencyUs.p50),
@@ -60,6 +74,7 @@ export function renderLoadSummary(result: LoadGateResult, title = 'Load gate'): 
       ],
     ),
   ];
+  lines.push(achievedRateNote(result), '');
   if (result.thresholds.length > 0) {
     const rows = result.thresholds.map((t) => [t.name, t.expected, t.actual, t.passed ? '✅' : '❌']);
     lines.push(table(['threshold', 'expected', 'actual', ''], rows));

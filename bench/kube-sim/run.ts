@@ -6,7 +6,7 @@
  * RSS against the targets (p99 < 20 ms, memory < 500 MB).
  *
  * Three processes besides this coordinator, as in real use: kube-sim (server + controllers, as the `kube-sim`
- * CLI runs it), the 16 pollers (whose latency is measured) and the 20 watch consumers (whose throughput is
+ * CLI runs it, with the V8 flags of its bin's shebang line), the 16 pollers (whose latency is measured) and the 20 watch consumers (whose throughput is
  * measured). Each reports its own CPU time, event-loop delay and peak RSS; the memory target applies to
  * kube-sim's process.
  * Run: npx tsx bench/kube-sim/run.ts [deployments] [podsPerDeployment]
@@ -14,6 +14,7 @@
  *   (extra V8 flags for kube-sim's process).
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -310,7 +311,10 @@ if (ROLE === 'sim') {
     });
   }
 
-  const simFlags = (process.env.SIM_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  // The V8 flags the `kube-sim` CLI runs with (its bin's shebang line), then any extra ones asked for.
+  const bin = readFileSync(new URL('../../packages/kube-sim/bin/kube-sim.js', import.meta.url), 'utf8');
+  const cliFlags = (bin.split('\n')[0]!.match(/\bnode\b(.*)$/)?.[1] ?? '').split(/\s+/).filter(Boolean);
+  const simFlags = [...cliFlags, ...(process.env.SIM_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)];
   const sim = start('sim', {}, ['--expose-gc', ...simFlags]);
   const ready = await next<Msg & { url: string; ca: string }>(sim, 'ready');
   const server = { KUBE_SIM_BENCH_SERVER: JSON.stringify({ url: ready.url, ca: ready.ca }) };
@@ -396,6 +400,7 @@ if (ROLE === 'sim') {
   console.log(
     `kube-sim with controllers: ${DEPLOYMENTS} deployments x ${PODS} pods, ${WATCHES} watches, ${CLIENTS} clients polling status (kube-sim, pollers and watch consumers in 3 processes)`,
   );
+  console.log(`kube-sim's node flags: ${simFlags.join(' ') || '(none)'}`);
   console.log(`setup (create + first rollout): ${fmt(setupMs / 1000)} s; ${served.pods} pods at the end`);
   console.log(`all ${DEPLOYMENTS} PATCHes sent in ${fmt(polled.patchedMs)} ms`);
   console.log(

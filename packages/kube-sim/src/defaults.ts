@@ -18,7 +18,7 @@ export interface InstallOptions {
   nodes?: string[];
   /** Port of the metrics listener (default: any free port). */
   metricsPort?: number;
-  /** Real-time slice after which simulated work lets API requests through (default 4 ms on a real clock). */
+  /** Real-time slice after which simulated work lets API requests through (default 2 ms on a real clock). */
   yieldAfterMs?: number;
 }
 

@@ -8,6 +8,9 @@
  * rollout finishing, i.e. the time spent around the cluster's work.
  * Our rollback runs in-process (bundle start-up is bench/startup's number).
  *
+ * Each line has the medians and, after them, the spread (min–max) of the wall times and of the per-round
+ * ratio: with 2 rounds the 1-Deployment ratio swung around 1.0x, so the default is 5 rounds (about 2.5 min on a busy 2-core machine; ours varies by a few hundredths of a second, kubectl by tenths).
+ *
  *   npx tsx bench/rollback/run.ts [rounds]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,9 +25,9 @@ import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
 import { startControllers } from '../../packages/kube-sim/src/controllers/index';
 import { findKubectl, kubectlOk } from '../../packages/testkit/src/kubectl';
-import { alternateRounds, comparisonLine, kubectlRolloutStatus, type Sample } from '../support';
+import { alternateRounds, comparisonLine, kubectlRolloutStatus, type Sample, seconds } from '../support';
 
-const rounds = Number(process.argv[2] ?? 3);
+const rounds = Number(process.argv[2] ?? 5);
 const NAMESPACE = 'bench';
 const work = mkdtempSync(join(tmpdir(), 'bench-rollback-'));
 
@@ -95,6 +98,26 @@ async function ours(names: string[]): Promise<Sample> {
   return { wallMs, requests: sim.stats.total - before, overheadMs: wallMs - (lastDone - firstPatch) };
 }
 
+/** min–max of the wall times, and of ours/kubectl per round (the rounds pair up: same release before each). */
+function spread(samples: { ours: Sample[]; kubectl: Sample[] }): string {
+  const range = (values: number[], format: (value: number) => string) =>
+    `${format(Math.min(...values))}–${format(Math.max(...values))}`;
+  const wall = (list: Sample[]) =>
+    range(
+      list.map((sample) => sample.wallMs),
+      (ms) => seconds(ms).replace(' s', ''),
+    );
+  const parts = [`spread: ours ${wall(samples.ours)} s`];
+  if (samples.kubectl.length > 0) {
+    const ratios = samples.ours.map((sample, round) => sample.wallMs / (samples.kubectl[round]?.wallMs ?? Number.NaN));
+    parts.push(
+      `kubectl ${wall(samples.kubectl)} s`,
+      `ratio per round ${range(ratios, (ratio) => `${ratio.toFixed(2)}x`)}`,
+    );
+  }
+  return parts.join(', ');
+}
+
 async function byHand(names: string[]): Promise<Sample> {
   const before = sim.stats.total;
   const started = performance.now();
@@ -103,6 +126,7 @@ async function byHand(names: string[]): Promise<Sample> {
   return { wallMs: performance.now() - started, requests: sim.stats.total - before };
 }
 
+const benchStarted = performance.now();
 try {
   if (!kubectlBin) console.log('kubectl not found: measuring ours only');
   else console.log(`kubectl: ${kubectlBin}`);
@@ -117,10 +141,13 @@ try {
       () => ours(names),
       () => byHand(names),
     );
-    rows.push(comparisonLine(`${String(count).padStart(2)} Deployment(s)`, 'kubectl', samples));
+    rows.push(
+      `${comparisonLine(`${String(count).padStart(2)} Deployment(s)`, 'kubectl', samples)} | ${spread(samples)}`,
+    );
     console.log(rows.at(-1));
   }
   writeFileSync(join(work, 'result.txt'), `${rows.join('\n')}\n`);
+  console.log(`total ${seconds(performance.now() - benchStarted)}`);
 } finally {
   controllers.stop();
   await sim.stop();

@@ -92,9 +92,9 @@ describe('runLoad', () => {
     expect(run.counted).toBe(run.responses - 4);
   });
 
-  it('rate model: a target that falls behind gets what fits in the duration, the rest is late, not sent', async () => {
-    // One connection, 30 ms per answer, 100 requests/s asked for 300 ms: about 10 of the 30 go out
-    // within the duration (each further behind schedule), the rest is dropped as late.
+  it('rate model: a target that falls behind is sent its backlog after the end, late, up to a timeout behind', async () => {
+    // One connection, 30 ms per answer, 100 requests/s asked for 300 ms: the 10 or so sent within the
+    // duration count; the backlog goes out after it (late) until it is the 100 ms timeout behind.
     const { url } = await serve((req, res) => {
       setTimeout(() => ok(req, res), 30);
     });
@@ -102,14 +102,15 @@ describe('runLoad', () => {
       target: { url, method: 'GET', headers: {} },
       model: { kind: 'rate', rate: 100, connections: 1 },
       durationMs: 300,
-      requestTimeoutMs: 50,
+      requestTimeoutMs: 100,
     });
-    expect(run.sent + run.late).toBe(30);
-    expect(run.sent).toBeGreaterThanOrEqual(5);
-    expect(run.sent).toBeLessThanOrEqual(12);
+    expect(run.counted).toBeGreaterThanOrEqual(5);
+    expect(run.counted).toBeLessThanOrEqual(11);
+    expect(run.counted + run.late).toBe(30);
+    expect(run.sent).toBeGreaterThan(run.counted); // some of the backlog was still sent
+    expect(run.sent).toBeLessThan(30); // not what was more than a timeout behind
     expect(run.responses).toBe(run.sent);
-    expect(run.counted).toBe(run.sent);
-    // 30 ms answers are within the 50 ms timeout, however far behind schedule they were sent
+    // each answer came 30 ms after its write, however far behind schedule: no timeouts
     expect(run.unanswered).toBe(0);
     expect(run.errors).toBe(0);
   });
@@ -203,10 +204,15 @@ describe('achieved rate', () => {
       parseLoadSpec(`url: ${url}\nrate: 1000\nconnections: 4\nduration: 300ms\nthresholds: { min-rate: 1000 }`),
     );
     expect(result.passed).toBe(false);
-    expect(result.achievedRate).toBe((result.responses * 1000) / 300);
+    // every request was sent and answered, the backlog after the end: late, not in the rate
+    expect({ sent: result.sent, responses: result.responses, unanswered: result.unanswered }).toEqual({
+      sent: 300,
+      responses: 300,
+      unanswered: 0,
+    });
+    expect(result.counted + result.late).toBe(300);
+    expect(result.achievedRate).toBe((result.counted * 1000) / 300);
     expect(result.achievedRate).toBeLessThanOrEqual(300);
-    expect(result.sent + result.late).toBe(300);
-    expect(result.late).toBeGreaterThan(200);
     expect(result.thresholds[0]).toEqual({
       name: 'min-rate',
       expected: '≥ 1000 req/s',
@@ -214,7 +220,7 @@ describe('achieved rate', () => {
       passed: false,
     });
     expect(renderLoadSummary(result)).toContain(
-      `Achieved rate: ${result.responses} requests sent within 300ms and answered = ${Math.round(result.achievedRate)} req/s; ${result.late} late`,
+      `Achieved rate: ${result.counted} requests sent within 300ms and answered = ${Math.round(result.achievedRate)} req/s; ${result.late} late`,
     );
   });
 });
@@ -247,13 +253,9 @@ describe('load at 10,000 req/s', () => {
         durationMs: 1000,
         requestTimeoutMs: 10_000,
       });
-      // correctness only: latency and wall time depend on the shared machine (bench/smoke-load measures them)
-      expect({ sent: run.sent, responses: run.responses, counted: run.counted, late: run.late }).toEqual({
-        sent: 10_000,
-        responses: 10_000,
-        counted: 10_000,
-        late: 0,
-      });
+      // Correctness only: latency, wall time and how many went out late depend on the shared
+      // machine (bench/smoke-load measures them); every scheduled request is sent whatever the timing.
+      expect({ sent: run.sent, responses: run.responses }).toEqual({ sent: 10_000, responses: 10_000 });
       expect(run.errors).toBe(0);
       expect(run.statusCounts).toEqual({ '200': 10_000 });
       expect(Histogram.fromSnapshot(run.latency).count).toBe(10_000);

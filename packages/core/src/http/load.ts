@@ -15,12 +15,15 @@
  *   answered (closed model, what autocannon and wrk do); latency from the send.
  *
  * The achieved rate reads as a user expects (`counted` / duration):
- * - open model: requests sent within the duration and answered. The schedule
- *   holds rate × duration requests; one that fell behind (every connection
- *   busy) is still sent until the duration ends, then it is dropped and
- *   counted as `late`. The last ones, due just before the end, may go out up
- *   to LATE_AFTER_MS behind their time, more when this process stalled (timer
- *   and scheduler jitter), so a target that keeps up gets rate × duration.
+ * - open model: requests sent within the duration and answered. All
+ *   rate × duration requests are sent; one held back past the end (every
+ *   connection busy) still goes out afterwards, so its latency from the
+ *   intended time shows in the percentiles, but it is `late` and not counted.
+ *   Once the duration is over, a request more than the timeout behind its
+ *   time is not sent at all (also `late`): the run ends about a timeout after
+ *   the duration however slow the target. The last requests, due just before
+ *   the end, may go out LATE_AFTER_MS behind, more when this process stalled
+ *   (timer and scheduler jitter): a target that keeps up gets rate × duration.
  * - closed model: responses completed within the duration; those answered
  *   after it ended are `late`.
  * Timeouts and socket errors are `unanswered` (and errors).
@@ -58,7 +61,7 @@ export interface LoadPlan {
 }
 
 /**
- * After the duration, a due request is still sent when at most this far behind
+ * A request sent after the duration still counts when at most this far behind
  * its due time (plus however long this process itself stalled near the end):
  * timer jitter, not a target that fell behind, which drags the whole queue
  * further back than this.
@@ -73,8 +76,9 @@ export interface LoadRun {
   /** Responses that count towards the achieved rate (see the module comment). */
   counted: number;
   /**
-   * Open model: requests due within the duration but not sent by its end (every
-   * connection was busy). Closed model: responses that came after the end.
+   * Open model: requests sent after the end (every connection was busy), or not
+   * sent at all because they were a timeout behind. Closed model: responses
+   * that came after the end.
    */
   late: number;
   /** Requests that timed out or lost their socket. */
@@ -120,6 +124,8 @@ class Connection {
   startedAt = Number.NaN;
   /** When the request in flight was written: the timeout counts from here, not from when it was due. */
   writtenAt = Number.NaN;
+  /** Rate model: the request in flight was sent in time and counts towards the achieved rate. */
+  counts = false;
   private pendingHead: Buffer | undefined;
   private inHead = true;
   private bodyMode: BodyMode = 'none';
@@ -328,7 +334,7 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
   const start = performance.now();
   const end = start + plan.durationMs;
   let stopping = false;
-  /** Rate model: index of the next request on the schedule (sent + late). */
+  /** Rate model: index of the next request on the schedule (sent + skipped). */
   let nextIndex = 0;
 
   /**
@@ -340,16 +346,18 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
   let lastTick = start;
   let stallNearEnd = 0;
 
-  /** Rate model, after the end: drop the requests too far behind schedule (see LATE_AFTER_MS). */
-  const dropLate = (now: number) => {
+  /** Rate model, after the end: skip the requests a timeout behind schedule, which nobody waits for. */
+  const skipHopeless = (now: number) => {
     if (now < end || nextIndex >= total) return;
-    const slack = LATE_AFTER_MS + Math.max(stallNearEnd, now - lastTick);
-    const firstInTime = Math.min(total, Math.ceil((now - slack - start) / intervalMs));
-    if (nextIndex < firstInTime) {
-      late += firstInTime - nextIndex;
-      nextIndex = firstInTime;
+    const firstAlive = Math.min(total, Math.ceil((now - plan.requestTimeoutMs - start) / intervalMs));
+    if (nextIndex < firstAlive) {
+      late += firstAlive - nextIndex;
+      nextIndex = firstAlive;
     }
   };
+  /** Rate model: whether a request due at `dueAt` and sent `now` counts towards the achieved rate. */
+  const inTime = (dueAt: number, now: number) =>
+    now < end || now - dueAt <= LATE_AFTER_MS + Math.max(stallNearEnd, now - lastTick);
 
   return new Promise<LoadRun>((resolve) => {
     const idle: Connection[] = [];
@@ -366,10 +374,13 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
     const next = (connection: Connection, now: number) => {
       if (!stopping) {
         if (rateModel) {
-          dropLate(now);
+          skipHopeless(now);
           const due = Math.min(total, Math.floor((now - start) / intervalMs) + 1);
           if (nextIndex < due) {
-            connection.send(bytes, start + nextIndex * intervalMs);
+            const dueAt = start + nextIndex * intervalMs;
+            connection.counts = inTime(dueAt, now);
+            if (!connection.counts) late++;
+            connection.send(bytes, dueAt);
             nextIndex++;
             sent++;
             inFlight++;
@@ -390,9 +401,8 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
       const now = performance.now();
       inFlight--;
       responses++;
-      // every request the rate model sent was in time (late ones are never sent)
-      if (rateModel || now <= end) counted++;
-      else late++;
+      if (rateModel ? connection.counts : now <= end) counted++;
+      else if (!rateModel) late++;
       lastAnswer = now;
       histogram.record((now - connection.startedAt) * 1000);
       const key = String(status);
@@ -441,7 +451,7 @@ export function runLoad(plan: LoadPlan, signal?: AbortSignal): Promise<LoadRun> 
       const now = performance.now();
       if (now >= end - 1000) stallNearEnd = Math.max(stallNearEnd, now - lastTick);
       lastTick = now;
-      if (rateModel) dropLate(now); // even while every connection hangs
+      if (rateModel) skipHopeless(now); // even while every connection hangs
       for (const connection of connections) {
         // a request still unanswered past the deadline: give up on it and its socket
         if (connection.busy && now - connection.writtenAt > plan.requestTimeoutMs) {

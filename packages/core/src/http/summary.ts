@@ -45,7 +45,7 @@ function achievedRateNote(result: LoadGateResult): string {
   const open = result.model.startsWith('rate');
   const rate = `${count(Math.round(result.achievedRate))} req/s`;
   return open
-    ? `Achieved rate: ${count(result.counted)} requests sent within ${over} and answered = ${rate}; ${count(result.late)} late (not sent by the end: every connection was busy), ${count(result.unanswered)} unanswered (timeout or socket error).`
+    ? `Achieved rate: ${count(result.counted)} requests sent within ${over} and answered = ${rate}; ${count(result.late)} late (sent after the end or not at all: every connection was busy), ${count(result.unanswered)} unanswered (timeout or socket error).`
     : `Achieved rate: ${count(result.counted)} responses within ${over} = ${rate}; ${count(result.late)} answered after the end (not counted), ${count(result.unanswered)} unanswered (timeout or socket error).`;
 }
 

@@ -29,10 +29,25 @@ const ROLE = process.env.KUBE_SIM_BENCH_ROLE ?? 'main';
 
 /**
  * The same bench (this three-process form) on the code before the second round of issue #3 work (commit
- * 8d03a57), in runs alternating with the current code on this 2-core machine (load average 3-6): medians
+ * 8d03a57), in runs alternating with the current code on this 2-core machine (load average 3.3-4.5): medians
  * of 5 runs. Keyed by the row names below; printed as the "before" column.
  */
-const BEFORE: Record<string, string> = {};
+const BEFORE: Record<string, string> = {
+  'client latency p50 (ms)': '6.8',
+  'client latency p99 (ms)': '33.6',
+  'server latency p50 (ms)': '0.9',
+  'server latency p99 (ms)': '15.0',
+  'event-loop delay p99, kube-sim (ms)': '24.1',
+  'event-loop delay p99, pollers (ms)': '12.6',
+  'event-loop delay p99, watch consumers (ms)': '15.4',
+  'peak RSS, kube-sim (MB)': '471',
+  'peak heap used, kube-sim (MB)': '217',
+  'live heap after a full GC, kube-sim (MB)': '89',
+  'watch events delivered': '127435',
+  'watch data delivered (MB)': '315',
+  'rollout of all (s)': '3.6',
+  'CPU time, kube-sim, start to end (s)': '6.6',
+};
 
 type Msg = Record<string, unknown> & { type: string };
 

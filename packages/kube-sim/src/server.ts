@@ -10,6 +10,7 @@ import { protobufBodyToJson } from './protobuf/index';
 import { apiVersionOf, type ResourceType } from './resources';
 import type { RequestStats } from './stats';
 import type { KubeObject, ObjectStore, PatchType, PropagationPolicy, WatchEvent } from './store';
+import { checkIntegerFields } from './validation';
 
 export interface ProxyRequest {
   namespace: string;
@@ -435,6 +436,7 @@ export class ApiServer {
   ): Promise<void> {
     const { store } = this.ctx;
     const { type, namespace, name, subresource } = route;
+    checkDryRun(verb, q.getAll('dryRun'));
     const dryRun = q.getAll('dryRun').includes('All');
     const fieldManager = q.get('fieldManager') ?? defaultManager(req);
     if (type.namespaced && !namespace && name && verb !== 'list' && verb !== 'watch') {
@@ -460,22 +462,21 @@ export class ApiServer {
       }
       case 'list':
         checkListOptions(q, false);
+        intParam(q, 'timeoutSeconds');
         return this.list(req, res, route, q);
       case 'watch':
         checkListOptions(q, true);
+        // Parsed before the 200 of the stream goes out.
+        intParam(q, 'limit');
+        intParam(q, 'timeoutSeconds');
         return this.watch(req, res, route, q, dropAfter);
       case 'create': {
         // POST goes to a collection; a named object cannot be created by posting to its URL.
         if (name) throw methodNotAllowed();
         const obj = parseJson(body) as KubeObject;
         if (!obj || typeof obj !== 'object') throw badRequest('the body of the request must be an object');
-        if (obj.apiVersion !== apiVersionOf(type) || obj.kind !== type.kind) {
-          if (obj.kind !== undefined && obj.kind !== type.kind) {
-            throw badRequest(
-              `the API version in the data (${obj.apiVersion}) does not match the expected API version (${apiVersionOf(type)})`,
-            );
-          }
-        }
+        checkBodyKind(store, type, obj);
+        checkIntegerFields(type, obj);
         const created = store.createIn(type, namespace, obj, { fieldManager, dryRun });
         return send(res, 201, this.jsonAs(created, type));
       }
@@ -489,6 +490,9 @@ export class ApiServer {
         }
         if (subresource === 'scale')
           return send(res, 200, store.updateScale(type, namespace, name!, obj, { fieldManager, dryRun }));
+        checkBodyKind(store, type, obj);
+        // Decoding comes before the resourceVersion check: a bad body is a 400 even when stale.
+        checkIntegerFields(type, obj);
         const opts = { fieldManager, dryRun, ...(subresource === 'status' ? { subresource: 'status' as const } : {}) };
         const updated = store.updateIn(type, namespace, { ...obj, metadata: { ...(obj.metadata ?? {}), name } }, opts);
         return send(res, 200, this.jsonAs(updated, type));
@@ -562,11 +566,12 @@ export class ApiServer {
 
   private list(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void {
     const { store } = this.ctx;
-    const limit = q.get('limit');
+    // 0 or less means no limit, as on the API server.
+    const limit = intParam(q, 'limit');
     const page = store.listPage(route.type, route.namespace, {
       labelSelector: q.get('labelSelector') ?? undefined,
       fieldSelector: q.get('fieldSelector') ?? undefined,
-      ...(limit ? { limit: Number(limit) } : {}),
+      ...(limit ? { limit } : {}),
       ...(q.get('continue') ? { continue: q.get('continue')! } : {}),
     });
     const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
@@ -674,7 +679,7 @@ export class ApiServer {
     }
     req.on('close', close);
     res.on('close', close);
-    const timeout = Number(q.get('timeoutSeconds') ?? 0);
+    const timeout = intParam(q, 'timeoutSeconds') ?? 0;
     if (timeout > 0) timers.push(setTimeout(close, timeout * 1000));
     if (q.get('allowWatchBookmarks') === 'true') {
       const bookmark = (annotations?: Record<string, string>) => {
@@ -774,6 +779,7 @@ function defaultManager(req: IncomingMessage): string {
 }
 
 function deleteOptions(q: URLSearchParams, body: KubeObject | undefined) {
+  if (Array.isArray(body?.dryRun)) checkDryRun('delete', body.dryRun);
   const policy = (q.get('propagationPolicy') ?? body?.propagationPolicy) as PropagationPolicy | undefined;
   if (policy && !['Foreground', 'Background', 'Orphan'].includes(policy)) {
     throw badRequest(
@@ -788,6 +794,63 @@ function deleteOptions(q: URLSearchParams, body: KubeObject | undefined) {
     ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
     dryRun: Array.isArray(body?.dryRun) && body.dryRun.includes('All'),
   };
+}
+
+/** The options kind whose validation refuses a bad dryRun, per verb. */
+const OPTIONS_KIND: Record<string, string> = {
+  create: 'CreateOptions',
+  update: 'UpdateOptions',
+  patch: 'PatchOptions',
+  delete: 'DeleteOptions',
+  deletecollection: 'DeleteOptions',
+};
+
+/** dryRun takes only "All" (apimachinery's ValidateDryRun); anything else is 422, and nothing is written. */
+function checkDryRun(verb: string, values: string[]): void {
+  const kind = OPTIONS_KIND[verb];
+  if (!kind || values.every((v) => v === 'All')) return;
+  // Go prints the rejected []string with %#v.
+  const shown = `[]string{${values.map((v) => JSON.stringify(v)).join(', ')}}`;
+  throw invalid(kind, 'meta.k8s.io', '', [
+    {
+      field: 'dryRun',
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: ${shown}: supported values: "All"`,
+    },
+  ]);
+}
+
+/** An integer query parameter: one that does not parse is a 400 from the parameter codec (strconv.ParseInt). */
+function intParam(q: URLSearchParams, key: string): number | undefined {
+  const raw = q.get(key);
+  if (raw === null) return undefined;
+  if (!/^[+-]?\d+$/.test(raw)) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  return Number(raw);
+}
+
+/**
+ * A body of another kind than the URL's resource fails the API server's decode (the versioned object does
+ * not convert into the resource's internal type): 400 `Pod in version "v1" cannot be handled as a
+ * ConfigMap: ...`. The right kind in another version is refused after decoding.
+ */
+function checkBodyKind(store: ObjectStore, type: ResourceType, obj: KubeObject): void {
+  const expected = apiVersionOf(type);
+  const apiVersion = typeof obj.apiVersion === 'string' && obj.apiVersion ? obj.apiVersion : expected;
+  const kind = typeof obj.kind === 'string' && obj.kind ? obj.kind : type.kind;
+  if (apiVersion === expected && kind === type.kind) return;
+  const version = apiVersion.split('/').pop()!;
+  const cannot = (why: string) =>
+    badRequest(`${kind} in version ${JSON.stringify(version)} cannot be handled as a ${type.kind}: ${why}`);
+  if (!store.registry.byKind(apiVersion, kind)) {
+    throw cannot(
+      `no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(apiVersion)} in scheme "pkg/api/legacyscheme/scheme.go:30"`,
+    );
+  }
+  if (kind !== type.kind) {
+    const internal = `${type.group ? type.group.split('.')[0] : 'core'}.${type.kind}`;
+    throw cannot(`converting (${version}.${kind}) to (${internal}): unknown conversion`);
+  }
+  throw badRequest(`the API version in the data (${apiVersion}) does not match the expected API version (${expected})`);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The validation the real API server does on write, for the mistakes a test or a user makes most. */
-import { invalid, type StatusCause } from './errors';
+import { badRequest, invalid, type StatusCause } from './errors';
 import { isObject, type JsonObject } from './patch';
 import type { ResourceType } from './resources';
 
@@ -103,8 +103,107 @@ function selectorMatchesTemplate(causes: StatusCause[], obj: JsonObject): void {
   }
 }
 
-/** Throws 422 Invalid with one cause per problem. */
+/** An integer field: its JSON path (`[]` for each element of a list), Go struct and Go type. */
+type IntField = [path: string, struct: string, goType: 'int32' | 'int64'];
+
+const POD_SPEC: IntField[] = [
+  ['containers[].ports[].containerPort', 'ContainerPort', 'int32'],
+  ['containers[].ports[].hostPort', 'ContainerPort', 'int32'],
+  ['initContainers[].ports[].containerPort', 'ContainerPort', 'int32'],
+  ['terminationGracePeriodSeconds', 'PodSpec', 'int64'],
+  ['activeDeadlineSeconds', 'PodSpec', 'int64'],
+];
+const JOB_SPEC: IntField[] = [
+  ['parallelism', 'JobSpec', 'int32'],
+  ['completions', 'JobSpec', 'int32'],
+  ['backoffLimit', 'JobSpec', 'int32'],
+  ['activeDeadlineSeconds', 'JobSpec', 'int64'],
+  ['ttlSecondsAfterFinished', 'JobSpec', 'int32'],
+  ...POD_SPEC.map(([p, s, t]): IntField => [`template.spec.${p}`, s, t]),
+];
+const under = (prefix: string, fields: IntField[]) => fields.map(([p, s, t]): IntField => [`${prefix}.${p}`, s, t]);
+const workload = (struct: string, names: string[]): IntField[] => [
+  ...names.map((n): IntField => [`spec.${n}`, struct, 'int32']),
+  ...under('spec.template.spec', POD_SPEC),
+];
+
+/** The integer fields of the built-in kinds a test or a chart sets most, by `group/Kind`. */
+const INT_FIELDS: Record<string, IntField[]> = {
+  'apps/Deployment': workload('DeploymentSpec', [
+    'replicas',
+    'minReadySeconds',
+    'revisionHistoryLimit',
+    'progressDeadlineSeconds',
+  ]),
+  'apps/ReplicaSet': workload('ReplicaSetSpec', ['replicas', 'minReadySeconds']),
+  'apps/StatefulSet': workload('StatefulSetSpec', ['replicas', 'minReadySeconds', 'revisionHistoryLimit']),
+  'apps/DaemonSet': workload('DaemonSetSpec', ['minReadySeconds', 'revisionHistoryLimit']),
+  'batch/Job': under('spec', JOB_SPEC),
+  'batch/CronJob': [
+    ['spec.startingDeadlineSeconds', 'CronJobSpec', 'int64'],
+    ['spec.successfulJobsHistoryLimit', 'CronJobSpec', 'int32'],
+    ['spec.failedJobsHistoryLimit', 'CronJobSpec', 'int32'],
+    ...under('spec.jobTemplate.spec', JOB_SPEC),
+  ],
+  '/Pod': under('spec', POD_SPEC),
+  '/Service': [
+    ['spec.ports[].port', 'ServicePort', 'int32'],
+    ['spec.ports[].nodePort', 'ServicePort', 'int32'],
+  ],
+  'autoscaling/HorizontalPodAutoscaler': [
+    ['spec.minReplicas', 'HorizontalPodAutoscalerSpec', 'int32'],
+    ['spec.maxReplicas', 'HorizontalPodAutoscalerSpec', 'int32'],
+  ],
+};
+
+/** What Go's encoding/json names a JSON value it cannot put into an integer (`number 3.5`, `string`). */
+function notAnInteger(v: unknown, goType: 'int32' | 'int64'): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'number') {
+    const fits = goType === 'int64' || (v >= -(2 ** 31) && v < 2 ** 31);
+    return Number.isInteger(v) && fits ? undefined : `number ${v}`;
+  }
+  if (typeof v === 'string' || typeof v === 'boolean') return typeof v;
+  return Array.isArray(v) ? 'array' : 'object';
+}
+
+function firstBadInt(obj: unknown, segs: string[], goType: 'int32' | 'int64'): string | undefined {
+  if (segs.length === 0) return notAnInteger(obj, goType);
+  if (!isObject(obj)) return undefined;
+  const [seg, ...rest] = segs as [string, ...string[]];
+  if (seg.endsWith('[]')) {
+    const list = obj[seg.slice(0, -2)];
+    if (!Array.isArray(list)) return undefined;
+    for (const item of list) {
+      const bad = firstBadInt(item, rest, goType);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  return firstBadInt(obj[seg], rest, goType);
+}
+
+/**
+ * The API server decodes a body into Go structs before it validates anything: a string (or a fraction,
+ * or an object) in an integer field fails the decode with 400 BadRequest, as `kubectl apply` shows it:
+ * `Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go
+ * struct field DeploymentSpec.spec.replicas of type int32`. Letting one through made the controllers
+ * spin on `"three"`.
+ */
+export function checkIntegerFields(type: ResourceType, obj: JsonObject): void {
+  for (const [path, struct, goType] of INT_FIELDS[`${type.group}/${type.kind}`] ?? []) {
+    const bad = firstBadInt(obj, path.split('.'), goType);
+    if (bad) {
+      throw badRequest(
+        `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: json: cannot unmarshal ${bad} into Go struct field ${struct}.${path.replaceAll('[]', '')} of type ${goType}`,
+      );
+    }
+  }
+}
+
+/** Throws 400 BadRequest for a value of the wrong JSON type, else 422 Invalid with one cause per problem. */
 export function validate(type: ResourceType, obj: JsonObject): void {
+  checkIntegerFields(type, obj);
   const meta = (obj.metadata ?? {}) as JsonObject;
   const causes = nameCauses(type.kind, meta.name);
   const labels = meta.labels;

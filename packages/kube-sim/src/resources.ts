@@ -138,8 +138,10 @@ function currentResources(): ResourceType[] {
     builtin('batch/v1', 'cronjobs', 'CronJob', { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
     builtin('networking.k8s.io/v1', 'ingresses', 'Ingress', { shortNames: ['ing'], subresources: ['status'] }),
     builtin('networking.k8s.io/v1', 'ingressclasses', 'IngressClass', { namespaced: false }),
-    builtin('coordination.k8s.io/v1', 'leases', 'Lease'),
+    // Their registry strategies never set metadata.generation (no observedGeneration to compare with).
+    builtin('coordination.k8s.io/v1', 'leases', 'Lease', { hasSpec: false }),
     builtin('autoscaling/v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', {
+      hasSpec: false,
       shortNames: ['hpa'],
       categories: ['all'],
       subresources: ['status'],

@@ -288,11 +288,7 @@ export class ApiServer {
         return;
       }
       if (error instanceof ApiError) sendError(res, error);
-      else
-        sendError(
-          res,
-          new ApiError(500, 'InternalError', `Internal error occurred: ${(error as Error)?.message ?? error}`),
-        );
+      else sendError(res, internalError(String((error as Error)?.message ?? error)));
     });
   };
 
@@ -325,7 +321,7 @@ export class ApiServer {
           { name: route.name ?? '', group: route.type.group, kind: route.type.resource },
         ),
       );
-    } else sendError(res, new ApiError(500, 'InternalError', 'Internal error occurred: injected fault'));
+    } else sendError(res, internalError('injected fault'));
   }
 
   private discovery(req: IncomingMessage, res: ServerResponse, path: string): boolean {
@@ -794,6 +790,11 @@ function deleteOptions(q: URLSearchParams, body: KubeObject | undefined) {
     ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
     dryRun: Array.isArray(body?.dryRun) && body.dryRun.includes('All'),
   };
+}
+
+/** apimachinery's NewInternalError: the message, and the error again as the one cause. */
+function internalError(message: string): ApiError {
+  return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
 }
 
 /** The options kind whose validation refuses a bad dryRun, per verb. */

@@ -58,7 +58,7 @@ const KEYS = [
   'thresholds',
 ];
 const EXAMPLE =
-  'url: https://example.com/\nrate: 10000\nduration: 30s\nthresholds: { p99: 250ms, error-rate: 0.1%, min-rate: 9500 }';
+  'url: https://example.com/\nrate: 10000\nduration: 30s\nthresholds: { p99: 250ms, error-rate: 0.1%, min-rate: 10000 }';
 /** Connections kept open in rate mode when none are given: enough for 10k req/s at a few ms each. */
 const DEFAULT_RATE_CONNECTIONS = 64;
 
@@ -156,7 +156,7 @@ export function parseLoadSpec(text: string, options: { source?: string; workspac
   }
   const thresholds: LoadThresholds = {};
   if (e.has('thresholds')) {
-    const example = 'thresholds: { p95: 100ms, p99: 250ms, error-rate: 1%, min-rate: 9500 }';
+    const example = 'thresholds: { p95: 100ms, p99: 250ms, error-rate: 1%, min-rate: 10000 }';
     const t = reader.entries(
       get('thresholds') ?? null,
       'load: thresholds',
@@ -171,7 +171,7 @@ export function parseLoadSpec(text: string, options: { source?: string; workspac
         reader,
         t.get('min-rate')!.value,
         'load: thresholds.min-rate',
-        'min-rate: 9500',
+        'min-rate: 10000',
       );
   }
   return {

@@ -312,19 +312,19 @@ describe('the examples', () => {
       expect(load.thresholds.map(({ name, expected }) => [name, expected])).toEqual([
         ['p99', '≤ 500ms'],
         ['error-rate', '≤ 0.10%'],
-        ['min-rate', '≥ 9500 req/s'],
+        ['min-rate', '≥ 10000 req/s'],
       ]);
       const [p99, errorRate, minRate] = load.thresholds;
       expect(errorRate).toMatchObject({ actual: '0.00%', passed: true });
       expect(p99!.passed).toBe(load.latencyUs.p99 <= 500_000);
       expect(minRate).toEqual({
         name: 'min-rate',
-        expected: '≥ 9500 req/s',
+        expected: '≥ 10000 req/s',
         actual: `${load.achievedRate.toFixed(0)} req/s`,
-        passed: load.achievedRate >= 9500,
+        passed: load.achievedRate >= 10000,
       });
       // The rate and the thresholds are in the step summary too; the job passes only if all of them do.
-      expect(gate.summary).toContain(`| min-rate | ≥ 9500 req/s | ${minRate!.actual} |`);
+      expect(gate.summary).toContain(`| min-rate | ≥ 10000 req/s | ${minRate!.actual} |`);
       expect(result.conclusion).toBe(load.thresholds.every((t) => t.passed) ? 'success' : 'failure');
     } finally {
       staging.stop();

@@ -5,6 +5,7 @@ export { importClientNode, type KubeConfigSource, type LoadedKubeConfig, loadKub
 export * from './errors';
 export * from './explain';
 export * from './history';
+export * from './informer';
 export { kubeInputs, resolveNamespace } from './inputs';
 export * from './resources';
 export * from './rollout-status';

@@ -201,7 +201,8 @@ const rollback: ActionDefinition<Inputs> = {
           ]),
         );
         const who = { namespace, reason: values.reason, triggeredBy: triggeredBy(rt.env) };
-        const checked = await verifyAfter(rt, client, namespace, values.verify);
+        const done = 'Nothing to roll back (the version from before the release still serves)';
+        const checked = await verifyAfter(rt, client, namespace, values.verify, done);
         return {
           result: { verdict: nothing.result, mode: 'auto', ...report, phase: record.phase, ...checked.result },
           outputs: { ...textOutputs(nothing.result, { ...who, environment: values.environment }, restored), restored },
@@ -391,17 +392,18 @@ async function verifyAfter(
   client: KubeClient | undefined,
   namespace: string,
   spec: Inputs['verify'],
+  done?: string,
 ): Promise<{ result?: { verification: ChecksResult }; failure?: { failure: string } }> {
   if (!spec) return {};
   const verification = await verify(rt, client, { namespace }, spec, (event) => rt.log.info(event));
   rt.summary.append(renderChecksSummary(verification, 'Verification after the rollback'));
-  const failure = verificationFailure(verification);
+  const failure = verificationFailure(verification, done);
   return { result: { verification }, ...(failure ? { failure: { failure } } : {}) };
 }
 
-function verificationFailure(verification: ChecksResult | undefined): string | undefined {
+function verificationFailure(verification: ChecksResult | undefined, done = 'Rolled back'): string | undefined {
   if (!verification || verification.passed) return undefined;
-  return `Rolled back, but verification failed: ${verification.checks
+  return `${done}, but verification failed: ${verification.checks
     .filter((check) => check.outcome === 'failed')
     .map((check) => `${check.name}: ${check.error ?? 'failed'}`)
     .join('; ')}`;

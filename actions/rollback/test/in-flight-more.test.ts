@@ -151,3 +151,39 @@ describe('rollback in-flight, refused before anything changes', () => {
     expect(selector('feed')).toEqual({ app: 'feed', version: 'v2' });
   });
 });
+
+describe('mode auto after canary-promote aborted a release', () => {
+  it('changes nothing and still runs the verify checks against the version that serves', async () => {
+    await c.app('news', 'ghcr.io/acme/news:v1', { progressDeadlineSeconds: null });
+    c.behaviour.set('ghcr.io/acme/news:v2-bad', { readyAfter: '2s', crashLoop: { after: '15s' } });
+    const aborted = await run(canaryPromote, {
+      deployments: 'news',
+      images: 'app=ghcr.io/acme/news:v2-bad',
+      steps: '25,100',
+      pause: '2m',
+      analysis: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]',
+      'router-config': '{ service: news }',
+    });
+    expect(aborted.outputs['result']).toBe('aborted');
+    const before = c.deployment('news')?.metadata?.resourceVersion;
+    healthy = false;
+    try {
+      const { code, errors, outputs, summary } = await run(rollback, {
+        deployments: 'news',
+        verify: `[{ name: health, request: { url: "${base}/health" }, expect: { status: 200 } }]`,
+      });
+      expect(code).toBe(1);
+      expect(JSON.parse(outputs['result'] ?? '{}')).toMatchObject({
+        verdict: 'nothing-to-roll-back',
+        verification: { passed: false },
+      });
+      expect(errors.at(-1)).toMatch(
+        /^Nothing to roll back \(the version from before the release still serves\), but verification failed: health: /,
+      );
+      expect(summary).toContain('Verification after the rollback: 0 passed, 1 failed');
+      expect(c.deployment('news')?.metadata?.resourceVersion).toBe(before);
+    } finally {
+      healthy = true;
+    }
+  });
+});

@@ -225,6 +225,25 @@ describe('executeAction notify-webhook', () => {
     expect(JSON.stringify(rt.logs)).not.toContain('secret-path');
   });
 
+  it('leaves JSON documents out of the message and cuts a very long field saying where the rest is', async () => {
+    received.length = 0;
+    const restored = Array.from(
+      { length: 40 },
+      (_, i) => `deployment/svc-${i}: rev 7 → 6, app ghcr.io/acme/svc-${i}:v2 → v1`,
+    );
+    const def = action(async () => ({
+      result: {},
+      outputs: { report: JSON.stringify({ big: 'document' }), 'restored-images': restored.join('\n') },
+    }));
+    const rt = createMemoryRuntime({ clock: new VirtualClock(0), inputs: { 'notify-webhook': `${base}/hook` } });
+    expect(await executeAction(def, rt)).toBe(0);
+    const fields = (received[0]!.body as { attachments: { fields: { title: string; value: string }[] }[] })
+      .attachments[0]!.fields;
+    expect(fields.map((f) => f.title)).toEqual(['restored-images']);
+    expect(fields[0]!.value).toContain('deployment/svc-0: rev 7 → 6');
+    expect(fields[0]!.value).toMatch(/… \(cut; the job summary has all of it\)$/);
+  });
+
   it('a webhook that keeps failing is a warning, not a failure', async () => {
     received.length = 0;
     failNext = 3;

@@ -188,6 +188,13 @@ function reportError(rt: Runtime, action: string, error: unknown): string {
   return line;
 }
 
+/** Chat clients fold long fields; past this a field says where the rest is. */
+const FIELD_LIMIT = 1500;
+
+function shortenField(text: string): string {
+  return text.length <= FIELD_LIMIT ? text : `${text.slice(0, FIELD_LIMIT)}… (cut; the job summary has all of it)`;
+}
+
 /** Post the verdict to the webhook; a failed notification is a warning, never the step's failure. */
 async function notify(
   rt: Runtime,
@@ -198,11 +205,13 @@ async function notify(
   problem: string | undefined,
 ) {
   const verdict = String(result['verdict']);
+  // Human-readable outputs only: JSON documents (report, analysis) are for later steps, not for people.
   const fields = Object.entries(outputs)
     .filter(([name, value]) => name !== 'result' && ['string', 'number', 'boolean'].includes(typeof value))
+    .filter(([, value]) => !/^\s*[[{]/.test(String(value)))
     .slice(0, 8)
-    .map(([name, value]) => ({ title: name, value: rt.redact(String(value)).slice(0, 200) }));
-  if (problem) fields.unshift({ title: 'error', value: rt.redact(problem).slice(0, 500) });
+    .map(([name, value]) => ({ title: name, value: shortenField(rt.redact(String(value))) }));
+  if (problem) fields.unshift({ title: 'error', value: shortenField(rt.redact(problem)) });
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = rt.env;
   if (server && repo && run) fields.push({ title: 'run', value: `${server}/${repo}/actions/runs/${run}` });
   const environment = rt.env['GITHUB_REPOSITORY'] ? ` in ${rt.env['GITHUB_REPOSITORY']}` : '';

@@ -1,7 +1,11 @@
 /**
- * Built-in Kubernetes signals of the canary pods. Pure: the kube module lists
- * the canary's pods and hands them here; nothing in this file talks to a cluster.
+ * Built-in Kubernetes signals of the canary pods. The signals are pure
+ * functions of the pods; `PodCache` keeps the pods current through the kube
+ * module's informer (one list + watch per selector) so checks cost no request.
  */
+import type { KubeClient } from '../kube/client';
+import { Informer } from '../kube/informer';
+import type { Clock } from '../runtime/port';
 
 export const KUBERNETES_SIGNALS = ['not-ready', 'restarts', 'crashloop'] as const;
 export type KubernetesSignal = (typeof KUBERNETES_SIGNALS)[number];
@@ -71,3 +75,58 @@ export const POD_SIGNALS: Readonly<Record<KubernetesSignal, PodSignal>> = {
 
 /** Where the engine gets the canary's pods from (the kube module provides it). */
 export type CanaryPodSource = (signal?: AbortSignal) => Promise<readonly PodLike[]>;
+
+/**
+ * The pods of some label selectors, each from one informer (list, then watch)
+ * opened at the first read and shared by every later read: an analysis makes
+ * one list and one watch per selector whatever its length and number of checks
+ * and metrics (a list per check before). A read sees the pods as of the last
+ * watch event, milliseconds behind the server. close() when the analysis ends.
+ */
+export class PodCache {
+  private readonly informers = new Map<string, Informer>();
+  private closed = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: { namespace: string; clock: Clock; onChange?: () => void },
+  ) {}
+
+  /** The pods of every selector, in the order given (a pod two selectors match is there twice, as two lists gave it). */
+  async pods(selectors: readonly string[], signal?: AbortSignal): Promise<PodLike[]> {
+    if (this.closed) throw new Error('PodCache is closed');
+    const pods: PodLike[] = [];
+    for (const selector of selectors) {
+      pods.push(...((await this.informer(selector).items(signal)) as PodLike[]));
+      signal?.throwIfAborted();
+    }
+    return pods;
+  }
+
+  /** A source for the analysis: `selectors` is asked at every check (it may change, e.g. after promotion). */
+  source(selectors: () => readonly string[]): CanaryPodSource {
+    return (signal) => this.pods(selectors(), signal);
+  }
+
+  /** Ends every watch. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.informers.values()].map((informer) => informer.close()));
+    this.informers.clear();
+  }
+
+  private informer(labelSelector: string): Informer {
+    let informer = this.informers.get(labelSelector);
+    if (informer === undefined) {
+      const { namespace, clock, onChange } = this.options;
+      informer = new Informer(this.client, 'Pod', {
+        clock,
+        namespace,
+        ...(labelSelector === '' ? {} : { labelSelector }),
+        ...(onChange ? { onChange } : {}),
+      });
+      this.informers.set(labelSelector, informer);
+    }
+    return informer;
+  }
+}

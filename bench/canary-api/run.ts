@@ -5,8 +5,11 @@
  * 3 s after start): first with no metric analysis, then with a Kubernetes
  * signal (restarts, checked every 10 s). Waiting for pods uses watches and the
  * lease is held per step (not renewed on a timer), so without analysis the
- * requests grow with Deployments and steps, not with the minutes waited; the
- * signal costs one pod list per Deployment per check. Each table shows the
+ * requests grow with Deployments and steps, not with the minutes waited. With
+ * the signal, the pod lists and watches tell whether its checks cost requests:
+ * one list per Deployment per check when the canary lists its pods at every
+ * check, one list and one watch per Deployment per analysed step when it reads
+ * them through the metrics module's PodCache. Each table shows the
  * count per verb and resource for each run (kube-sim's `sim.stats`), and
  * which rows differ between the two pause lengths. Set-up requests (creating
  * the stable Deployments) are not counted.
@@ -151,13 +154,14 @@ for (const analysis of [false, true]) {
     }
   report(analysis ? 'With analysis: restarts (provider kubernetes), every 10 s' : 'No analysis', runs);
   if (analysis) {
-    // Three analysed steps of `pause` each, one check per 10 s: pod lists per Deployment per check.
+    // Three analysed steps of `pause` each, one check per 10 s: pod requests per Deployment per check.
     for (const [index, run] of runs.entries()) {
       const deployments = index < 2 ? 1 : 20;
       const checks = 3 * (index % 2 === 0 ? 6 : 60);
       const lists = run.counts.get('list pods') ?? 0;
+      const watches = run.counts.get('watch pods') ?? 0;
       console.log(
-        `${run.label}: ${lists} pod lists for ${checks} checks = ${(lists / checks / deployments).toFixed(2)} per Deployment per check`,
+        `${run.label}: ${lists} pod lists and ${watches} pod watches for ${checks} checks = ${((lists + watches) / checks / deployments).toFixed(2)} per Deployment per check`,
       );
     }
   }

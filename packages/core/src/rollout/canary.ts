@@ -15,7 +15,7 @@ import { waitForRollout } from '../kube/rollout-wait';
 import type { Deployment, KubeObject } from '../kube/types';
 import { deploymentReplicaSets } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
-import type { PodLike } from '../metrics/kubernetes';
+import { PodCache } from '../metrics/kubernetes';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
@@ -433,39 +433,33 @@ export class Rollout {
     );
   }
 
-  private canaryPods = async (signal?: AbortSignal): Promise<readonly PodLike[]> => {
-    const pods: PodLike[] = [];
-    // Post-promotion analysis watches the new version where it now runs: the stable's pods (the canary is gone).
+  /** The pods the kubernetes signals read: post-promotion analysis reads the stable's (the canary is gone). */
+  private podSelectors(): string[] {
     const promoted = this.record.phase === 'promoted';
-    for (const unit of this.units) {
+    return this.units.flatMap((unit) => {
       const source = promoted ? unit.stable : unit.canary;
-      if (!source) continue;
-      const list = await this.client.list('Pod', {
-        namespace: this.settings.namespace,
-        labelSelector: selectorText(source),
-      });
-      pods.push(...(list.items as PodLike[]));
-      signal?.throwIfAborted();
-    }
-    return pods;
-  };
+      return source ? [selectorText(source)] : [];
+    });
+  }
 
   private async analyse(stepIndex: number, weight: number, metrics: MetricSpec[], duration: number) {
     if (metrics.length === 0) {
       if (duration > 0) await this.rt.clock.sleep(duration, this.rt.signal);
       return undefined;
     }
+    // One list + watch per selector for the whole analysis, not a list per check.
+    const pods = new PodCache(this.client, { namespace: this.settings.namespace, clock: this.rt.clock });
     const result = await runAnalysis({
       metrics,
       targets: this.targets(),
       duration,
       clock: this.rt.clock,
       signal: this.rt.signal,
-      canaryPods: this.canaryPods,
+      canaryPods: pods.source(() => this.podSelectors()),
       ...(this.settings.providerFor ? { providerFor: this.settings.providerFor } : {}),
       onMeasurement: (m) =>
         this.log.info(`  ${m.metric}: ${m.value ?? '—'} (${m.threshold}) ${m.outcome}${m.note ? `: ${m.note}` : ''}`),
-    });
+    }).finally(() => pods.close());
     this.analyses.push({ step: stepIndex, weight, result });
     return result;
   }

@@ -14,7 +14,7 @@ import { RolloutError, type WorkloadRef, waitForRollout } from '../kube/rollout-
 import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { deploymentReplicaSets, matchLabelsSelector } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
-import type { PodLike } from '../metrics/kubernetes';
+import { PodCache, type PodLike } from '../metrics/kubernetes';
 import type { Runtime } from '../runtime/port';
 import type { DeployCommonOptions, WorkloadReport, WorkloadState } from './types';
 
@@ -154,19 +154,34 @@ export async function monitor(
   rt.log.info(
     `Monitoring ${options.analysis.map((metric) => metric.name).join(', ')} for ${options.monitorMs / 1000}s`,
   );
+  // One list + watch per workload for the whole monitor (a pod cache), not a list per check.
+  const selectors = await Promise.all(
+    workloads.map(async (workload) => {
+      const object = await options.client.get(workload.ref.kind, workload.ref);
+      return { namespace: workload.ref.namespace, selector: matchLabelsSelector(object as Deployment) ?? '' };
+    }),
+  );
+  const caches = new Map<string, PodCache>();
+  for (const { namespace: ns } of selectors)
+    if (!caches.has(ns)) caches.set(ns, new PodCache(options.client, { namespace: ns, clock: rt.clock }));
+  const canaryPods = async (signal?: AbortSignal): Promise<readonly PodLike[]> => {
+    const pods: PodLike[] = [];
+    for (const { namespace: ns, selector } of selectors) pods.push(...(await caches.get(ns)!.pods([selector], signal)));
+    return pods;
+  };
   return runAnalysis({
     metrics: options.analysis,
     targets: analysisTargets(workloads, namespace, app),
     duration: options.monitorMs,
     clock: rt.clock,
     signal: rt.signal,
-    canaryPods: podSource(options.client, () => workloads),
+    canaryPods,
     onMeasurement: (measurement) =>
       rt.log.info(
         `${measurement.metric}: ${measurement.value ?? '—'} (${measurement.threshold}) ${measurement.outcome}${measurement.note ? `: ${measurement.note}` : ''}`,
       ),
     ...(options.providerFor ? { providerFor: options.providerFor } : {}),
-  });
+  }).finally(() => Promise.all([...caches.values()].map((cache) => cache.close())));
 }
 
 /**

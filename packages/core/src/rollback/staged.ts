@@ -34,7 +34,7 @@ import { waitForRollout } from '../kube/rollout-wait';
 import type { Deployment, PodTemplateSpec } from '../kube/types';
 import { deploymentReplicaSets, findDeployments } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
-import type { PodLike } from '../metrics/kubernetes';
+import { PodCache } from '../metrics/kubernetes';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
 import { table } from '../report';
@@ -447,33 +447,22 @@ class Staged {
       if (step.pause > 0) await this.rt.clock.sleep(step.pause, this.rt.signal);
       return undefined;
     }
+    // One list + watch per workload for the step's analysis (a pod cache), not a list per check.
+    const pods = new PodCache(this.client, { namespace: this.request.namespace, clock: this.rt.clock });
     return runAnalysis({
       metrics: step.analysis,
       targets: this.targets,
       duration: step.pause,
       clock: this.rt.clock,
       signal: this.rt.signal,
-      canaryPods: this.sidePods,
+      canaryPods: pods.source(() => this.units.map((unit) => selectorText(unit.side))),
       ...(this.request.providerFor ? { providerFor: this.request.providerFor } : {}),
       onMeasurement: (m) =>
         this.rt.log.info(
           `  ${m.metric}: ${m.value ?? '—'} (${m.threshold}) ${m.outcome}${m.note ? `: ${m.note}` : ''}`,
         ),
-    });
+    }).finally(() => pods.close());
   }
-
-  private sidePods = async (signal?: AbortSignal): Promise<readonly PodLike[]> => {
-    const pods: PodLike[] = [];
-    for (const unit of this.units) {
-      const list = await this.client.list('Pod', {
-        namespace: this.request.namespace,
-        labelSelector: selectorText(unit.side),
-      });
-      pods.push(...(list.items as PodLike[]));
-      signal?.throwIfAborted();
-    }
-    return pods;
-  };
 
   /** Replicas and images of both versions now, per workload. */
   async serving(): Promise<StagedStep['workloads']> {

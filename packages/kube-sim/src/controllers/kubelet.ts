@@ -1,10 +1,14 @@
 /**
- * Scheduler and kubelet in one: binds new pods to the simulated nodes (round robin), gives them an IP, and walks
+ * Scheduler and kubelet in one: binds new pods to the simulated nodes that fit them (round robin among those; see
+ * scheduler.ts for the filters), or leaves them Pending with PodScheduled False/Unschedulable and a
+ * FailedScheduling event, retried when a node is added or changes, when a bound pod that requested resources
+ * goes away, and 5 minutes after the last attempt (the scheduler's unschedulable-pods flush). Gives bound pods an IP, and walks
  * each container's timeline (from the behaviour table) on the sim's clock, writing pod status (phase,
  * conditions, containerStatuses) and the events a kubelet writes. Serves `/log` text from the behaviour table.
  */
-import type { KubeObject } from '../store';
+import type { KubeObject, WatchEvent } from '../store';
 import { type ControllerContext, key, NODES, PODS, setCondition, timestamp, writeStatus } from './common';
+import { filterNode, fitErrorMessage, type NodeFailure, podRequests, qosClass, type Requests } from './scheduler';
 import { type ContainerSnapshot, containerTimeline, type RestartPolicy, type Step } from './timeline';
 
 export const DEFAULT_NODES = ['kube-sim-worker-1', 'kube-sim-worker-2'];
@@ -73,20 +77,45 @@ interface Running {
   snapshots: ContainerSnapshot[];
 }
 
+/** An unschedulable pod waiting for a retry. */
+interface Parked {
+  pod: KubeObject;
+  run: Running;
+  /** It failed on resources somewhere, so a bound pod going away may help. */
+  resources: boolean;
+  /** Stops its 5-minute retry timer. */
+  timer: AbortController;
+}
+
+/** podMaxInUnschedulablePodsDuration: an unschedulable pod is tried again after this long at the latest. */
+const UNSCHEDULABLE_RETRY_MS = 300_000;
+const NOTHING: Requests = { cpu: 0, memory: 0 };
+
 export class Kubelet {
   private readonly running = new Map<string, Running>();
   private nextNode = 0;
   private readonly ipCounters = new Map<string, number>();
+  /** The scheduler's cache: requests of the active pods bound to each node (by pod uid, and summed by node). */
+  private readonly bound = new Map<string, { node: string; requests: Requests }>();
+  private readonly used = new Map<string, Requests>();
+  private readonly parked = new Map<string, Parked>();
+  private retryQueued = false;
+  private retryEveryone = false;
 
   constructor(private readonly ctx: ControllerContext) {}
 
   start(): () => void {
+    const stopNodes = this.ctx.store.watch(NODES, undefined, undefined, (e) => {
+      if (e.type !== 'DELETED') this.retryParked(true);
+    });
     const stop = this.ctx.store.watch(PODS, undefined, undefined, (e) => {
       const pod = e.object;
       const uid = pod.metadata.uid as string;
+      this.account(e);
       if (e.type === 'DELETED' || pod.metadata.deletionTimestamp) {
         this.running.get(uid)?.abort.abort();
         this.running.delete(uid);
+        this.unpark(uid);
         return;
       }
       if (!this.running.has(uid) && !pod.status?.startTime) {
@@ -100,9 +129,134 @@ export class Kubelet {
     });
     return () => {
       stop();
+      stopNodes();
       for (const run of this.running.values()) run.abort.abort();
       this.running.clear();
+      for (const uid of [...this.parked.keys()]) this.unpark(uid);
     };
+  }
+
+  /** Keep the per-node sums of requests: a pod counts from its binding until it is deleted or finished. */
+  private account(e: WatchEvent): void {
+    const pod = e.object;
+    const uid = pod.metadata.uid as string;
+    const phase = pod.status?.phase;
+    if (e.type === 'DELETED' || phase === 'Succeeded' || phase === 'Failed') {
+      const b = this.bound.get(uid);
+      if (!b) return;
+      this.bound.delete(uid);
+      const sum = this.used.get(b.node);
+      if (sum) {
+        sum.cpu -= b.requests.cpu;
+        sum.memory -= b.requests.memory;
+      }
+      if (b.requests.cpu > 0 || b.requests.memory > 0) this.retryParked(false);
+      return;
+    }
+    const node: string | undefined = pod.spec?.nodeName;
+    if (node && !this.bound.has(uid)) this.bind(uid, node, podRequests(pod));
+  }
+
+  private bind(uid: string, node: string, requests: Requests): void {
+    if (this.bound.has(uid)) return;
+    this.bound.set(uid, { node, requests });
+    const sum = this.used.get(node) ?? { cpu: 0, memory: 0 };
+    sum.cpu += requests.cpu;
+    sum.memory += requests.memory;
+    this.used.set(node, sum);
+  }
+
+  /**
+   * The scheduling cycle: the name of a node that fits the pod (round robin among them), or undefined after
+   * marking the pod unschedulable and parking it for a retry.
+   */
+  private schedule(pod: KubeObject, run: Running): string | undefined {
+    const nodes = this.ctx.store.list(NODES, undefined).filter((n) => !n.metadata.deletionTimestamp);
+    const requests = podRequests(pod);
+    const fits: string[] = [];
+    const failures: NodeFailure[] = [];
+    for (const node of nodes) {
+      const failure = filterNode(pod, requests, node, this.used.get(node.metadata.name) ?? NOTHING);
+      if (failure) failures.push(failure);
+      else fits.push(node.metadata.name);
+    }
+    if (fits.length > 0) return fits[this.nextNode++ % fits.length];
+    this.unschedulable(
+      pod,
+      run,
+      fitErrorMessage(failures),
+      failures.some((f) => f.resolvable),
+    );
+    return undefined;
+  }
+
+  /** PodScheduled False/Unschedulable (written when it changes), a FailedScheduling event, and a parked retry. */
+  private unschedulable(pod: KubeObject, run: Running, message: string, resources: boolean): void {
+    const { store, clock, events } = this.ctx;
+    const uid = pod.metadata.uid as string;
+    const conditions: KubeObject[] = pod.status?.conditions ?? [];
+    const old = conditions.find((c) => c.type === 'PodScheduled');
+    if (old?.status !== 'False' || old.reason !== 'Unschedulable' || old.message !== message) {
+      const next = setCondition(
+        conditions,
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message },
+        clock.now(),
+      ).map((c) => (c.type === 'PodScheduled' ? { type: c.type, status: c.status, lastProbeTime: null, ...c } : c));
+      pod = writeStatus(
+        store,
+        PODS,
+        pod,
+        { ...pod.status, phase: 'Pending', conditions: next, qosClass: qosClass(pod) },
+        'kube-scheduler',
+      );
+    }
+    events.record(pod, 'Warning', 'FailedScheduling', message, { component: 'default-scheduler' });
+    this.unpark(uid);
+    const timer = new AbortController();
+    this.parked.set(uid, { pod, run, resources, timer });
+    clock.sleep(UNSCHEDULABLE_RETRY_MS, timer.signal).then(
+      () => {
+        const parked = this.parked.get(uid);
+        if (parked?.timer !== timer) return;
+        this.parked.delete(uid);
+        this.relaunch(parked);
+      },
+      () => {},
+    );
+  }
+
+  private unpark(uid: string): void {
+    const parked = this.parked.get(uid);
+    if (!parked) return;
+    parked.timer.abort();
+    this.parked.delete(uid);
+  }
+
+  /** Try parked pods again, once per burst of changes: all of them, or those that lacked resources. */
+  private retryParked(everyone: boolean): void {
+    if (this.parked.size === 0) return;
+    this.retryEveryone ||= everyone;
+    if (this.retryQueued) return;
+    this.retryQueued = true;
+    queueMicrotask(() => {
+      const all = this.retryEveryone;
+      this.retryQueued = false;
+      this.retryEveryone = false;
+      // In the order they were parked (oldest attempt first), as the scheduling queue pops equal priorities.
+      for (const [uid, parked] of [...this.parked]) {
+        if (!all && !parked.resources) continue;
+        if (this.parked.get(uid) !== parked) continue;
+        this.unpark(uid);
+        this.relaunch(parked);
+      }
+    });
+  }
+
+  private relaunch(parked: Parked): void {
+    if (parked.run.abort.signal.aborted || this.ctx.signal.aborted) return;
+    const { namespace, name, uid } = parked.pod.metadata;
+    const live = this.ctx.store.find(PODS, namespace, name);
+    if (live && live.metadata.uid === uid) this.launch(live, parked.run);
   }
 
   /** Text for `kubectl logs`: the behaviour's `logs` for that container's image. */
@@ -121,18 +275,19 @@ export class Kubelet {
     let pod = store.find(PODS, ns, name);
     if (!pod || pod.metadata.uid !== created.metadata.uid) return;
 
-    const nodes = store.list(NODES, undefined);
     let nodeName: string | undefined = pod.spec?.nodeName;
     if (!nodeName) {
-      const node = nodes[this.nextNode++ % Math.max(1, nodes.length)];
-      nodeName = node?.metadata.name ?? DEFAULT_NODES[0]!;
+      nodeName = this.schedule(pod, run);
+      if (!nodeName) return;
+      const chosen = nodeName;
+      this.bind(pod.metadata.uid as string, chosen, podRequests(pod));
       // The binding subresource, simplified: the scheduler sets spec.nodeName.
       pod = store.modify(
         PODS,
         ns,
         name,
         (draft) => {
-          draft.spec.nodeName = nodeName;
+          draft.spec.nodeName = chosen;
         },
         { fieldManager: 'kube-scheduler' },
       );
@@ -140,7 +295,7 @@ export class Kubelet {
         component: 'default-scheduler',
       });
     }
-    const node = nodes.find((n) => n.metadata.name === nodeName);
+    const node = store.find(NODES, undefined, nodeName);
     const hostIP = node?.status?.addresses?.find((a: KubeObject) => a.type === 'InternalIP')?.address ?? '172.18.0.2';
     const podIP = this.allocateIp(node);
     const start = clock.now();
@@ -274,7 +429,7 @@ export class Kubelet {
       podIPs: [{ ip: base.podIP }],
       startTime: base.startTime,
       containerStatuses,
-      qosClass: 'BestEffort',
+      qosClass: qosClass(pod),
     };
     const live = store.find(PODS, pod.metadata.namespace, pod.metadata.name);
     // Gone, or a new pod with the same name (a StatefulSet's): nothing to report for this one.

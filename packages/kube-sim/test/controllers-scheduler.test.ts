@@ -127,7 +127,7 @@ describe('scheduler (virtual clock)', () => {
     expect(events('big', 'Scheduled')).toHaveLength(0);
     // The unschedulable-pods flush retries it after 5 minutes: the one Event counts the second attempt.
     await h.run(300_000, 10_000);
-    expect(events('big', 'FailedScheduling')[0].count).toBe(2);
+    expect(events('big', 'FailedScheduling')[0]!.count).toBe(2);
   });
 
   it('counts the requests of pods already bound, and schedules a pending pod once one of them goes away', async () => {
@@ -153,7 +153,7 @@ describe('scheduler (virtual clock)', () => {
     expect(get('p3').spec.nodeName).toBe('kube-sim-worker-2');
     expect(scheduled('p3').status).toBe('True');
     expect(get('p4').spec.nodeName).toBeUndefined();
-    expect(events('p3', 'Scheduled')[0].message).toBe('Successfully assigned default/p3 to kube-sim-worker-2');
+    expect(events('p3', 'Scheduled')[0]!.message).toBe('Successfully assigned default/p3 to kube-sim-worker-2');
     await h.run(2000);
     expect(get('p3').status.phase).toBe('Running');
   });

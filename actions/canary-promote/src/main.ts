@@ -750,15 +750,7 @@ async function abortAfterCancel(rt: Runtime, values: Inputs, client: KubeClient,
   const outcome = await rollout.abort(
     'Aborted by the post step: the job was cancelled or failed before the rollout finished.',
   );
-  rt.log.warning(outcome.reason);
-  const id = Number(rt.state.get(STATE_DEPLOYMENT));
-  const tracker = Number.isInteger(id) && id > 0 ? await releaseTracker(rt, values) : undefined;
-  await tracker?.resume(() => true, { id, quiet: true });
-  await recordOutcome(tracker, outcome);
-  const deployment = tracker?.summary() ?? '';
-  rt.summary.append(
-    `## canary-promote (post)\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}`,
-  );
+  await reportPostAbort(rt, values, outcome);
 }
 
 /**
@@ -916,6 +908,11 @@ async function commandPost(rt: Runtime, values: Inputs, app: string): Promise<vo
   const outcome = await rollout.abort(
     'Aborted by the post step: the job was cancelled or failed before the release finished; the abort command ran.',
   );
+  await reportPostAbort(rt, values, outcome, `\n${NO_CLUSTER_NOTE}\n`);
+}
+
+/** After the post step aborted: the warning, the GitHub Deployment's failure status and the summary. */
+async function reportPostAbort(rt: Runtime, values: Inputs, outcome: RolloutOutcome, note = '') {
   rt.log.warning(outcome.reason);
   const id = Number(rt.state.get(STATE_DEPLOYMENT));
   const tracker = Number.isInteger(id) && id > 0 ? await releaseTracker(rt, values) : undefined;
@@ -923,7 +920,7 @@ async function commandPost(rt: Runtime, values: Inputs, app: string): Promise<vo
   await recordOutcome(tracker, outcome);
   const deployment = tracker?.summary() ?? '';
   rt.summary.append(
-    `## canary-promote (post)\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}\n${NO_CLUSTER_NOTE}\n`,
+    `## canary-promote (post)\n\n${renderRolloutSummary(outcome)}${deployment ? `\n${deployment}` : ''}${note}`,
   );
 }
 

@@ -52,6 +52,7 @@ import {
   readLease,
   renderRolloutSummary,
   runUrlOf,
+  trafficInputs,
   versionOf,
 } from '@deploy-actions/core/rollout';
 import {
@@ -77,15 +78,9 @@ export const inputs = defineInputs({
   manifests: list({ example: 'k8s/production/' }),
   'values-file': filePath({ example: 'deploy/production.env' }),
   steps: structured({ default: '5,25,50,100', example: '5,25,50,100' }),
-  pause: duration({ default: '5m' }),
+  ...trafficInputs,
   'pause-at': percentage({ min: 0, max: 100, example: '50' }),
-  router: string({
-    choices: ['replicas', 'service', 'nginx', 'gateway-api', 'istio', 'smi', 'command'],
-    default: 'replicas',
-  }),
   'router-config': structured({ example: '{ ingress: web }' }),
-  analysis: structured({ example: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]' }),
-  'analysis-interval': duration({ default: '10s' }),
   baseline: boolean({ default: 'false' }),
   'on-step-failure': string({ choices: ['abort', 'previous-step'], default: 'abort' }),
   'post-promotion-analysis': duration({ example: '30m' }),

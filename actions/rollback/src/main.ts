@@ -12,7 +12,7 @@ import { parseRestoreSpec } from '@deploy-actions/core/db';
 import { InputError } from '@deploy-actions/core/errors';
 import { HelmCli } from '@deploy-actions/core/helm';
 import { type ChecksResult, checkSpecInput, renderChecksSummary } from '@deploy-actions/core/http';
-import { boolean, defineInputs, duration, integer, list, string, structured } from '@deploy-actions/core/inputs';
+import { boolean, defineInputs, integer, list, string, structured } from '@deploy-actions/core/inputs';
 import {
   type Deployment,
   findDeployments,
@@ -35,7 +35,7 @@ import {
   rollback as rollbackWorkloads,
   verify,
 } from '@deploy-actions/core/rollback';
-import { parseSteps, ROLE_LABEL } from '@deploy-actions/core/rollout';
+import { parseSteps, ROLE_LABEL, trafficInputs } from '@deploy-actions/core/rollout';
 import {
   createRouter,
   nodeExec,
@@ -55,14 +55,8 @@ export const inputs = defineInputs({
   'to-version': string({ example: 'v0.9.5' }),
   release: string({ example: 'api-platform' }),
   steps: structured({ example: '25,50,100' }),
-  pause: duration({ default: '5m' }),
-  router: string({
-    choices: ['replicas', 'service', 'nginx', 'gateway-api', 'istio', 'smi', 'command'],
-    default: 'replicas',
-  }),
+  ...trafficInputs,
   'router-config': structured({ example: '{ service: web }' }),
-  analysis: structured({ example: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]' }),
-  'analysis-interval': duration({ default: '10s' }),
   verify: checkSpecInput({
     example: '[{ name: health, request: { url: https://api/health }, expect: { status: 200 } }]',
   }),

@@ -65,4 +65,5 @@ export async function abortRollout(
   return rollout.abort(options.reason);
 }
 
+export { trafficInputs } from './inputs';
 export type { RouterDeps };

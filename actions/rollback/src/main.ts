@@ -240,7 +240,9 @@ function triggeredBy(env: Record<string, string | undefined>): string | undefine
   const actor = env['GITHUB_ACTOR'] || undefined;
   const triggering = env['GITHUB_TRIGGERING_ACTOR'] || undefined;
   if (triggering && actor && triggering !== actor) return `${triggering} (re-running a run ${actor} started)`;
-  return triggering ?? actor;
+  // Off GitHub (the CLI, the demo) the local user is who ran it.
+  const local = env['GITHUB_ACTIONS'] ? undefined : env['USER'] || env['LOGNAME'] || undefined;
+  return triggering ?? actor ?? (local ? `${local} (local run)` : undefined);
 }
 
 interface RestoredState {

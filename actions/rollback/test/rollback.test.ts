@@ -55,6 +55,17 @@ afterAll(async () => {
 });
 
 describe('rollback action, mode kubernetes', () => {
+  it('run off GitHub (the CLI, the demo), names the local user as who triggered it', async () => {
+    const { code, summary } = parsed(
+      await c.run(
+        { deployments: 'web', 'dry-run': 'true', reason: 'drill' },
+        { env: { GITHUB_ACTOR: '', USER: 'alice' } },
+      ),
+    );
+    expect(code).toBe(0);
+    expect(summary).toContain('**Triggered by:** alice (local run)');
+  });
+
   it('puts the previous revision back and waits until it has rolled out', async () => {
     const { code, result, restored, summary } = await run({
       deployments: 'web',

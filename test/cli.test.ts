@@ -1,5 +1,7 @@
 /** The CLI runs the committed bundle with flags; --help and flag checks come from action.yml. */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -51,11 +53,26 @@ describe('deploy-actions CLI', () => {
     expect(errors[0]).toContain('"5 minutes"');
   });
 
-  it('runs an action and prints its result', async () => {
+  it('runs an action and prints its outputs and result', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+      const r = await run('smoke', '--url', url);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('passed=1');
+      expect(r.stdout).toContain('result=');
+      expect(r.stdout).toContain('"action":"smoke"');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('an action that fails exits 1 with its error line and the result document', async () => {
     const r = await run('rollback', '--deployments', 'web', '--mode', 'github', '--reason', 'errors after v2');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('result=');
-    expect(r.stdout).toContain('"action":"rollback"');
+    expect(r.code).toBe(1);
+    expect(`${r.stdout}${r.stderr}`).toContain("Input 'environment': is required with mode: github");
+    expect(r.stdout).toContain('"verdict":"failure"');
   });
 
   it('rejects an unknown command', async () => {

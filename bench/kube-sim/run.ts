@@ -11,7 +11,8 @@
  * kube-sim's process.
  * Run: npx tsx bench/kube-sim/run.ts [deployments] [podsPerDeployment]
  *   SLICE_MS=n (the controllers' yieldAfterMs), HISTORY=n (watch history), SIM_NODE_OPTIONS="--flag ..."
- *   (extra V8 flags for kube-sim's process).
+ *   (extra V8 flags for kube-sim's process), CPU_PROF=file.cpuprofile (kube-sim's CPU profile of the rollout; the
+ *   inspector's sampling costs some CPU, so do not compare the table's numbers from such a run).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -79,6 +80,24 @@ function processMeter() {
   };
 }
 
+/** A CPU profile of this process between start() and stop(), written to `file` (the inspector, in-process). */
+async function startProfile(file: string) {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  return {
+    start: () => session.post('Profiler.start'),
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 type Meter = ReturnType<ReturnType<typeof processMeter>['report']>;
 
 function send(msg: Msg): void {
@@ -108,8 +127,11 @@ if (ROLE === 'sim') {
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   }, 50);
   let rvBefore = 0;
+  // CPU_PROF=file.cpuprofile: a V8 CPU profile of kube-sim's process from the PATCHes to the end of the rollout.
+  const profile = process.env.CPU_PROF ? await startProfile(process.env.CPU_PROF) : undefined;
   onMessage(async (m) => {
     if (m.type === 'rolling') {
+      await profile?.start();
       sim.stats.reset();
       meter.rolling();
       rvBefore = Number(sim.store.resourceVersion);
@@ -117,6 +139,7 @@ if (ROLE === 'sim') {
     } else if (m.type === 'done') {
       clearInterval(heapTimer);
       const proc = meter.report();
+      await profile?.stop();
       // With --expose-gc: the live heap after the rollout (what the store and controllers really hold).
       const gc = (globalThis as { gc?: () => void }).gc;
       let liveHeapMb: number | undefined;

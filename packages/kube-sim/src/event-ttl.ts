@@ -20,10 +20,12 @@ export function expireEvents(store: ObjectStore, clock: Clock, ttlMs = DEFAULT_E
   let timerAt: number | undefined;
 
   const schedule = () => {
+    // One timer at a time, for the earliest lease; a later write never makes a lease earlier. Checked before
+    // looking at the first lease: that walks over the entries deleted at the front of the Map (every rewrite
+    // of an Event deletes and re-inserts its key), too slow to do on every write.
+    if (timerAt !== undefined) return;
     const first = leases.values().next();
     if (first.done || abort.signal.aborted) return;
-    // One timer at a time, for the earliest lease; a later write never makes a lease earlier.
-    if (timerAt !== undefined) return;
     timerAt = first.value;
     clock.sleep(Math.max(0, first.value - clock.now()), abort.signal).then(expire, () => {});
   };

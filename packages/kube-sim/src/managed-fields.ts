@@ -122,7 +122,9 @@ function diff(
       }
       return;
     }
-    for (const k of bk) diff(a[k], b[k], `${path}\nf:${k}`, k, changed, removed);
+    // Equal values (most of an object on a write: shared frozen parts, unchanged scalars) are skipped before
+    // their path is built: building it for every key visited was most of this walk's allocation.
+    for (const k of bk) if (a[k] !== b[k]) diff(a[k], b[k], `${path}\nf:${k}`, k, changed, removed);
     for (const k of ak) if (!(k in b)) leaves(a[k]!, `${path}\nf:${k}`, k, removed);
     return;
   }
@@ -147,7 +149,9 @@ function diff(
           changed.push(elem);
           for (const [k, x] of Object.entries(item)) leaves(x, `${elem}\nf:${k}`, k, changed);
         } else {
-          for (const k of Object.keys(item)) diff(old[k], item[k], `${elem}\nf:${k}`, k, changed, removed);
+          for (const k of Object.keys(item)) {
+            if (old[k] !== item[k]) diff(old[k], item[k], `${elem}\nf:${k}`, k, changed, removed);
+          }
           for (const k of Object.keys(old)) if (!(k in item)) leaves(old[k]!, `${elem}\nf:${k}`, k, removed);
         }
       }
@@ -185,11 +189,12 @@ function diffObjects(prev: JsonObject, next: JsonObject, scope: Scope, changed: 
       const pm = isObject(prev.metadata) ? prev.metadata : {};
       const nm = isObject(next.metadata) ? next.metadata : {};
       for (const mk of new Set([...Object.keys(pm), ...Object.keys(nm)])) {
-        if (!SKIP_METADATA.has(mk)) diff(pm[mk], nm[mk], `f:metadata\nf:${mk}`, mk, changed, removed);
+        if (!SKIP_METADATA.has(mk) && pm[mk] !== nm[mk])
+          diff(pm[mk], nm[mk], `f:metadata\nf:${mk}`, mk, changed, removed);
       }
       continue;
     }
-    diff(prev[k], next[k], `f:${k}`, k, changed, removed);
+    if (prev[k] !== next[k]) diff(prev[k], next[k], `f:${k}`, k, changed, removed);
   }
 }
 
@@ -306,20 +311,38 @@ function editable(o: Owned): FieldSet {
 }
 
 /**
+ * A cache of at most `limit` recently used keys, in two generations of half as many: a hit in the old one
+ * moves to the new one, and a full new generation replaces the old. Unlike a Map kept in LRU order (delete
+ * and re-insert on every hit, evict with keys().next()), nothing walks over deleted entries.
+ */
+function recentCache<K, V>(limit: number) {
+  let young = new Map<K, V>();
+  let old = new Map<K, V>();
+  return {
+    get(key: K): V | undefined {
+      let v = young.get(key);
+      if (v === undefined) {
+        v = old.get(key);
+        if (v !== undefined) this.set(key, v);
+      }
+      return v;
+    },
+    set(key: K, v: V): void {
+      if (young.size >= limit / 2) {
+        old = young;
+        young = new Map();
+      }
+      young.set(key, v);
+    },
+  };
+}
+
+/**
  * Parsed FieldsV1 by identity (stored entries are frozen, so a parse stays valid). Bounded: the next write
  * of an object reads the current version's entries, so only recent ones are worth keeping.
  */
 const PARSED_LIMIT = 4096;
-const parsedCache = new Map<object, FieldSet>();
-const parsed = {
-  get(fields: object): FieldSet | undefined {
-    return parsedCache.get(fields);
-  },
-  set(fields: object, set: FieldSet): void {
-    if (parsedCache.size >= PARSED_LIMIT) parsedCache.delete(parsedCache.keys().next().value!);
-    parsedCache.set(fields, set);
-  },
-};
+const parsed = recentCache<object, FieldSet>(PARSED_LIMIT);
 
 /** The owners of a stored object; their sets are the parse cache's until `editable` copies them. */
 function readOwners(obj: JsonObject): Owned[] {
@@ -342,19 +365,14 @@ function readOwners(obj: JsonObject): Owned[] {
  * out; objects keep their trees alive after eviction.
  */
 const INTERNED_LIMIT = 4096;
-const interned = new Map<string, JsonObject>();
+const interned = recentCache<string, JsonObject>(INTERNED_LIMIT);
 
 function internedFieldsV1(set: FieldSet): JsonObject {
   const id = [...set].join('\u0000');
   let fields = interned.get(id);
-  if (fields) {
-    // Refresh its place: a shape in use stays.
-    interned.delete(id);
-    interned.set(id, fields);
-    return fields;
-  }
+  // A shape in use stays (a hit keeps it in the recent generation).
+  if (fields) return fields;
   fields = deepFreeze(toFieldsV1(set));
-  if (interned.size >= INTERNED_LIMIT) interned.delete(interned.keys().next().value!);
   interned.set(id, fields);
   parsed.set(fields, new Set(set));
   return fields;

@@ -167,21 +167,36 @@ function notAnInteger(v: unknown, goType: 'int32' | 'int64'): string | undefined
   return Array.isArray(v) ? 'array' : 'object';
 }
 
-function firstBadInt(obj: unknown, segs: string[], goType: 'int32' | 'int64'): string | undefined {
-  if (segs.length === 0) return notAnInteger(obj, goType);
+/** A path's segments, each a key and whether it names a list (`[]`) whose elements the rest applies to. */
+type Segments = { key: string; list: boolean }[];
+
+function firstBadInt(obj: unknown, segs: Segments, at: number, goType: 'int32' | 'int64'): string | undefined {
+  if (at === segs.length) return notAnInteger(obj, goType);
   if (!isObject(obj)) return undefined;
-  const [seg, ...rest] = segs as [string, ...string[]];
-  if (seg.endsWith('[]')) {
-    const list = obj[seg.slice(0, -2)];
-    if (!Array.isArray(list)) return undefined;
-    for (const item of list) {
-      const bad = firstBadInt(item, rest, goType);
-      if (bad) return bad;
-    }
-    return undefined;
+  const seg = segs[at]!;
+  const v = obj[seg.key];
+  if (!seg.list) return firstBadInt(v, segs, at + 1, goType);
+  if (!Array.isArray(v)) return undefined;
+  for (const item of v) {
+    const bad = firstBadInt(item, segs, at + 1, goType);
+    if (bad) return bad;
   }
-  return firstBadInt(obj[seg], rest, goType);
+  return undefined;
 }
+
+/**
+ * INT_FIELDS with their paths split once: checked on every write (the controllers' too), splitting them and
+ * copying the rest of the path at each step was 3-4% of kube-sim's CPU in a rollout.
+ */
+const INT_SEGMENTS: Record<string, [Segments, IntField][]> = Object.fromEntries(
+  Object.entries(INT_FIELDS).map(([kind, fields]) => [
+    kind,
+    fields.map((f): [Segments, IntField] => [
+      f[0].split('.').map((p) => (p.endsWith('[]') ? { key: p.slice(0, -2), list: true } : { key: p, list: false })),
+      f,
+    ]),
+  ]),
+);
 
 /**
  * The API server decodes a body into Go structs before it validates anything: a string (or a fraction,
@@ -191,8 +206,8 @@ function firstBadInt(obj: unknown, segs: string[], goType: 'int32' | 'int64'): s
  * spin on `"three"`.
  */
 export function checkIntegerFields(type: ResourceType, obj: JsonObject): void {
-  for (const [path, struct, goType] of INT_FIELDS[`${type.group}/${type.kind}`] ?? []) {
-    const bad = firstBadInt(obj, path.split('.'), goType);
+  for (const [segs, [path, struct, goType]] of INT_SEGMENTS[`${type.group}/${type.kind}`] ?? []) {
+    const bad = firstBadInt(obj, segs, 0, goType);
     if (bad) {
       throw badRequest(
         `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: json: cannot unmarshal ${bad} into Go struct field ${struct}.${path.replaceAll('[]', '')} of type ${goType}`,

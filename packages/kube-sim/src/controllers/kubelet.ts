@@ -90,6 +90,11 @@ interface Parked {
 /** podMaxInUnschedulablePodsDuration: an unschedulable pod is tried again after this long at the latest. */
 const UNSCHEDULABLE_RETRY_MS = 300_000;
 const NOTHING: Requests = { cpu: 0, memory: 0 };
+/**
+ * The reason a pod's run or parked retry is aborted with: `abort()` without one builds a DOMException (and
+ * captures its stack) per pod, 2-3% of kube-sim's CPU in a rollout. Nothing reads the reason.
+ */
+const STOPPED = new Error('kube-sim: the pod is gone');
 
 export class Kubelet {
   private readonly running = new Map<string, Running>();
@@ -113,7 +118,7 @@ export class Kubelet {
       const uid = pod.metadata.uid as string;
       this.account(e);
       if (e.type === 'DELETED' || pod.metadata.deletionTimestamp) {
-        this.running.get(uid)?.abort.abort();
+        this.running.get(uid)?.abort.abort(STOPPED);
         this.running.delete(uid);
         this.unpark(uid);
         return;
@@ -130,7 +135,7 @@ export class Kubelet {
     return () => {
       stop();
       stopNodes();
-      for (const run of this.running.values()) run.abort.abort();
+      for (const run of this.running.values()) run.abort.abort(STOPPED);
       this.running.clear();
       for (const uid of [...this.parked.keys()]) this.unpark(uid);
     };
@@ -228,7 +233,7 @@ export class Kubelet {
   private unpark(uid: string): void {
     const parked = this.parked.get(uid);
     if (!parked) return;
-    parked.timer.abort();
+    parked.timer.abort(STOPPED);
     this.parked.delete(uid);
   }
 

@@ -67,22 +67,28 @@ export function createPodWithGeneratedName(
 }
 
 /** Lower ranks are deleted first (controller.ActivePods ordering). */
+const PHASE_RANK: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
+const scheduledRank = (p: KubeObject) => (p.spec?.nodeName ? 1 : 0);
+const phaseRank = (p: KubeObject) => PHASE_RANK[p.status?.phase as string] ?? 0;
+const readyRank = (p: KubeObject) => (isPodReady(p) ? 1 : 0);
+const readySince = (p: KubeObject) => parseTime(condition(p, 'Ready')?.lastTransitionTime) ?? 0;
+const restartsOf = (p: KubeObject) =>
+  (p.status?.containerStatuses ?? []).reduce((n: number, c: KubeObject) => n + (c.restartCount ?? 0), 0);
+const createdAt = (p: KubeObject) => parseTime(p.metadata.creationTimestamp) ?? 0;
+
+/**
+ * The helpers are module-level: declared inside the comparator they were made anew for every comparison
+ * (and named by tsx's keepNames, a defineProperty each), 2% of kube-sim's CPU in a rollout.
+ */
 function deletionRank(a: KubeObject, b: KubeObject): number {
-  const scheduled = (p: KubeObject) => (p.spec?.nodeName ? 1 : 0);
-  if (scheduled(a) !== scheduled(b)) return scheduled(a) - scheduled(b);
-  const phase = (p: KubeObject) => ({ Pending: 0, Unknown: 1, Running: 2 })[p.status?.phase as string] ?? 0;
-  if (phase(a) !== phase(b)) return phase(a) - phase(b);
-  const ready = (p: KubeObject) => (isPodReady(p) ? 1 : 0);
-  if (ready(a) !== ready(b)) return ready(a) - ready(b);
-  if (ready(a) && ready(b)) {
-    const since = (p: KubeObject) => parseTime(condition(p, 'Ready')?.lastTransitionTime) ?? 0;
-    if (since(a) !== since(b)) return since(b) - since(a); // ready more recently goes first
+  if (scheduledRank(a) !== scheduledRank(b)) return scheduledRank(a) - scheduledRank(b);
+  if (phaseRank(a) !== phaseRank(b)) return phaseRank(a) - phaseRank(b);
+  if (readyRank(a) !== readyRank(b)) return readyRank(a) - readyRank(b);
+  if (readyRank(a) && readyRank(b)) {
+    if (readySince(a) !== readySince(b)) return readySince(b) - readySince(a); // ready more recently goes first
   }
-  const restarts = (p: KubeObject) =>
-    (p.status?.containerStatuses ?? []).reduce((n: number, c: KubeObject) => n + (c.restartCount ?? 0), 0);
-  if (restarts(a) !== restarts(b)) return restarts(b) - restarts(a);
-  const created = (p: KubeObject) => parseTime(p.metadata.creationTimestamp) ?? 0;
-  if (created(a) !== created(b)) return created(b) - created(a);
+  if (restartsOf(a) !== restartsOf(b)) return restartsOf(b) - restartsOf(a);
+  if (createdAt(a) !== createdAt(b)) return createdAt(b) - createdAt(a);
   return a.metadata.name < b.metadata.name ? 1 : -1;
 }
 

@@ -13,6 +13,9 @@ import { ApiError } from '../src/errors';
 import { KubeSim } from '../src/index';
 import { decodeObject, protobufBodyToJson } from '../src/protobuf/index';
 
+// biome-ignore lint/suspicious/noExplicitAny: decoded objects are read loosely (deep paths) in assertions
+type Decoded = any;
+
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/protobuf');
 const fixture = (name: string) => readFileSync(join(fixtures, `${name}.pb`));
 const expected = (name: string) => JSON.parse(readFileSync(join(fixtures, `${name}.json`), 'utf8'));
@@ -70,7 +73,7 @@ describe('protobuf bodies from kubectl create generators', () => {
   });
 
   it('decodes nested messages: pod template, IntOrString ports, ingress paths, owner references', () => {
-    const d = decodeObject(fixture('deployment')) as any;
+    const d = decodeObject(fixture('deployment')) as Decoded;
     expect(d.spec.replicas).toBe(3);
     expect(d.spec.template.spec.containers[0]).toEqual({
       name: 'nginx',
@@ -78,19 +81,19 @@ describe('protobuf bodies from kubectl create generators', () => {
       ports: [{ containerPort: 8080 }],
       resources: {},
     });
-    expect((decodeObject(fixture('service-clusterip')) as any).spec.ports[0]).toEqual({
+    expect((decodeObject(fixture('service-clusterip')) as Decoded).spec.ports[0]).toEqual({
       name: '80-8080',
       protocol: 'TCP',
       port: 80,
       targetPort: 8080,
     });
-    const ing = decodeObject(fixture('ingress')) as any;
+    const ing = decodeObject(fixture('ingress')) as Decoded;
     expect(ing.spec.rules[1].http.paths[0]).toEqual({
       path: '/api',
       pathType: 'Exact',
       backend: { service: { name: 'web', port: { name: 'http' } } },
     });
-    const job = decodeObject(fixture('job-from-cronjob')) as any;
+    const job = decodeObject(fixture('job-from-cronjob')) as Decoded;
     expect(job.metadata.ownerReferences[0]).toMatchObject({
       apiVersion: 'batch/v1',
       kind: 'CronJob',
@@ -110,7 +113,7 @@ describe('protobuf bodies from kubectl create generators', () => {
     const container = [...len(1, 'c'), ...len(2, 'img'), ...len(15, [...num(4, -1)])]; // runAsUser -1
     const podSpec = [...len(2, container), ...len(14, [...len(4, [...varint(1000), ...varint(2000)])])]; // packed
     const spec = [...num(1, 0), ...len(3, [...len(2, podSpec)])]; // replicas: 0
-    const obj = decodeObject(envelope('apps/v1', 'Deployment', [...len(1, meta), ...len(2, spec)])) as any;
+    const obj = decodeObject(envelope('apps/v1', 'Deployment', [...len(1, meta), ...len(2, spec)])) as Decoded;
     expect(obj.metadata).toEqual({
       name: 'web',
       creationTimestamp: '2023-11-14T22:13:20Z',

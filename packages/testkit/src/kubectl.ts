@@ -4,20 +4,9 @@
  * binaries. Tests that need kubectl skip (with the reason) when findKubectl() returns undefined.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { executable, onPath, repoRoot } from './executables';
 
 function gcloudKubectls(): string[] {
   const dir = '/usr/lib/google-cloud-sdk/bin';
@@ -41,7 +30,7 @@ export function findKubectl(): string | undefined {
   if (cached !== undefined) return cached ?? undefined;
   const candidates: string[] = [];
   if (process.env.KUBECTL) candidates.push(process.env.KUBECTL);
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'kubectl'));
+  candidates.push(...onPath('kubectl'));
   candidates.push(join(repoRoot, '.tmp/kubectl/usr/bin/kubectl'), ...gcloudKubectls(), '/usr/local/bin/kubectl');
   cached = candidates.find(executable) ?? null;
   return cached ?? undefined;

@@ -4,14 +4,12 @@
  * behaviour (ready after 2 s, crash-looping, failing to pull), all on one
  * virtual clock that jumps ahead whenever the process is idle.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import type { KubeSim } from '@deploy-actions/kube-sim';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../src/clock';
+import type { VirtualClock } from '../src/clock';
 import { renderDeploySummary, runRolling } from '../src/deploy';
 import { UserError } from '../src/errors';
 import { KubeClient } from '../src/kube/client';
@@ -20,12 +18,11 @@ import { parseAnalysisSpec } from '../src/metrics';
 import { createMemoryRuntime } from '../src/runtime';
 
 const DEPLOYMENTS = 'apps/v1/deployments';
-const workspace = mkdtempSync(join(tmpdir(), 'deploy-rolling-'));
+let cluster: Cluster;
+let workspace: string;
 let clock: VirtualClock;
 let sim: KubeSim;
-let controllers: RunningControllers;
 let client: KubeClient;
-let stopAuto: () => void;
 
 function write(path: string, text: string): string {
   const full = join(workspace, path);
@@ -73,23 +70,23 @@ function runtime(inputs: Record<string, string> = {}) {
 const base = () => ({ client, namespace: 'prod', timeoutMs: 300_000 });
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: ['prod', 'staging'] } });
-  const behaviour = new BehaviourTable();
-  behaviour.set('*', { readyAfter: '2s' });
-  behaviour.set('*:crash', { crashLoop: { after: '1s', exitCode: 1 } });
-  behaviour.set('*:nopull', { pullError: 'manifest unknown: tag nopull not found' });
-  behaviour.set('*:flaky', { readyAfter: '1s', crashLoop: { after: '15s', exitCode: 137 } });
-  behaviour.set('*:never', { readyAfter: 'never' });
-  controllers = startControllers(sim.store, clock, behaviour);
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  cluster = await startCluster({
+    namespace: 'prod',
+    namespaces: ['staging'],
+    controllers: 'bare',
+    readyAfter: '2s',
+    behaviour: {
+      '*:crash': { crashLoop: { after: '1s', exitCode: 1 } },
+      '*:nopull': { pullError: 'manifest unknown: tag nopull not found' },
+      '*:flaky': { readyAfter: '1s', crashLoop: { after: '15s', exitCode: 137 } },
+      '*:never': { readyAfter: 'never' },
+    },
+  });
+  ({ clock, sim, client, workspace } = cluster);
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await cluster?.stop();
 });
 
 describe('rolling: apply manifests', () => {

@@ -3,27 +3,24 @@
  * template asks for 8, so its pod stays Pending (PodScheduled False/Unschedulable, FailedScheduling), the
  * Deployment hits its progress deadline, and the failure carries the scheduler's own message.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeSim } from '@deploy-actions/kube-sim';
-import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import type { KubeSim } from '@deploy-actions/kube-sim';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../src/clock';
+import type { VirtualClock } from '../src/clock';
 import { renderDeploySummary, runRolling } from '../src/deploy';
-import { KubeClient } from '../src/kube/client';
+import type { KubeClient } from '../src/kube/client';
 import type { Deployment } from '../src/kube/types';
 import { createMemoryRuntime } from '../src/runtime';
 
-const workspace = mkdtempSync(join(tmpdir(), 'deploy-unschedulable-'));
 const SCHEDULER_MESSAGE =
   '0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.';
+let cluster: Cluster;
+let workspace: string;
 let clock: VirtualClock;
 let sim: KubeSim;
-let controllers: RunningControllers;
 let client: KubeClient;
-let stopAuto: () => void;
 
 function write(path: string, text: string): string {
   const full = join(workspace, path);
@@ -57,19 +54,12 @@ spec:
 const runtime = () => createMemoryRuntime({ clock, workspace, inputs: {} });
 
 beforeAll(async () => {
-  clock = new VirtualClock();
-  sim = await KubeSim.start({ clock, scenario: { namespaces: ['prod'] } });
-  const behaviour = new BehaviourTable();
-  behaviour.set('*', { readyAfter: '2s' });
-  controllers = startControllers(sim.store, clock, behaviour);
-  stopAuto = clock.startAutoAdvance().stop;
-  client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace }, { clock });
+  cluster = await startCluster({ namespace: 'prod', controllers: 'bare', readyAfter: '2s' });
+  ({ clock, sim, client, workspace } = cluster);
 });
 
 afterAll(async () => {
-  stopAuto?.();
-  controllers?.stop();
-  await sim?.stop();
+  await cluster?.stop();
 });
 
 describe('rolling: pods that no node can hold', () => {

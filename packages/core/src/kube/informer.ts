@@ -12,6 +12,7 @@ import { backoffMs } from '../retry';
 import type { Clock } from '../runtime/port';
 import type { KubeClient } from './client';
 import { KubeApiError } from './errors';
+import { followWatch } from './follow';
 import type { KnownKind, ResourceType } from './resources';
 import type { KubeObject } from './types';
 
@@ -78,25 +79,21 @@ export class Informer<T extends KubeObject = KubeObject> {
           this.failure = undefined;
           this.changedNow();
         }
-        let events = 0;
-        for await (const event of this.client.watch<T>(
-          this.kind,
-          { ...selection, ...(resourceVersion === '' ? {} : { resourceVersion }), allowWatchBookmarks: true },
-          signal,
-        )) {
-          events++;
-          if (event.type === 'ERROR') {
-            resourceVersion = undefined;
+        const watch = followWatch<T>(this.client, this.kind, selection, resourceVersion, signal);
+        for (;;) {
+          const next = await watch.next();
+          if (next.done) {
+            const { reason, sawEvents } = next.value;
+            // gone: list again; empty: back off, then watch again from where it was (a server that closes at once).
+            resourceVersion = reason === 'gone' ? undefined : next.value.resourceVersion;
+            failures = reason === 'gone' ? 0 : sawEvents ? 1 : failures + 1;
             break;
           }
-          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-          if (event.type === 'BOOKMARK') continue;
+          const event = next.value;
           if (event.type === 'DELETED') this.objects.delete(keyOf(event.object));
           else this.objects.set(keyOf(event.object), event.object);
           this.changedNow();
         }
-        // A watch that ends before any event may be a server that closes at once: back off before the next.
-        failures = events === 0 ? failures + 1 : 0;
       } catch (error) {
         if (signal.aborted) break;
         // As waitForRollout: a failed list or watch starts over with a list, whose success clears the failure.

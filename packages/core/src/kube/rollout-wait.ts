@@ -12,6 +12,7 @@ import { backoffMs } from '../retry';
 import type { Clock } from '../runtime/port';
 import type { KubeClient } from './client';
 import { isNotFound, isTransient } from './errors';
+import { followWatch } from './follow';
 import { type RolloutKind, type RolloutStatus, rolloutStatus } from './rollout-status';
 import type { KubeObject } from './types';
 
@@ -98,41 +99,26 @@ export async function waitForRollout(
         const current = await client.get(ref.kind, ref);
         const done = see(current);
         if (done) return done;
-        let resourceVersion = current.metadata?.resourceVersion;
-        // Resume from the last resourceVersion while watches end cleanly after delivering events;
-        // an ERROR event (410 Gone) or an empty watch starts over with a GET.
+        const watch = followWatch(
+          client,
+          ref.kind,
+          { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` },
+          current.metadata?.resourceVersion,
+          stop.signal,
+        );
         for (;;) {
-          let events = 0;
-          let gone = false;
-          for await (const event of client.watch(
-            ref.kind,
-            {
-              namespace: ref.namespace,
-              fieldSelector: `metadata.name=${ref.name}`,
-              ...(resourceVersion === undefined ? {} : { resourceVersion }),
-              allowWatchBookmarks: true,
-            },
-            stop.signal,
-          )) {
-            events++;
-            if (event.type === 'ERROR') {
-              gone = true;
-              break;
-            }
-            resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-            if (event.type === 'BOOKMARK') continue;
-            if (event.type === 'DELETED') {
-              throw new UserError(`${ref.kind} "${ref.name}" was deleted while waiting for its rollout`);
-            }
-            const finished = see(event.object);
-            if (finished) return finished;
-          }
-          if (stop.signal.aborted || gone || events === 0) {
-            // An empty watch may mean a server that closes at once: back off before the next GET.
-            failures = events === 0 ? failures + 1 : 0;
+          const next = await watch.next();
+          if (next.done) {
+            // Start over with a GET; after a watch that ended empty, back off first.
+            const { reason, sawEvents } = next.value;
+            failures = reason === 'gone' ? 0 : sawEvents ? 1 : failures + 1;
             break;
           }
-          failures = 0;
+          if (next.value.type === 'DELETED') {
+            throw new UserError(`${ref.kind} "${ref.name}" was deleted while waiting for its rollout`);
+          }
+          const finished = see(next.value.object);
+          if (finished) return finished;
         }
       } catch (error) {
         if (stop.signal.aborted || !isTransient(error)) throw error;

@@ -79,21 +79,15 @@ export class Informer<T extends KubeObject = KubeObject> {
           this.failure = undefined;
           this.changedNow();
         }
-        const watch = followWatch<T>(this.client, this.kind, selection, resourceVersion, signal);
-        for (;;) {
-          const next = await watch.next();
-          if (next.done) {
-            const { reason, sawEvents } = next.value;
-            // gone: list again; empty: back off, then watch again from where it was (a server that closes at once).
-            resourceVersion = reason === 'gone' ? undefined : next.value.resourceVersion;
-            failures = reason === 'gone' ? 0 : sawEvents ? 1 : failures + 1;
-            break;
-          }
-          const event = next.value;
+        const end = await followWatch<T>(this.client, this.kind, selection, resourceVersion, signal, (event) => {
           if (event.type === 'DELETED') this.objects.delete(keyOf(event.object));
           else this.objects.set(keyOf(event.object), event.object);
           this.changedNow();
-        }
+          return false;
+        });
+        // gone: list again; empty: back off, then watch again from where it was (a server that closes at once).
+        resourceVersion = end.reason === 'gone' ? undefined : end.resourceVersion;
+        failures = end.reason === 'gone' ? 0 : end.sawEvents ? 1 : failures + 1;
       } catch (error) {
         if (signal.aborted) break;
         // As waitForRollout: a failed list or watch starts over with a list, whose success clears the failure.

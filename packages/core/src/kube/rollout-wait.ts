@@ -99,27 +99,24 @@ export async function waitForRollout(
         const current = await client.get(ref.kind, ref);
         const done = see(current);
         if (done) return done;
-        const watch = followWatch(
+        let finished: RolloutResult | undefined;
+        const { reason, sawEvents } = await followWatch(
           client,
           ref.kind,
           { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` },
           current.metadata?.resourceVersion,
           stop.signal,
+          (event) => {
+            if (event.type === 'DELETED') {
+              throw new UserError(`${ref.kind} "${ref.name}" was deleted while waiting for its rollout`);
+            }
+            finished = see(event.object);
+            return finished !== undefined;
+          },
         );
-        for (;;) {
-          const next = await watch.next();
-          if (next.done) {
-            // Start over with a GET; after a watch that ended empty, back off first.
-            const { reason, sawEvents } = next.value;
-            failures = reason === 'gone' ? 0 : sawEvents ? 1 : failures + 1;
-            break;
-          }
-          if (next.value.type === 'DELETED') {
-            throw new UserError(`${ref.kind} "${ref.name}" was deleted while waiting for its rollout`);
-          }
-          const finished = see(next.value.object);
-          if (finished) return finished;
-        }
+        if (finished) return finished;
+        // Start over with a GET; after a watch that ended empty, back off first.
+        failures = reason === 'gone' ? 0 : sawEvents ? 1 : failures + 1;
       } catch (error) {
         if (stop.signal.aborted || !isTransient(error)) throw error;
         failures++;

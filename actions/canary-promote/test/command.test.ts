@@ -171,6 +171,81 @@ describe('router command without a cluster', () => {
     expect(errors.join('\n')).toMatch(/^Back at 25% because step 3 \(50%\)/);
   });
 
+  describe('no promote command in router-config', () => {
+    // Only set-weight (abort defaults to set-weight 0): with no cluster no stable Deployment takes the new
+    // version, so promotion must leave all traffic on it (set-weight 100), never send it back (weight 0).
+    const SET_WEIGHT_ONLY = `
+set-weight: [az, network, application-gateway, rule, update, --name, canary, --weight, '{{weight}}']
+`;
+
+    it('promotion runs set-weight 100: all traffic stays on the new version, and the log and summary say so', async () => {
+      const { code, outputs, summary, errors, rt } = await run({
+        analysis: analysis(),
+        steps: '5,50,100',
+        'router-config': SET_WEIGHT_ONLY,
+      });
+      expect(errors).toEqual([]);
+      expect(code).toBe(0);
+      expect(outputs['result']).toBe('promoted');
+      expect(outputs['weight']).toBe('100');
+      expect(weights()).toEqual(['5', '50', '100']);
+      expect(azCalls().at(-1)).toEqual([
+        'network',
+        'application-gateway',
+        'rule',
+        'update',
+        '--name',
+        'canary',
+        '--weight',
+        '100',
+      ]);
+      expect(rt.lines('info').join('\n')).toContain('router-config has no promote command: set-weight runs with 100');
+      expect(summary).toContain('### market: current → v2.1.0: ✅ promoted');
+      expect(summary).toContain('no promote command: set-weight command ran with weight 100');
+    });
+
+    it('a dry run plans set-weight 100 for the promotion', async () => {
+      const { code, outputs, summary } = await run({
+        analysis: analysis(),
+        steps: '5,50,100',
+        'router-config': SET_WEIGHT_ONLY,
+        'dry-run': 'true',
+      });
+      expect(code).toBe(0);
+      expect(outputs['result']).toBe('planned');
+      expect(weights()).toEqual([]);
+      expect(summary).toContain('(no promote command: set-weight 100)');
+    });
+
+    it('action: promote of a paused release runs set-weight 100', async () => {
+      const { code, outputs } = await run({ action: 'promote', 'router-config': SET_WEIGHT_ONLY });
+      expect(code).toBe(0);
+      expect(outputs['result']).toBe('promoted');
+      expect(weights()).toEqual(['100']);
+    });
+
+    it('a failed step still aborts with set-weight 0', async () => {
+      errorRate = (weight) => (weight >= 50 ? 0.05 : 0.001);
+      const { code, outputs, errors } = await run({
+        analysis: analysis(),
+        steps: '5,50,100',
+        'router-config': SET_WEIGHT_ONLY,
+      });
+      expect(code).toBe(1);
+      expect(outputs['result']).toBe('aborted');
+      expect(outputs['weight']).toBe('0');
+      expect(weights()).toEqual(['5', '50', '0']);
+      expect(errors.join('\n')).toContain('Aborted because step 2 (50%)');
+    });
+
+    it('action: abort sends set-weight 0', async () => {
+      const { code, outputs } = await run({ action: 'abort', 'router-config': SET_WEIGHT_ONLY });
+      expect(code).toBe(1);
+      expect(outputs['result']).toBe('aborted');
+      expect(weights()).toEqual(['0']);
+    });
+  });
+
   it('provider kubernetes is refused before any command runs', async () => {
     const { code, errors } = await run({
       analysis: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]',

@@ -11,11 +11,11 @@ import { formatDuration } from '../inputs/scalars';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
-import type { TrafficRouter } from '../routing/types';
+import type { CommandRouter } from '../routing/command';
 import type { Runtime } from '../runtime/port';
 import type { RolloutOutcome, WeightPoint } from './canary';
 import type { Step } from './plan';
-import type { RolloutPhase, RolloutRecord, StepVerdict } from './record';
+import { type RolloutPhase, type RolloutRecord, type StepVerdict, stableHistoryEnd } from './record';
 
 /** Shown as the stable version: without a cluster the run cannot see what serves now. */
 export const UNKNOWN_STABLE = 'current';
@@ -31,7 +31,8 @@ export interface CommandRolloutSettings {
   version: string;
   steps: Step[];
   onStepFailure: 'abort' | 'previous-step';
-  router: TrafficRouter;
+  /** Promotes with its promote command, else set-weight 100 (never 0: no stable Deployment took the new version). */
+  router: CommandRouter;
   providerFor?: ((config: ProviderConfig) => MetricProvider) | undefined;
 }
 
@@ -84,6 +85,7 @@ export class CommandRollout {
       workloads: [],
       verdicts: [],
       updatedAt: new Date(rt.clock.now()).toISOString(),
+      startedAt: new Date(rt.clock.now()).toISOString(),
     };
   }
 
@@ -116,7 +118,7 @@ export class CommandRollout {
     return Promise.all(
       this.settings.steps.map(async (step) =>
         step.weight >= 100
-          ? `at 100%: ${this.settings.router.name} promote command`
+          ? `at 100%: ${this.settings.router.planPromoteWithoutCluster().join('; ')}`
           : `at ${step.weight}%: ${(await this.settings.router.plan(step.weight)).join('; ')}`,
       ),
     );
@@ -154,10 +156,14 @@ export class CommandRollout {
   async promote(): Promise<RolloutOutcome> {
     this.update({ phase: 'promoting' });
     try {
-      await this.rt.log.group(`Promote ${this.settings.version}`, () => this.settings.router.promote());
+      const state = await this.rt.log.group(`Promote ${this.settings.version}`, () =>
+        this.settings.router.promoteWithoutCluster(),
+      );
+      this.routing = [state.detail];
+      this.rt.log.info(state.detail);
     } catch (error) {
       throw new UserError(
-        `Promotion of ${this.settings.version} did not finish: ${(error as Error).message}. The weight was ${this.record.weight}% when the promote command ran: check the platform, then run the step again or action: abort`,
+        `Promotion of ${this.settings.version} did not finish: ${(error as Error).message}. The weight was ${this.record.weight}% when promotion ran: check the platform, then run the step again or action: abort`,
       );
     }
     this.timeline.push({ at: this.rt.clock.now(), weight: 100, actual: 100 });
@@ -222,6 +228,7 @@ export class CommandRollout {
       duration: step.pause,
       clock: this.rt.clock,
       signal: this.rt.signal,
+      ...stableHistoryEnd(this.record),
       ...(this.settings.providerFor ? { providerFor: this.settings.providerFor } : {}),
       onMeasurement: (m) =>
         this.rt.log.info(

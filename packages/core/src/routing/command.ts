@@ -32,9 +32,38 @@ export class CommandRouter implements TrafficRouter {
     };
   }
 
+  /** With a cluster: the stable Deployment already runs the new version, so without a promote command all traffic goes back to it (set-weight 0). */
   async promote(): Promise<void> {
     if (this.config.promote) await this.run('promote', this.config.promote, 100);
     else await this.run('set-weight', this.config.setWeight, 0);
+  }
+
+  /**
+   * Without a cluster no stable Deployment took the new version: weight 0 would send every request back to
+   * the old one. So the promote command, else set-weight with 100 (all traffic stays on the new version).
+   */
+  async promoteWithoutCluster(): Promise<RouterState> {
+    if (this.config.promote) {
+      const out = await this.run('promote', this.config.promote, 100);
+      const last = out.trim().split('\n').pop() ?? '';
+      return {
+        weight: 100,
+        actualWeight: 100,
+        detail: `promote command ran${last ? `: ${last.slice(0, 200)}` : ''}`,
+      };
+    }
+    this.deps.log?.info(
+      'router-config has no promote command: set-weight runs with 100, so all traffic stays on the new version (there is no cluster whose stable Deployment takes it)',
+    );
+    const state = await this.setWeight(100);
+    return { ...state, detail: `no promote command: ${state.detail}` };
+  }
+
+  /** The promotion of a run without a cluster, for dry-run plans. */
+  planPromoteWithoutCluster(): string[] {
+    return this.config.promote
+      ? [`run ${JSON.stringify(this.argv(this.config.promote, 100))}`]
+      : [`run ${JSON.stringify(this.argv(this.config.setWeight, 100))} (no promote command: set-weight 100)`];
   }
 
   async abort(): Promise<void> {

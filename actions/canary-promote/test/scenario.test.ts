@@ -4,12 +4,15 @@
  * with the simulated apps taking generated traffic: at every step the test
  * reads what a user would check — Deployment images and replicas, the canary
  * Ingress weight annotation, the HTTPRoute backend weights, the share of
- * requests the new version really answered — and then the summary. A bad
- * release (pods crash-looping) through the nginx router must abort: traffic
- * 100% stable and the canary at 0 within 30 s of the deciding check, the
- * stable pods untouched.
+ * requests the new version really answered, and what the run showed then (the
+ * summary is only written at the end): the log's group for the step with its
+ * traffic line, and the record's verdicts of the steps before — and then the
+ * summary. A bad release (pods crash-looping) through the nginx router must
+ * abort: traffic 100% stable and the canary at 0 within 30 s of the deciding
+ * check, the stable pods untouched.
  */
 import type { KubeObject } from '@deploy-actions/core/kube';
+import type { MemoryRuntime } from '@deploy-actions/core/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, HTTPROUTE_CRD, NS, startCluster } from './cluster';
 
@@ -38,6 +41,33 @@ interface StepView {
   routing: unknown;
   /** Share of the requests answered by the new version while the step was held (percent). */
   share?: number;
+  /** The record's verdicts when the step began: the rows the summary's step table will have so far. */
+  verdicts: Array<{ step: number; weight: number; verdict: string }>;
+  /** The job's log as it stood (with the run's runtime, see onRuntime): the open group and its lines so far. */
+  log?: { group: string | undefined; lines: string[] };
+}
+
+/** The last group the log opened, and what was logged in it since. */
+function openGroup(rt: MemoryRuntime): { group: string | undefined; lines: string[] } {
+  const start = rt.logs.findLastIndex((entry) => entry.level === 'group');
+  return {
+    group: start < 0 ? undefined : rt.logs[start]!.message,
+    lines: rt.logs.slice(start + 1).map((entry) => entry.message),
+  };
+}
+
+/**
+ * What a user watching the run saw at each step, before any summary exists: the log's group for the step
+ * with the traffic line the summary ends with, and the record's verdicts (the previous steps passed).
+ */
+function expectProgress(steps: StepView[], traffic: (weight: number) => string) {
+  for (const [index, step] of steps.entries()) {
+    expect(step.verdicts).toEqual(
+      steps.slice(0, index).map((before, at) => ({ step: at, weight: before.weight, verdict: 'pass' })),
+    );
+    expect(step.log?.group).toBe(`Step ${index + 1}: ${step.weight}% to v2`);
+    expect(step.log?.lines).toContain(traffic(step.weight));
+  }
 }
 
 /**
@@ -49,6 +79,7 @@ function watchSteps(app: string, routing: () => unknown) {
   const served = (version: string) => c.sim.apps.metrics.total({ namespace: NS, app, version });
   let mark = { v1: 0, v2: 0 };
   let lastVerdicts = 0;
+  let rt: MemoryRuntime | undefined;
   const stop = c.onRecord(app, (record) => {
     const verdicts = (record['verdicts'] as unknown[]).length;
     if (
@@ -65,6 +96,10 @@ function watchSteps(app: string, routing: () => unknown) {
         stableReplicas: c.replicas(app),
         canaryReplicas: c.replicas(`${app}-canary`),
         routing: structuredClone(routing()),
+        verdicts: (record['verdicts'] as Array<{ step: number; weight: number; verdict: string }>).map(
+          ({ step, weight, verdict }) => ({ step, weight, verdict }),
+        ),
+        ...(rt ? { log: openGroup(rt) } : {}),
       });
     }
     if (verdicts > lastVerdicts) {
@@ -75,7 +110,11 @@ function watchSteps(app: string, routing: () => unknown) {
       if (step) step.share = Math.round((v2 / (v1 + v2)) * 1000) / 10;
     }
   });
-  return { steps, stop };
+  /** Pass as the run's onRuntime: the steps then record the log as it stood. */
+  const onRuntime = (runtime: MemoryRuntime) => {
+    rt = runtime;
+  };
+  return { steps, stop, onRuntime };
 }
 
 const selector = (service: string) =>
@@ -119,15 +158,18 @@ describe('a 5→25→50→100 release, checked at every step', () => {
       return object && { annotations: object.metadata?.annotations, spec: object.spec, selector: selector('web') };
     };
     const watch = watchSteps('web', canaryIngress);
-    const { code, outputs, summary } = await c.run({
-      deployments: 'web',
-      images: 'app=ghcr.io/acme/web:v2',
-      steps: '5,25,50,100',
-      pause: '5m',
-      analysis: RESTARTS,
-      router: 'nginx',
-      'router-config': '{ ingress: web }',
-    });
+    const { code, outputs, summary } = await c.run(
+      {
+        deployments: 'web',
+        images: 'app=ghcr.io/acme/web:v2',
+        steps: '5,25,50,100',
+        pause: '5m',
+        analysis: RESTARTS,
+        router: 'nginx',
+        'router-config': '{ ingress: web }',
+      },
+      { onRuntime: watch.onRuntime },
+    );
     watch.stop();
     load.stop();
     expect(code).toBe(0);
@@ -155,6 +197,7 @@ describe('a 5→25→50→100 release, checked at every step', () => {
       // 6 000 requests per step: the share the users saw is the weight (± sampling noise).
       expect(Math.abs(step.share! - step.weight)).toBeLessThan(2.5);
     }
+    expectProgress(watch.steps, (weight) => `web: Ingress shop/web-canary sends ${weight}% to Service web-canary`);
 
     expect(c.images('web')).toEqual(['ghcr.io/acme/web:v2']);
     expect(c.replicas('web')).toBe(10);
@@ -184,15 +227,18 @@ describe('a 5→25→50→100 release, checked at every step', () => {
     );
     const load = c.sim.traffic.start({ service: 'cart', namespace: NS, rps: 20, tickMs: 1000 });
     const watch = watchSteps('cart', () => weights(httpRoute('cart')));
-    const { code, outputs, summary } = await c.run({
-      deployments: 'cart',
-      images: 'app=ghcr.io/acme/cart:v2',
-      steps: '5,25,50,100',
-      pause: '5m',
-      analysis: RESTARTS,
-      router: 'gateway-api',
-      'router-config': '{ http-route: cart }',
-    });
+    const { code, outputs, summary } = await c.run(
+      {
+        deployments: 'cart',
+        images: 'app=ghcr.io/acme/cart:v2',
+        steps: '5,25,50,100',
+        pause: '5m',
+        analysis: RESTARTS,
+        router: 'gateway-api',
+        'router-config': '{ http-route: cart }',
+      },
+      { onRuntime: watch.onRuntime },
+    );
     watch.stop();
     load.stop();
     expect(code).toBe(0);
@@ -208,6 +254,10 @@ describe('a 5→25→50→100 release, checked at every step', () => {
       expect(step.canary).toEqual(['ghcr.io/acme/cart:v2']);
       expect(Math.abs(step.share! - step.weight)).toBeLessThan(2.5);
     }
+    expectProgress(
+      watch.steps,
+      (weight) => `cart: HTTPRoute shop/cart rule 0: cart=${100 - weight}, cart-canary=${weight}`,
+    );
     // The canary backend the router added is gone; the stable backend has all the traffic.
     expect(weights(httpRoute('cart'))).toEqual({ cart: 100 });
     expect(selector('cart')).toEqual({ app: 'cart' });
@@ -221,14 +271,17 @@ describe('a 5→25→50→100 release, checked at every step', () => {
     await c.app('auth', 'ghcr.io/acme/auth:v1', { replicas: 10 });
     const load = c.sim.traffic.start({ service: 'auth', namespace: NS, rps: 20, tickMs: 1000 });
     const watch = watchSteps('auth', () => undefined);
-    const { code, outputs, summary } = await c.run({
-      deployments: 'auth',
-      images: 'app=ghcr.io/acme/auth:v2',
-      steps: '5,25,50,100',
-      pause: '5m',
-      analysis: RESTARTS,
-      'router-config': '{ service: auth }',
-    });
+    const { code, outputs, summary } = await c.run(
+      {
+        deployments: 'auth',
+        images: 'app=ghcr.io/acme/auth:v2',
+        steps: '5,25,50,100',
+        pause: '5m',
+        analysis: RESTARTS,
+        'router-config': '{ service: auth }',
+      },
+      { onRuntime: watch.onRuntime },
+    );
     watch.stop();
     load.stop();
     expect(code).toBe(0);
@@ -246,6 +299,10 @@ describe('a 5→25→50→100 release, checked at every step', () => {
       // Round robin over the Service's pods: the share is the pod ratio, not the asked weight.
       expect(Math.abs(step.share! - actual[step.weight]!)).toBeLessThan(2.5);
     }
+    expectProgress(watch.steps, (weight) => {
+      const canary = Math.max(1, Math.round(weight / 10));
+      return `auth: canary ${canary} of 10 pods (${canary * 10}%), stable ${10 - canary}: weights as close as the replica counts allow`;
+    });
     expect(c.images('auth')).toEqual(['ghcr.io/acme/auth:v2']);
     expect(c.replicas('auth')).toBe(10);
     expect(c.deployment('auth')?.metadata?.annotations?.['deploy-actions.dev/stable-replicas']).toBeUndefined();

@@ -119,8 +119,11 @@ describe('rollback action, mode kubernetes', () => {
   it('says so when a selector matches nothing', async () => {
     const { code, rt } = await run({ selector: 'tier=batch' });
     expect(code).toBe(1);
+    // What is there, and an example from the Deployments' own labels (tier=api is on auth and users).
     expect(rt.lines('error').join('\n')).toContain(
-      'No Deployment in namespace "prod" matches the selector "tier=batch"',
+      'No Deployment in namespace "prod" matches the selector "tier=batch" (Deployments there: auth, users, web). ' +
+        "A selector matches the Deployments' own labels (metadata.labels), not their pods'. " +
+        'Example: selector: tier=api (matches auth, users), or deployments: auth, users',
     );
   });
 

@@ -45,9 +45,7 @@ export async function findDeployments(client: KubeClient, selection: WorkloadSel
   }
   if (selector) {
     const list = await client.list<Deployment>('Deployment', { namespace, labelSelector: selector });
-    if (list.items.length === 0) {
-      throw new UserError(`No Deployment in namespace "${namespace}" matches the selector "${selector}"`);
-    }
+    if (list.items.length === 0) throw await noneSelected(client, namespace, selector);
     return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   }
   throw new InputError(
@@ -55,6 +53,39 @@ export async function findDeployments(client: KubeClient, selection: WorkloadSel
     'name the Deployments (or give a selector)',
     undefined,
     'auth-service, user-service',
+  );
+}
+
+const NOT_A_GROUP = new Set(['app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'helm.sh/chart']);
+
+/** `a, b, c and 4 more`. */
+const listed = (names: string[], max: number) =>
+  names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
+
+/**
+ * A selector that matched nothing: the Deployments the namespace has, and an example built from them (the
+ * label most of them share, their names), since the usual slip is a pod template label or a typo.
+ */
+async function noneSelected(client: KubeClient, namespace: string, selector: string): Promise<UserError> {
+  const existing = (await client.list<Deployment>('Deployment', { namespace })).items;
+  const names = existing.map((item) => item.metadata?.name ?? '').sort();
+  const shared = new Map<string, string[]>();
+  for (const item of existing)
+    for (const [key, value] of Object.entries(item.metadata?.labels ?? {})) {
+      // Labels of the tool that installed them, not of a group of services: a poor example.
+      if (NOT_A_GROUP.has(key)) continue;
+      const label = `${key}=${value}`;
+      shared.set(label, [...(shared.get(label) ?? []), item.metadata?.name ?? '']);
+    }
+  const best = [...shared].sort(([a, x], [b, y]) => y.length - x.length || a.localeCompare(b))[0];
+  const example = best
+    ? `selector: ${best[0]} (matches ${listed(best[1].sort(), 3)}), or deployments: ${names.slice(0, 2).join(', ')}`
+    : 'selector: app.kubernetes.io/part-of=api, or deployments: auth-service, user-service';
+  return new UserError(
+    `No Deployment in namespace "${namespace}" matches the selector "${selector}" (Deployments there: ${listed(names, 10) || 'none'}).`,
+    {
+      hint: `${names.length === 0 ? 'Check the namespace input. ' : ''}A selector matches the Deployments' own labels (metadata.labels), not their pods'. Example: ${example}`,
+    },
   );
 }
 

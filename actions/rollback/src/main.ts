@@ -45,6 +45,7 @@ import {
   type RouterKind,
 } from '@deploy-actions/core/routing';
 import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
+import { triggeredBy } from './triggered-by';
 
 export const inputs = defineInputs({
   mode: string({ choices: ['auto', 'kubernetes', 'image', 'in-flight', 'helm', 'github', 'staged'], default: 'auto' }),
@@ -231,19 +232,6 @@ const rollback: ActionDefinition<Inputs> = {
     return toOutcome(report, client, values.environment);
   },
 };
-
-/**
- * Who asked: the person who started this run (GITHUB_TRIGGERING_ACTOR, set on a re-run) and, when the run was
- * first started by someone else, them too (GITHUB_ACTOR).
- */
-function triggeredBy(env: Record<string, string | undefined>): string | undefined {
-  const actor = env['GITHUB_ACTOR'] || undefined;
-  const triggering = env['GITHUB_TRIGGERING_ACTOR'] || undefined;
-  if (triggering && actor && triggering !== actor) return `${triggering} (re-running a run ${actor} started)`;
-  // Off GitHub (the CLI, the demo) the local user is who ran it.
-  const local = env['GITHUB_ACTIONS'] ? undefined : env['USER'] || env['LOGNAME'] || undefined;
-  return triggering ?? actor ?? (local ? `${local} (local run)` : undefined);
-}
 
 interface RestoredState {
   revision?: number | undefined;

@@ -44,6 +44,21 @@ export interface ImageBehaviour {
   logs?: string | string[];
   /** How a simulated app in this image answers through the service proxy and the traffic generator. */
   http?: HttpSpec;
+  /**
+   * CPU the container uses, as the resource metrics API reports it (what an HPA reads): `idle` plus `perRps`
+   * for every request per second its pod answered over the last metrics window (the traffic generator's and
+   * the service proxy's requests, spread over the Ready pods). Quantities: `250m`, `0.5`, or a number of
+   * cores. Read at every metrics sample (not when the pod starts), so a test can change the load of running
+   * pods. Default 0 and 0.
+   */
+  cpu?: CpuSpec;
+}
+
+export interface CpuSpec {
+  /** Usage with no traffic. */
+  idle?: string | number;
+  /** Usage added per request per second. */
+  perRps?: string | number;
 }
 
 /** The resolved, millisecond form the kubelet uses. */
@@ -96,6 +111,7 @@ export class BehaviourTable {
   /** Describe the images matching `pattern` (`*` matches anything). The most specific pattern wins; ties go to the latest. */
   set(pattern: string, behaviour: ImageBehaviour): this {
     resolveBehaviour(behaviour, false); // validate now, so a bad duration fails the test where it was written
+    if (behaviour.cpu) cpuMillis(behaviour.cpu);
     const existing = this.entries.findIndex((e) => e.pattern === pattern);
     if (existing >= 0) this.entries.splice(existing, 1);
     this.entries.push({
@@ -182,4 +198,18 @@ export function resolveBehaviour(b: ImageBehaviour, runToCompletion: boolean): R
     logs,
     http: b.http,
   };
+}
+
+/** Millicores of a CPU quantity (`250m`, `0.5`, or a number of cores). */
+function cpuQuantity(value: string | number | undefined, what: string): number {
+  if (value === undefined) return 0;
+  const text = String(value).trim();
+  const m = /^(\d+(?:\.\d*)?|\.\d+)(m?)$/.exec(text);
+  if (!m) throw new Error(`kube-sim behaviour: ${what} must be a CPU quantity like 250m or 0.5, got "${value}"`);
+  return m[2] === 'm' ? Number(m[1]) : Number(m[1]) * 1000;
+}
+
+/** The `cpu` entry in millicores: usage with no traffic, and per request per second. */
+export function cpuMillis(spec: CpuSpec | undefined): { idle: number; perRps: number } {
+  return { idle: cpuQuantity(spec?.idle, 'cpu.idle'), perRps: cpuQuantity(spec?.perRps, 'cpu.perRps') };
 }

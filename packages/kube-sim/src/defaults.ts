@@ -77,6 +77,7 @@ export function installControllers(sim: KubeSim, options: InstallOptions = {}): 
     async start() {
       running = startControllers(sim.store, sim.clock, behaviour, {
         seed,
+        requestCounts: () => apps.metrics.requestsByPod(),
         ...(options.nodes ? { nodes: options.nodes } : {}),
         ...(options.yieldAfterMs !== undefined ? { yieldAfterMs: options.yieldAfterMs } : {}),
       });

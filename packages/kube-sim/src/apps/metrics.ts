@@ -60,6 +60,19 @@ export class AppMetrics {
     return n;
   }
 
+  /**
+   * Requests answered so far per pod (`<namespace>/<pod>`): one pass over the series, for the resource metrics
+   * the HPA controller samples every 15 s (nothing is added per request).
+   */
+  requestsByPod(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const s of this.series.values()) {
+      const k = `${s.labels.namespace}/${s.labels.pod}`;
+      out.set(k, (out.get(k) ?? 0) + s.count);
+    }
+    return out;
+  }
+
   render(): string {
     const lines = [
       '# HELP http_requests_total Requests served by the simulated apps.',

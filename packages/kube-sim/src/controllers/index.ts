@@ -9,9 +9,11 @@ import { appsDefaults } from './defaulting';
 import { DeploymentController } from './deployment';
 import { EndpointsController } from './endpoints';
 import { EventRecorder } from './events';
+import { HorizontalPodAutoscalerController } from './hpa';
 import { JobController } from './job';
 import { ensureNodes, Kubelet } from './kubelet';
 import { OwnerIndex } from './owner-index';
+import type { RequestCounts } from './pod-metrics';
 import { Budget } from './queue';
 import { Random } from './random';
 import { ReplicaSetController } from './replicaset';
@@ -33,6 +35,12 @@ export interface StartOptions {
    * reconcile finish (auto-advance waits for quiet either way).
    */
   yieldAfterMs?: number;
+  /**
+   * Requests answered so far per `<namespace>/<pod>`: the load behind the `cpu.perRps` behaviour the HPA
+   * controller's metrics read (installControllers passes the simulated apps' counters). Without it, pods use
+   * their `cpu.idle` only.
+   */
+  requestCounts?: RequestCounts;
 }
 
 const defaultedStores = new WeakSet<ObjectStore>();
@@ -73,6 +81,7 @@ export function startControllers(
     new JobController(context).start(),
     new CronJobController(context).start(),
     new EndpointsController(context).start(),
+    new HorizontalPodAutoscalerController(context, options.requestCounts).start(),
   ];
   return {
     context,

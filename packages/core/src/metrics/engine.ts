@@ -66,6 +66,11 @@ export interface AnalysisOptions {
   providerFor?: (config: ProviderConfig) => MetricProvider;
   /** Needed when a metric uses provider kubernetes. */
   canaryPods?: CanaryPodSource;
+  /**
+   * Epoch ms when the canary first took traffic: a count comparison's `stable-history` window ends
+   * there, so every step of a rollout reads the same stable history. Default: the analysis start.
+   */
+  stableHistoryEnd?: number;
   /** Called after every check (live log lines in the action). */
   onMeasurement?: (measurement: Measurement) => void;
 }
@@ -111,7 +116,8 @@ class BoundMetric {
     this.provider = spec.kind === 'kubernetes' ? undefined : (options.providerFor ?? createProvider)(spec.provider);
   }
 
-  private text(template: string, side: Side): string {
+  /** `window` is what `{{interval}}` stands for: the check interval, or the stable's history. */
+  private text(template: string, side: Side, window: number): string {
     const { targets } = this.options;
     const control =
       'compare' in this.spec ? (this.spec.compare === 'baseline' ? targets.baseline : targets.stable) : undefined;
@@ -122,7 +128,7 @@ class BoundMetric {
       namespace: targets.namespace,
       app: targets.app,
       version: side === 'canary' ? targets.canary : control,
-      interval: intervalText(this.spec.interval),
+      interval: intervalText(window),
     };
     const where = `Metric '${this.spec.name}'`;
     const encode =
@@ -130,8 +136,8 @@ class BoundMetric {
     return substitute(template, values, where, encode);
   }
 
-  /** Every (query, side) this metric sends. */
-  private queries(): Array<{ template: string; side: Side }> {
+  /** Every (query, side, window) this metric sends; `window` undefined is the check interval. */
+  private queries(): Array<{ template: string; side: Side; window?: number }> {
     const spec = this.spec;
     switch (spec.kind) {
       case 'kubernetes':
@@ -143,11 +149,21 @@ class BoundMetric {
           { template: spec.query, side: 'canary' },
           { template: spec.query, side: 'control' },
         ];
-      case 'compare-counts':
-        return (['canary', 'control'] as const).flatMap((side) => [
+      case 'compare-counts': {
+        const queries: Array<{ template: string; side: Side; window?: number }> = (
+          ['canary', 'control'] as const
+        ).flatMap((side) => [
           { template: spec.errors, side },
           { template: spec.requests, side },
         ]);
+        if (spec.stableHistory !== undefined) {
+          queries.push(
+            { template: spec.errors, side: 'control', window: spec.stableHistory },
+            { template: spec.requests, side: 'control', window: spec.stableHistory },
+          );
+        }
+        return queries;
+      }
     }
   }
 
@@ -164,10 +180,10 @@ class BoundMetric {
         `Metric '${this.spec.name}': provider kubernetes needs the canary's pods, which this command cannot see`,
       );
     }
-    for (const { template, side } of this.queries()) {
-      const query = this.text(template, side);
+    for (const { template, side, window = this.spec.interval } of this.queries()) {
+      const query = this.text(template, side, window);
       try {
-        await this.provider!.validate(query, { at, window: this.spec.interval, signal });
+        await this.provider!.validate(query, { at, window, signal });
       } catch (error) {
         if (isUserError(error))
           throw new UserError(`Metric '${this.spec.name}': ${error.message}`, { hint: error.hint, cause: error });
@@ -178,7 +194,7 @@ class BoundMetric {
   }
 
   async fetch(template: string, side: Side, options: QueryOptions): Promise<number | undefined> {
-    return this.provider!.query(this.text(template, side), options);
+    return this.provider!.query(this.text(template, side, options.window), options);
   }
 }
 
@@ -289,7 +305,20 @@ function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number
       // α is spent over the checks the step has time for.
       const judge = new CountComparisonJudge(spec, Math.max(1, Math.floor(options.duration / spec.interval)));
       run.countJudge = judge;
+      // Read once, before the first check is judged; a failed read errors that check and is retried at the next.
+      let historyRead = spec.stableHistory === undefined;
       run.judge = async (query) => {
+        if (!historyRead) {
+          const history = { ...query, at: options.stableHistoryEnd ?? startedAt, window: spec.stableHistory! };
+          const [events, total] = await Promise.all([
+            bound.fetch(spec.errors, 'control', history),
+            bound.fetch(spec.requests, 'control', history),
+          ]);
+          // No series at all: the stable had no traffic then, and the same window is all there is.
+          if (total !== undefined && total > 0)
+            judge.useHistory({ events: Math.max(0, Math.round(events ?? 0)), total: Math.round(total) });
+          historyRead = true;
+        }
         const [canaryEvents, canaryTotal, controlEvents, controlTotal] = await Promise.all([
           bound.fetch(spec.errors, 'canary', query),
           bound.fetch(spec.requests, 'canary', query),

@@ -3,8 +3,8 @@
  * and deciding when the metric has failed. The engine schedules them; the
  * benchmark drives the very same judges with simulated counts.
  */
-import type { Increase, KubernetesMetric, NoDataPolicy, ThresholdMetric } from './spec';
-import { type CountSample, SequentialCountTest } from './stats';
+import { type Increase, intervalText, type KubernetesMetric, type NoDataPolicy, type ThresholdMetric } from './spec';
+import { type ControlHistory, type CountSample, SequentialCountTest } from './stats';
 
 export type CheckOutcome = 'ok' | 'breach' | 'no-data' | 'error';
 
@@ -136,44 +136,91 @@ export class ValueComparisonJudge {
  * test on the counts accumulated since the analysis began (α spent over the planned checks).
  */
 export class CountComparisonJudge {
-  readonly test: SequentialCountTest;
+  private currentTest: SequentialCountTest;
   private sawTraffic = false;
+  private judged = false;
 
   constructor(
-    private readonly spec: { name: string; compare: string; maxIncrease: number; confidence: number },
+    private readonly spec: {
+      name: string;
+      compare: string;
+      maxIncrease: number;
+      confidence: number;
+      /** ms of the stable's history, for the sentence that quotes it. */
+      stableHistory?: number;
+    },
     /** Checks planned in the step: the step's duration / the metric's interval. */
-    checks: number,
+    private readonly checks: number,
   ) {
-    this.test = new SequentialCountTest({ checks, maxIncrease: spec.maxIncrease, alpha: 1 - spec.confidence });
+    this.currentTest = this.newTest();
+  }
+
+  private newTest(history?: ControlHistory): SequentialCountTest {
+    const { maxIncrease, confidence } = this.spec;
+    return new SequentialCountTest({
+      checks: this.checks,
+      maxIncrease,
+      alpha: 1 - confidence,
+      ...(history ? { history } : {}),
+    });
+  }
+
+  get test(): SequentialCountTest {
+    return this.currentTest;
+  }
+
+  /** The stable's counts before the canary started (`stable-history`); only before the first check. */
+  useHistory(history: ControlHistory): void {
+    if (this.judged) throw new Error('useHistory must come before the first check');
+    this.currentTest = this.newTest(history);
   }
 
   /** `undefined` when the request counts had no data this interval. */
   judge(sample: CountSample | undefined): Judgement {
     const { name, compare, maxIncrease, confidence } = this.spec;
+    this.judged = true;
     if (sample === undefined) return { outcome: 'no-data', threshold: this.thresholdText() };
-    this.test.observe(sample);
-    const state = this.test.state();
+    this.currentTest.observe(sample);
+    const state = this.currentTest.state();
     if (state.canaryTotal > 0) this.sawTraffic = true;
     const canaryRate = state.canaryTotal > 0 ? state.canaryEvents / state.canaryTotal : undefined;
     const controlRate = state.controlTotal > 0 ? state.controlEvents / state.controlTotal : undefined;
     const judgement: Judgement = { outcome: 'ok', threshold: this.thresholdText() };
     if (canaryRate !== undefined) judgement.value = canaryRate;
     if (controlRate !== undefined) judgement.control = controlRate;
-    if (this.test.rejected) {
+    if (this.currentTest.rejected) {
       judgement.outcome = 'breach';
       const allowed = maxIncrease > 0 ? ` by more than ${formatIncrease({ relative: maxIncrease })}` : '';
-      judgement.failure =
-        `${name}: the canary's rate ${formatPercent(canaryRate ?? 0)} (${round(state.canaryEvents)} of ${round(state.canaryTotal)}) is higher than the ${compare}'s ` +
-        `${formatPercent(controlRate ?? 0)} (${round(state.controlEvents)} of ${round(state.controlTotal)})${allowed} at ${formatPercent(confidence)} confidence: ` +
-        `${round(state.canaryEventsCounted)} of the ${round(state.eventsCounted)} events were the canary's, and a canary no worse would reach ${round(state.boundary)} ` +
-        `with less than ${formatPercent(state.spent)} chance by now.`;
+      const canary = `the canary's rate ${formatPercent(canaryRate ?? 0)} (${round(state.canaryEvents)} of ${round(state.canaryTotal)})`;
+      const chance = `with less than ${formatPercent(state.spent)} chance by now.`;
+      if (state.mode === 'history' && state.history) {
+        const { events, total } = state.history;
+        const over =
+          this.spec.stableHistory === undefined
+            ? ''
+            : ` over the ${intervalText(this.spec.stableHistory)} before the canary`;
+        judgement.failure =
+          `${name}: ${canary} is higher than the ${compare}'s ${formatPercent(events / total)} (${round(events)} of ${round(total)}${over})${allowed} ` +
+          `at ${formatPercent(confidence)} confidence: a canary no worse would reach ${round(state.boundary)} events ${chance}`;
+      } else {
+        judgement.failure =
+          `${name}: ${canary} is higher than the ${compare}'s ` +
+          `${formatPercent(controlRate ?? 0)} (${round(state.controlEvents)} of ${round(state.controlTotal)})${allowed} at ${formatPercent(confidence)} confidence: ` +
+          `${round(state.canaryEventsCounted)} of the ${round(state.eventsCounted)} events were the canary's, and a canary no worse would reach ${round(state.boundary)} ` +
+          chance;
+      }
+      if (state.drift !== undefined) judgement.failure += ` (${state.drift}.)`;
     }
     return judgement;
   }
 
   /** For the summary table: canary events must stay below the current boundary. */
   private thresholdText(): string {
-    const state = this.test.state();
+    const state = this.currentTest.state();
+    if (state.mode === 'history' && state.history) {
+      const { events, total } = state.history;
+      return `canary events < ${round(state.boundary)} (${this.spec.compare} ${formatPercent(events / total)} before the canary)`;
+    }
     return `canary events < ${round(state.boundary)} of ${round(state.eventsCounted)}`;
   }
 

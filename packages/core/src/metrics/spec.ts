@@ -77,6 +77,11 @@ export interface CountComparisonMetric extends MetricCommon {
   maxIncrease: number;
   /** 1 − the bound on false aborts over the whole analysis. */
   confidence: number;
+  /**
+   * ms of the stable's own traffic before the canary started to estimate its rate from
+   * (`stable-history`); undefined: the same window only.
+   */
+  stableHistory?: number;
 }
 
 export type MetricSpec = ThresholdMetric | KubernetesMetric | ValueComparisonMetric | CountComparisonMetric;
@@ -121,6 +126,7 @@ const KNOWN_FIELDS = new Set([
   'compare',
   'max-increase',
   'confidence',
+  'stable-history',
   'on-no-data',
 ]);
 
@@ -302,6 +308,7 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
     if (!('relative' in increase)) fail('max-increase', 'must be a percentage for a count comparison', '10%');
     const confidence = parsePercent(raw['confidence'], 'confidence', fail) ?? DEFAULT_CONFIDENCE;
     if (!(confidence >= 0.5 && confidence < 1)) fail('confidence', 'must be at least 50% and below 100%', '99%');
+    const stableHistory = parseStableHistory(raw['stable-history'], compare!, provider, fail);
     return {
       kind: 'compare-counts',
       ...common,
@@ -311,8 +318,11 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
       requests: requests!,
       maxIncrease: (increase as { relative: number }).relative,
       confidence,
+      ...(stableHistory === undefined ? {} : { stableHistory }),
     };
   }
+  if (raw['stable-history'] !== undefined)
+    fail('stable-history', 'applies to count comparisons only (errors and requests with compare: stable)', '30m');
   if (query === undefined) fail(queryField, `is required for provider ${provider}`, queryExample);
   if (compare !== undefined) {
     for (const field of ['max', 'min'])
@@ -331,6 +341,31 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
 }
 
 type Fail = (field: string, problem: string, example: string) => never;
+
+/** Longest `stable-history`: a day back, the stable's rate is a different day's. */
+const MAX_STABLE_HISTORY = 24 * 3_600_000;
+
+/** `stable-history: 30m`: how far back before the canary the stable's own counts are read. */
+function parseStableHistory(
+  value: unknown,
+  compare: CompareWith,
+  provider: ProviderKind,
+  fail: Fail,
+): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const parsed = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (parsed === undefined || parsed < 60_000 || parsed > MAX_STABLE_HISTORY)
+    fail('stable-history', 'must be a duration from 1m to 24h with a unit', '30m');
+  if (compare !== 'stable')
+    fail('stable-history', 'needs compare: stable (a baseline is started with the canary and has no history)', '30m');
+  if (provider === 'web')
+    fail(
+      'stable-history',
+      'needs a provider that can be asked about the past (prometheus or datadog); a web URL is only read now',
+      '30m',
+    );
+  return parsed;
+}
 
 function parseHeaders(value: unknown, fail: Fail): Record<string, string> {
   if (value === undefined || value === null) return {};

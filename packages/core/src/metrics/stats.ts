@@ -17,6 +17,12 @@ export interface CountSample {
   controlTotal: number;
 }
 
+/** The control's counts before the canary existed: its events and requests over the history window. */
+export interface ControlHistory {
+  events: number;
+  total: number;
+}
+
 export interface SequentialCountTestOptions {
   /** Checks planned for the step (its duration / the interval): α is spent over them. */
   checks: number;
@@ -24,13 +30,23 @@ export interface SequentialCountTestOptions {
   maxIncrease?: number;
   /** Bound on the chance of failing a canary that is not worse, over the whole step. */
   alpha?: number;
+  /**
+   * The stable's own counts from before the canary started (`stable-history`). When they hold at
+   * least MIN_HISTORY_EVENTS events the canary is held against the stable's rate estimated from
+   * them, not only from the stable's few events in the same window; see README.md.
+   */
+  history?: ControlHistory;
 }
 
+/** Which null the boundary comes from: the stable's history, or the same window only. */
+export type CountTestMode = 'history' | 'same-window';
+
 export interface SequentialCountState {
-  /** Events of both sides in the intervals that carried information, and the canary's part. */
+  mode: CountTestMode;
+  /** Events the boundary applies to: both sides' (same window) or the canary's (history). */
   eventsCounted: number;
   canaryEventsCounted: number;
-  /** Canary events (of `events`) at which this check fails. */
+  /** Canary events at which this check fails. */
   boundary: number;
   /** Share of α spent so far (the chance of a false abort by now), and α. */
   spent: number;
@@ -39,6 +55,10 @@ export interface SequentialCountState {
   canaryTotal: number;
   controlEvents: number;
   controlTotal: number;
+  /** The history used, when given and large enough. */
+  history?: ControlHistory;
+  /** Set when the stable's rate in the window left its history and the test fell back to the same window. */
+  drift?: string;
 }
 
 /**
@@ -52,28 +72,133 @@ const SPENDING_POWER = 1 / 3;
 /** Probabilities below this are dropped from the distributions (far below any α). */
 const NEGLIGIBLE = 1e-16;
 
+/** A history with fewer events says too little about the stable's rate to beat the same-window test. */
+export const MIN_HISTORY_EVENTS = 10;
+
 /**
- * Poisson events on two sides: given the number of events M in an interval, the canary's
- * count is Binomial(M, ρ) with ρ = θ·n_c / (θ·n_c + n_s), θ the rate ratio. Conditioning on M
- * removes the unknown common rate, so under the null θ = θ₀ the canary's cumulative count S
- * has a known distribution. The test tracks it exactly (a convolution per interval), with the
- * mass of paths that would already have failed removed, and at check k puts the boundary at
- * the lowest S whose remaining tail fits in α·(k/K)^(1/3) minus what earlier checks spent.
- * So the chance of ever failing a canary with θ ≤ θ₀ is at most α over the K planned checks,
- * exactly up to the discreteness of the counts — no Ville slack, no normal approximation.
+ * The stable rate's posterior is integrated by 7-point Gauss–Hermite quadrature on the normal
+ * variable of its Wilson–Hilferty transform: nodes and weights (probabilists', summing to 1).
+ * Seven points weigh the posterior's tails, which decide the tail the boundary sits in, far
+ * better than 12 equal-probability points, and cost less.
+ */
+const RATE_NODES = [
+  -3.750439717725742, -2.366759410734541, -1.154405394739968, 0, 1.154405394739968, 2.366759410734541,
+  3.750439717725742,
+];
+const RATE_WEIGHTS = [
+  0.0005482688559722184, 0.03075712396758654, 0.2401231786050127, 0.4571428571428571, 0.2401231786050127,
+  0.03075712396758654, 0.0005482688559722184,
+];
+
+/**
+ * The stable's events in the window are this unlikely under its history: its rate has moved
+ * (an incident downstream, a traffic change), so the history no longer describes it.
+ */
+const DRIFT_LEVEL = 0.001;
+
+type Pmf = { low: number; values: Float64Array };
+
+/**
+ * Null distribution of the canary's cumulative count with the paths that already failed removed:
+ * a mixture of components (one for the same-window test, one per rate point for the history),
+ * each advanced by its own increment distribution. `place` puts the boundary where the remaining
+ * tail fits in what the spending function allows by now.
+ */
+class NullPaths {
+  private readonly components: Array<{ low: number; mass: Float64Array }>;
+  private spentSoFar = 0;
+  boundary = 1;
+
+  constructor(private readonly weights: readonly number[]) {
+    this.components = weights.map(() => ({ low: 0, mass: Float64Array.of(1) }));
+  }
+
+  get spent(): number {
+    return this.spentSoFar;
+  }
+
+  /** Add one interval: component i's count grows by a draw from increment(i). */
+  advance(increment: (component: number) => Pmf): void {
+    for (const [index, component] of this.components.entries()) {
+      const pmf = increment(index);
+      const out = convolve(component.mass, pmf.values);
+      component.mass = out.values;
+      component.low += pmf.low + out.offset;
+    }
+  }
+
+  /** Boundary for the check at `fraction` of the step; the paths at or above it are removed. */
+  place(alpha: number, fraction: number): number {
+    const allowance = alpha * fraction ** SPENDING_POWER - this.spentSoFar;
+    const low = Math.min(...this.components.map((c) => c.low));
+    const high = Math.max(...this.components.map((c) => c.low + c.mass.length));
+    const combined = new Float64Array(high - low);
+    for (const [index, component] of this.components.entries()) {
+      const weight = this.weights[index]!;
+      for (let i = 0; i < component.mass.length; i++) combined[component.low - low + i]! += weight * component.mass[i]!;
+    }
+    let tail = 0;
+    let at = combined.length;
+    while (at > 0 && tail + combined[at - 1]! <= allowance) {
+      tail += combined[at - 1]!;
+      at--;
+    }
+    this.boundary = low + at;
+    this.spentSoFar += tail;
+    // Paths at or above the boundary have failed: later checks must not count them again.
+    for (const component of this.components) {
+      const keep = Math.max(0, Math.min(component.mass.length, this.boundary - component.low));
+      component.mass = keep > 0 ? component.mass.subarray(0, keep) : Float64Array.of(0);
+    }
+    return this.boundary;
+  }
+}
+
+function convolve(mass: Float64Array, pmf: Float64Array): { values: Float64Array; offset: number } {
+  const out = new Float64Array(mass.length + pmf.length - 1);
+  for (let i = 0; i < mass.length; i++) {
+    const weight = mass[i]!;
+    if (weight === 0) continue;
+    for (let j = 0; j < pmf.length; j++) out[i + j]! += weight * pmf[j]!;
+  }
+  let start = 0;
+  let end = out.length;
+  while (start < end - 1 && out[start]! < NEGLIGIBLE) start++;
+  while (end - 1 > start && out[end - 1]! < NEGLIGIBLE) end--;
+  return { values: out.subarray(start, end), offset: start };
+}
+
+/**
+ * Two tests run side by side on the same counts; the first that applies decides.
+ *
+ * Same window (always): Poisson events on two sides — given the number of events M in an interval,
+ * the canary's count is Binomial(M, ρ) with ρ = θ·n_c / (θ·n_c + n_s), θ the rate ratio.
+ * Conditioning on M removes the unknown common rate, so under the null θ = θ₀ the canary's
+ * cumulative count S has a known distribution, tracked exactly (a convolution per interval).
+ *
+ * History (when `history` has enough events): the stable's rate λ is known from its own recent
+ * past far better than from its events in the window (30 minutes of the stable's traffic hold
+ * ~40× the events of 5 minutes at 95 % of it). Under the null, the canary's count in an interval
+ * is Poisson(θ₀·λ·n_c) for λ drawn once from the posterior Gamma(e + ½, n) of the history; the
+ * test tracks that mixture. If the stable's events in the window become unlikely under its
+ * history (DRIFT_LEVEL), the history no longer describes the stable now, and the same-window test,
+ * which has been kept up to date all along, decides from then on.
+ *
+ * Either way, at check k of the K planned the boundary is the lowest S whose remaining tail fits
+ * in α·(k/K)^(1/3) minus what earlier checks spent, so a canary with θ ≤ θ₀ fails with at most
+ * about α over the step, exactly up to the discreteness of the counts (no normal approximation).
  */
 export class SequentialCountTest {
   private readonly nullRatio: number;
   readonly alpha: number;
   private readonly checks: number;
-  /** mass[i]: null probability that S = low + i and no check has failed yet. */
-  private mass: Float64Array = Float64Array.of(1);
-  private low = 0;
-  private spentSoFar = 0;
+  private readonly sameWindow = new NullPaths([1]);
+  private readonly fromHistory: { paths: NullPaths; rates: number[]; history: ControlHistory } | undefined;
+  private drift: string | undefined;
   private looks = 0;
-  private observed = 0;
-  private events = 0;
-  private currentBoundary = 1;
+  /** Same window: events of both sides in the intervals that carried information, and the canary's part. */
+  private windowEvents = 0;
+  private windowCanaryEvents = 0;
   private hasRejected = false;
   private readonly totals = { canaryEvents: 0, canaryTotal: 0, controlEvents: 0, controlTotal: 0 };
 
@@ -86,6 +211,17 @@ export class SequentialCountTest {
     this.nullRatio = 1 + maxIncrease;
     this.alpha = alpha;
     this.checks = options.checks;
+    const history = options.history;
+    if (history !== undefined) {
+      for (const value of [history.events, history.total]) {
+        if (!(value >= 0 && Number.isFinite(value)))
+          throw new RangeError(`history counts must be finite and >= 0, got ${value}`);
+      }
+    }
+    if (history !== undefined && history.events >= MIN_HISTORY_EVENTS && history.total > 0) {
+      const rates = RATE_NODES.map((z) => gammaAt(history.events + 0.5, history.total, z));
+      this.fromHistory = { paths: new NullPaths(RATE_WEIGHTS), rates, history };
+    }
   }
 
   /** One check: this interval's counts. Returns whether the canary is now judged worse. */
@@ -95,20 +231,35 @@ export class SequentialCountTest {
       if (!(value >= 0 && Number.isFinite(value))) throw new RangeError(`counts must be finite and >= 0, got ${value}`);
     }
     this.looks++;
-    this.totals.canaryEvents += canaryEvents;
-    this.totals.canaryTotal += canaryTotal;
-    this.totals.controlEvents += controlEvents;
-    this.totals.controlTotal += controlTotal;
+    const totals = this.totals;
+    totals.canaryEvents += canaryEvents;
+    totals.canaryTotal += canaryTotal;
+    totals.controlEvents += controlEvents;
+    totals.controlTotal += controlTotal;
+    const fraction = Math.min(1, this.looks / this.checks);
+
     const events = Math.round(canaryEvents + controlEvents);
     // No traffic on a side, or no events at all: the interval says nothing about θ (time still passes).
     if (canaryTotal > 0 && controlTotal > 0 && events > 0) {
       const nullShare = (this.nullRatio * canaryTotal) / (this.nullRatio * canaryTotal + controlTotal);
-      this.convolve(binomialPmf(events, nullShare));
-      this.observed += Math.round(canaryEvents);
-      this.events += events;
+      this.sameWindow.advance(() => binomialPmf(events, nullShare));
+      this.windowCanaryEvents += Math.round(canaryEvents);
+      this.windowEvents += events;
     }
-    this.placeBoundary();
-    if (this.observed >= this.currentBoundary) this.hasRejected = true;
+    this.sameWindow.place(this.alpha, fraction);
+
+    const history = this.fromHistory;
+    if (history !== undefined) {
+      if (canaryTotal > 0) {
+        history.paths.advance((point) => poissonPmf(this.nullRatio * history.rates[point]! * canaryTotal));
+      }
+      history.paths.place(this.alpha, fraction);
+      if (this.drift === undefined) this.drift = this.driftFromHistory();
+    }
+
+    const decides = this.usesHistory ? this.fromHistory!.paths : this.sameWindow;
+    const observed = this.usesHistory ? Math.round(totals.canaryEvents) : this.windowCanaryEvents;
+    if (observed >= decides.boundary) this.hasRejected = true;
     return this.hasRejected;
   }
 
@@ -116,52 +267,95 @@ export class SequentialCountTest {
     return this.hasRejected;
   }
 
+  private get usesHistory(): boolean {
+    return this.fromHistory !== undefined && this.drift === undefined;
+  }
+
+  /** A sentence when the stable's events so far in the window are too many for its history's rate. */
+  private driftFromHistory(): string | undefined {
+    const { rates, history } = this.fromHistory!;
+    const { controlEvents, controlTotal } = this.totals;
+    if (controlTotal === 0) return undefined;
+    const seen = Math.round(controlEvents);
+    let tail = 0;
+    for (const [index, rate] of rates.entries())
+      tail += RATE_WEIGHTS[index]! * poissonUpperTail(rate * controlTotal, seen);
+    if (tail >= DRIFT_LEVEL) return undefined;
+    return (
+      `the stable's rate in this window (${Math.round(controlEvents)} of ${Math.round(controlTotal)}) is above its history ` +
+      `(${Math.round(history.events)} of ${Math.round(history.total)}), so the canary is compared within the same window only`
+    );
+  }
+
   state(): SequentialCountState {
-    return {
-      eventsCounted: this.events,
-      canaryEventsCounted: this.observed,
-      boundary: this.currentBoundary,
-      spent: this.spentSoFar,
+    const history = this.usesHistory ? this.fromHistory : undefined;
+    const decides = history ? history.paths : this.sameWindow;
+    const state: SequentialCountState = {
+      mode: history ? 'history' : 'same-window',
+      eventsCounted: history ? Math.round(this.totals.canaryEvents) : this.windowEvents,
+      canaryEventsCounted: history ? Math.round(this.totals.canaryEvents) : this.windowCanaryEvents,
+      boundary: decides.boundary,
+      spent: decides.spent,
       alpha: this.alpha,
       ...this.totals,
     };
-  }
-
-  private convolve(pmf: { low: number; values: Float64Array }): void {
-    const { mass } = this;
-    const out = new Float64Array(mass.length + pmf.values.length - 1);
-    for (let i = 0; i < mass.length; i++) {
-      const weight = mass[i]!;
-      if (weight === 0) continue;
-      for (let j = 0; j < pmf.values.length; j++) out[i + j]! += weight * pmf.values[j]!;
-    }
-    let start = 0;
-    let end = out.length;
-    while (start < end - 1 && out[start]! < NEGLIGIBLE) start++;
-    while (end - 1 > start && out[end - 1]! < NEGLIGIBLE) end--;
-    this.mass = out.subarray(start, end);
-    this.low += pmf.low + start;
-  }
-
-  /** Lowest boundary whose null tail fits in what the spending function allows by now. */
-  private placeBoundary(): void {
-    const fraction = Math.min(1, this.looks / this.checks);
-    const allowance = this.alpha * fraction ** SPENDING_POWER - this.spentSoFar;
-    let tail = 0;
-    let index = this.mass.length;
-    while (index > 0 && tail + this.mass[index - 1]! <= allowance) {
-      tail += this.mass[index - 1]!;
-      index--;
-    }
-    this.currentBoundary = this.low + index;
-    this.spentSoFar += tail;
-    // Paths at or above the boundary have failed: later checks must not count them again.
-    this.mass = index > 0 ? this.mass.subarray(0, index) : Float64Array.of(0);
+    if (history) state.history = history.history;
+    if (this.drift !== undefined) state.drift = this.drift;
+    return state;
   }
 }
 
+/**
+ * The Gamma(shape, rate) value at normal deviate z, by the Wilson–Hilferty cube-root
+ * transform: within 1 % of the exact quantiles for shape ≥ 10, which the history needs
+ * (MIN_HISTORY_EVENTS) anyway.
+ */
+function gammaAt(shape: number, rate: number, z: number): number {
+  const cube = 1 - 1 / (9 * shape) + z / (3 * Math.sqrt(shape));
+  return (shape * Math.max(cube, 0) ** 3) / rate;
+}
+
+/** Poisson(mean) probabilities without the negligible tails: from the mode outwards by P(k+1)/P(k) = mean/(k+1). */
+function poissonPmf(mean: number): Pmf {
+  if (!(mean > 0)) return { low: 0, values: Float64Array.of(1) };
+  const mode = Math.floor(mean);
+  // In logs at the mode only, so a large mean does not underflow e^−mean.
+  const atMode = Math.exp(mode * Math.log(mean) - mean - logFactorial(mode));
+  const cut = NEGLIGIBLE * Math.exp(-2);
+  let low = mode;
+  for (let p = atMode; low > 0 && (p * low) / mean >= cut; low--) p = (p * low) / mean;
+  let high = mode;
+  for (let p = atMode; (p * mean) / (high + 1) >= cut; high++) p = (p * mean) / (high + 1);
+  const values = new Float64Array(high - low + 1);
+  values[mode - low] = atMode;
+  for (let k = mode - 1; k >= low; k--) values[k - low] = (values[k + 1 - low]! * (k + 1)) / mean;
+  for (let k = mode + 1; k <= high; k++) values[k - low] = (values[k - 1 - low]! * mean) / k;
+  return { low, values };
+}
+
+/** P(X ≥ count) for X ~ Poisson(mean). */
+function poissonUpperTail(mean: number, count: number): number {
+  if (count <= 0) return 1;
+  const { low, values } = poissonPmf(mean);
+  let tail = 0;
+  for (let i = Math.max(0, count - low); i < values.length; i++) tail += values[i]!;
+  return Math.min(1, tail);
+}
+
+/** ln(n!) — exact sums for small n, Stirling's series beyond (error < 1e-10). */
+function logFactorial(n: number): number {
+  if (n < 20) {
+    let sum = 0;
+    for (let k = 2; k <= n; k++) sum += Math.log(k);
+    return sum;
+  }
+  return (
+    (n + 0.5) * Math.log(n + 1) - (n + 1) + 0.5 * Math.log(2 * Math.PI) + 1 / (12 * (n + 1)) - 1 / (360 * (n + 1) ** 3)
+  );
+}
+
 /** Binomial(n, p) probabilities, without the negligible tails; computed in logs so large n does not underflow. */
-function binomialPmf(n: number, p: number): { low: number; values: Float64Array } {
+function binomialPmf(n: number, p: number): Pmf {
   if (p >= 1) return { low: n, values: Float64Array.of(1) };
   const logs = new Float64Array(n + 1);
   logs[0] = n * Math.log1p(-p);

@@ -29,6 +29,7 @@ import {
   type RolloutRecord,
   runUrlOf,
   type StepVerdict,
+  stableHistoryEnd,
   type WorkloadRecord,
 } from './record';
 import {
@@ -231,6 +232,7 @@ export class Rollout {
       ...(runUrlOf(this.rt.env) ? { runUrl: runUrlOf(this.rt.env)! } : {}),
       ...(this.rt.env['GITHUB_RUN_ID'] ? { runId: this.rt.env['GITHUB_RUN_ID'] } : {}),
       updatedAt: new Date(this.rt.clock.now()).toISOString(),
+      startedAt: new Date(this.rt.clock.now()).toISOString(),
       ...(settings.plan ? { plan: settings.plan } : {}),
     };
   }
@@ -456,6 +458,7 @@ export class Rollout {
       clock: this.rt.clock,
       signal: this.rt.signal,
       canaryPods: pods.source(() => this.podSelectors()),
+      ...stableHistoryEnd(this.record),
       ...(this.settings.providerFor ? { providerFor: this.settings.providerFor } : {}),
       onMeasurement: (m) =>
         this.log.info(`  ${m.metric}: ${m.value ?? '—'} (${m.threshold}) ${m.outcome}${m.note ? `: ${m.note}` : ''}`),

@@ -101,6 +101,8 @@ export interface RolloutRecord {
   runUrl?: string;
   runId?: string;
   updatedAt: string;
+  /** When the rollout started (ISO): the stable's `stable-history` window ends here for every step. */
+  startedAt?: string;
   /** Blue-green: when blue may be scaled down (ISO). */
   scaleDownAt?: string;
   /** What start planned (absent in records written before it was kept). */
@@ -192,4 +194,10 @@ export class RecordStore {
 export function runUrlOf(env: Readonly<Record<string, string | undefined>>): string | undefined {
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = env;
   return server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
+}
+
+/** The analysis option that makes every step read the stable's history up to the rollout's start. */
+export function stableHistoryEnd(record: RolloutRecord): { stableHistoryEnd?: number } {
+  const started = record.startedAt === undefined ? Number.NaN : Date.parse(record.startedAt);
+  return Number.isFinite(started) ? { stableHistoryEnd: started } : {};
 }

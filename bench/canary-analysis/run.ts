@@ -280,6 +280,7 @@ console.log('| --- | --- | --- | --- | --- |');
 const errors1 = regressions[0]!;
 for (const [share, rate] of [
   [0.05, 100],
+  [0.25, 100],
   [0.5, 1000],
 ] as const) {
   for (const drift of [1.5, 2, 3]) {

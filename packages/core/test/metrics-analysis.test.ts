@@ -96,6 +96,76 @@ describe('SequentialCountTest', () => {
   });
 });
 
+describe('SequentialCountTest with the stable history', () => {
+  /** 30 minutes of the stable alone at 100 req/s and 0.1 % errors. */
+  const history = { events: 180, total: 180_000 };
+  /** Canary 50 requests per check with errors at the given checks; stable 950 with one error each. */
+  function feed(test: SequentialCountTest, checks: number, errorsAt: number[]): number | undefined {
+    for (let check = 1; check <= checks; check++) {
+      const canaryEvents = errorsAt.filter((at) => at === check).length;
+      if (test.observe({ canaryEvents, canaryTotal: 50, controlEvents: 1, controlTotal: 950 })) return check;
+    }
+    return undefined;
+  }
+
+  it('stops a canary with 3 errors in its first 300 requests, which the same window alone cannot tell from chance', () => {
+    const withHistory = new SequentialCountTest({ checks: 30, history });
+    expect(feed(withHistory, 6, [2, 4, 6])).toBe(6);
+    expect(withHistory.state()).toMatchObject({ mode: 'history', boundary: 3, canaryEvents: 3, history });
+    expect(withHistory.state().spent).toBeLessThanOrEqual(0.01 * 0.2 ** (1 / 3));
+
+    const sameWindow = new SequentialCountTest({ checks: 30 });
+    expect(feed(sameWindow, 6, [2, 4, 6])).toBeUndefined();
+    expect(sameWindow.state().mode).toBe('same-window');
+  });
+
+  it('aborts at most 2 % of canaries that are no worse (300 seeded runs, history drawn per run)', () => {
+    let aborted = 0;
+    for (let run = 0; run < 300; run++) {
+      const rng = new Random(50_000 + run);
+      const total = rng.poisson(180_000);
+      const test = new SequentialCountTest({ checks: 30, history: { events: rng.binomial(total, 0.001), total } });
+      for (let check = 1; check <= 30; check++) {
+        const canaryTotal = rng.poisson(50);
+        const controlTotal = rng.poisson(950);
+        const sample = {
+          canaryEvents: rng.binomial(canaryTotal, 0.001),
+          canaryTotal,
+          controlEvents: rng.binomial(controlTotal, 0.001),
+          controlTotal,
+        };
+        if (test.observe(sample)) {
+          aborted++;
+          break;
+        }
+      }
+    }
+    expect(aborted / 300).toBeLessThanOrEqual(0.02);
+  });
+
+  it('sets the history aside when the stable now fails far more than it did, and says why', () => {
+    const test = new SequentialCountTest({ checks: 30, history });
+    test.observe({ canaryEvents: 0, canaryTotal: 50, controlEvents: 10, controlTotal: 950 });
+    const state = test.state();
+    expect(state.mode).toBe('same-window');
+    expect(state.fallback).toBe(
+      "the stable's rate in this window (10 of 950) is above its history (180 of 180000), so the canary is compared within the same window only",
+    );
+  });
+
+  it('compares within the window when the canary has half the traffic, and ignores a history of few events', () => {
+    const half = new SequentialCountTest({ checks: 30, history });
+    half.observe({ canaryEvents: 0, canaryTotal: 500, controlEvents: 0, controlTotal: 500 });
+    expect(half.state().mode).toBe('same-window');
+    expect(half.state().fallback).toMatch(/more than 1\/2 of the stable's requests in this window \(500 against 500\)/);
+
+    const thin = new SequentialCountTest({ checks: 30, history: { events: 5, total: 5_000 } });
+    thin.observe({ canaryEvents: 0, canaryTotal: 50, controlEvents: 0, controlTotal: 950 });
+    expect(thin.state()).toMatchObject({ mode: 'same-window' });
+    expect(thin.state().fallback).toBeUndefined();
+  });
+});
+
 describe('hodgesLehmann', () => {
   it('estimates the shift between two samples and brackets it', () => {
     const control = [10, 11, 12, 13, 14, 15, 16, 17];
@@ -157,6 +227,43 @@ describe('parseAnalysisSpec', () => {
 `);
     expect(metrics.map((metric) => metric.kind)).toEqual(['threshold', 'compare-counts', 'kubernetes']);
     expect(metrics[1]).toMatchObject({ maxIncrease: 0.1, confidence: 0.99, interval: 10_000 });
+  });
+
+  it('takes stable-history on a count comparison with compare: stable, and refuses it elsewhere with an example', () => {
+    const counts = (extra: string) => `
+- name: errors-vs-stable
+  provider: prometheus
+  address: http://p:9090
+  errors: e{v="{{version}}"}
+  requests: r{v="{{version}}"}
+${extra}`;
+    expect(parseAnalysisSpec(counts('  compare: stable\n  stable-history: 30m'))[0]).toMatchObject({
+      kind: 'compare-counts',
+      stableHistory: 1_800_000,
+    });
+    const refused = (text: string) => {
+      try {
+        parseAnalysisSpec(text);
+      } catch (error) {
+        return `${(error as Error).message} | ${(error as { hint?: string }).hint}`;
+      }
+      return 'accepted';
+    };
+    expect(refused(counts('  compare: baseline\n  stable-history: 30m'))).toMatch(
+      /field 'stable-history' needs compare: stable .* \| Example: stable-history: 30m/,
+    );
+    expect(refused(counts('  compare: stable\n  stable-history: 30 minutes'))).toMatch(
+      /field 'stable-history' must be a duration from 1m to 24h with a unit \(got "30 minutes"\)/,
+    );
+    expect(refused(counts('  compare: stable\n  stable-history: 48h'))).toMatch(/from 1m to 24h/);
+    expect(
+      refused(
+        '- name: e\n  provider: web\n  json-path: $.v\n  errors: https://x/e?v={{version}}\n  requests: https://x/r?v={{version}}\n  compare: stable\n  stable-history: 30m',
+      ),
+    ).toMatch(/needs a provider that can be asked about the past \(prometheus or datadog\)/);
+    expect(refused('- name: up\n  address: http://p:9090\n  query: up\n  min: 1\n  stable-history: 30m')).toMatch(
+      /applies to count comparisons only/,
+    );
   });
 
   it('names the metric and the field, with an example', () => {
@@ -281,6 +388,59 @@ describe('runAnalysis', () => {
     });
     await clock.advance(30_000);
     expect((await idle).verdict).toBe('inconclusive');
+  });
+
+  it('reads the stable-history once, up to when the rollout started, and holds the canary against it', async () => {
+    const metrics = parseAnalysisSpec(`
+- name: errors-vs-stable
+  address: http://p:9090
+  errors: e{v="{{version}}"}[{{interval}}]
+  requests: r{v="{{version}}"}[{{interval}}]
+  compare: stable
+  stable-history: 30m
+`);
+    const asked: Array<{ query: string; at: number; window: number }> = [];
+    const clock = new VirtualClock();
+    const rolloutStart = clock.now() - 300_000;
+    const canaryErrors = [0, 1, 0, 1, 0, 1];
+    let check = 0;
+    const answers: Record<string, () => number> = {
+      'e{v="v1"}[30m]': () => 180,
+      'r{v="v1"}[30m]': () => 180_000,
+      'e{v="v2"}[10s]': () => canaryErrors[check++] ?? 0,
+      'r{v="v2"}[10s]': () => 50,
+      'e{v="v1"}[10s]': () => 1,
+      'r{v="v1"}[10s]': () => 950,
+    };
+    const provider: MetricProvider = {
+      validate: async () => {},
+      query: async (query, options) => {
+        asked.push({ query, at: options.at, window: options.window });
+        return answers[query]!();
+      },
+    };
+    const running = runAnalysis({
+      metrics,
+      targets,
+      duration: 300_000,
+      clock,
+      signal: new AbortController().signal,
+      providerFor: () => provider,
+      stableHistoryEnd: rolloutStart,
+    });
+    await clock.advance(300_000);
+    const result = await running;
+    const history = asked.filter((item) => item.query.endsWith('[30m]'));
+    expect(history).toEqual([
+      { query: 'e{v="v1"}[30m]', at: rolloutStart, window: 1_800_000 },
+      { query: 'r{v="v1"}[30m]', at: rolloutStart, window: 1_800_000 },
+    ]);
+    expect(result.verdict).toBe('fail');
+    expect(result.measurements.at(-1)!.elapsed).toBe(60_000);
+    expect(result.reason).toBe(
+      "errors-vs-stable: the canary's rate 1% (3 of 300) is higher than the stable's 0.1% (180 of 180000 over the 30m before the canary) " +
+        'at 99% confidence: a canary no worse would reach 3 events with less than 0.461% chance by now.',
+    );
   });
 
   it('stops with the signal reason when cancelled', async () => {

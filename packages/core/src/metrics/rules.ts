@@ -209,7 +209,8 @@ export class CountComparisonJudge {
           `${round(state.canaryEventsCounted)} of the ${round(state.eventsCounted)} events were the canary's, and a canary no worse would reach ${round(state.boundary)} ` +
           chance;
       }
-      if (state.drift !== undefined) judgement.failure += ` (${state.drift}.)`;
+      if (state.fallback !== undefined)
+        judgement.failure += ` (The stable's history was set aside: ${state.fallback}.)`;
     }
     return judgement;
   }

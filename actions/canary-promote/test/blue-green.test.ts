@@ -179,3 +179,77 @@ describe('blue-green with scale-down-delay: manual', () => {
     expect(c.snapshot()).toEqual(before);
   });
 });
+
+describe('blue-green: what the switch needs is checked before anything is created', () => {
+  it('a pod template without the version label is refused before green exists', async () => {
+    // Service and pods without any version label: nothing for the selector to switch on.
+    await c.app('lamp', 'ghcr.io/acme/lamp:v1');
+    const before = c.snapshot();
+    const refused = await c.run({
+      strategy: 'blue-green',
+      deployments: 'lamp',
+      images: 'app=ghcr.io/acme/lamp:v2',
+      router: 'service',
+      'router-config': '{ active-service: lamp, version-label: version }',
+      'scale-down-delay': '2m',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.errors.join('\n')).toContain(
+      "router-config version-label 'version' is missing from the pod template labels of Deployment 'lamp'",
+    );
+    expect(refused.errors.join('\n')).toContain('e.g. version: v1');
+    expect(c.deployment('lamp-green')).toBeUndefined();
+    expect(c.snapshot()).toEqual(before);
+    expect(c.record('lamp')).toBeUndefined();
+  });
+
+  it("an active Service whose selector lacks the version label is refused: green's pods would take traffic while starting", async () => {
+    await c.app('desk', 'ghcr.io/acme/desk:v1', { podLabels: { version: 'v1' } });
+    const before = c.snapshot();
+    const refused = await c.run({
+      strategy: 'blue-green',
+      deployments: 'desk',
+      images: 'app=ghcr.io/acme/desk:v2',
+      router: 'service',
+      'router-config': '{ active-service: desk, version-label: version }',
+    });
+    expect(refused.code).toBe(1);
+    const text = refused.errors.join('\n');
+    expect(text).toContain("Service 'desk' selects app=desk without the version label 'version'");
+    expect(text).toContain('e.g. selector: { app: desk, version: v1 }');
+    expect(c.deployment('desk-green')).toBeUndefined();
+    expect(c.snapshot()).toEqual(before);
+  });
+
+  it('a switch that fails after green started leaves blue serving, green at 0 and the record aborted', async () => {
+    await versionedApp('shelf');
+    // Someone adds a label to the active Service's selector that green's pods lack, while green starts.
+    const stop = c.sim.store.watch('apps/v1/deployments', NS, undefined, (event) => {
+      const object = event.object as KubeObject;
+      if (event.type !== 'ADDED' || object.metadata?.name !== 'shelf-green') return;
+      void c.client.patch(
+        'Service',
+        { namespace: NS, name: 'shelf' },
+        { spec: { selector: { tier: 'legacy' } } },
+        'merge',
+      );
+    });
+    const { code, errors } = await c.run({
+      strategy: 'blue-green',
+      deployments: 'shelf',
+      images: 'app=ghcr.io/acme/shelf:v2',
+      router: 'service',
+      'router-config': '{ active-service: shelf, version-label: version }',
+      'scale-down-delay': '2m',
+    });
+    stop();
+    expect(code).toBe(1);
+    const text = errors.join('\n');
+    expect(text).toContain("Service 'shelf' selector tier=legacy does not match the canary Deployment's pod labels");
+    expect(text).toContain('Blue (v1) serves all traffic and green was scaled to 0 (record phase: aborted)');
+    expect(service('shelf')?.spec?.selector).toMatchObject({ app: 'shelf', version: 'v1' });
+    expect(c.replicas('shelf-green')).toBe(0);
+    expect(c.images('shelf')).toEqual(['ghcr.io/acme/shelf:v1']);
+    expect(c.record('shelf')).toMatchObject({ phase: 'aborted', weight: 0 });
+  });
+});

@@ -199,7 +199,8 @@ export class Rollout {
       if (Number.isFinite(stableRevision)) record.stableRevision = stableRevision;
       this.units.push({ stable, record, canary, ...(baseline ? { baseline } : {}), copies, router });
     }
-    for (const unit of this.units) await unit.router.validate();
+    // The canary (green) as it is about to be created: checks on its labels come before anything exists.
+    for (const unit of this.units) await unit.router.validate({ canary: unit.canary });
     const metrics = uniqueMetrics([
       ...settings.steps.flatMap((s) => s.analysis),
       ...(settings.postPromotion?.metrics ?? []),
@@ -514,11 +515,13 @@ export class Rollout {
 
   /** An unexpected error (API down, cancelled): try to put traffic back on stable, then say where things stand. */
   private async haltedBy(error: unknown): Promise<Error> {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
     try {
       await this.abortTraffic(`the run stopped: ${message}`);
       return new UserError(
-        `${message}. Traffic was returned to the stable version and the canary scaled to 0 (record phase: aborted).`,
+        this.settings.strategy === 'blue-green'
+          ? `${message}. Blue (${this.record.stableVersion}) serves all traffic and green was scaled to 0 (record phase: aborted).`
+          : `${message}. Traffic was returned to the stable version and the canary scaled to 0 (record phase: aborted).`,
       );
     } catch (second) {
       return new UserError(
@@ -728,15 +731,16 @@ export class Rollout {
               throw new StepFailed(`preview checks failed: ${(error as Error).message}`);
             });
         });
+      // The switch is inside the abort path too: whatever stops it leaves blue serving and green at 0.
+      for (const unit of this.units) {
+        const state = await unit.router.setWeight(100);
+        this.routing.push(`${unit.record.stable}: ${state.detail}`);
+      }
     } catch (error) {
       if (!(error instanceof StepFailed)) throw await this.haltedBy(error);
       const text = `Aborted before the switch because ${error.message}`;
       await this.abortTraffic(text);
       return this.outcome('aborted', text);
-    }
-    for (const unit of this.units) {
-      const state = await unit.router.setWeight(100);
-      this.routing.push(`${unit.record.stable}: ${state.detail}`);
     }
     this.timeline.push({ at: this.rt.clock.now(), weight: 100, actual: 100 });
     const setting = this.settings.scaleDownDelay ?? 0;

@@ -31,16 +31,50 @@ export class ServiceRouter implements TrafficRouter {
     private readonly deps: RouterDeps,
   ) {}
 
-  async validate(): Promise<void> {
-    await this.activeService();
+  /**
+   * Before anything is created: the active Service, the stable, and green as it will be created (`planned.canary`,
+   * the in-memory Deployment; else the one in the cluster). Checked: a label tells the versions apart, the active
+   * Service's selector has it (else green's pods, which carry the stable's other labels, would take traffic as
+   * soon as they are Ready), and the selector's other labels match both versions' pods (else the switch, or the
+   * switch back, would leave the Service selecting no pods).
+   */
+  async validate(planned?: { canary?: Deployment | undefined }): Promise<void> {
+    const service = await this.activeService();
     const stable = await this.deployment('stable');
-    const canary = await getOptional<Deployment>(
-      this.deps.client,
-      'Deployment',
-      this.target.namespace,
-      this.target.canary.deployment,
-    );
-    if (canary) this.versionLabel(stable, canary);
+    const canary =
+      planned?.canary ??
+      (await getOptional<Deployment>(
+        this.deps.client,
+        'Deployment',
+        this.target.namespace,
+        this.target.canary.deployment,
+      ));
+    if (canary === undefined) return;
+    const key = this.versionLabel(stable, canary);
+    const selector = service.spec?.selector ?? {};
+    const name = this.config.activeService;
+    const example = Object.entries({ ...selector, [key]: labelsOf(stable)[key] as string })
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ');
+    if (selector[key] === undefined)
+      throw new UserError(
+        `Service '${name}' selects ${describeSelector(selector)} without the version label '${key}': the new version's pods carry the same labels, so they would take traffic as soon as they are Ready, before the preview checks and the switch. Nothing was changed.`,
+        { hint: `add the stable's version to the Service's selector, e.g. selector: { ${example} }` },
+      );
+    for (const [which, deployment, deploymentName] of [
+      ['stable', stable, this.target.stable.deployment],
+      ['new version', canary, this.target.canary.deployment],
+    ] as const) {
+      const labels = labelsOf(deployment);
+      const unmatched = Object.entries(selector).filter(([k, v]) => k !== key && labels[k] !== v);
+      if (unmatched.length > 0)
+        throw new UserError(
+          `Service '${name}' selector ${unmatched.map(([k, v]) => `${k}=${v}`).join(', ')} does not match the pod labels of the ${which} Deployment '${deploymentName}' (${describeSelector(labels)}): switching to it would leave the Service with no pods. Nothing was changed.`,
+          {
+            hint: `give the pod template the Service's labels; only the version label '${key}' may differ, e.g. selector: { ${example} }`,
+          },
+        );
+    }
   }
 
   async setWeight(weight: number): Promise<RouterState> {
@@ -115,16 +149,17 @@ export class ServiceRouter implements TrafficRouter {
     await Promise.all([this.patchSelector(this.config.activeService, back.key, back.value), this.removePreview(true)]);
   }
 
-  async plan(weight: number): Promise<string[]> {
+  async plan(weight: number, planned?: { canary?: Deployment | undefined }): Promise<string[]> {
     const [service, stable, canary] = await Promise.all([
       this.activeService(),
       this.deployment('stable'),
-      getOptional<Deployment>(this.deps.client, 'Deployment', this.target.namespace, this.target.canary.deployment),
+      planned?.canary ??
+        getOptional<Deployment>(this.deps.client, 'Deployment', this.target.namespace, this.target.canary.deployment),
     ]);
     const steps: string[] = [];
     if (canary === undefined) {
       steps.push(
-        `patch Service ${this.target.namespace}/${this.config.activeService} selector to the canary's version label at weight 100 (the canary Deployment does not exist yet)`,
+        `patch Service ${this.target.namespace}/${this.config.activeService} selector to the new version's version label at weight 100 (its Deployment does not exist yet)`,
       );
       return steps;
     }
@@ -147,10 +182,17 @@ export class ServiceRouter implements TrafficRouter {
     const c = labelsOf(canary);
     const configured = this.config.versionLabel;
     if (configured !== undefined) {
-      if (c[configured] === undefined || s[configured] === undefined)
+      if (s[configured] === undefined)
         throw new UserError(
-          `router-config version-label '${configured}' is missing from the pod template labels of Deployment '${c[configured] === undefined ? this.target.canary.deployment : this.target.stable.deployment}'.`,
-          { hint: `label both pod templates, e.g. ${configured}: v2` },
+          `router-config version-label '${configured}' is missing from the pod template labels of Deployment '${this.target.stable.deployment}' (the new version's Deployment is made from its template), so the Service selector cannot switch between the versions.`,
+          {
+            hint: `label the pod template by version, e.g. ${configured}: ${imageTag(stable) ?? 'v1'} (and select it in the active Service)`,
+          },
+        );
+      if (c[configured] === undefined)
+        throw new UserError(
+          `router-config version-label '${configured}' is missing from the pod template labels of Deployment '${this.target.canary.deployment}'.`,
+          { hint: `label both pod templates, e.g. ${configured}: ${imageTag(canary) ?? 'v2'}` },
         );
       return configured;
     }
@@ -266,6 +308,20 @@ export class ServiceRouter implements TrafficRouter {
         : 'the canary Deployment is created by canary-promote before traffic moves',
     );
   }
+}
+
+/** The first container's image tag (`ghcr.io/acme/web:v1` → `v1`), for examples in messages. */
+function imageTag(deployment: Deployment): string | undefined {
+  const image = deployment.spec?.template?.spec?.containers?.[0]?.image?.split('@')[0];
+  const colon = image?.lastIndexOf(':') ?? -1;
+  return image && colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
+}
+
+function describeSelector(selector: Record<string, string>): string {
+  const text = Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return text === '' ? '(nothing)' : text;
 }
 
 function labelsOf(deployment: Deployment): Record<string, string> {

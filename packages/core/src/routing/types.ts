@@ -4,6 +4,7 @@
  * selector, an Ingress, a service mesh, or the user's own commands).
  */
 import type { KubeClient } from '../kube/client';
+import type { Deployment } from '../kube/types';
 import type { Logger } from '../runtime/port';
 
 export const ROUTER_KINDS = ['replicas', 'service', 'nginx', 'gateway-api', 'istio', 'smi', 'command'] as const;
@@ -38,9 +39,10 @@ export interface TrafficRouter {
   /**
    * Check that everything the router needs exists (Service, Ingress,
    * HTTPRoute...). Called before anything changes; throws a UserError naming
-   * the missing object and how to create it.
+   * the missing object and how to create it. `planned`: the canary (green) Deployment as it is about to be
+   * created, for the checks that need its labels before it exists.
    */
-  validate(): Promise<void>;
+  validate(planned?: { canary?: Deployment | undefined }): Promise<void>;
   /** Send `weight` percent (0-100) to the canary. Idempotent. */
   setWeight(weight: number): Promise<RouterState>;
   /**
@@ -50,8 +52,11 @@ export interface TrafficRouter {
   promote(): Promise<void>;
   /** Instant abort: 100% stable, in as few API calls as possible. */
   abort(): Promise<void>;
-  /** The objects and patches the router would create, for dry-run plans (server-side dryRun=All where possible). */
-  plan(weight: number): Promise<string[]>;
+  /**
+   * The objects and patches the router would create, for dry-run plans (server-side dryRun=All where possible).
+   * `planned`: the canary (green) Deployment as it would be created (a dry run creates nothing).
+   */
+  plan(weight: number, planned?: { canary?: Deployment | undefined }): Promise<string[]>;
   /**
    * Routers that split traffic between two Services: keep the stable Service off the canary's pods
    * (which share its labels). Called before canary pods start; idempotent.

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { VirtualClock } from '@deploy-actions/core/clock';
+import { systemClock, VirtualClock } from '@deploy-actions/core/clock';
 import { isUserError } from '@deploy-actions/core/errors';
 import { PrometheusProvider, parseAnalysisSpec, runAnalysis, validateAnalysis } from '@deploy-actions/core/metrics';
 import { prometheusMissing, type RunningPrometheus, startPrometheus } from '@deploy-actions/testkit/prometheus';
@@ -22,6 +22,14 @@ function metricsServer(): Promise<Server> {
         `http_requests_total{version="v1",code="200"} ${total}`,
         `http_requests_total{version="v2",code="200"} ${total * 0.9}`,
         `http_requests_total{version="v2",code="500"} ${total * 0.1}`,
+        // A busier app for count comparisons, the canary at a 5 % share: per scrape 1900 requests
+        // to the stable failing 1 %, 100 to the canary failing 10 % (a separate name keeps the
+        // series above to three).
+        '# TYPE shop_requests_total counter',
+        `shop_requests_total{version="v1",code="200"} ${total * 18.81}`,
+        `shop_requests_total{version="v1",code="500"} ${total * 0.19}`,
+        `shop_requests_total{version="v2",code="200"} ${total * 0.9}`,
+        `shop_requests_total{version="v2",code="500"} ${total * 0.1}`,
         '',
       ].join('\n'),
     );
@@ -106,4 +114,34 @@ describe.skipIf(missing !== undefined)('Prometheus provider against a real Prome
     expect(good.verdict).toBe('pass');
     expect(good.measurements.map((m) => m.value)).toEqual([0, 0, 0]);
   });
+
+  it('reads the stable-history from Prometheus at the rollout start and holds the canary against it', async () => {
+    const metrics = parseAnalysisSpec(`
+- name: errors-vs-stable
+  provider: prometheus
+  address: ${prometheus.url}
+  errors: sum(increase(shop_requests_total{version="{{version}}",code="500"}[{{interval}}]))
+  requests: sum(increase(shop_requests_total{version="{{version}}"}[{{interval}}]))
+  compare: stable
+  stable-history: 1m
+  interval: 2s
+`);
+    // Real time: Prometheus scrapes every second and the checks read the seconds just scraped.
+    const rolloutStart = Date.now();
+    const options = {
+      metrics,
+      targets,
+      duration: 10_000,
+      clock: systemClock,
+      signal: new AbortController().signal,
+      stableHistoryEnd: rolloutStart,
+    };
+    await validateAnalysis(options);
+    const result = await runAnalysis(options);
+    expect(result.verdict).toBe('fail');
+    // "before the canary": the judgement used the stable's minute of history Prometheus returned.
+    expect(result.reason).toMatch(
+      /^errors-vs-stable: the canary's rate 1\d(\.\d+)?% \(\d+ of \d+\) is higher than the stable's 1% \(\d+ of \d+ over the 1m before the canary\)/,
+    );
+  }, 20_000);
 });

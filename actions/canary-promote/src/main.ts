@@ -212,11 +212,7 @@ function parseTraffic(values: Inputs) {
     values.analysis === undefined
       ? []
       : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
-  const steps = parseSteps(values.steps, {
-    pause: values.pause,
-    analysis,
-    analysisInterval: values['analysis-interval'],
-  });
+  const steps = stepsOf(values, analysis);
   return {
     analysis,
     steps,
@@ -224,6 +220,29 @@ function parseTraffic(values: Inputs) {
     postPromotion: values.action === 'start' ? postPromotionOf(values, analysis, steps) : undefined,
     scaleDownDelay: scaleDownDelayOf(values['scale-down-delay']),
   };
+}
+
+/** The `steps` default: what the runner fills in when the input is not given (the two cannot be told apart). */
+const DEFAULT_STEPS = '5,25,50,100';
+
+/**
+ * Blue-green has one step, the switch at 100: left at its default, `steps` is that step (with `pause` and
+ * `analysis`: what runs after the switch); weights below 100 would be silently skipped, so they are refused.
+ */
+function stepsOf(values: Inputs, analysis: MetricSpec[]) {
+  const defaults = { pause: values.pause, analysis, analysisInterval: values['analysis-interval'] };
+  if (values.strategy !== 'blue-green') return parseSteps(values.steps, defaults);
+  if (values.steps === DEFAULT_STEPS) return [{ weight: 100, pause: values.pause, analysis }];
+  const steps = parseSteps(values.steps, defaults);
+  const below = steps.filter((step) => step.weight < 100).map((step) => `${step.weight}%`);
+  if (below.length > 0)
+    throw new InputError(
+      'steps',
+      `blue-green switches all traffic to green in one patch after the preview checks, so weights below 100 (${below.join(', ')}) would never be used: leave steps out, or give the one step at 100 (its pause and analysis run while blue is kept after the switch); for gradual weights use strategy: canary with a weighted router`,
+      typeof values.steps === 'string' ? values.steps : JSON.stringify(values.steps),
+      '100, or [{ weight: 100, pause: 10m, analysis: [...] }]',
+    );
+  return steps;
 }
 
 function parseRouter(values: Inputs) {
@@ -235,6 +254,13 @@ function parseRouter(values: Inputs) {
       'blue-green switches a Service selector: use router service',
       values.router,
       'service',
+    );
+  if (values.strategy === 'canary' && kind === 'service')
+    throw new InputError(
+      'router',
+      'service switches a Service selector, all traffic in one patch: it is the blue-green router; a canary needs a weighted router (replicas, nginx, gateway-api, istio, smi or command)',
+      values.router,
+      'replicas, or strategy: blue-green with router: service',
     );
   const routerConfig = parseRouterConfig(kind, values['router-config']);
   return { kind, routerConfig };
@@ -499,6 +525,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     scaleDownDelay: p.scaleDownDelay,
     ...(v.action === 'start' ? { plan: recordedPlan(v, p) } : {}),
     previewChecks: v['preview-checks'] ? previewChecks(rt, resolved) : undefined,
+    previewCheckNames: v['preview-checks']?.checks.map((check) => check.name),
     router: { kind: routerKind, config: routerConfig },
     makeRouter: (target: Parameters<typeof createRouter>[2]) =>
       createRouter(routerKind as RouterKind, routerConfig as RouterConfig, target, {

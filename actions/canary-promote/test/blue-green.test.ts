@@ -253,3 +253,66 @@ describe('blue-green: what the switch needs is checked before anything is create
     expect(c.record('shelf')).toMatchObject({ phase: 'aborted', weight: 0 });
   });
 });
+
+describe('blue-green: the plan and the steps', () => {
+  it('the dry run is the blue-green plan: green at full size, Available, preview, checks, the switch, blue kept', async () => {
+    await versionedApp('mint');
+    const before = c.snapshot();
+    const { code, outputs, summary } = await c.run({
+      ...inputs('mint', 'v2', 'mint-preview'),
+      analysis: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]',
+      'dry-run': 'true',
+    });
+    expect(code).toBe(0);
+    expect(outputs['result']).toBe('planned');
+    const plan = JSON.parse(outputs['report'] ?? '{}').plan as string[];
+    expect(plan).toEqual([
+      'create Deployment mint-green (app=ghcr.io/acme/mint:v2) with 4 replicas, as many as mint (server dry run passed)',
+      'wait until mint-green is Available, every pod Ready (at most 30m); if not, green is scaled to 0 and blue keeps serving',
+      'point Service shop/mint-preview (preview) at version=v2',
+      'run the preview checks against green (green is healthy); a failure scales green to 0 before the switch, blue keeps serving',
+      'patch Service shop/mint spec.selector version: v1 → v2 (server dry run passed)',
+      'keep blue (mint, v1) at full size for scale-down-delay 2m, checking restarts (a failure switches back to blue)',
+      'then: Deployment mint takes app=ghcr.io/acme/mint:v2 (server dry run passed), then mint-green is deleted',
+    ]);
+    expect(summary).not.toContain('at 5%');
+    expect(c.snapshot()).toEqual(before);
+  });
+
+  it('with scale-down-delay manual the plan keeps blue until finalize', async () => {
+    await versionedApp('sage');
+    const { outputs } = await c.run({
+      ...inputs('sage', 'v2', 'sage-preview'),
+      'scale-down-delay': 'manual',
+      'dry-run': 'true',
+    });
+    const plan = JSON.parse(outputs['report'] ?? '{}').plan as string[];
+    expect(plan.slice(-2)).toEqual([
+      'keep blue (sage, v1) at full size until action: finalize (or action: abort switches back)',
+      'at finalize: Deployment sage takes app=ghcr.io/acme/sage:v2 (server dry run passed), then sage-green is deleted',
+    ]);
+  });
+
+  it('refuses steps below 100: blue-green switches in one patch', async () => {
+    await versionedApp('plum');
+    const before = c.snapshot();
+    const refused = await c.run({ ...inputs('plum', 'v2', 'plum-preview'), steps: '25,100' });
+    expect(refused.code).toBe(1);
+    expect(refused.errors.join('\n')).toMatch(
+      /^Input 'steps': blue-green switches all traffic to green in one patch after the preview checks, so weights below 100 \(25%\) would never be used: .* \(got "25,100"\)\. Example: steps: 100, or \[\{ weight: 100/,
+    );
+    expect(c.snapshot()).toEqual(before);
+    // The one step at 100 is taken: its pause and analysis run after the switch.
+    const planned = await c.run({ ...inputs('plum', 'v2', 'plum-preview'), steps: '100', 'dry-run': 'true' });
+    expect(planned.outputs['result']).toBe('planned');
+  });
+
+  it('refuses router service with strategy canary: it cannot send a share', async () => {
+    await versionedApp('pear');
+    const before = c.snapshot();
+    const refused = await c.run({ ...inputs('pear', 'v2', 'pear-preview'), strategy: 'canary' });
+    expect(refused.code).toBe(1);
+    expect(refused.errors.join('\n')).toMatch(/^Input 'router': service switches a Service selector/);
+    expect(c.snapshot()).toEqual(before);
+  });
+});

@@ -66,6 +66,8 @@ export interface RolloutSettings {
   plan?: RolloutPlan | undefined;
   /** Blue-green: checks run against green before the switch; throws a UserError when they fail. */
   previewChecks?: ((green: string) => Promise<void>) | undefined;
+  /** Blue-green: the preview checks' names, for the dry-run plan. */
+  previewCheckNames?: string[] | undefined;
   router: { kind: string; config: unknown };
   makeRouter: (target: TrafficTarget) => TrafficRouter;
   /** Limit for each wait on pods. */
@@ -274,18 +276,11 @@ export class Rollout {
 
   /** Dry run: every object and patch, each sent with dryRun=All so the API server validates it. */
   async plan(): Promise<RolloutOutcome> {
+    if (this.settings.strategy === 'blue-green') return this.planBlueGreen();
     const lines: string[] = [];
     const { namespace } = this.settings;
     for (const unit of this.units) {
-      for (const copy of unit.copies) {
-        await this.client.patch(copy.kind as 'ConfigMap', { namespace, name: copy.metadata!.name! }, copy, 'apply', {
-          dryRun: true,
-          force: true,
-        });
-        lines.push(
-          `create ${copy.kind} ${copy.metadata!.name} (copy of ${copy.metadata!.annotations!['deploy-actions.dev/copy-of']})`,
-        );
-      }
+      lines.push(...(await this.planCopies(unit)));
       for (const side of [unit.canary, unit.baseline]) {
         if (!side) continue;
         await this.client.patch('Deployment', { namespace, name: side.metadata!.name! }, side, 'apply', {
@@ -307,6 +302,99 @@ export class Rollout {
         `at promotion: Deployment ${unit.record.stable} takes ${describeImages(unit.record.canaryImages)}, then ${unit.record.canary} is deleted`,
       );
     }
+    lines.push(...this.planPostPromotion());
+    return this.outcome('planned', 'Dry run: nothing was changed.', lines);
+  }
+
+  /** The config copies of a unit, each sent with dryRun=All. */
+  private async planCopies(unit: Unit): Promise<string[]> {
+    const { namespace } = this.settings;
+    const lines: string[] = [];
+    for (const copy of unit.copies) {
+      await this.client.patch(copy.kind as 'ConfigMap', { namespace, name: copy.metadata!.name! }, copy, 'apply', {
+        dryRun: true,
+        force: true,
+      });
+      lines.push(
+        `create ${copy.kind} ${copy.metadata!.name} (copy of ${copy.metadata!.annotations!['deploy-actions.dev/copy-of']})`,
+      );
+    }
+    return lines;
+  }
+
+  private planPostPromotion(): string[] {
+    const post = this.settings.postPromotion;
+    if (!post || post.metrics.length === 0) return [];
+    return [
+      `after promotion: check ${post.metrics.map((metric) => metric.name).join(', ')} for ${formatDuration(post.duration)}; a failure rolls the stable Deployments back to their revision before promotion`,
+    ];
+  }
+
+  /**
+   * Blue-green's dry run, in the order start runs it: green at full size (server dry run), the wait until it
+   * is Available, the preview, the preview checks, the switch (server dry run of the selector patch with the
+   * labels green will have), blue kept for scale-down-delay or until finalize, then the promotion.
+   */
+  private async planBlueGreen(): Promise<RolloutOutcome> {
+    const lines: string[] = [];
+    const { namespace } = this.settings;
+    for (const unit of this.units) lines.push(...(await this.planCopies(unit)));
+    for (const unit of this.units) {
+      const green = structuredClone(unit.canary!);
+      const replicas = unit.stable.spec?.replicas ?? 1;
+      green.spec = { ...green.spec!, replicas };
+      await this.client.patch('Deployment', { namespace, name: green.metadata!.name! }, green, 'apply', {
+        dryRun: true,
+        force: true,
+      });
+      lines.push(
+        `create Deployment ${green.metadata!.name} (${describeImages(imagesOf(green.spec?.template))}) with ${replicas} replica${replicas === 1 ? '' : 's'}, as many as ${unit.record.stable} (server dry run passed)`,
+      );
+    }
+    lines.push(
+      `wait until ${this.units.map((unit) => unit.record.canary).join(', ')} ${this.units.length === 1 ? 'is' : 'are'} Available, every pod Ready (at most ${formatDuration(this.settings.rolloutTimeoutMs)}); if not, green is scaled to 0 and blue keeps serving`,
+    );
+    const switches: string[] = [];
+    for (const unit of this.units) {
+      const [preview, ...rest] = await unit.router.plan(100, { canary: unit.canary });
+      if (rest.length > 0) lines.push(preview!);
+      switches.push(...(rest.length > 0 ? rest : [preview!]));
+    }
+    const checks = this.settings.previewCheckNames ?? [];
+    if (checks.length > 0)
+      lines.push(
+        `run the preview checks against green (${checks.join(', ')}); a failure scales green to 0 before the switch, blue keeps serving`,
+      );
+    lines.push(...switches);
+    const setting = this.settings.scaleDownDelay ?? 0;
+    const metrics = uniqueMetrics(this.settings.steps.flatMap((step) => step.analysis));
+    const checking =
+      metrics.length > 0
+        ? `checking ${metrics.map((metric) => metric.name).join(', ')} (a failure switches back to blue)`
+        : 'no analysis';
+    const blue = this.units.map((unit) => unit.record.stable).join(', ');
+    if (setting === 'manual') {
+      const pause = metrics.length > 0 ? (this.settings.steps[0]?.pause ?? 0) : 0;
+      lines.push(
+        `keep blue (${blue}, ${this.record.stableVersion}) at full size until action: finalize (or action: abort switches back)${pause > 0 ? `; ${checking} for ${formatDuration(pause)} after the switch` : ''}`,
+      );
+    } else
+      lines.push(
+        `keep blue (${blue}, ${this.record.stableVersion}) at full size for scale-down-delay ${formatDuration(setting)}, ${checking}`,
+      );
+    for (const unit of this.units) {
+      await this.client.patch(
+        'Deployment',
+        { namespace, name: unit.record.stable },
+        this.promotionPatch(unit),
+        'json',
+        { dryRun: true },
+      );
+      lines.push(
+        `${setting === 'manual' ? 'at finalize' : 'then'}: Deployment ${unit.record.stable} takes ${describeImages(unit.record.canaryImages)} (server dry run passed), then ${unit.record.canary} is deleted`,
+      );
+    }
+    lines.push(...this.planPostPromotion());
     return this.outcome('planned', 'Dry run: nothing was changed.', lines);
   }
 

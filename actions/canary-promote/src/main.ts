@@ -128,6 +128,19 @@ function checkStrategyInputs(values: Inputs): void {
     ['helm-lint', 'helm', values['helm-lint']],
     ['chart-version', 'helm', values['chart-version'] !== undefined],
   ];
+  if (values.strategy === 'canary' || values.strategy === 'blue-green')
+    for (const name of ['manifests', 'values-file'] as const) {
+      const given = values[name];
+      if (given === undefined || (Array.isArray(given) && given.length === 0)) continue;
+      throw new InputError(
+        name,
+        `applies to strategy rolling only: ${values.strategy} makes the new version from the running Deployment (the images input, and copies of the ConfigMaps and Secrets its pods use now, named <name>-dav-<tag>), so ${name === 'manifests' ? 'manifests' : 'a values file for manifests'} would never be applied: leave it out and give the new images, or release a config change with strategy: rolling`,
+        Array.isArray(given) ? given.join(', ') : String(given),
+        name === 'manifests'
+          ? 'k8s/production/ (with strategy: rolling)'
+          : 'deploy/production.env (with strategy: rolling)',
+      );
+    }
   for (const [name, strategy, given] of only) {
     if (given && values.strategy !== strategy)
       throw new InputError(

@@ -22,7 +22,9 @@ import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types
 import type { Runtime } from '../runtime/port';
 import type { Step } from './plan';
 import {
+  APP_LABEL,
   IN_FLIGHT_PHASES,
+  MANAGED_BY,
   type RecordStore,
   type RolloutPhase,
   type RolloutPlan,
@@ -104,6 +106,9 @@ interface Unit {
   router: TrafficRouter;
 }
 
+/** The annotation a config copy carries: the name it was copied from. */
+const COPY_OF = 'deploy-actions.dev/copy-of';
+
 /** Why an abort happened, as the user reads it in the summary: one sentence. */
 class StepFailed extends Error {}
 
@@ -149,8 +154,10 @@ export class Rollout {
         ['Secret', refs.secrets, names.secrets],
       ] as const) {
         for (const original of list) {
+          // The object the stable's pods use now (after earlier releases a `-dav-<tag>` copy, maybe edited since):
+          // the config in use goes on with the new version, not the original it was once copied from.
           const object = await this.client
-            .get(kind, { namespace: settings.namespace, name: original.replace(/-dav-[a-z0-9.-]+$/, '') })
+            .get(kind, { namespace: settings.namespace, name: original })
             .catch((error: unknown) => {
               if (isNotFound(error)) return undefined;
               throw error;
@@ -744,6 +751,7 @@ export class Rollout {
                 if (!isNotFound(error)) throw error;
               });
         this.log.info(`The stable Deployments run ${this.record.canaryVersion}; canary objects removed`);
+        await this.removeOldCopies();
       });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -761,6 +769,42 @@ export class Rollout {
       if (result && result.verdict !== 'pass') return this.rollBackStable(`post-promotion analysis: ${result.reason}`);
     }
     return this.outcome('promoted', `Promoted ${this.record.canaryVersion} to 100%.`);
+  }
+
+  /**
+   * After promotion: config copies of this app older than the two versions rollback needs (the stable's new
+   * one and the one it ran before) are deleted, as are an aborted release's. A copy any Deployment in the
+   * namespace still references is kept. A failure here is a warning: the release is out.
+   */
+  private async removeOldCopies(): Promise<void> {
+    const { namespace } = this.settings;
+    const keep = new Set<string>();
+    for (const unit of this.units)
+      for (const map of [unit.record.configCopies.configMaps, unit.record.configCopies.secrets])
+        for (const [before, after] of Object.entries(map)) keep.add(before).add(after);
+    try {
+      const deployments = await this.client.list<Deployment>('Deployment', { namespace });
+      for (const deployment of deployments.items) {
+        const refs = configRefs(deployment.spec?.template);
+        for (const name of [...refs.configMaps, ...refs.secrets]) keep.add(name);
+      }
+      const selector = `${Object.entries(MANAGED_BY)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(',')},${APP_LABEL}=${this.store.app}`;
+      for (const kind of ['ConfigMap', 'Secret'] as const) {
+        const list = await this.client.list(kind, { namespace, labelSelector: selector });
+        for (const object of list.items) {
+          const name = object.metadata?.name ?? '';
+          if (object.metadata?.annotations?.[COPY_OF] === undefined || keep.has(name)) continue;
+          await this.client.delete(kind, { namespace, name }).catch((error: unknown) => {
+            if (!isNotFound(error)) throw error;
+          });
+          this.log.info(`${kind} ${name}: removed (a config copy no version in use or kept for rollback needs)`);
+        }
+      }
+    } catch (error) {
+      this.log.warning(`Old config copies of ${this.store.app} were not removed: ${(error as Error).message}`);
+    }
   }
 
   /** Post-promotion failure: undo each stable to the revision it had before promotion. */

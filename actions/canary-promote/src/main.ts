@@ -244,9 +244,9 @@ const DEFAULT_STEPS = '5,25,50,100';
  */
 function stepsOf(values: Inputs, analysis: MetricSpec[]) {
   const defaults = { pause: values.pause, analysis, analysisInterval: values['analysis-interval'] };
-  if (values.strategy !== 'blue-green') return parseSteps(values.steps, defaults);
+  if (values.strategy !== 'blue-green') return parseSteps(values.steps, { ...defaults, final: 'promotes' });
   if (values.steps === DEFAULT_STEPS) return [{ weight: 100, pause: values.pause, analysis }];
-  const steps = parseSteps(values.steps, defaults);
+  const steps = parseSteps(values.steps, { ...defaults, final: 'switches' });
   const below = steps.filter((step) => step.weight < 100).map((step) => `${step.weight}%`);
   if (below.length > 0)
     throw new InputError(

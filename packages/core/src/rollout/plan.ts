@@ -18,6 +18,12 @@ export interface StepDefaults {
   pause: number;
   analysis: MetricSpec[];
   analysisInterval: number;
+  /**
+   * What a step at 100% is. `promotes` (canary): the promotion itself, so a pause or analysis written on it
+   * would never run and is refused; `switches` (blue-green): the switch, whose pause and analysis run after
+   * it. Left out: not checked.
+   */
+  final?: 'promotes' | 'switches' | undefined;
 }
 
 const EXAMPLE = '5,25,50,100';
@@ -47,6 +53,12 @@ export function parseSteps(value: unknown, defaults: StepDefaults): Step[] {
         fail(`${where} has an unknown field '${key}' (fields: weight, pause, analysis)`, YAML_EXAMPLE);
     if (map['weight'] === undefined) fail(`${where} has no weight`, YAML_EXAMPLE);
     const weight = weightOf(map['weight'] as number | string, where, fail);
+    const extra = ['pause', 'analysis'].filter((key) => map[key] !== undefined);
+    if (weight === 100 && defaults.final === 'promotes' && extra.length > 0)
+      fail(
+        `${where} (100%) has ${extra.join(' and ')}, which would never run: at 100% the new version is promoted at once. Put ${extra.length > 1 ? 'them' : 'it'} on the step before 100, or (with a cluster) keep checking after promotion with post-promotion-analysis (e.g. 30m, with analysis; a failure rolls back)`,
+        '[{ weight: 50, pause: 10m, analysis: [...] }, { weight: 100 }] with post-promotion-analysis: 30m',
+      );
     let pause = defaults.pause;
     if (map['pause'] !== undefined) {
       const parsed = typeof map['pause'] === 'string' ? parseDuration(map['pause']) : undefined;

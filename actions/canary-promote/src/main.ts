@@ -556,7 +556,8 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     if (values['dry-run']) return finish(rt, await rollout.plan());
     const tracker = await releaseTracker(rt, values);
     const perWorkload = imagesFor(stables, values.images ?? {});
-    const version = versionOf(values.images ?? {}, 'canary');
+    // The rollout's version: the one new tag, or the Deployments' different tags joined (v1.5+v3.3).
+    const version = rollout.current.canaryVersion;
     return withLease(rt, client, resolved, app, tracker, held, async () => {
       if (tracker) {
         const previous = store.record;

@@ -45,3 +45,61 @@ describe('the 100% step', () => {
     expect(planned.outputs['result']).toBe('planned');
   });
 });
+
+describe('several Deployments with different new tags', () => {
+  it('each canary, its config copy and then its stable carry its own version', async () => {
+    await c.app('auth', 'ghcr.io/acme/auth:v1.4', {
+      config: true,
+      labels: { tier: 'id' },
+      podLabels: { version: 'v1.4' },
+    });
+    await c.app('users', 'ghcr.io/acme/users:v3.2', {
+      config: true,
+      labels: { tier: 'id' },
+      podLabels: { version: 'v3.2' },
+    });
+    const paused = await c.run({
+      selector: 'tier=id',
+      app: 'identity',
+      images: 'auth/app=ghcr.io/acme/auth:v1.5\nusers/app=ghcr.io/acme/users:v3.3',
+      steps: '50,100',
+      pause: '1m',
+      'pause-at': '50',
+      analysis: `[${RESTARTS}]`,
+    });
+    expect(paused.errors).toEqual([]);
+    expect(paused.outputs['result']).toBe('paused');
+    const labels = (name: string) => c.deployment(name)?.spec?.template?.metadata?.labels;
+    expect(labels('auth-canary')).toMatchObject({ version: 'v1.5', 'deploy-actions.dev/version': 'v1.5' });
+    expect(labels('users-canary')).toMatchObject({ version: 'v3.3', 'deploy-actions.dev/version': 'v3.3' });
+    expect(c.find('v1/configmaps', 'auth-config-dav-v1.5')).toBeDefined();
+    expect(c.find('v1/configmaps', 'users-config-dav-v3.3')).toBeDefined();
+    expect(c.record('identity')).toMatchObject({ stableVersion: 'v1.4+v3.2', canaryVersion: 'v1.5+v3.3' });
+    expect(paused.summary).toContain('### identity: v1.4+v3.2 → v1.5+v3.3');
+
+    const promoted = await c.run({ app: 'identity', action: 'promote' }, { env: { GITHUB_RUN_ID: '4601' } });
+    expect(promoted.errors).toEqual([]);
+    expect(promoted.outputs['result']).toBe('promoted');
+    expect(labels('auth')).toMatchObject({ version: 'v1.5' });
+    expect(labels('users')).toMatchObject({ version: 'v3.3' });
+    expect(c.images('users')).toEqual(['ghcr.io/acme/users:v3.3']);
+  });
+
+  it('refuses queries by version when the tags differ: {{canary}} would stand for one of them', async () => {
+    await c.app('orders', 'ghcr.io/acme/orders:v2.0', { labels: { tier: 'shop' } });
+    await c.app('stock', 'ghcr.io/acme/stock:v7.1', { labels: { tier: 'shop' } });
+    const before = c.snapshot();
+    const refused = await c.run({
+      selector: 'tier=shop',
+      app: 'shop-core',
+      images: 'orders/app=ghcr.io/acme/orders:v2.1\nstock/app=ghcr.io/acme/stock:v7.2',
+      analysis:
+        '[{ name: error-rate, provider: prometheus, address: "http://prometheus:9090", query: \'sum(rate(http_requests_total{version="{{canary}}",code=~"5.."}[1m]))\', max: 1 }]',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.errors.join('\n')).toMatch(
+      /^Input 'images': the Deployments get different new tags \(orders v2\.1, stock v7\.2\), but 'error-rate' reads the metrics by version .* \(got "orders\/app=ghcr\.io\/acme\/orders:v2\.1, stock\/app=ghcr\.io\/acme\/stock:v7\.2"\)\. Example: images: auth\/app=/,
+    );
+    expect(c.snapshot()).toEqual(before);
+  });
+});

@@ -5,7 +5,7 @@
  * exactly where traffic and pods are. The stable Deployment is only written
  * at promotion (and by a post-promotion rollback); an abort leaves it alone.
  */
-import { UserError } from '../errors';
+import { InputError, UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
 import type { KubeClient } from '../kube/client';
 import { isNotFound } from '../kube/errors';
@@ -16,6 +16,7 @@ import type { Deployment, KubeObject } from '../kube/types';
 import { deploymentReplicaSets } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
 import { PodCache } from '../metrics/kubernetes';
+import { placeholdersIn } from '../metrics/placeholders';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
@@ -135,17 +136,26 @@ export class Rollout {
     const { settings } = this;
     const perDeployment = imagesFor(stables, images);
     const app = this.store.app;
-    const stableVersion = versionOf(
-      Object.fromEntries(Object.keys(perDeployment[0]!).map((c) => [c, imagesOf(stables[0]!.spec?.template)[c]!])),
-      'stable',
-    );
-    const canaryVersion = versionOf(images, 'canary');
-    if (canaryVersion === stableVersion)
+    // Each Deployment's own versions, from the images it is given: its version labels, config copies and
+    // baseline say its own tag (auth v1.5 and users v3.3 are never both labelled v1.5).
+    const versions = stables.map((stable, index) => {
+      const current = imagesOf(stable.spec?.template);
+      const given = perDeployment[index]!;
+      return {
+        stable: versionOf(Object.fromEntries(Object.keys(given).map((c) => [c, current[c]!])), 'stable'),
+        canary: versionOf(given, 'canary'),
+      };
+    });
+    const stableVersion = joinVersions(versions.map((v) => v.stable));
+    const canaryVersion = joinVersions(versions.map((v) => v.canary));
+    if (versions.every((v) => v.canary === v.stable))
       throw new UserError(
         `The new images are the version already running ("${stableVersion}"): nothing to roll out (images: ${Object.values(images).join(', ')})`,
       );
+    this.checkVersionQueries(stables, versions, images);
     for (const [index, stable] of stables.entries()) {
       const name = stable.metadata!.name!;
+      const own = versions[index]!;
       const refs = configRefs(stable.spec?.template);
       const copies: KubeObject[] = [];
       const names = { configMaps: {} as Record<string, string>, secrets: {} as Record<string, string> };
@@ -163,15 +173,15 @@ export class Rollout {
               throw error;
             });
           if (object === undefined) continue; // optional reference: the pods run without it today
-          map[original] = copyName(original, canaryVersion);
-          copies.push(configCopy(object, map[original], app, canaryVersion));
+          map[original] = copyName(original, own.canary);
+          copies.push(configCopy(object, map[original], app, own.canary));
         }
       }
       const suffix = settings.strategy === 'blue-green' ? 'green' : 'canary';
-      const template = renameRefs(withImages(stable.spec!.template!, perDeployment[index]!, canaryVersion), names);
+      const template = renameRefs(withImages(stable.spec!.template!, perDeployment[index]!, own.canary), names);
       const canary = sideDeployment(
         stable,
-        { role: 'canary', name: `${name}-${suffix}`, version: canaryVersion, template },
+        { role: 'canary', name: `${name}-${suffix}`, version: own.canary, template },
         app,
         0,
       );
@@ -181,8 +191,8 @@ export class Rollout {
             {
               role: 'baseline',
               name: `${name}-baseline`,
-              version: baselineVersion(stableVersion),
-              template: baselineTemplate(stable.spec!.template!, stableVersion),
+              version: baselineVersion(own.stable),
+              template: baselineTemplate(stable.spec!.template!, own.stable),
             },
             app,
             0,
@@ -196,8 +206,10 @@ export class Rollout {
         ...(baseline ? { baseline: { deployment: baseline.metadata!.name! } } : {}),
       };
       const router = settings.makeRouter(target);
-      const record: WorkloadRecord = {
+      const record: VersionedWorkload = {
         stable: name,
+        stableVersion: own.stable,
+        canaryVersion: own.canary,
         canary: canary.metadata!.name!,
         ...(baseline ? { baseline: baseline.metadata!.name! } : {}),
         stableImages: imagesOf(stable.spec?.template),
@@ -245,6 +257,43 @@ export class Rollout {
       startedAt: new Date(this.rt.clock.now()).toISOString(),
       ...(settings.plan ? { plan: settings.plan } : {}),
     };
+  }
+
+  /**
+   * Deployments given different new tags: a query's `{{canary}}` (`{{stable}}`, `{{baseline}}`, `{{version}}`,
+   * and a comparison's control) stands for one version, so it would read one Deployment's pods, or none, and
+   * judge the others by them. Refused before anything changes; signals of the pods (provider kubernetes) and
+   * queries without a version are per Deployment already.
+   */
+  private checkVersionQueries(
+    stables: Deployment[],
+    versions: Array<{ stable: string; canary: string }>,
+    images: Record<string, string>,
+  ): void {
+    const distinct = (pick: 'stable' | 'canary') => new Set(versions.map((v) => v[pick])).size > 1;
+    if (!distinct('canary') && !distinct('stable')) return;
+    // One new tag, different old ones: only what reads the old version is ambiguous.
+    const ambiguous = distinct('canary') ? VERSION_PLACEHOLDERS : ['stable', 'baseline'];
+    const metrics = uniqueMetrics([
+      ...this.settings.steps.flatMap((step) => step.analysis),
+      ...(this.settings.postPromotion?.metrics ?? []),
+    ]);
+    const byVersion = metrics.filter(
+      (metric) =>
+        metric.kind !== 'kubernetes' &&
+        ('compare' in metric || placeholdersIn(JSON.stringify(metric)).some((name) => ambiguous.includes(name))),
+    );
+    if (byVersion.length === 0) return;
+    const which = distinct('canary') ? 'canary' : 'stable';
+    const listed = stables.map((stable, index) => `${stable.metadata!.name} ${versions[index]![which]}`).join(', ');
+    throw new InputError(
+      'images',
+      `the Deployments ${which === 'canary' ? 'get different new tags' : 'run different tags now'} (${listed}), but ${byVersion.map((metric) => `'${metric.name}'`).join(', ')} ${byVersion.length === 1 ? 'reads' : 'read'} the metrics by version ({{canary}}, {{stable}}, {{baseline}} or compare), which stands for one version in a query: the other Deployments' pods would be judged by it, or not read at all. Give every Deployment the same tag, run one rollout per Deployment (deployments: auth with app: auth), or check them without a version (provider kubernetes signals)`,
+      Object.entries(images)
+        .map(([container, image]) => `${container}=${image}`)
+        .join(', '),
+      `auth/app=ghcr.io/acme/auth:v3.3, users/app=ghcr.io/acme/users:v3.3`,
+    );
   }
 
   /** Rebuild the units from a saved record (continue, promote, abort, finalize). */
@@ -684,7 +733,11 @@ export class Rollout {
   /** The JSON patch that gives the stable the canary's template (new images, versioned config), labels kept. */
   private promotionPatch(unit: Unit) {
     const template = renameRefs(
-      withImages(unit.stable.spec!.template!, unit.record.canaryImages, this.record.canaryVersion),
+      withImages(
+        unit.stable.spec!.template!,
+        unit.record.canaryImages,
+        (unit.record as VersionedWorkload).canaryVersion ?? this.record.canaryVersion,
+      ),
       unit.record.configCopies,
     );
     return [{ op: 'replace', path: '/spec/template', value: template }];
@@ -967,6 +1020,17 @@ export function canaryReplicas(_router: string, stableReplicas: number, weight: 
   if (weight >= 100) return stableReplicas;
   // Routers other than replicas split traffic themselves: give the canary its share of the capacity (an HPA scales the rest).
   return Math.max(1, Math.ceil((stableReplicas * weight) / 100));
+}
+
+/** A workload's record with its own versions (records written before them have none: the rollout's). */
+type VersionedWorkload = WorkloadRecord & { stableVersion?: string; canaryVersion?: string };
+
+/** Placeholders that stand for one version in a query. */
+const VERSION_PLACEHOLDERS = ['canary', 'stable', 'baseline', 'version'];
+
+/** The rollout's version: the workloads' one tag, or their different tags joined (`v1.5+v3.3`). */
+function joinVersions(versions: string[]): string {
+  return [...new Set(versions)].join('+');
 }
 
 function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {

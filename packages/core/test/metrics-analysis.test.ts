@@ -157,7 +157,7 @@ describe('SequentialCountTest with the stable history', () => {
     const half = new SequentialCountTest({ checks: 30, history });
     half.observe({ canaryEvents: 0, canaryTotal: 500, controlEvents: 0, controlTotal: 500 });
     expect(half.state().mode).toBe('same-window');
-    expect(half.state().fallback).toMatch(/more than 1\/2 of the stable's requests in this window \(500 against 500\)/);
+    expect(half.state().fallback).toMatch(/more than 1\/5 of the stable's requests in this window \(500 against 500\)/);
 
     const thin = new SequentialCountTest({ checks: 30, history: { events: 5, total: 5_000 } });
     thin.observe({ canaryEvents: 0, canaryTotal: 50, controlEvents: 0, controlTotal: 950 });

@@ -100,11 +100,13 @@ const DRIFT_LEVEL = 0.01;
 
 /**
  * The history is used while the stable has had at least this many times the canary's requests in
- * the window. With a larger canary share the window itself holds as much about the stable, and a
- * rise of everyone's rate would reach the canary's test before the stable's drift check: at 50 %
- * of 1000 req/s a 1.5× rise aborted 28 % of healthy canaries with the history, 1 % without.
+ * the window (a canary share up to 1/6): the first, small steps, where a bad canary must be stopped
+ * on a handful of errors. With a larger share the window itself holds enough about the stable, and
+ * the stable's drift check is not far enough ahead of the canary's test when everyone's errors rise:
+ * at 25 % of 100 req/s a 1.5–3× rise aborted 7–13 % of healthy canaries with the history, 1.3–1.5 %
+ * without (bench/canary-analysis, drift table).
  */
-const MIN_CONTROL_RATIO = 2;
+const MIN_CONTROL_RATIO = 5;
 
 type Pmf = { low: number; values: Float64Array };
 

@@ -282,21 +282,39 @@ function parseRouter(values: Inputs) {
 /**
  * After 100% the `analysis` input is checked, else the last step's own analysis (the tightest limits
  * usually sit at the highest weight); with neither there is nothing to check, which is refused rather
- * than reported as a pass.
+ * than reported as a pass. Comparisons (`compare: stable` / `baseline`) are left out: after promotion the
+ * old version and the baseline have no pods, so their side has no data and every check would come out
+ * inconclusive and roll back a healthy release. With only comparisons, it is refused.
  */
 function postPromotionOf(values: Inputs, analysis: MetricSpec[], steps: ReturnType<typeof parseSteps>) {
   const duration = values['post-promotion-analysis'];
   if (!duration) return undefined;
+  const shown = `${duration / 60_000}m`;
   const metrics =
     analysis.length > 0 ? analysis : ([...steps].reverse().find((step) => step.analysis.length > 0)?.analysis ?? []);
   if (metrics.length === 0)
     throw new InputError(
       'post-promotion-analysis',
       'has no metrics to check: give analysis (or an analysis in steps); it is checked for this long after 100%',
-      values['post-promotion-analysis'] === undefined ? undefined : `${duration / 60_000}m`,
+      shown,
       '30m, with analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]',
     );
-  return { duration, metrics };
+  const comparisons = metrics.filter((metric) => 'compare' in metric);
+  const kept = metrics.filter((metric) => !('compare' in metric));
+  if (kept.length === 0)
+    throw new InputError(
+      'post-promotion-analysis',
+      `has only comparisons to check (${comparisons.map((metric) => `${metric.name}: compare ${'compare' in metric ? metric.compare : ''}`).join(', ')}): after promotion the old version (and a baseline) has no pods left, so there is nothing to compare with; add a metric without compare to the analysis (a max on the new version's own error rate, or a kubernetes signal)`,
+      shown,
+      '30m, with analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]',
+    );
+  return { duration, metrics: kept, leftOut: comparisons.map((metric) => metric.name) };
+}
+
+/** The log and summary line saying which comparisons post-promotion analysis leaves out, and why. */
+function postPromotionNote(post: ReturnType<typeof postPromotionOf>): string | undefined {
+  if (!post || post.leftOut.length === 0) return undefined;
+  return `Post-promotion analysis checks ${post.metrics.map((metric) => metric.name).join(', ')} and leaves out ${post.leftOut.join(', ')} (compare): after promotion the old version has no pods left to compare with.`;
 }
 
 function scaleDownDelayOf(text: string): number | 'manual' {
@@ -348,7 +366,9 @@ function recordedPlan(values: Inputs, plan: ReturnType<typeof parsePlan>): Rollo
       steps: plan.steps,
       onStepFailure: values['on-step-failure'] as 'abort' | 'previous-step',
       baseline: values.baseline,
-      ...(plan.postPromotion ? { postPromotion: plan.postPromotion } : {}),
+      ...(plan.postPromotion
+        ? { postPromotion: { duration: plan.postPromotion.duration, metrics: plan.postPromotion.metrics } }
+        : {}),
       ...(values.strategy === 'blue-green' ? { scaleDownDelay: plan.scaleDownDelay } : {}),
       inputs: Object.fromEntries(PLAN_INPUTS.map((name) => [name, values[name] ?? null])),
     },
@@ -494,7 +514,22 @@ function toOutcome(outcome: RolloutOutcome): ActionOutcome {
 }
 
 async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> {
+  const note: { text?: string } = {};
+  const outcome = await progressiveRun(rt, values, note);
+  if (note.text) rt.summary.append(`${note.text}\n`);
+  return outcome;
+}
+
+/** `note.text`: what post-promotion analysis leaves out, said in the log here and in the summary after. */
+async function progressiveRun(rt: Runtime, values: Inputs, note: { text?: string }): Promise<ActionOutcome> {
+  const say = (post: ReturnType<typeof postPromotionOf>) => {
+    const text = values.action === 'abort' ? undefined : postPromotionNote(post);
+    if (text === undefined) return;
+    note.text = text;
+    rt.log.info(text);
+  };
   const traffic = parseTraffic(values);
+  say(traffic.postPromotion);
   for (const secret of planSecrets(traffic)) rt.mask(secret);
   if (withoutCluster(values)) return commandRelease(rt, values, { ...traffic, ...parseRouter(values) });
   // continue, promote, abort, finalize: the router is the record's (a different one given is refused there).
@@ -600,6 +635,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     routerConfig: record.router.config as RouterConfig,
   };
   for (const secret of planSecrets(recorded)) rt.mask(secret);
+  say(recorded.postPromotion);
   const rollout = new Rollout(rt, client, store, {
     ...settingsFor(record.router.kind, record.router.config, followed, recorded),
     strategy: record.strategy,

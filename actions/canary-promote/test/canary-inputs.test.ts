@@ -4,16 +4,32 @@
  * promotion (the old version has no pods left to compare with), and several Deployments with different
  * new tags.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from './cluster';
 
 let c: Cluster;
+let server: Server;
+let base: string;
 
 beforeAll(async () => {
   c = await startCluster(41);
+  // A metrics endpoint per version, as a dashboard API answers it: a rate while the version has pods, no
+  // value once it has none.
+  server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const [app, version] = [url.searchParams.get('app'), url.searchParams.get('version')];
+    const running = c.podUids(`app=${app},version=${version}`).length > 0;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ rate: running ? 0.01 : null }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
   await c?.stop();
 });
 
@@ -99,6 +115,58 @@ describe('several Deployments with different new tags', () => {
     expect(refused.code).toBe(1);
     expect(refused.errors.join('\n')).toMatch(
       /^Input 'images': the Deployments get different new tags \(orders v2\.1, stock v7\.2\), but 'error-rate' reads the metrics by version .* \(got "orders\/app=ghcr\.io\/acme\/orders:v2\.1, stock\/app=ghcr\.io\/acme\/stock:v7\.2"\)\. Example: images: auth\/app=/,
+    );
+    expect(c.snapshot()).toEqual(before);
+  });
+});
+
+describe('post-promotion analysis', () => {
+  const compared = () =>
+    `{ name: errors-vs-stable, provider: web, url: "${base}/errors?app=soup&version={{version}}", json-path: $.rate, compare: stable, max-increase: 50% }`;
+
+  it('leaves comparisons out after promotion (the old version has no pods) and says so; a healthy release stays', async () => {
+    await c.app('soup', 'ghcr.io/acme/soup:v1', { podLabels: { version: 'v1' } });
+    const run = await c.run({
+      deployments: 'soup',
+      images: 'app=ghcr.io/acme/soup:v2',
+      steps: '50,100',
+      pause: '1m',
+      analysis: `[${RESTARTS}, ${compared()}]`,
+      'post-promotion-analysis': '2m',
+      'router-config': '{ service: soup }',
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.outputs['result']).toBe('promoted');
+    const note =
+      'Post-promotion analysis checks restarts and leaves out errors-vs-stable (compare): after promotion the old version has no pods left to compare with.';
+    expect(run.rt.lines('info')).toContain(note);
+    expect(run.summary).toContain(note);
+    // The step compared both versions; after promotion only restarts was checked.
+    const analyses = JSON.parse(run.outputs['analysis'] ?? '[]') as Array<{
+      weight: number;
+      checks: Array<{ metric: string }>;
+    }>;
+    expect(new Set(analyses[0]!.checks.map((check) => check.metric))).toEqual(
+      new Set(['restarts', 'errors-vs-stable']),
+    );
+    expect(new Set(analyses.at(-1)!.checks.map((check) => check.metric))).toEqual(new Set(['restarts']));
+    expect(c.images('soup')).toEqual(['ghcr.io/acme/soup:v2']);
+    expect(c.record('soup')).toMatchObject({ phase: 'promoted' });
+  });
+
+  it('refuses post-promotion analysis with only comparisons to check', async () => {
+    await c.app('stew', 'ghcr.io/acme/stew:v1', { podLabels: { version: 'v1' } });
+    const before = c.snapshot();
+    const refused = await c.run({
+      deployments: 'stew',
+      images: 'app=ghcr.io/acme/stew:v2',
+      analysis: `[${compared()}]`,
+      'post-promotion-analysis': '30m',
+      'router-config': '{ service: stew }',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.errors.join('\n')).toMatch(
+      /^Input 'post-promotion-analysis': has only comparisons to check \(errors-vs-stable: compare stable\): after promotion the old version .* \(got "30m"\)\. Example: post-promotion-analysis: 30m, with analysis/,
     );
     expect(c.snapshot()).toEqual(before);
   });

@@ -177,7 +177,11 @@ export interface SmiRouterConfig {
 export interface CommandRouterConfig {
   kind: 'command';
   setWeight: string[];
-  /** Default: set-weight with weight 0 (the stable now runs the new version). */
+  /**
+   * Default: set-weight with weight 0 with a cluster (the stable Deployment has taken the new version, so all
+   * traffic goes back to it), 100 without one (no stable Deployment took the new version: 0 would send all
+   * traffic back to the old one).
+   */
   promote?: string[];
   /** Default: set-weight with weight 0. */
   abort?: string[];

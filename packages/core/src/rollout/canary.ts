@@ -756,6 +756,7 @@ export class Rollout {
           if (Number.isFinite(revision)) unit.record.stableRevision = revision;
           // A pin to the old pods would leave the stable Service without pods once they are replaced.
           await unit.router.releaseStable?.();
+          await unit.router.releaseAutoscaler?.();
           await this.client.patch(
             'Deployment',
             { namespace, name: unit.record.stable },

@@ -2,8 +2,17 @@
  * Weight by replica counts: canary and stable pods sit behind one Service, so
  * each pod gets about the same share. The total stays the stable's size when
  * the shift began (recorded on the stable Deployment), the canary gets
- * round(N*w/100) pods and the stable the rest. Only `spec.replicas` and one
- * annotation change on the stable Deployment: its pod template never does.
+ * round(N*w/100) pods and the stable the rest. Only `spec.replicas` and
+ * annotations change on the stable Deployment: its pod template never does.
+ *
+ * An HPA on the stable would undo the split: its selector (the stable's) also
+ * selects the canary pods, so it sizes the stable for all of them and puts the
+ * canary on top instead of out of the stable's pods. While the shift runs the
+ * HPA is held at the stable's count (minReplicas = maxReplicas; its own range
+ * kept in an annotation on the stable Deployment) and given its range back
+ * before promotion and on abort. With an HPA the total may also grow, up to
+ * half the base and never past the HPA's maximum, when that brings the share
+ * closer to the weight (5 % of 5 pods: 1 of 7, not 1 of 5).
  */
 import { UserError } from '../errors';
 import type { Deployment, KubeObject } from '../kube/types';
@@ -12,6 +21,17 @@ import type { ReplicasRouterConfig, RouterDeps, RouterState, TrafficRouter, Traf
 
 /** The stable Deployment's replica count before the first shift; restored on promote and abort. */
 export const BASE_ANNOTATION = 'deploy-actions.dev/stable-replicas';
+/**
+ * On the stable Deployment while the shift holds its HPA: `{ name, minReplicas, maxReplicas }` (JSON), the
+ * HPA's own range, given back on promote and abort (by whichever run does them).
+ */
+export const HPA_RANGE_ANNOTATION = 'deploy-actions.dev/hpa-range';
+
+interface HpaRange {
+  name: string;
+  minReplicas?: number;
+  maxReplicas?: number;
+}
 
 interface Hpa extends KubeObject {
   spec?: { scaleTargetRef?: { kind?: string; name?: string }; minReplicas?: number; maxReplicas?: number };
@@ -60,12 +80,35 @@ export class ReplicasRouter implements TrafficRouter {
     // Canary (and baseline) first, then stable: capacity never dips below the total during the shift.
     await this.scale(this.target.canary.deployment, split.canary);
     if (this.target.baseline) await this.scale(this.target.baseline.deployment, split.baseline);
-    await this.patchStable(split.stable, String(split.base));
+    // The HPA before the stable: it must not scale the stable back up once it has given the canary its pods.
+    const range = hpa ? rangeOf(stable, hpa) : undefined;
+    if (hpa && range && weight > 0) {
+      await this.holdHpa(range.name, split.stable);
+      this.deps.log?.info(
+        `HorizontalPodAutoscaler ${range.name} held at ${split.stable} (the stable's count) until promotion or abort give it back its ${describeRange(range)}`,
+      );
+    } else if (range && stable.metadata?.annotations?.[HPA_RANGE_ANNOTATION] !== undefined)
+      await this.releaseHpa(range);
+    await this.patchStable(split.stable, String(split.base), false, weight > 0 ? range : null);
     return this.state(weight, split);
   }
 
   async promote(): Promise<void> {
     await this.restore();
+  }
+
+  /** Before the stable takes the new version: its HPA gets its own range back, so the stable's full size holds. */
+  async releaseAutoscaler(): Promise<void> {
+    const stable = await this.deployment('stable');
+    const range = heldRange(stable);
+    if (range === undefined) return;
+    await this.releaseHpa(range);
+    await this.deps.client.patch(
+      'Deployment',
+      { namespace: this.target.namespace, name: this.target.stable.deployment },
+      { metadata: { annotations: { [HPA_RANGE_ANNOTATION]: null } } },
+      'merge',
+    );
   }
 
   async abort(): Promise<void> {
@@ -83,13 +126,46 @@ export class ReplicasRouter implements TrafficRouter {
       this.target.canary.deployment,
     );
     if (canaryExists) await this.scale(this.target.canary.deployment, split.canary, true);
-    await this.patchStable(split.stable, String(split.base), true);
+    const range = hpa && weight > 0 ? rangeOf(stable, hpa) : undefined;
+    if (range) await this.holdHpa(range.name, split.stable, true);
+    await this.patchStable(split.stable, String(split.base), true, range);
     const { namespace } = this.target;
     return [
       `scale Deployment ${namespace}/${this.target.canary.deployment} to ${split.canary}${canaryExists ? ' (server dry run passed)' : ''}`,
+      ...(range
+        ? [
+            `hold HorizontalPodAutoscaler ${namespace}/${range.name} at ${split.stable} (minReplicas = maxReplicas; its ${describeRange(range)} comes back at promotion or abort) (server dry run passed)`,
+          ]
+        : []),
       `scale Deployment ${namespace}/${this.target.stable.deployment} to ${split.stable} (server dry run passed)`,
       this.state(weight, split).detail,
     ];
+  }
+
+  /** The HPA at `replicas`: it keeps the stable there while the canary has its share. */
+  private async holdHpa(name: string, replicas: number, dryRun = false): Promise<void> {
+    await this.deps.client.patch(
+      'HorizontalPodAutoscaler',
+      { namespace: this.target.namespace, name },
+      { spec: { minReplicas: replicas, maxReplicas: replicas } },
+      'merge',
+      { dryRun },
+    );
+  }
+
+  /** The HPA's own range back (a missing HPA: nothing to give back). */
+  private async releaseHpa(range: HpaRange): Promise<void> {
+    await this.deps.client
+      .patch(
+        'HorizontalPodAutoscaler',
+        { namespace: this.target.namespace, name: range.name },
+        // null: minReplicas was not set (the API server's default, 1, applies again).
+        { spec: { minReplicas: range.minReplicas ?? null, maxReplicas: range.maxReplicas } },
+        'merge',
+      )
+      .catch((error: unknown) => {
+        if ((error as { code?: unknown }).code !== 404) throw error;
+      });
   }
 
   /** Canary to zero and stable back to its size before the shift (both at once: abort must be fast). */
@@ -97,10 +173,12 @@ export class ReplicasRouter implements TrafficRouter {
     const stable = await this.deployment('stable');
     const recorded = Number(stable.metadata?.annotations?.[BASE_ANNOTATION]);
     const base = Number.isInteger(recorded) && recorded > 0 ? recorded : (stable.spec?.replicas ?? 1);
+    const held = heldRange(stable);
     await Promise.all([
       this.scale(this.target.canary.deployment, 0, false, true),
       ...(this.target.baseline ? [this.scale(this.target.baseline.deployment, 0, false, true)] : []),
-      this.patchStable(Math.max(base, stable.spec?.replicas ?? 0), null),
+      this.patchStable(Math.max(base, stable.spec?.replicas ?? 0), null, false, null),
+      ...(held ? [this.releaseHpa(held)] : []),
     ]);
   }
 
@@ -111,16 +189,30 @@ export class ReplicasRouter implements TrafficRouter {
     else if (hpa) {
       // The HPA's own count is the truth for the stable's size; never above its maximum.
       const desired = hpa.status?.desiredReplicas ?? hpa.status?.currentReplicas ?? stable.spec?.replicas ?? 1;
-      base = Math.min(Math.max(desired, 1), hpa.spec?.maxReplicas ?? desired);
+      base = Math.min(Math.max(desired, 1), rangeOf(stable, hpa).maxReplicas ?? desired);
     } else base = stable.spec?.replicas ?? 1;
     base = Math.max(base, 1);
     if (weight === 0) return { base, canary: 0, baseline: 0, stable: base, note: '' };
-    const canary = Math.max(1, Math.round((base * weight) / 100));
+    const range = hpa ? rangeOf(stable, hpa) : undefined;
+    // Without an HPA the total is the base; with one it may grow (half the base at most, never past its
+    // maximum) when that brings the share closer: the smallest total with the closest share.
+    const top = range ? Math.max(base, Math.min(range.maxReplicas ?? base, base + Math.floor(base / 2))) : base;
+    const withBaseline = this.target.baseline ? 2 : 1;
+    let total = base;
+    let canary = Math.max(1, Math.round((base * weight) / 100));
+    let error = Math.abs(canary / base - weight / 100);
+    for (let t = base + 1; t <= top; t++) {
+      for (const c of [Math.floor((t * weight) / 100), Math.ceil((t * weight) / 100)]) {
+        if (c < 1 || t - c * withBaseline < 1) continue;
+        const e = Math.abs(c / t - weight / 100);
+        if (e < error - 1e-9) [total, canary, error] = [t, c, e];
+      }
+    }
     // The baseline's pods take part of the stable version's share: the stable gives them its pods.
     const baseline = this.target.baseline ? canary : 0;
-    let stableCount = Math.max(1, base - canary - baseline);
+    let stableCount = Math.max(1, total - canary - baseline);
     let note = baseline > 0 ? `; baseline ${baseline} pods serve the stable version's share with it` : '';
-    const min = hpa?.spec?.minReplicas ?? 1;
+    const min = range?.minReplicas ?? 1;
     if (stableCount < min) {
       // Below its minimum the HPA would scale the stable straight back up.
       stableCount = Math.min(min, base);
@@ -154,12 +246,22 @@ export class ReplicasRouter implements TrafficRouter {
     }
   }
 
-  /** Replicas and the base annotation in one merge patch (never the pod template). */
-  private async patchStable(replicas: number, base: string | null, dryRun = false): Promise<void> {
+  /**
+   * Replicas and the base annotation in one merge patch (never the pod template); `range`: the held HPA's own
+   * range to keep (null: none is held any more; undefined: leave the annotation as it is).
+   */
+  private async patchStable(
+    replicas: number,
+    base: string | null,
+    dryRun = false,
+    range?: HpaRange | null,
+  ): Promise<void> {
+    const annotations: Record<string, string | null> = { [BASE_ANNOTATION]: base };
+    if (range !== undefined) annotations[HPA_RANGE_ANNOTATION] = range === null ? null : JSON.stringify(range);
     await this.deps.client.patch(
       'Deployment',
       { namespace: this.target.namespace, name: this.target.stable.deployment },
-      { metadata: { annotations: { [BASE_ANNOTATION]: base } }, spec: { replicas } },
+      { metadata: { annotations }, spec: { replicas } },
       'merge',
       { dryRun },
     );
@@ -215,4 +317,31 @@ export class ReplicasRouter implements TrafficRouter {
         : 'the canary Deployment is created by canary-promote before traffic moves',
     );
   }
+}
+
+/** The range the shift holds the stable's HPA away from, as saved on the stable; undefined when none is held. */
+function heldRange(stable: Deployment): HpaRange | undefined {
+  const saved = stable.metadata?.annotations?.[HPA_RANGE_ANNOTATION];
+  if (saved === undefined) return undefined;
+  try {
+    const range = JSON.parse(saved) as HpaRange;
+    return typeof range.name === 'string' ? range : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The HPA's own range: the one saved while the shift holds it (a second hold must not save ours), else its spec's. */
+function rangeOf(stable: Deployment, hpa: Hpa): HpaRange {
+  const held = heldRange(stable);
+  if (held && held.name === hpa.metadata?.name) return held;
+  return {
+    name: hpa.metadata?.name ?? '',
+    ...(hpa.spec?.minReplicas !== undefined ? { minReplicas: hpa.spec.minReplicas } : {}),
+    ...(hpa.spec?.maxReplicas !== undefined ? { maxReplicas: hpa.spec.maxReplicas } : {}),
+  };
+}
+
+function describeRange(range: HpaRange): string {
+  return `minReplicas ${range.minReplicas ?? 1}, maxReplicas ${range.maxReplicas ?? '(unset)'}`;
 }

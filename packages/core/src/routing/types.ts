@@ -65,6 +65,11 @@ export interface TrafficRouter {
   /** Undo isolateStable: before the stable takes the new template, and once an aborted canary has no pods. */
   releaseStable?(): Promise<void>;
   /**
+   * Before the stable takes the new template: give back what the router held of the stable's autoscaling (the
+   * replicas router holds an HPA at the stable's share during the shift), so the stable's full size holds.
+   */
+  releaseAutoscaler?(): Promise<void>;
+  /**
    * Blue-green: point the preview Service (if configured) at the new version, before the preview checks and
    * the switch. Returns a line for the log and summary, or undefined when there is no preview Service.
    */

@@ -12,7 +12,8 @@
  * kept in an annotation on the stable Deployment) and given its range back
  * before promotion and on abort. With an HPA the total may also grow, up to
  * half the base and never past the HPA's maximum, when that brings the share
- * closer to the weight (5 % of 5 pods: 1 of 7, not 1 of 5).
+ * closer to the weight (5 % of 5 pods: 1 of 7, not 1 of 5), unless the HPA's
+ * minReplicas already holds the stable above its share.
  */
 import { UserError } from '../errors';
 import type { Deployment, KubeObject } from '../kube/types';
@@ -194,16 +195,20 @@ export class ReplicasRouter implements TrafficRouter {
     base = Math.max(base, 1);
     if (weight === 0) return { base, canary: 0, baseline: 0, stable: base, note: '' };
     const range = hpa ? rangeOf(stable, hpa) : undefined;
-    // Without an HPA the total is the base; with one it may grow (half the base at most, never past its
-    // maximum) when that brings the share closer: the smallest total with the closest share.
-    const top = range ? Math.max(base, Math.min(range.maxReplicas ?? base, base + Math.floor(base / 2))) : base;
     const withBaseline = this.target.baseline ? 2 : 1;
+    const min = range?.minReplicas ?? 1;
     let total = base;
     let canary = Math.max(1, Math.round((base * weight) / 100));
     let error = Math.abs(canary / base - weight / 100);
+    // Without an HPA the total is the base. With one it may grow (half the base at most, never past the HPA's
+    // maximum) when that brings the share closer: the smallest total with the closest share. Not when the
+    // HPA's minReplicas already holds the stable above its share (the floor decides the split then).
+    const floored = base - canary * withBaseline < min;
+    const top =
+      range && !floored ? Math.max(base, Math.min(range.maxReplicas ?? base, base + Math.floor(base / 2))) : base;
     for (let t = base + 1; t <= top; t++) {
       for (const c of [Math.floor((t * weight) / 100), Math.ceil((t * weight) / 100)]) {
-        if (c < 1 || t - c * withBaseline < 1) continue;
+        if (c < 1 || t - c * withBaseline < min) continue;
         const e = Math.abs(c / t - weight / 100);
         if (e < error - 1e-9) [total, canary, error] = [t, c, e];
       }
@@ -212,7 +217,6 @@ export class ReplicasRouter implements TrafficRouter {
     const baseline = this.target.baseline ? canary : 0;
     let stableCount = Math.max(1, total - canary - baseline);
     let note = baseline > 0 ? `; baseline ${baseline} pods serve the stable version's share with it` : '';
-    const min = range?.minReplicas ?? 1;
     if (stableCount < min) {
       // Below its minimum the HPA would scale the stable straight back up.
       stableCount = Math.min(min, base);

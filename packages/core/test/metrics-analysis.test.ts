@@ -4,6 +4,7 @@ import {
   hodgesLehmann,
   type MetricProvider,
   notReady,
+  ProviderUnavailable,
   parseAnalysisSpec,
   renderAnalysisSummary,
   restarts,
@@ -260,7 +261,14 @@ ${extra}`;
       refused(
         '- name: e\n  provider: web\n  json-path: $.v\n  errors: https://x/e?v={{version}}\n  requests: https://x/r?v={{version}}\n  compare: stable\n  stable-history: 30m',
       ),
-    ).toMatch(/needs a provider that can be asked about the past \(prometheus or datadog\)/);
+    ).toMatch(
+      /needs provider prometheus, whose increase\(\.\.\.\[\{\{interval\}\}\]\) counts the whole history window/,
+    );
+    expect(
+      refused(
+        '- name: e\n  provider: datadog\n  api-key: k\n  application-key: a\n  errors: sum:e{v:{{version}}}.as_count()\n  requests: sum:r{v:{{version}}}.as_count()\n  compare: stable\n  stable-history: 30m',
+      ),
+    ).toMatch(/datadog and web are not supported/);
     expect(refused('- name: up\n  address: http://p:9090\n  query: up\n  min: 1\n  stable-history: 30m')).toMatch(
       /applies to count comparisons only/,
     );
@@ -441,6 +449,62 @@ describe('runAnalysis', () => {
       "errors-vs-stable: the canary's rate 1% (3 of 300) is higher than the stable's 0.1% (180 of 180000 over the 30m before the canary) " +
         'at 99% confidence: a canary no worse would reach 3 events with less than 0.461% chance by now.',
     );
+  });
+
+  it('compares within the window, and says why in the check, when the stable-history cannot be read or is empty', async () => {
+    const metrics = parseAnalysisSpec(`
+- name: errors-vs-stable
+  address: http://p:9090
+  errors: e{v="{{version}}"}[{{interval}}]
+  requests: r{v="{{version}}"}[{{interval}}]
+  compare: stable
+  stable-history: 30m
+`);
+    for (const [history, note] of [
+      [
+        async () => {
+          throw new ProviderUnavailable('Prometheus answered HTTP 503: query timed out');
+        },
+        'stable-history: the 30m before the canary could not be read (Prometheus answered HTTP 503: query timed out); comparing within the same window',
+      ],
+      [
+        async () => undefined,
+        'stable-history: no requests of the stable in the 30m before the canary; comparing within the same window',
+      ],
+    ] as const) {
+      const provider: MetricProvider = {
+        validate: async () => {},
+        query: async (query) => {
+          if (query.endsWith('[30m]')) return history();
+          return query.startsWith('e{v="v2"}')
+            ? 0
+            : query.startsWith('r{v="v2"}')
+              ? 50
+              : query.startsWith('e')
+                ? 1
+                : 950;
+        },
+      };
+      const clock = new VirtualClock();
+      const running = runAnalysis({
+        metrics,
+        targets,
+        duration: 30_000,
+        clock,
+        signal: new AbortController().signal,
+        providerFor: () => provider,
+      });
+      await clock.advance(30_000);
+      const result = await running;
+      // The first check is judged on its own counts (not lost to the history read), and notes why.
+      expect(result.measurements.map((m) => [m.outcome, m.note])).toEqual([
+        ['ok', note],
+        ['ok', undefined],
+        ['ok', undefined],
+      ]);
+      // The same-window form of the threshold ("of" the events of both sides), not the history's.
+      expect(result.measurements[0]!.threshold).toMatch(/^canary events < \d+ of 1$/);
+    }
   });
 
   it('stops with the signal reason when cancelled', async () => {

@@ -12,7 +12,7 @@ import { type PlaceholderValues, substitute } from './placeholders';
 import { PrometheusProvider } from './prometheus';
 import { type MetricProvider, ProviderUnavailable, type QueryOptions } from './provider';
 import { type CheckOutcome, CountComparisonJudge, type Judgement, ThresholdJudge, ValueComparisonJudge } from './rules';
-import { intervalText, type MetricSpec, type ProviderConfig } from './spec';
+import { type CountComparisonMetric, intervalText, type MetricSpec, type ProviderConfig } from './spec';
 import { WebProvider } from './web';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
@@ -305,20 +305,22 @@ function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number
       // α is spent over the checks the step has time for.
       const judge = new CountComparisonJudge(spec, Math.max(1, Math.floor(options.duration / spec.interval)));
       run.countJudge = judge;
-      // Read once, before the first check is judged; a failed read errors that check and is retried at the next.
+      // Read once, at the first check: the test's null is fixed before its first look.
       let historyRead = spec.stableHistory === undefined;
       run.judge = async (query) => {
+        let historyNote: string | undefined;
         if (!historyRead) {
-          const history = { ...query, at: options.stableHistoryEnd ?? startedAt, window: spec.stableHistory! };
-          const [events, total] = await Promise.all([
-            bound.fetch(spec.errors, 'control', history),
-            bound.fetch(spec.requests, 'control', history),
-          ]);
-          // No series at all: the stable had no traffic then, and the same window is all there is.
-          if (total !== undefined && total > 0)
-            judge.useHistory({ events: Math.max(0, Math.round(events ?? 0)), total: Math.round(total) });
           historyRead = true;
+          historyNote = await readStableHistory(bound, spec, judge, {
+            ...query,
+            at: options.stableHistoryEnd ?? startedAt,
+            window: spec.stableHistory!,
+          });
         }
+        const judgement = await judgeWindow(query);
+        return historyNote === undefined ? judgement : { ...judgement, note: historyNote };
+      };
+      const judgeWindow = async (query: QueryOptions): Promise<Judgement> => {
         const [canaryEvents, canaryTotal, controlEvents, controlTotal] = await Promise.all([
           bound.fetch(spec.errors, 'canary', query),
           bound.fetch(spec.requests, 'canary', query),
@@ -342,6 +344,35 @@ function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number
   return run;
 }
 
+/**
+ * The stable's counts over `stable-history` for a count comparison, handed to its judge. When they
+ * cannot be had (the source is unreachable, or the stable had no requests then) the step compares
+ * within the same window, and the returned note says why; a query the source rejects still fails.
+ */
+async function readStableHistory(
+  bound: BoundMetric,
+  spec: CountComparisonMetric,
+  judge: CountComparisonJudge,
+  history: QueryOptions,
+): Promise<string | undefined> {
+  const span = intervalText(history.window);
+  try {
+    const [events, total] = await Promise.all([
+      bound.fetch(spec.errors, 'control', history),
+      bound.fetch(spec.requests, 'control', history),
+    ]);
+    if (total === undefined || total <= 0) {
+      return `stable-history: no requests of the stable in the ${span} before the canary; comparing within the same window`;
+    }
+    // increase() extrapolates: whole events, as for the checks.
+    judge.useHistory({ events: Math.max(0, Math.round(events ?? 0)), total: Math.round(total) });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ProviderUnavailable)) throw error;
+    return `stable-history: the ${span} before the canary could not be read (${error.message}); comparing within the same window`;
+  }
+}
+
 async function check(
   run: MetricRun,
   now: number,
@@ -356,6 +387,7 @@ async function check(
     run.errorsInRow = 0;
     if (judgement.outcome !== 'no-data') run.withData++;
     const measurement: Measurement = { ...base, outcome: judgement.outcome, threshold: judgement.threshold };
+    if (judgement.note !== undefined) measurement.note = judgement.note;
     if (judgement.value !== undefined) measurement.value = judgement.value;
     if (judgement.control !== undefined) measurement.control = judgement.control;
     return judgement.failure === undefined ? { measurement } : { measurement, failure: judgement.failure };

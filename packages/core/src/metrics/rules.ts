@@ -18,6 +18,8 @@ export interface Judgement {
   threshold: string;
   /** Set when this check makes the metric fail: one sentence. */
   failure?: string;
+  /** Something the summary should say about this check (e.g. a history that could not be read). */
+  note?: string;
 }
 
 /** Breaches in a row and in total, against `consecutive` and `failure-limit`. */

@@ -358,10 +358,12 @@ function parseStableHistory(
     fail('stable-history', 'must be a duration from 1m to 24h with a unit', '30m');
   if (compare !== 'stable')
     fail('stable-history', 'needs compare: stable (a baseline is started with the canary and has no history)', '30m');
-  if (provider === 'web')
+  // Datadog's query API answers points per rollup bucket, not one count over the window: a summed
+  // read would need its own tests against Datadog's API, so only Prometheus for now.
+  if (provider !== 'prometheus')
     fail(
       'stable-history',
-      'needs a provider that can be asked about the past (prometheus or datadog); a web URL is only read now',
+      'needs provider prometheus, whose increase(...[{{interval}}]) counts the whole history window (datadog and web are not supported)',
       '30m',
     );
   return parsed;

@@ -166,6 +166,84 @@ describe('replicas router', () => {
     expect((await get('web')).spec?.replicas).toBe(8);
   });
 
+  /** The HPA on the stable: 4..20, its controller's desired count 8. */
+  async function createHpa(): Promise<void> {
+    await cluster.client.create('HorizontalPodAutoscaler', {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'web', namespace: NS },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+        minReplicas: 4,
+        maxReplicas: 20,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+        ],
+      },
+    });
+    await cluster.client.patch(
+      'HorizontalPodAutoscaler',
+      { namespace: NS, name: 'web', subresource: 'status' },
+      { status: { currentReplicas: 10, desiredReplicas: 8 } },
+      'merge',
+    );
+  }
+
+  const hpaRange = async () => {
+    const h = await cluster.client.get<KubeObject & { spec: { minReplicas?: number; maxReplicas?: number } }>(
+      'HorizontalPodAutoscaler',
+      { namespace: NS, name: 'web' },
+    );
+    return { min: h.spec.minReplicas, max: h.spec.maxReplicas };
+  };
+
+  /** The cluster's client, but the first patch matching `fails` is refused (500) before it reaches the server. */
+  function failingOnce(fails: (kind: unknown, ref: { name?: string; subresource?: string }, body: unknown) => boolean) {
+    const client = cluster.client;
+    let failed = false;
+    const wrapped = Object.create(client) as typeof client;
+    wrapped.patch = ((
+      kind: unknown,
+      ref: { name?: string; subresource?: string },
+      body: unknown,
+      ...rest: unknown[]
+    ) => {
+      if (!failed && fails(kind, ref, body)) {
+        failed = true;
+        return Promise.reject(Object.assign(new Error('injected: connection reset'), { code: 500 }));
+      }
+      return (client.patch as (...a: unknown[]) => Promise<unknown>)(kind, ref, body, ...rest);
+    }) as typeof client.patch;
+    return createRouter('replicas', parseRouterConfig('replicas', { service: 'web' }), target, { client: wrapped });
+  }
+
+  const stablePatch = (kind: unknown, ref: { name?: string; subresource?: string }) =>
+    kind === 'Deployment' && ref.name === 'web' && ref.subresource === undefined;
+  const stableScale = (kind: unknown, ref: { name?: string; subresource?: string }, body: unknown) =>
+    stablePatch(kind, ref) && (body as { spec?: { replicas?: number } }).spec?.replicas !== undefined;
+
+  for (const [what, fails] of [
+    ['the first patch of the stable Deployment', stablePatch],
+    ["the stable's scale after the hold", stableScale],
+  ] as const)
+    it(`gives the HPA its own range back on abort when ${what} fails during setWeight`, async () => {
+      await createHpa();
+      const replicas = failingOnce(fails);
+      await expect(replicas.setWeight(25)).rejects.toThrow('injected: connection reset');
+      await replicas.abort();
+      expect(await hpaRange()).toEqual({ min: 4, max: 20 });
+      expect((await get('web')).metadata?.annotations?.['deploy-actions.dev/hpa-range']).toBeUndefined();
+      // A later shift saves the HPA's own range, not held values.
+      await router().setWeight(25);
+      expect(JSON.parse((await get('web')).metadata?.annotations?.['deploy-actions.dev/hpa-range'] ?? '{}')).toEqual({
+        name: 'web',
+        minReplicas: 4,
+        maxReplicas: 20,
+      });
+      await router().abort();
+      expect(await hpaRange()).toEqual({ min: 4, max: 20 });
+    });
+
   it('refuses a Service that selects only one version, and a missing canary, before anything changes', async () => {
     await cluster.client.patch(
       'Service',

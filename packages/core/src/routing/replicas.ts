@@ -82,15 +82,27 @@ export class ReplicasRouter implements TrafficRouter {
     await this.scale(this.target.canary.deployment, split.canary);
     if (this.target.baseline) await this.scale(this.target.baseline.deployment, split.baseline);
     // The HPA before the stable: it must not scale the stable back up once it has given the canary its pods.
+    // Its own range is saved on the stable before the hold: a hold whose range was never saved (the save
+    // failed, or the job was cancelled in between) could not be given back, and a later shift would save the
+    // held values as the HPA's own.
     const range = hpa ? rangeOf(stable, hpa) : undefined;
     if (hpa && range && weight > 0) {
+      const saved = JSON.stringify(range);
+      if (stable.metadata?.annotations?.[HPA_RANGE_ANNOTATION] !== saved)
+        await this.deps.client.patch(
+          'Deployment',
+          { namespace: this.target.namespace, name: this.target.stable.deployment },
+          { metadata: { annotations: { [HPA_RANGE_ANNOTATION]: saved } } },
+          'merge',
+        );
       await this.holdHpa(range.name, split.stable);
       this.deps.log?.info(
         `HorizontalPodAutoscaler ${range.name} held at ${split.stable} (the stable's count) until promotion or abort give it back its ${describeRange(range)}`,
       );
     } else if (range && stable.metadata?.annotations?.[HPA_RANGE_ANNOTATION] !== undefined)
       await this.releaseHpa(range);
-    await this.patchStable(split.stable, String(split.base), false, weight > 0 ? range : null);
+    // The range annotation: kept while held (saved above), cleared only once the HPA has it back.
+    await this.patchStable(split.stable, String(split.base), false, weight > 0 ? undefined : null);
     return this.state(weight, split);
   }
 

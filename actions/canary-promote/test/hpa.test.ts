@@ -14,6 +14,8 @@ let c: Cluster;
 
 const RPS = 100;
 const MAX = 10;
+/** The HPA's own range, saved on the stable Deployment while the replicas router holds the HPA. */
+const HPA_RANGE = 'deploy-actions.dev/hpa-range';
 
 beforeAll(async () => {
   c = await startCluster(11);
@@ -193,8 +195,10 @@ async function abortAtHalf(name: string, inputs: Record<string, string>) {
   expect(aborted.outputs['result']).toBe('aborted');
   const after = c.replicas(name);
   const canary = c.replicas(`${name}-canary`);
+  const { minReplicas, maxReplicas } = hpa(name).spec;
+  const annotation = c.find<Deployment>('apps/v1/deployments', name)?.metadata?.annotations?.[HPA_RANGE];
   await c.clock.sleep(6 * 60_000);
-  return { size, during, after, canary, later: c.replicas(name) };
+  return { size, during, after, canary, later: c.replicas(name), range: { minReplicas, maxReplicas }, annotation };
 }
 
 const peak = (r: Rollout) => Math.max(...r.samples.map((s) => s.stable ?? 0));
@@ -212,6 +216,9 @@ describe('an HPA on the stable under steady load, replicas router', () => {
     expect([r.code, r.result]).toEqual([0, 'promoted']);
     expect(c.images('chat')).toEqual(['ghcr.io/acme/chat:v2']);
     expect(peak(r)).toBeLessThan(MAX);
+    // The HPA has its own range back after the promotion (the replicas router held it during the shift).
+    expect(hpa('chat').spec).toMatchObject({ minReplicas: 2, maxReplicas: MAX });
+    expect(c.find<Deployment>('apps/v1/deployments', 'chat')?.metadata?.annotations?.[HPA_RANGE]).toBeUndefined();
   });
 
   // The replicas router makes the split by shrinking the stable (base - canary pods), but the HPA owns the
@@ -239,6 +246,9 @@ describe('an HPA on the stable under steady load, replicas router', () => {
     expect(abort.canary).toBe(0);
     expect(abort.after).toBe(abort.size);
     expect(abort.later).toBe(abort.size);
+    // The HPA's own range, given back by the abort (held at the stable's count during the shift).
+    expect(abort.range).toEqual({ minReplicas: 2, maxReplicas: MAX });
+    expect(abort.annotation).toBeUndefined();
     r.load.stop();
   });
 });
@@ -276,6 +286,7 @@ describe('an HPA on the stable under steady load, nginx router', () => {
     // pods, which carry less load than the stable's at 5 % (1 pod for 5 % of the requests), so ceil(ratio ×
     // (stable + canary pods)) gives the stable 6 pods for a load that needed 5 (9 pods in all at 50 %).
     expect(peak(r)).toBeLessThan(MAX);
+    expect(hpa('shop').spec).toMatchObject({ minReplicas: 2, maxReplicas: MAX });
   });
 
   it("gives the canary its share of the stable's pods at every step", () => {
@@ -293,6 +304,7 @@ describe('an HPA on the stable under steady load, nginx router', () => {
     expect(abort.canary).toBe(0);
     expect(abort.after).toBe(abort.size);
     expect(abort.later).toBe(abort.size);
+    expect(abort.range).toEqual({ minReplicas: 2, maxReplicas: MAX });
     r.load.stop();
   });
 });

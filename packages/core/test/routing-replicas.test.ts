@@ -244,6 +244,19 @@ describe('replicas router', () => {
       expect(await hpaRange()).toEqual({ min: 4, max: 20 });
     });
 
+  it('keeps the saved range when giving the HPA back fails, so a second abort still can', async () => {
+    await createHpa();
+    await router().setWeight(25);
+    expect(await hpaRange()).toEqual({ min: 6, max: 6 });
+    const replicas = failingOnce((kind) => kind === 'HorizontalPodAutoscaler');
+    await expect(replicas.abort()).rejects.toThrow('injected: connection reset');
+    expect(await hpaRange()).toEqual({ min: 6, max: 6 });
+    expect((await get('web')).metadata?.annotations?.['deploy-actions.dev/hpa-range']).toBeDefined();
+    await replicas.abort();
+    expect(await hpaRange()).toEqual({ min: 4, max: 20 });
+    expect((await get('web')).metadata?.annotations?.['deploy-actions.dev/hpa-range']).toBeUndefined();
+  });
+
   it('refuses a Service that selects only one version, and a missing canary, before anything changes', async () => {
     await cluster.client.patch(
       'Service',

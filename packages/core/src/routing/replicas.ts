@@ -190,9 +190,17 @@ export class ReplicasRouter implements TrafficRouter {
     await Promise.all([
       this.scale(this.target.canary.deployment, 0, false, true),
       ...(this.target.baseline ? [this.scale(this.target.baseline.deployment, 0, false, true)] : []),
-      this.patchStable(Math.max(base, stable.spec?.replicas ?? 0), null, false, null),
+      this.patchStable(Math.max(base, stable.spec?.replicas ?? 0), null, false, undefined),
       ...(held ? [this.releaseHpa(held)] : []),
     ]);
+    // The saved range goes only once the HPA has it back: if giving it back failed, the next abort still can.
+    if (held)
+      await this.deps.client.patch(
+        'Deployment',
+        { namespace: this.target.namespace, name: this.target.stable.deployment },
+        { metadata: { annotations: { [HPA_RANGE_ANNOTATION]: null } } },
+        'merge',
+      );
   }
 
   private split(stable: Deployment, hpa: Hpa | undefined, weight: number): Split {

@@ -3,6 +3,7 @@ import {
   crashloop,
   hodgesLehmann,
   type MetricProvider,
+  type MetricSpec,
   notReady,
   ProviderUnavailable,
   parseAnalysisSpec,
@@ -324,22 +325,33 @@ describe('runAnalysis', () => {
     };
   }
 
+  /** An analysis of `duration` ms on a virtual clock, every query answered by `provider`. */
+  async function analyse(
+    metrics: MetricSpec[],
+    provider: MetricProvider,
+    duration: number,
+    options: { stableHistoryEnd?: number } = {},
+  ) {
+    const clock = new VirtualClock();
+    const running = runAnalysis({
+      metrics,
+      targets,
+      duration,
+      clock,
+      signal: new AbortController().signal,
+      providerFor: () => provider,
+      ...options,
+    });
+    await clock.advance(duration);
+    return running;
+  }
+
   it('fails at the check that completes two consecutive breaches, and renders the summary', async () => {
     const metrics = parseAnalysisSpec(
       '- name: error-rate\n  address: http://p:9090\n  query: err{version="{{canary}}",ns="{{namespace}}"}\n  max: 0.01\n  consecutive: 2',
     );
     const { provider, seen } = scripted({ 'err{version="v2",ns="shop"}': [0.002, 0.02, 0.001, 0.03, 0.04, 0.05] });
-    const clock = new VirtualClock();
-    const running = runAnalysis({
-      metrics,
-      targets,
-      duration: 300_000,
-      clock,
-      signal: new AbortController().signal,
-      providerFor: () => provider,
-    });
-    await clock.advance(300_000);
-    const result = await running;
+    const result = await analyse(metrics, provider, 300_000);
     expect(result.verdict).toBe('fail');
     expect(result.measurements.map((m) => [m.elapsed, m.outcome])).toEqual([
       [10_000, 'ok'],
@@ -371,31 +383,12 @@ describe('runAnalysis', () => {
       'e{v="v1"}': Array(checks).fill(1),
       'r{v="v1"}': Array(checks).fill(950),
     });
-    const clock = new VirtualClock();
-    const running = runAnalysis({
-      metrics,
-      targets,
-      duration: 120_000,
-      clock,
-      signal: new AbortController().signal,
-      providerFor: () => provider,
-    });
-    await clock.advance(120_000);
-    const result = await running;
+    const result = await analyse(metrics, provider, 120_000);
     expect(result.verdict).toBe('fail');
     expect(result.reason).toMatch(/the canary's rate 6% \(\d+ of \d+\) is higher than the stable's/);
 
-    const empty = scripted({});
-    const idle = runAnalysis({
-      metrics,
-      targets,
-      duration: 30_000,
-      clock,
-      signal: new AbortController().signal,
-      providerFor: () => empty.provider,
-    });
-    await clock.advance(30_000);
-    expect((await idle).verdict).toBe('inconclusive');
+    const idle = await analyse(metrics, scripted({}).provider, 30_000);
+    expect(idle.verdict).toBe('inconclusive');
   });
 
   it('reads the stable-history once, up to when the rollout started, and holds the canary against it', async () => {
@@ -408,8 +401,7 @@ describe('runAnalysis', () => {
   stable-history: 30m
 `);
     const asked: Array<{ query: string; at: number; window: number }> = [];
-    const clock = new VirtualClock();
-    const rolloutStart = clock.now() - 300_000;
+    const rolloutStart = new VirtualClock().now() - 300_000;
     const canaryErrors = [0, 1, 0, 1, 0, 1];
     let check = 0;
     const answers: Record<string, () => number> = {
@@ -427,17 +419,7 @@ describe('runAnalysis', () => {
         return answers[query]!();
       },
     };
-    const running = runAnalysis({
-      metrics,
-      targets,
-      duration: 300_000,
-      clock,
-      signal: new AbortController().signal,
-      providerFor: () => provider,
-      stableHistoryEnd: rolloutStart,
-    });
-    await clock.advance(300_000);
-    const result = await running;
+    const result = await analyse(metrics, provider, 300_000, { stableHistoryEnd: rolloutStart });
     const history = asked.filter((item) => item.query.endsWith('[30m]'));
     expect(history).toEqual([
       { query: 'e{v="v1"}[30m]', at: rolloutStart, window: 1_800_000 },
@@ -485,17 +467,7 @@ describe('runAnalysis', () => {
                 : 950;
         },
       };
-      const clock = new VirtualClock();
-      const running = runAnalysis({
-        metrics,
-        targets,
-        duration: 30_000,
-        clock,
-        signal: new AbortController().signal,
-        providerFor: () => provider,
-      });
-      await clock.advance(30_000);
-      const result = await running;
+      const result = await analyse(metrics, provider, 30_000);
       // The first check is judged on its own counts (not lost to the history read), and notes why.
       expect(result.measurements.map((m) => [m.outcome, m.note])).toEqual([
         ['ok', note],

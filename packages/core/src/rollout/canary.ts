@@ -3,7 +3,9 @@
  * transition is saved in the record before the next one starts, so a later
  * run (continue, promote, abort, finalize, the post step, rollback) knows
  * exactly where traffic and pods are. The stable Deployment is only written
- * at promotion (and by a post-promotion rollback); an abort leaves it alone.
+ * at promotion (and by a post-promotion rollback); an abort leaves it alone,
+ * except during the promotion (phase promoting), when it goes back to the
+ * revision it ran before.
  */
 import { InputError, UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
@@ -726,8 +728,61 @@ export class Rollout {
         this.record.phase === 'aborted' ? 'aborted' : 'promoted',
         `Nothing to abort: the rollout is ${this.record.phase}.`,
       );
+    if (this.record.phase === 'promoting') return this.abortPromotion(reason);
     await this.abortTraffic(reason);
     return this.outcome('aborted', reason);
+  }
+
+  /**
+   * Abort while the stables take the new template (phase promoting: a promotion that failed, or whose job was
+   * cancelled): traffic alone would leave the stables on the new version, or part-way, under a record saying
+   * aborted. Each stable goes back to the revision it ran before the promotion (as post-promotion rollback
+   * does), the abort waits until they run it, then traffic goes back to them and the canary to 0.
+   */
+  private async abortPromotion(reason: string): Promise<RolloutOutcome> {
+    const { namespace } = this.settings;
+    const { stableVersion, canaryVersion } = this.record;
+    const undone: string[] = [];
+    try {
+      await this.holdLease(this.settings.rolloutTimeoutMs);
+      for (const unit of this.units) {
+        const name = unit.record.stable;
+        const stable = await this.client.get<Deployment>('Deployment', { namespace, name });
+        const revision = unit.record.stableRevision;
+        // A record without the revision: a stable still on its old images never took the new template.
+        if (revision === undefined && sameImages(imagesOf(stable.spec?.template), unit.record.stableImages)) continue;
+        const plan = planUndo(stable, await deploymentReplicaSets(this.client, stable), revision ?? 0);
+        if (plan.kind !== 'patch') continue;
+        await this.client.patch('Deployment', { namespace, name }, plan.patch, 'json');
+        undone.push(`${name} to revision ${plan.to.revision}`);
+        this.log.info(
+          `Deployment ${name}: back to revision ${plan.to.revision} (${describeImages(unit.record.stableImages)})`,
+        );
+      }
+      await Promise.all(
+        this.units.map((unit) =>
+          waitForRollout(
+            this.client,
+            { kind: 'Deployment', namespace, name: unit.record.stable },
+            { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
+          ),
+        ),
+      );
+    } catch (error) {
+      const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
+      throw new UserError(
+        `Abort during the promotion of ${canaryVersion} did not finish: rolling the stable Deployments back to ${stableVersion} failed: ${message}${undone.length > 0 ? ` (patched: ${undone.join(', ')})` : ''}. The record still says phase promoting and the stables may run ${canaryVersion}, ${stableVersion} or a mix; traffic and the canary were not changed: run action: abort again, or rollback with mode: kubernetes`,
+      );
+    }
+    const stables = this.units.map((unit) => unit.record.stable).join(', ');
+    const text = `${reason.replace(/\.?$/, '.')} The promotion of ${canaryVersion} had begun: ${
+      undone.length > 0
+        ? `the stable Deployments were rolled back (${undone.join(', ')}) and`
+        : 'the stable Deployments had not taken it yet and'
+    } ${stables} ${this.units.length === 1 ? 'runs' : 'run'} ${stableVersion}; traffic is back on ${this.units.length === 1 ? 'it' : 'them'} and the canary at 0.`;
+    await this.abortTraffic(text);
+    this.log.warning(text);
+    return this.outcome('aborted', text);
   }
 
   /** The JSON patch that gives the stable the canary's template (new images, versioned config), labels kept. */
@@ -810,7 +865,7 @@ export class Rollout {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new UserError(
-        `Promotion of ${this.record.canaryVersion} did not finish: ${message}. The record says phase promoting; the stable Deployments may be part-way through their rollout: run action: promote again, or rollback`,
+        `Promotion of ${this.record.canaryVersion} did not finish: ${message.replace(/\.+$/, '')}. The record says phase promoting; the stable Deployments may be part-way through their rollout to ${this.record.canaryVersion}: run action: promote again to finish it, or action: abort (what the post step of this job does with on-cancel: abort; rollback's mode: in-flight does the same) to roll them back to ${this.record.stableVersion}, the revision each ran before, with traffic on them and the canary at 0`,
       );
     }
     await this.save({ phase: 'promoted', weight: 100, reason: `Promoted ${this.record.canaryVersion}.` });
@@ -975,7 +1030,7 @@ export class Rollout {
       throw new UserError(
         `The rollout of "${app}" is ${phase} at ${weight}%: finalize is for a blue-green rollout that switched (it removes blue) or cleans up after promoted, aborted or rolled-back; ${
           phase === 'promoting'
-            ? 'run action: promote to finish the promotion, or rollback'
+            ? `run action: promote to finish the promotion, or abort to roll the stables back to ${this.record.stableVersion}`
             : 'run action: continue to go on with the steps, promote to go to 100% now, or abort to return traffic to stable'
         }. Nothing was changed.`,
       );
@@ -1038,6 +1093,11 @@ function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {
   const seen = new Map<string, MetricSpec>();
   for (const metric of metrics) if (!seen.has(metric.name)) seen.set(metric.name, metric);
   return [...seen.values()];
+}
+
+function sameImages(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(b);
+  return keys.length > 0 && keys.every((container) => a[container] === b[container]);
 }
 
 function describeImages(images: Record<string, string>): string {

@@ -1,0 +1,88 @@
+/**
+ * An abort while the stable takes the new version (record phase promoting): a promotion whose stable rollout
+ * never becomes ready, then the post step's abort (and a hand abort). The abort must roll the stable back to
+ * the revision it ran before the promotion, so the cluster serves the old version the record names, not leave
+ * it on the new one (or part-way) under a record that says aborted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Cluster, startCluster } from './cluster';
+
+let c: Cluster;
+
+beforeAll(async () => {
+  c = await startCluster(17);
+});
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+/** A canary of v2 paused at 50 %, then v2's new pods never Ready: a promotion that times out. */
+async function failedPromotion(app: string) {
+  await c.app(app, `ghcr.io/acme/${app}:v1`);
+  const inputs = {
+    deployments: app,
+    images: `app=ghcr.io/acme/${app}:v2`,
+    steps: '50,100',
+    pause: '1m',
+    'pause-at': '50',
+    'router-config': `{ service: ${app} }`,
+  };
+  const paused = await c.run(inputs);
+  expect(paused.outputs['result']).toBe('paused');
+  const revision = c.deployment(app)?.metadata?.annotations?.['deployment.kubernetes.io/revision'];
+  // The canary's pods started already and stay Ready; the stable's new pods never are.
+  c.sim.behaviour.set(`ghcr.io/acme/${app}:v2`, { readyAfter: 'never' });
+  const promote = await c.run({ app, action: 'promote', timeout: '3m' });
+  expect(promote.code).toBe(1);
+  const error = promote.errors.join('\n');
+  expect(error).toContain('Promotion of v2 did not finish');
+  expect(error).toContain(
+    'run action: promote again to finish it, or action: abort (what the post step of this job does with on-cancel: abort',
+  );
+  expect(error).toContain('to roll them back to v1, the revision each ran before');
+  expect(c.record(app)).toMatchObject({ phase: 'promoting' });
+  expect(c.images(app)).toEqual([`ghcr.io/acme/${app}:v2`]);
+  const state = Object.fromEntries(
+    ['rollout-app', 'rollout-finished'].map((key) => [key, promote.rt.state.get(key) ?? '']),
+  );
+  expect(state).toEqual({ 'rollout-app': app, 'rollout-finished': 'false' });
+  return { state, revision: Number(revision) };
+}
+
+async function expectOldVersionServing(app: string) {
+  expect(c.images(app)).toEqual([`ghcr.io/acme/${app}:v1`]);
+  // Back at its size before the canary (the router's abort gives the replicas back once v1 runs).
+  expect(c.replicas(app)).toBe(4);
+  await c.clock.sleep(30_000);
+  expect(c.deployment(app)?.status).toMatchObject({ updatedReplicas: 4, availableReplicas: 4, replicas: 4 });
+  expect(c.replicas(`${app}-canary`)).toBe(0);
+  expect(c.record(app)).toMatchObject({ phase: 'aborted', weight: 0 });
+}
+
+describe('abort during phase promoting', () => {
+  it('the post step after a failed promotion rolls the stable back to its revision before it and says so', async () => {
+    const { state, revision } = await failedPromotion('web');
+    const post = await c.run({ app: 'web', action: 'promote' }, { phase: 'post', state });
+    expect(post.code).toBe(0);
+    const said = post.warnings.join('\n');
+    expect(said).toContain('Aborted by the post step');
+    expect(said).toContain(
+      `The promotion of v2 had begun: the stable Deployments were rolled back (web to revision ${revision}) and web runs v1; traffic is back on it and the canary at 0.`,
+    );
+    await expectOldVersionServing('web');
+    expect(c.record('web').reason).toContain('web runs v1');
+  });
+
+  it('action: abort does the same', async () => {
+    await failedPromotion('shop');
+    const abort = await c.run({ app: 'shop', action: 'abort' });
+    // An abort fails the step (as every aborted rollout does), saying where things stand.
+    expect(abort.errors).toEqual([
+      'Aborted by hand. The promotion of v2 had begun: the stable Deployments were rolled back (shop to revision 1) and shop runs v1; traffic is back on it and the canary at 0.',
+    ]);
+    expect(abort.outputs['result']).toBe('aborted');
+    await expectOldVersionServing('shop');
+    expect(abort.summary).toContain('shop runs v1');
+  });
+});

@@ -154,6 +154,26 @@ export class Rollout {
       throw new UserError(
         `The new images are the version already running ("${stableVersion}"): nothing to roll out (images: ${Object.values(images).join(', ')})`,
       );
+    // One Deployment given the version it runs: its canary would be the stable (same version label, its config
+    // copy the stable's live one, which an abort's finalize would delete). Refused: only the ones that change.
+    const unchanged = stables.flatMap((stable, index) => {
+      const own = versions[index]!;
+      if (own.canary !== own.stable) return [];
+      const current = imagesOf(stable.spec?.template);
+      const now = Object.keys(perDeployment[index]!).map((container) => `${container}=${current[container]}`);
+      return [`${stable.metadata!.name} already runs ${own.stable} (${now.join(', ')})`];
+    });
+    if (unchanged.length > 0) {
+      const changed = stables.filter((_, index) => versions[index]!.canary !== versions[index]!.stable);
+      throw new InputError(
+        'images',
+        `${unchanged.join('; ')}: a Deployment given the version it runs has nothing to roll out, and its canary would carry the stable's version and config copies. Give it its new image, or leave it out of the rollout (deployments: ${changed.map((stable) => stable.metadata!.name).join(', ')})`,
+        Object.entries(images)
+          .map(([container, image]) => `${container}=${image}`)
+          .join(', '),
+        'auth/app=ghcr.io/acme/auth:v1.5, users/app=ghcr.io/acme/users:v3.3',
+      );
+    }
     this.checkVersionQueries(stables, versions, images);
     for (const [index, stable] of stables.entries()) {
       const name = stable.metadata!.name!;
@@ -1038,13 +1058,29 @@ export class Rollout {
     for (const unit of this.units)
       for (const side of [unit.record.canary, unit.record.baseline])
         if (side) await this.client.delete('Deployment', { namespace, name: side }).catch(() => {});
-    if (this.record.phase === 'aborted')
+    if (this.record.phase === 'aborted') {
+      // A copy a Deployment still references is not the aborted version's alone (another app's release of the
+      // same tag made the same name, or a stable runs it): kept, as removeOldCopies keeps them.
+      const sides = new Set(this.units.flatMap((unit) => [unit.record.canary, unit.record.baseline]));
+      const inUse = new Set<string>();
+      for (const deployment of (await this.client.list<Deployment>('Deployment', { namespace })).items) {
+        if (sides.has(deployment.metadata?.name)) continue;
+        const refs = configRefs(deployment.spec?.template);
+        for (const name of [...refs.configMaps, ...refs.secrets]) inUse.add(name);
+      }
       for (const unit of this.units)
         for (const [kind, map] of [
           ['ConfigMap', unit.record.configCopies.configMaps],
           ['Secret', unit.record.configCopies.secrets],
         ] as const)
-          for (const name of Object.values(map)) await this.client.delete(kind, { namespace, name }).catch(() => {});
+          for (const name of Object.values(map)) {
+            if (inUse.has(name)) {
+              this.log.info(`${kind} ${name}: kept (a Deployment still references it)`);
+              continue;
+            }
+            await this.client.delete(kind, { namespace, name }).catch(() => {});
+          }
+    }
     return this.outcome(
       this.record.phase === 'aborted' ? 'aborted' : 'finalized',
       `Finalized: canary objects of ${this.record.canaryVersion} removed.`,

@@ -119,6 +119,9 @@ describe('a re-run', () => {
     };
     await cancelledAt('cart', 50, inputs, { GITHUB_RUN_ATTEMPT: '1' });
     expect(c.record('cart')).toMatchObject({ phase: 'progressing', weight: 50, stepIndex: 1 });
+    // The release's start: where the stable's own history ends for count comparisons.
+    const startedAt = c.record('cart').startedAt;
+    expect(startedAt).toMatch(/^\d{4}-/);
 
     const before = c.snapshot();
     const other = await c.run({ ...inputs, images: 'app=ghcr.io/acme/cart:v3' }, { env: { GITHUB_RUN_ATTEMPT: '2' } });
@@ -135,8 +138,14 @@ describe('a re-run', () => {
     const stop = c.onRecord('cart', (record) => {
       if (record.weight !== weights.at(-1)) weights.push(record.weight);
     });
+    const startedAtSeen = new Set<string | undefined>();
+    const seen = c.onRecord('cart', (record) => startedAtSeen.add(record.startedAt as string | undefined));
     const again = await c.run(inputs, { env: { GITHUB_RUN_ATTEMPT: '3' } });
     stop();
+    seen();
+    // Kept by the re-run that resumed (a new start time would take the canary's traffic as the stable's history).
+    expect([...startedAtSeen]).toEqual([startedAt]);
+    expect(c.record('cart').startedAt).toBe(startedAt);
     expect(again.code).toBe(0);
     expect(again.outputs['result']).toBe('promoted');
     expect(again.warnings.join('\n')).toContain('Resuming the rollout of cart at 50%');

@@ -110,6 +110,8 @@ describe('rollback mode staged', () => {
     expect(web.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
     expect(deployment('web-canary')).toBeUndefined();
     expect(record('web')).toMatchObject({ phase: 'rolled-back', stableVersion: 'v2', canaryVersion: 'v1' });
+    // Its own start: where the current version's history ends for count comparisons (stableHistoryEnd).
+    expect(Date.parse(record('web').startedAt)).toBeLessThan(Date.parse(record('web').updatedAt));
     expect(c.sim.store.find('coordination.k8s.io/v1/leases', NS, 'deploy-actions-web')).toBeUndefined();
     expect(restored).toEqual({
       web: {

@@ -48,6 +48,7 @@ import {
   type RolloutRecord,
   runUrlOf,
   type StepVerdict,
+  stableHistoryEnd,
 } from '../rollout/record';
 import { selectorText, sideDeployment, versionOf } from '../rollout/workloads';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
@@ -284,6 +285,8 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
       ...(runUrlOf(rt.env) ? { runUrl: runUrlOf(rt.env)! } : {}),
       ...(rt.env['GITHUB_RUN_ID'] ? { runId: rt.env['GITHUB_RUN_ID'] } : {}),
       updatedAt: new Date(rt.clock.now()).toISOString(),
+      // The end of the stable-history window for count comparisons: the current version's traffic before this.
+      startedAt: new Date(rt.clock.now()).toISOString(),
     };
     const save = async (change: Partial<RolloutRecord>) => {
       Object.assign(record, change, { updatedAt: new Date(rt.clock.now()).toISOString() });
@@ -291,7 +294,7 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
       await store.save(record);
     };
     await save({});
-    const staged = new Staged(rt, client, request, units, targets);
+    const staged = new Staged(rt, client, request, units, targets, stableHistoryEnd(record));
     try {
       for (const unit of units) {
         await client.patch('Deployment', { namespace, name: unit.side.metadata!.name! }, unit.side, 'apply', {
@@ -407,6 +410,8 @@ class Staged {
     private readonly request: StagedRequest,
     private readonly units: Unit[],
     private readonly targets: { canary: string; stable: string; namespace: string; app: string },
+    /** Where the current version's own history ends (the staged rollback's start): count comparisons read it. */
+    private readonly history: { stableHistoryEnd?: number },
   ) {}
 
   /** Size the temporary Deployment for `weight`, wait for its pods, move the traffic (as canary.ts does). */
@@ -456,6 +461,7 @@ class Staged {
       clock: this.rt.clock,
       signal: this.rt.signal,
       canaryPods: pods.source(() => this.units.map((unit) => selectorText(unit.side))),
+      ...this.history,
       ...(this.request.providerFor ? { providerFor: this.request.providerFor } : {}),
       onMeasurement: (m) =>
         this.rt.log.info(

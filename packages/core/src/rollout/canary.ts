@@ -492,6 +492,8 @@ export class Rollout {
       this.record.stepIndex = previous.stepIndex;
       this.record.weight = previous.weight; // traffic is still there until the step is set again
       this.record.verdicts = previous.verdicts;
+      // The stable-history window ends where the release began, not at this re-run (its canary has had traffic).
+      if (previous.startedAt !== undefined) this.record.startedAt = previous.startedAt;
     }
     const { namespace } = this.settings;
     await this.rt.log.group('Create the new version beside the stable one', async () => {

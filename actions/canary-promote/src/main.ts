@@ -225,10 +225,12 @@ function parseTraffic(values: Inputs) {
     values.analysis === undefined
       ? []
       : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
-  const steps = stepsOf(values, analysis);
+  const { steps, leftOut } = switchedAnalysisOf(values, stepsOf(values, analysis));
   return {
     analysis,
     steps,
+    /** Blue-green: the comparisons left out of the analysis after the switch (blue has no traffic then). */
+    switchLeftOut: leftOut,
     // A later job's own post-promotion-analysis is compared with the record, not checked alone.
     postPromotion: values.action === 'start' ? postPromotionOf(values, analysis, steps) : undefined,
     scaleDownDelay: scaleDownDelayOf(values['scale-down-delay']),
@@ -256,6 +258,46 @@ function stepsOf(values: Inputs, analysis: MetricSpec[]) {
       '100, or [{ weight: 100, pause: 10m, analysis: [...] }]',
     );
   return steps;
+}
+
+/**
+ * Blue-green's analysis runs after the switch, when blue gets no traffic: a comparison (`compare: stable` /
+ * `baseline`) has no control data then, so a compare-value metric came out inconclusive and switched a
+ * healthy release back, and a count comparison passed without testing anything. They are left out (the log
+ * and summary say so), as post-promotion analysis leaves them out; a step with only comparisons is refused.
+ */
+function switchedAnalysisOf(values: Inputs, steps: ReturnType<typeof stepsOf>) {
+  if (values.strategy !== 'blue-green') return { steps, leftOut: [] as string[] };
+  const leftOut = new Set<string>();
+  const kept = steps.map((step) => {
+    const comparisons = step.analysis.filter((metric) => 'compare' in metric);
+    if (comparisons.length === 0) return step;
+    const analysis = step.analysis.filter((metric) => !('compare' in metric));
+    if (analysis.length === 0) {
+      const input = values.analysis !== undefined ? 'analysis' : 'steps';
+      throw new InputError(
+        input,
+        `has only comparisons for blue-green (${comparisons.map((metric) => `${metric.name}: compare ${'compare' in metric ? metric.compare : ''}`).join(', ')}): its analysis runs after the switch, when blue gets no traffic, so there is nothing to compare with; add a metric without compare (a max on the new version's own error rate, or a kubernetes signal), or use strategy: canary to compare the versions side by side`,
+        (() => {
+          const given: unknown = input === 'analysis' ? values.analysis : values.steps;
+          return typeof given === 'string' ? given : JSON.stringify(given);
+        })(),
+        input === 'analysis'
+          ? '[{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]'
+          : '[{ weight: 100, pause: 10m, analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }] }]',
+      );
+    }
+    for (const metric of comparisons) leftOut.add(metric.name);
+    return { ...step, analysis };
+  });
+  return { steps: kept, leftOut: [...leftOut] };
+}
+
+/** The log and summary line saying which comparisons blue-green's analysis after the switch leaves out. */
+function switchNote(leftOut: string[], steps: ReturnType<typeof stepsOf>): string | undefined {
+  if (leftOut.length === 0) return undefined;
+  const checked = [...new Set(steps.flatMap((step) => step.analysis.map((metric) => metric.name)))];
+  return `Blue-green's analysis after the switch checks ${checked.join(', ')} and leaves out ${leftOut.join(', ')} (compare): after the switch blue gets no traffic to compare with.`;
 }
 
 function parseRouter(values: Inputs) {
@@ -530,6 +572,11 @@ async function progressiveRun(rt: Runtime, values: Inputs, note: { text?: string
   };
   const traffic = parseTraffic(values);
   say(traffic.postPromotion);
+  const switched = values.action === 'start' ? switchNote(traffic.switchLeftOut, traffic.steps) : undefined;
+  if (switched !== undefined) {
+    note.text = note.text ? `${note.text}\n\n${switched}` : switched;
+    rt.log.info(switched);
+  }
   for (const secret of planSecrets(traffic)) rt.mask(secret);
   if (withoutCluster(values)) return commandRelease(rt, values, { ...traffic, ...parseRouter(values) });
   // continue, promote, abort, finalize: the router is the record's (a different one given is refused there).

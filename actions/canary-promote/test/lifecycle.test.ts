@@ -187,20 +187,20 @@ describe('on-step-failure: previous-step', () => {
 
 describe('on-step-failure: previous-step, when going back fails', () => {
   it('says what failed, the phase and weight the record keeps, and what to run', async () => {
-    await c.app('mail', 'ghcr.io/acme/mail:v1');
+    await c.app('memo', 'ghcr.io/acme/memo:v1');
     // Once the 50 % step is set, every patch of the Deployments fails: going back to 25 % cannot happen.
     const faults: Array<() => void> = [];
-    const stop = c.onRecord('mail', (record) => {
+    const stop = c.onRecord('memo', (record) => {
       if (record.weight === 50 && faults.length === 0)
-        for (const name of ['mail', 'mail-canary'])
+        for (const name of ['memo', 'memo-canary'])
           faults.push(c.sim.faults.add({ verb: 'patch', resource: 'deployments', name, status: 503 }));
     });
     const run = await c.run({
-      deployments: 'mail',
-      images: 'app=ghcr.io/acme/mail:v2-bad',
+      deployments: 'memo',
+      images: 'app=ghcr.io/acme/memo:v2-bad',
       steps: `[{ weight: 25, pause: 1m, analysis: [] }, { weight: 50, pause: 5m, analysis: ${RESTARTS} }, { weight: 100 }]`,
       'on-step-failure': 'previous-step',
-      'router-config': '{ service: mail }',
+      'router-config': '{ service: memo }',
     });
     stop();
     for (const off of faults) off();
@@ -208,35 +208,35 @@ describe('on-step-failure: previous-step, when going back fails', () => {
     expect(run.errors.join('\n')).toMatch(
       /^Step failed \(step 2 \(50%\): restarts was \d+.*\), then going back to 25% failed: .*\. The record says phase progressing at 50%; the canary may have its pods and traffic for 25% or 50%: run action: abort to return traffic to stable, or action: continue once the cause is fixed$/,
     );
-    expect(c.record('mail')).toMatchObject({ phase: 'progressing', weight: 50 });
-    const abort = await c.run({ app: 'mail', action: 'abort' }, { env: { GITHUB_RUN_ID: '4310' } });
+    expect(c.record('memo')).toMatchObject({ phase: 'progressing', weight: 50 });
+    const abort = await c.run({ app: 'memo', action: 'abort' }, { env: { GITHUB_RUN_ID: '4310' } });
     expect(abort.outputs['result']).toBe('aborted');
-    expect(c.replicas('mail-canary')).toBe(0);
-    expect(c.replicas('mail')).toBe(4);
+    expect(c.replicas('memo-canary')).toBe(0);
+    expect(c.replicas('memo')).toBe(4);
   });
 
   it('on-step-failure: abort, when returning traffic fails, says so too', async () => {
-    await c.app('post', 'ghcr.io/acme/post:v1');
+    await c.app('blog', 'ghcr.io/acme/blog:v1');
     const faults: Array<() => void> = [];
-    const stop = c.onRecord('post', (record) => {
+    const stop = c.onRecord('blog', (record) => {
       if (record.weight === 50 && faults.length === 0)
-        for (const name of ['post', 'post-canary'])
+        for (const name of ['blog', 'blog-canary'])
           faults.push(c.sim.faults.add({ verb: 'patch', resource: 'deployments', name, status: 503 }));
     });
     const run = await c.run({
-      deployments: 'post',
-      images: 'app=ghcr.io/acme/post:v2-bad',
+      deployments: 'blog',
+      images: 'app=ghcr.io/acme/blog:v2-bad',
       steps: `[{ weight: 25, pause: 1m, analysis: [] }, { weight: 50, pause: 5m, analysis: ${RESTARTS} }, { weight: 100 }]`,
-      'router-config': '{ service: post }',
+      'router-config': '{ service: blog }',
     });
     stop();
     for (const off of faults) off();
     expect(run.errors.join('\n')).toMatch(
       /^Step failed \(step 2 \(50%\): restarts was \d+.*\), then returning traffic to stable failed: .*\. The record says phase progressing at 50%; traffic may still go to the canary: run action: abort \(or rollback with mode: in-flight\)$/,
     );
-    const abort = await c.run({ app: 'post', action: 'abort' }, { env: { GITHUB_RUN_ID: '4311' } });
+    const abort = await c.run({ app: 'blog', action: 'abort' }, { env: { GITHUB_RUN_ID: '4311' } });
     expect(abort.outputs['result']).toBe('aborted');
-    expect(c.replicas('post-canary')).toBe(0);
+    expect(c.replicas('blog-canary')).toBe(0);
   });
 });
 

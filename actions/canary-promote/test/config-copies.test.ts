@@ -70,6 +70,32 @@ describe('config copies across releases', () => {
     );
   });
 
+  it("keeps a user's name with -dav- in it whole: only the suffix of a copy this action made is replaced", async () => {
+    // files-dav-config is the user's own ConfigMap: before, "-dav-config" was taken for a copy's suffix (files-dav-v2).
+    await c.app('files-dav', 'ghcr.io/acme/files-dav:v1', { config: true });
+    const release = async (version: string) => {
+      const run = await c.run({
+        deployments: 'files-dav',
+        images: `app=ghcr.io/acme/files-dav:${version}`,
+        steps: '50,100',
+        pause: '30s',
+        'router-config': '{ service: files-dav }',
+      });
+      expect(run.errors).toEqual([]);
+      expect(run.outputs['result']).toBe('promoted');
+    };
+    await release('v2');
+    expect(envFrom('files-dav')).toBe('files-dav-config-dav-v2');
+    expect(configMap('files-dav-v2')).toBeUndefined();
+    // A copy of our copy: exactly its -dav-v2 is replaced.
+    await release('v3');
+    expect(envFrom('files-dav')).toBe('files-dav-config-dav-v3');
+    expect(configMap('files-dav-config-dav-v3')?.metadata?.annotations?.['deploy-actions.dev/copy-of']).toBe(
+      'files-dav-config-dav-v2',
+    );
+    expect(configMap('files-dav-config')?.data).toEqual({ MODE: 'v1' });
+  });
+
   it('refuses manifests (and values-file) with a canary before anything changes', async () => {
     await c.app('api', 'ghcr.io/acme/api:v1', { config: true });
     const before = c.snapshot();

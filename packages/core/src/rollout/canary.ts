@@ -42,6 +42,7 @@ import {
   baselineVersion,
   configCopy,
   configRefs,
+  copiedFor,
   copyName,
   imagesFor,
   imagesOf,
@@ -195,7 +196,7 @@ export class Rollout {
               throw error;
             });
           if (object === undefined) continue; // optional reference: the pods run without it today
-          map[original] = copyName(original, own.canary);
+          map[original] = copyName(original, own.canary, copiedFor(object));
           copies.push(configCopy(object, map[original], app, own.canary));
         }
       }

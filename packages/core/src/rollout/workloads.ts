@@ -125,10 +125,32 @@ function visitRefs(template: PodTemplateSpec, visit: Visit) {
   }
 }
 
-/** `web-config` + `v2` → `web-config-v2`, kept a valid name; a copy of a copy is renamed from the original. */
-export function copyName(original: string, version: string): string {
-  const base = original.replace(/-dav-[a-z0-9.-]+$/, '');
-  return `${base}-dav-${version.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`.slice(0, 253).replace(/[-.]+$/, '');
+/**
+ * `web-config` + `v2` → `web-config-dav-v2`, kept a valid name; a copy of a copy is renamed from the original.
+ * `copiedFor`: the version `original` was copied for when it is a copy this action made (its version label),
+ * so exactly that `-dav-<version>` suffix is replaced; null: not a copy of ours, its name is kept whole
+ * (`web-dav-settings` is a user's name, not a copy). Left out: any `-dav-…` suffix is taken for a copy's.
+ */
+export function copyName(original: string, version: string, copiedFor?: string | null): string {
+  let base = original;
+  if (copiedFor === undefined) base = original.replace(/-dav-[a-z0-9.-]+$/, '');
+  else if (copiedFor !== null) {
+    const suffix = `-dav-${copySuffix(copiedFor)}`;
+    if (original.endsWith(suffix)) base = original.slice(0, -suffix.length);
+  }
+  return `${base}-dav-${copySuffix(version)}`.slice(0, 253).replace(/[-.]+$/, '');
+}
+
+function copySuffix(version: string): string {
+  return version.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+}
+
+/** The version a ConfigMap or Secret was copied for, when it is a config copy this action made; else null. */
+export function copiedFor(object: KubeObject): string | null {
+  const labels = object.metadata?.labels ?? {};
+  const ours = Object.entries(MANAGED_BY).every(([key, value]) => labels[key] === value);
+  const version = labels[VERSION_LABEL];
+  return ours && object.metadata?.annotations?.['deploy-actions.dev/copy-of'] !== undefined && version ? version : null;
 }
 
 /** Version labels users put on pod templates: kept true to the image when it changes. */

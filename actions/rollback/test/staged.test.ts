@@ -158,3 +158,48 @@ describe('rollback mode staged', () => {
     expect(summary).toContain('Staged rollback aborted (the current version still serves)');
   });
 });
+
+describe('rollback mode staged, Deployments on different tags', () => {
+  beforeAll(async () => {
+    for (const [name, from, to] of [
+      ['auth', 'v1.4', 'v1.5'],
+      ['users', 'v3.2', 'v3.3'],
+    ] as const) {
+      await c.app(name, `ghcr.io/acme/${name}:${from}`, { labels: { tier: 'id' }, podLabels: { version: from } });
+      await c.setImage(name, 'app', `ghcr.io/acme/${name}:${to}`, { version: to });
+    }
+  });
+
+  it('refuses queries by version ({{canary}} would stand for one of the tags) before anything changes', async () => {
+    const before = c.snapshot();
+    const refused = await run({
+      selector: 'tier=id',
+      app: 'identity',
+      steps: '50,100',
+      analysis:
+        '[{ name: error-rate, provider: prometheus, address: "http://prometheus:9090", query: \'sum(rate(http_requests_total{version="{{canary}}",code=~"5.."}[1m]))\', max: 1 }]',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.errors).toMatch(
+      /^Input 'analysis': the Deployments return to different tags \(auth v1\.4, users v3\.2\), but 'error-rate' reads the metrics by version .* \(got "error-rate"\)\. Example: analysis: /,
+    );
+    expect(c.snapshot()).toEqual(before);
+  });
+
+  it("keeps each Deployment's own versions, and the record joins them", async () => {
+    const { code, errors } = await run({ selector: 'tier=id', app: 'identity', steps: '50,100', pause: '30s' });
+    expect(errors).toBe('');
+    expect(code).toBe(0);
+    expect(image('auth')).toBe('ghcr.io/acme/auth:v1.4');
+    expect(image('users')).toBe('ghcr.io/acme/users:v3.2');
+    expect(record('identity')).toMatchObject({
+      phase: 'rolled-back',
+      stableVersion: 'v1.5+v3.3',
+      canaryVersion: 'v1.4+v3.2',
+      workloads: [
+        { stable: 'auth', stableVersion: 'v1.5', canaryVersion: 'v1.4' },
+        { stable: 'users', stableVersion: 'v3.3', canaryVersion: 'v3.2' },
+      ],
+    });
+  });
+});

@@ -22,8 +22,11 @@
  * untouched, and the temporary Deployment goes. The run holds the app's lease
  * and keeps canary-promote's state record, so no release starts meanwhile and
  * `mode: in-flight` can abort a run that died.
+ *
+ * Deployments on different tags keep their own versions (the record joins them, `v1.5+v3.3`, as
+ * canary-promote's does); queries by version are refused then, since `{{canary}}` stands for one version.
  */
-import { UserError } from '../errors';
+import { InputError, UserError } from '../errors';
 import { renderChecksSummary } from '../http';
 import type { CheckSpec } from '../http/spec';
 import { formatDuration } from '../inputs/scalars';
@@ -35,6 +38,7 @@ import type { Deployment, PodTemplateSpec } from '../kube/types';
 import { deploymentReplicaSets, findDeployments } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
 import { PodCache } from '../metrics/kubernetes';
+import { placeholdersIn } from '../metrics/placeholders';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
 import { table } from '../report';
@@ -202,8 +206,14 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
     return report('skipped', skipped);
   }
   for (const unit of units) await unit.router.validate();
-  const currentVersion = versionOf(units[0]!.before.images, 'current');
-  const previousVersion = versionOf(units[0]!.target.images, 'previous');
+  // Each Deployment's own versions (as canary-promote keeps them): their tags joined when they differ.
+  const versions = units.map((unit) => ({
+    current: versionOf(unit.before.images, 'current'),
+    previous: versionOf(unit.target.images, 'previous'),
+  }));
+  const currentVersion = joinVersions(versions.map((v) => v.current));
+  const previousVersion = joinVersions(versions.map((v) => v.previous));
+  refuseVersionQueries(request, units, versions);
   const targets = { canary: previousVersion, stable: currentVersion, namespace, app };
   const queried = uniqueMetrics(request.steps.flatMap((step) => step.analysis)).filter(
     (metric) => metric.kind !== 'kubernetes',
@@ -272,8 +282,10 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
       router: request.router,
       stableVersion: currentVersion,
       canaryVersion: previousVersion,
-      workloads: units.map((unit) => ({
+      workloads: units.map((unit, index) => ({
         stable: unit.name,
+        stableVersion: versions[index]!.current,
+        canaryVersion: versions[index]!.previous,
         canary: unit.side.metadata!.name!,
         stableImages: unit.before.images,
         canaryImages: unit.target.images,
@@ -545,6 +557,42 @@ class Staged {
       );
     }
   }
+}
+
+/** The versions of the Deployments: their one tag, or their different tags joined (`v1.5+v3.3`). */
+function joinVersions(versions: string[]): string {
+  return [...new Set(versions)].join('+');
+}
+
+/**
+ * Deployments returning to different tags (or leaving different ones): a query's `{{canary}}` (the previous
+ * version here), `{{stable}}` (the current one), `{{version}}` and a comparison's control stand for one
+ * version, so they would read one Deployment's pods, or none, and judge the others by them. Refused before
+ * anything changes, as canary-promote refuses them; kubernetes signals are per Deployment already.
+ */
+function refuseVersionQueries(
+  request: StagedRequest,
+  units: Unit[],
+  versions: Array<{ current: string; previous: string }>,
+): void {
+  const distinct = (pick: 'current' | 'previous') => new Set(versions.map((v) => v[pick])).size > 1;
+  if (!distinct('previous') && !distinct('current')) return;
+  // One tag to return to, different ones running now: only what reads the current version is ambiguous.
+  const ambiguous = distinct('previous') ? ['canary', 'stable', 'baseline', 'version'] : ['stable', 'baseline'];
+  const byVersion = uniqueMetrics(request.steps.flatMap((step) => step.analysis)).filter(
+    (metric) =>
+      metric.kind !== 'kubernetes' &&
+      ('compare' in metric || placeholdersIn(JSON.stringify(metric)).some((name) => ambiguous.includes(name))),
+  );
+  if (byVersion.length === 0) return;
+  const which = distinct('previous') ? 'previous' : 'current';
+  const listed = units.map((unit, index) => `${unit.name} ${versions[index]![which]}`).join(', ');
+  throw new InputError(
+    'analysis',
+    `the Deployments ${which === 'previous' ? 'return to different tags' : 'run different tags now'} (${listed}), but ${byVersion.map((metric) => `'${metric.name}'`).join(', ')} ${byVersion.length === 1 ? 'reads' : 'read'} the metrics by version ({{canary}}, {{stable}}, {{version}} or compare), which stands for one version in a query: the other Deployments' pods would be judged by it, or not read at all. Roll back one Deployment at a time (deployments: auth), or check them without a version (provider kubernetes signals)`,
+    byVersion.map((metric) => metric.name).join(', '),
+    '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]',
+  );
 }
 
 function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {

@@ -370,19 +370,22 @@ export class Rollout {
       }
       for (const weight of this.settings.steps.map((step) => step.weight).filter((w) => w < 100))
         for (const line of await unit.router.plan(weight)) lines.push(`at ${weight}%: ${line}`);
-      await this.client.patch(
-        'Deployment',
-        { namespace, name: unit.record.stable },
-        this.promotionPatch(unit),
-        'json',
-        { dryRun: true },
-      );
-      lines.push(
-        `at promotion: Deployment ${unit.record.stable} takes ${describeImages(unit.record.canaryImages)}, then ${unit.record.canary} is deleted`,
-      );
+      lines.push(await this.planPromotion(unit, 'at promotion'));
     }
     lines.push(...this.planPostPromotion());
     return this.outcome('planned', 'Dry run: nothing was changed.', lines);
+  }
+
+  /** The promotion patch of a unit, sent with dryRun=All, as a plan line starting with `when`. */
+  private async planPromotion(unit: Unit, when: string): Promise<string> {
+    await this.client.patch(
+      'Deployment',
+      { namespace: this.settings.namespace, name: unit.record.stable },
+      this.promotionPatch(unit),
+      'json',
+      { dryRun: true },
+    );
+    return `${when}: Deployment ${unit.record.stable} takes ${describeImages(unit.record.canaryImages)} (server dry run passed), then ${unit.record.canary} is deleted`;
   }
 
   /** The config copies of a unit, each sent with dryRun=All. */
@@ -462,16 +465,7 @@ export class Rollout {
         `keep blue (${blue}, ${this.record.stableVersion}) at full size for scale-down-delay ${formatDuration(setting)}, ${checking}`,
       );
     for (const unit of this.units) {
-      await this.client.patch(
-        'Deployment',
-        { namespace, name: unit.record.stable },
-        this.promotionPatch(unit),
-        'json',
-        { dryRun: true },
-      );
-      lines.push(
-        `${setting === 'manual' ? 'at finalize' : 'then'}: Deployment ${unit.record.stable} takes ${describeImages(unit.record.canaryImages)} (server dry run passed), then ${unit.record.canary} is deleted`,
-      );
+      lines.push(await this.planPromotion(unit, setting === 'manual' ? 'at finalize' : 'then'));
     }
     lines.push(...this.planPostPromotion());
     return this.outcome('planned', 'Dry run: nothing was changed.', lines);

@@ -85,4 +85,22 @@ describe('abort during phase promoting', () => {
     await expectOldVersionServing('shop');
     expect(abort.summary).toContain('shop runs v1');
   });
+
+  it('promote run again after a failed promotion keeps the revision the stable ran before it: abort restores v1', async () => {
+    const { revision } = await failedPromotion('cart');
+    // The second promote finds the stable on v2 (its new revision): what it ran before is still revision 1.
+    const again = await c.run({ app: 'cart', action: 'promote', timeout: '3m' });
+    expect(again.code).toBe(1);
+    expect(again.errors.join('\n')).toContain('Promotion of v2 did not finish');
+    expect(c.record('cart')).toMatchObject({ phase: 'promoting' });
+    expect(c.record('cart').workloads[0]).toMatchObject({
+      stableRevision: revision,
+      stableTemplate: { images: { app: 'ghcr.io/acme/cart:v1' }, configMaps: [], secrets: [] },
+    });
+    const abort = await c.run({ app: 'cart', action: 'abort', timeout: '3m' });
+    expect(abort.errors).toEqual([
+      `Aborted by hand. The promotion of v2 had begun: the stable Deployments were rolled back (cart to revision ${revision}) and cart runs v1; traffic is back on it and the canary at 0.`,
+    ]);
+    await expectOldVersionServing('cart');
+  });
 });

@@ -842,13 +842,22 @@ export class Rollout {
     const { namespace } = this.settings;
     // Two waits for the stables' rollout at most.
     await this.holdLease(2 * this.settings.rolloutTimeoutMs);
+    // A promote run again (the record says promoting): the stables have the new template already, maybe part-way;
+    // what they ran before the promotion is what the first promote recorded, and stays so.
+    const again = this.record.phase === 'promoting';
     await this.save({ phase: 'promoting' });
     try {
       await this.rt.log.group(`Promote ${this.record.canaryVersion}`, async () => {
         for (const unit of this.units) {
           unit.stable = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.stable });
-          const revision = Number(unit.stable.metadata?.annotations?.[REVISION_ANNOTATION]);
-          if (Number.isFinite(revision)) unit.record.stableRevision = revision;
+          if (!again) {
+            const revision = Number(unit.stable.metadata?.annotations?.[REVISION_ANNOTATION]);
+            if (Number.isFinite(revision)) unit.record.stableRevision = revision;
+            unit.record.stableTemplate = {
+              images: imagesOf(unit.stable.spec?.template),
+              ...configRefs(unit.stable.spec?.template),
+            };
+          }
           // A pin to the old pods would leave the stable Service without pods once they are replaced.
           await unit.router.releaseStable?.();
           await unit.router.releaseAutoscaler?.();

@@ -52,6 +52,12 @@ export interface WorkloadRecord {
   configCopies: { configMaps: Record<string, string>; secrets: Record<string, string> };
   /** The stable's revision before promotion (what post-promotion rollback returns to). */
   stableRevision?: number;
+  /**
+   * The stable's template before promotion, as the first promote found it: its images and the ConfigMaps and
+   * Secrets it references. An abort during the promotion and a post-promotion rollback return the stable to the
+   * ReplicaSet with this template (a restored ReplicaSet takes a new revision number). Older records: none.
+   */
+  stableTemplate?: { images: Record<string, string>; configMaps: string[]; secrets: string[] };
 }
 
 /** One step of the recorded plan. */

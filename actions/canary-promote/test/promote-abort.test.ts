@@ -103,4 +103,45 @@ describe('abort during phase promoting', () => {
     ]);
     await expectOldVersionServing('cart');
   });
+
+  it('abort again after an abort that patched one stable and failed on the next: the second abort finishes', async () => {
+    await c.app('aa', 'ghcr.io/acme/aa:v1', { labels: { tier: 'plat' } });
+    await c.app('bb', 'ghcr.io/acme/bb:v1', { labels: { tier: 'plat' } });
+    const paused = await c.run({
+      selector: 'tier=plat',
+      app: 'plat',
+      images: 'aa/app=ghcr.io/acme/aa:v2\nbb/app=ghcr.io/acme/bb:v2',
+      steps: '50,100',
+      pause: '1m',
+      'pause-at': '50',
+    });
+    expect(paused.outputs['result']).toBe('paused');
+    c.sim.behaviour.set('ghcr.io/acme/aa:v2', { readyAfter: 'never' });
+    c.sim.behaviour.set('ghcr.io/acme/bb:v2', { readyAfter: 'never' });
+    const promote = await c.run({ app: 'plat', action: 'promote', timeout: '3m' });
+    expect(promote.code).toBe(1);
+    expect(c.images('aa')).toEqual(['ghcr.io/acme/aa:v2']);
+    expect(c.images('bb')).toEqual(['ghcr.io/acme/bb:v2']);
+    // The first abort restores aa (its v1 ReplicaSet becomes revision 3), then bb's patch gets a 503.
+    const off = c.sim.faults.add({ verb: 'patch', resource: 'deployments', name: 'bb', status: 503 });
+    const first = await c.run({ app: 'plat', action: 'abort', timeout: '3m' });
+    off();
+    expect(first.code).toBe(1);
+    const error = first.errors.join('\n');
+    expect(error).toContain('Abort during the promotion of v2 did not finish');
+    expect(error).toContain('(patched: aa to revision 1) (not patched: bb)');
+    expect(error).toContain('run action: abort again');
+    expect(c.record('plat')).toMatchObject({ phase: 'promoting' });
+    expect(c.images('aa')).toEqual(['ghcr.io/acme/aa:v1']);
+    expect(c.images('bb')).toEqual(['ghcr.io/acme/bb:v2']);
+    const second = await c.run({ app: 'plat', action: 'abort', timeout: '3m' });
+    expect(second.errors).toEqual([
+      "Aborted by hand. The promotion of v2 had begun: the stable Deployments were rolled back (bb to revision 1; aa ran v1's template already) and aa, bb run v1; traffic is back on them and the canary at 0.",
+    ]);
+    expect(c.images('aa')).toEqual(['ghcr.io/acme/aa:v1']);
+    expect(c.images('bb')).toEqual(['ghcr.io/acme/bb:v1']);
+    expect(c.record('plat')).toMatchObject({ phase: 'aborted', weight: 0 });
+    await c.clock.sleep(30_000);
+    for (const name of ['aa', 'bb']) expect(c.deployment(name)?.status?.updatedReplicas).toBe(c.replicas(name));
+  });
 });

@@ -11,10 +11,10 @@ import { InputError, UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
 import type { KubeClient } from '../kube/client';
 import { isNotFound } from '../kube/errors';
-import { planUndo } from '../kube/history';
+import { planUndo, revisionOf, type UndoPlan } from '../kube/history';
 import { REVISION_ANNOTATION } from '../kube/rollout-status';
 import { waitForRollout } from '../kube/rollout-wait';
-import type { Deployment, KubeObject } from '../kube/types';
+import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { deploymentReplicaSets } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
 import { PodCache } from '../metrics/kubernetes';
@@ -783,18 +783,23 @@ export class Rollout {
     const { namespace } = this.settings;
     const { stableVersion, canaryVersion } = this.record;
     const undone: string[] = [];
+    const already: string[] = [];
+    const pending = this.units.map((unit) => unit.record.stable);
     try {
       await this.holdLease(this.settings.rolloutTimeoutMs);
       for (const unit of this.units) {
         const name = unit.record.stable;
         const stable = await this.client.get<Deployment>('Deployment', { namespace, name });
-        const revision = unit.record.stableRevision;
-        // A record without the revision: a stable still on its old images never took the new template.
-        if (revision === undefined && sameImages(imagesOf(stable.spec?.template), unit.record.stableImages)) continue;
-        const plan = planUndo(stable, await deploymentReplicaSets(this.client, stable), revision ?? 0);
-        if (plan.kind !== 'patch') continue;
+        // A stable on its old template (never took the new one, or an earlier abort restored it) is left alone.
+        const plan = await this.planRestore(unit, stable);
+        if (plan?.kind !== 'patch') {
+          already.push(name);
+          pending.splice(pending.indexOf(name), 1);
+          continue;
+        }
         await this.client.patch('Deployment', { namespace, name }, plan.patch, 'json');
         undone.push(`${name} to revision ${plan.to.revision}`);
+        pending.splice(pending.indexOf(name), 1);
         this.log.info(
           `Deployment ${name}: back to revision ${plan.to.revision} (${describeImages(unit.record.stableImages)})`,
         );
@@ -811,18 +816,63 @@ export class Rollout {
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
       throw new UserError(
-        `Abort during the promotion of ${canaryVersion} did not finish: rolling the stable Deployments back to ${stableVersion} failed: ${message}${undone.length > 0 ? ` (patched: ${undone.join(', ')})` : ''}. The record still says phase promoting and the stables may run ${canaryVersion}, ${stableVersion} or a mix; traffic and the canary were not changed: run action: abort again, or rollback with mode: kubernetes`,
+        `Abort during the promotion of ${canaryVersion} did not finish: rolling the stable Deployments back to ${stableVersion} failed: ${message}${undone.length > 0 ? ` (patched: ${undone.join(', ')})` : ''}${pending.length > 0 ? ` (not patched: ${pending.join(', ')})` : ''}. The record still says phase promoting and the stables may run ${canaryVersion}, ${stableVersion} or a mix; traffic and the canary were not changed: run action: abort again (it leaves a stable already back on its template before the promotion alone and rolls back the others), or rollback with mode: kubernetes`,
       );
     }
     const stables = this.units.map((unit) => unit.record.stable).join(', ');
     const text = `${reason.replace(/\.?$/, '.')} The promotion of ${canaryVersion} had begun: ${
       undone.length > 0
-        ? `the stable Deployments were rolled back (${undone.join(', ')}) and`
-        : 'the stable Deployments had not taken it yet and'
+        ? `the stable Deployments were rolled back (${undone.join(', ')}${already.length > 0 ? `; ${already.join(', ')} ran ${stableVersion}'s template already` : ''}) and`
+        : 'the stable Deployments had not taken it yet (or an earlier abort restored them) and'
     } ${stables} ${this.units.length === 1 ? 'runs' : 'run'} ${stableVersion}; traffic is back on ${this.units.length === 1 ? 'it' : 'them'} and the canary at 0.`;
     await this.abortTraffic(text);
     this.log.warning(text);
     return this.outcome('aborted', text);
+  }
+
+  /**
+   * The undo that puts a stable back on the template it ran before the promotion (images and config references,
+   * as the first promote recorded them; older records: the images at start and none of the new config copies).
+   * Undefined when it runs that template already. The target is found by template, not by revision number:
+   * Kubernetes gives a restored ReplicaSet the next revision, so the recorded number is gone after one undo.
+   */
+  private async planRestore(unit: Unit, stable: Deployment): Promise<UndoPlan | undefined> {
+    const before = unit.record.stableTemplate;
+    const copies = new Set([
+      ...Object.values(unit.record.configCopies.configMaps),
+      ...Object.values(unit.record.configCopies.secrets),
+    ]);
+    const images = before?.images ?? unit.record.stableImages;
+    const isBefore = (template: PodTemplateSpec | undefined) => {
+      if (!equalImages(imagesOf(template), images)) return false;
+      const refs = configRefs(template);
+      if (before)
+        return (
+          refs.configMaps.join('\n') === [...before.configMaps].sort().join('\n') &&
+          refs.secrets.join('\n') === [...before.secrets].sort().join('\n')
+        );
+      return ![...refs.configMaps, ...refs.secrets].some((name) => copies.has(name));
+    };
+    if (isBefore(stable.spec?.template)) return undefined;
+    const name = stable.metadata!.name!;
+    const replicaSets = await deploymentReplicaSets(this.client, stable);
+    const revisions = replicaSets
+      .filter((replicaSet) => isBefore(replicaSet.spec?.template))
+      .map(revisionOf)
+      .filter((revision): revision is number => revision !== undefined);
+    if (revisions.length === 0)
+      throw new UserError(
+        `Deployment ${name} has no ReplicaSet left with the template it ran before the promotion (${describeImages(images)}; revisions: ${
+          replicaSets
+            .map(revisionOf)
+            .filter((revision) => revision !== undefined)
+            .sort((a, b) => a - b)
+            .join(', ') || 'none'
+        }): give it those images by hand (rollback with mode: kubernetes and its revision, or kubectl set image)`,
+      );
+    const recorded = unit.record.stableRevision;
+    const target = recorded !== undefined && revisions.includes(recorded) ? recorded : Math.max(...revisions);
+    return planUndo(stable, replicaSets, target);
   }
 
   /** The JSON patch that gives the stable the canary's template (new images, versioned config), labels kept. */
@@ -970,8 +1020,8 @@ export class Rollout {
     const { namespace } = this.settings;
     for (const unit of this.units) {
       const stable = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.stable });
-      const plan = planUndo(stable, await deploymentReplicaSets(this.client, stable), unit.record.stableRevision ?? 0);
-      if (plan.kind === 'patch')
+      const plan = await this.planRestore(unit, stable);
+      if (plan?.kind === 'patch')
         await this.client.patch('Deployment', { namespace, name: unit.record.stable }, plan.patch, 'json');
     }
     await Promise.all(
@@ -1160,9 +1210,10 @@ function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {
   return [...seen.values()];
 }
 
-function sameImages(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(b);
-  return keys.length > 0 && keys.every((container) => a[container] === b[container]);
+/** The same containers with the same images. */
+function equalImages(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((container) => a[container] === b[container]);
 }
 
 function describeImages(images: Record<string, string>): string {

@@ -5,6 +5,7 @@
  * need. `manifests` is refused with a canary: it would never be applied.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForRollout } from '../../../packages/core/src/kube';
 import { type Cluster, NS, startCluster } from './cluster';
 
 let c: Cluster;
@@ -94,6 +95,68 @@ describe('config copies across releases', () => {
       'files-dav-config-dav-v2',
     );
     expect(configMap('files-dav-config')?.data).toEqual({ MODE: 'v1' });
+  });
+
+  it("refuses a copy name another app's release made (a shared ConfigMap, the same tag): its copy is left as it was", async () => {
+    await c.client.create('ConfigMap', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'shared-config', namespace: NS },
+      data: { MODE: 'v1' },
+    });
+    for (const name of ['left', 'right']) {
+      await c.app(name, `ghcr.io/acme/${name}:v1`);
+      await c.client.patch(
+        'Deployment',
+        { namespace: NS, name },
+        {
+          spec: {
+            template: {
+              spec: { containers: [{ name: 'app', envFrom: [{ configMapRef: { name: 'shared-config' } }] }] },
+            },
+          },
+        },
+        'strategic',
+      );
+      await waitForRollout(
+        c.client,
+        { kind: 'Deployment', namespace: NS, name },
+        { clock: c.clock, timeoutMs: 600_000 },
+      );
+    }
+    const run = (name: string) =>
+      c.run({
+        deployments: name,
+        images: `app=ghcr.io/acme/${name}:v2`,
+        steps: '50,100',
+        pause: '30s',
+        'router-config': `{ service: ${name} }`,
+      });
+    expect((await run('left')).outputs['result']).toBe('promoted');
+    expect(envFrom('left')).toBe('shared-config-dav-v2');
+    const leftCopy = () =>
+      c.find<ConfigMap & { metadata?: { labels?: Record<string, string> } }>('v1/configmaps', 'shared-config-dav-v2');
+    expect(leftCopy()?.data).toEqual({ MODE: 'v1' });
+    // Edited for right's release: writing right's copy under the same name would change what left's pods read.
+    await c.client.patch(
+      'ConfigMap',
+      { namespace: NS, name: 'shared-config' },
+      { data: { MODE: 'edited-for-right' } },
+      'merge',
+    );
+    const refused = await run('right');
+    expect(refused.code).toBe(1);
+    expect(refused.errors).toEqual([
+      'ConfigMap shared-config-dav-v2 exists and is app "left"\'s copy (its deploy-actions.dev/app label): "right"\'s copy of shared-config for this release would overwrite it, and pods that read it would get other config. Nothing was changed. Apps sharing shared-config make the same copy name for the same tag: release them with different tags, or give each app its own ConfigMap',
+    ]);
+    expect(leftCopy()?.data).toEqual({ MODE: 'v1' });
+    expect(leftCopy()?.metadata?.labels?.['deploy-actions.dev/app']).toBe('left');
+    expect(c.deployment('right-canary')).toBeUndefined();
+    expect(envFrom('right')).toBe('shared-config');
+    // Same content, still another app's copy: refused as well (right's abort or promotion would manage left's copy).
+    await c.client.patch('ConfigMap', { namespace: NS, name: 'shared-config' }, { data: { MODE: 'v1' } }, 'merge');
+    expect((await run('right')).errors.join('\n')).toContain('is app "left"\'s copy');
+    expect(leftCopy()?.data).toEqual({ MODE: 'v1' });
   });
 
   it('refuses manifests (and values-file) with a canary before anything changes', async () => {

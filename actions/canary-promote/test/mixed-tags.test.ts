@@ -2,7 +2,8 @@
  * A version per Deployment, where one of them is given the image it already runs: refused before anything
  * changes (its canary would carry the stable's version label, and its config copy would be the stable's live
  * one, which finalize after an abort deleted). And finalize after an abort keeps any config copy a Deployment
- * still references (another app's release of the same tag made the same name).
+ * still references (another Deployment was pointed at it by hand; another app's release of the same tag is
+ * refused before it writes the same name, see config-copies.test.ts).
  */
 import { type Deployment, waitForRollout } from '@deploy-actions/core/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,16 +72,6 @@ describe('finalize after an abort', () => {
     });
     await reading('left');
     await reading('right');
-    const left = await c.run({
-      deployments: 'left',
-      images: 'app=ghcr.io/acme/left:v2',
-      steps: '50,100',
-      pause: '30s',
-      'router-config': '{ service: left }',
-    });
-    expect(left.outputs['result']).toBe('promoted');
-    expect(envFrom('left')).toBe('shared-config-dav-v2');
-
     const right = await c.run({
       deployments: 'right',
       images: 'app=ghcr.io/acme/right:v2',
@@ -90,6 +81,25 @@ describe('finalize after an abort', () => {
       'router-config': '{ service: right }',
     });
     expect(right.outputs['result']).toBe('paused');
+    // left is pointed at right's copy by hand while right's release is paused.
+    await c.client.patch(
+      'Deployment',
+      { namespace: NS, name: 'left' },
+      {
+        spec: {
+          template: {
+            spec: { containers: [{ name: 'app', envFrom: [{ configMapRef: { name: 'shared-config-dav-v2' } }] }] },
+          },
+        },
+      },
+      'strategic',
+    );
+    await waitForRollout(
+      c.client,
+      { kind: 'Deployment', namespace: NS, name: 'left' },
+      { clock: c.clock, timeoutMs: 600_000 },
+    );
+    expect(envFrom('left')).toBe('shared-config-dav-v2');
     expect((await c.run({ app: 'right', action: 'abort' })).outputs['result']).toBe('aborted');
     const finalized = await c.run({ app: 'right', action: 'finalize' });
     expect(finalized.errors).toEqual(['Finalized: canary objects of v2 removed.']);

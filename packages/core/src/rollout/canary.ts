@@ -197,7 +197,9 @@ export class Rollout {
             });
           if (object === undefined) continue; // optional reference: the pods run without it today
           map[original] = copyName(original, own.canary, copiedFor(object));
-          copies.push(configCopy(object, map[original], app, own.canary));
+          const copy = configCopy(object, map[original], app, own.canary);
+          await this.checkCopy(kind, copy, original);
+          copies.push(copy);
         }
       }
       const suffix = settings.strategy === 'blue-green' ? 'green' : 'canary';
@@ -280,6 +282,45 @@ export class Rollout {
       startedAt: new Date(this.rt.clock.now()).toISOString(),
       ...(settings.plan ? { plan: settings.plan } : {}),
     };
+  }
+
+  /**
+   * A config copy's name may exist already: this app's own copy of the same release (a start run again) is
+   * written again. Another app's copy (two apps sharing a ConfigMap and a tag make the same name), an object
+   * that is not a copy of ours, or one whose content differs from what would be written (its original was
+   * edited since) is refused before anything changes: writing it would change the config of pods that read it.
+   */
+  private async checkCopy(kind: 'ConfigMap' | 'Secret', copy: KubeObject, original: string): Promise<void> {
+    const name = copy.metadata!.name!;
+    const existing = await this.client
+      .get(kind, { namespace: this.settings.namespace, name })
+      .catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+    if (existing === undefined) return;
+    const app = this.store.app;
+    const owner = copiedFor(existing) === null ? undefined : existing.metadata?.labels?.[APP_LABEL];
+    const content = (object: KubeObject) => {
+      const { data, binaryData, stringData, type } = object as KubeObject & Record<string, unknown>;
+      return canonicalJson({ data, binaryData, stringData, type });
+    };
+    const why =
+      owner === undefined
+        ? `exists and is not a config copy this action made`
+        : owner !== app
+          ? `exists and is app "${owner}"'s copy (its ${APP_LABEL} label)`
+          : content(existing) !== content(copy)
+            ? `exists (an earlier start of this release made it) with content different from ${original}'s now`
+            : undefined;
+    if (why === undefined) return;
+    throw new UserError(
+      `${kind} ${name} ${why}: "${app}"'s copy of ${original} for this release would overwrite it, and pods that read it would get other config. Nothing was changed. ${
+        owner !== undefined && owner !== app
+          ? `Apps sharing ${original} make the same copy name for the same tag: release them with different tags, or give each app its own ${kind}`
+          : `Delete ${name} once no pod reads it (kubectl delete ${kind.toLowerCase()} ${name}), or rename ${original}`
+      }`,
+    );
   }
 
   /**
@@ -1208,6 +1249,15 @@ function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {
   const seen = new Map<string, MetricSpec>();
   for (const metric of metrics) if (!seen.has(metric.name)) seen.set(metric.name, metric);
   return [...seen.values()];
+}
+
+/** JSON with object keys sorted, for comparing content. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b)))
+      : item,
+  );
 }
 
 /** The same containers with the same images. */

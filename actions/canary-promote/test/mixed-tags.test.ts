@@ -33,7 +33,7 @@ describe('several Deployments, one given the image it runs', () => {
     });
     expect(refused.code).toBe(1);
     expect(refused.errors.join('\n')).toBe(
-      "Input 'images': users already runs v3.2 (app=ghcr.io/acme/users:v3.2): a Deployment given the version it runs has nothing to roll out, and its canary would carry the stable's version and config copies. Give it its new image, or leave it out of the rollout (deployments: auth) (got \"auth/app=ghcr.io/acme/auth:v1.5, users/app=ghcr.io/acme/users:v3.2\"). Example: images: auth/app=ghcr.io/acme/auth:v1.5, users/app=ghcr.io/acme/users:v3.3",
+      "Input 'images': users already runs v3.2 (app=ghcr.io/acme/users:v3.2): a Deployment given the images it runs has nothing to roll out, and its canary would carry the stable's version and config copies. Give it its new image, or leave it out of the rollout (deployments: auth) (got \"auth/app=ghcr.io/acme/auth:v1.5, users/app=ghcr.io/acme/users:v3.2\"). Example: images: auth/app=ghcr.io/acme/auth:v1.5, users/app=ghcr.io/acme/users:v3.3",
     );
     expect(c.snapshot()).toEqual(before);
     expect(c.find('v1/configmaps', 'users-config-dav-v3.2')).toBeUndefined();

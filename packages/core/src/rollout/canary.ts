@@ -40,6 +40,7 @@ import {
 import {
   baselineTemplate,
   baselineVersion,
+  changedVersion,
   configCopy,
   configRefs,
   copiedFor,
@@ -141,34 +142,43 @@ export class Rollout {
     const app = this.store.app;
     // Each Deployment's own versions, from the images it is given: its version labels, config copies and
     // baseline say its own tag (auth v1.5 and users v3.3 are never both labelled v1.5).
+    // Whether a Deployment changes is decided by its full image references, container by container (a new
+    // digest of the same tag, another registry, a sidecar beside an unchanged first container all change it);
+    // the version labels follow, the canary's always told apart from the stable's.
     const versions = stables.map((stable, index) => {
       const current = imagesOf(stable.spec?.template);
       const given = perDeployment[index]!;
+      // (A Deployment given no image at all, e.g. a canary the selector matched, is left to the later checks.)
+      const changes =
+        Object.keys(given).length === 0 ||
+        Object.entries(given).some(([container, image]) => current[container] !== image);
+      const stableLabel = versionOf(Object.fromEntries(Object.keys(given).map((c) => [c, current[c]!])), 'stable');
       return {
-        stable: versionOf(Object.fromEntries(Object.keys(given).map((c) => [c, current[c]!])), 'stable'),
-        canary: versionOf(given, 'canary'),
+        stable: stableLabel,
+        canary: changes ? changedVersion(current, given, stableLabel) : stableLabel,
+        changes,
       };
     });
     const stableVersion = joinVersions(versions.map((v) => v.stable));
     const canaryVersion = joinVersions(versions.map((v) => v.canary));
-    if (versions.every((v) => v.canary === v.stable))
+    if (versions.every((v) => !v.changes))
       throw new UserError(
-        `The new images are the version already running ("${stableVersion}"): nothing to roll out (images: ${Object.values(images).join(', ')})`,
+        `The new images are the images already running (version "${stableVersion}"): nothing to roll out (images: ${Object.values(images).join(', ')})`,
       );
-    // One Deployment given the version it runs: its canary would be the stable (same version label, its config
+    // One Deployment given the images it runs: its canary would be the stable (same version label, its config
     // copy the stable's live one, which an abort's finalize would delete). Refused: only the ones that change.
     const unchanged = stables.flatMap((stable, index) => {
       const own = versions[index]!;
-      if (own.canary !== own.stable) return [];
+      if (own.changes) return [];
       const current = imagesOf(stable.spec?.template);
       const now = Object.keys(perDeployment[index]!).map((container) => `${container}=${current[container]}`);
       return [`${stable.metadata!.name} already runs ${own.stable} (${now.join(', ')})`];
     });
     if (unchanged.length > 0) {
-      const changed = stables.filter((_, index) => versions[index]!.canary !== versions[index]!.stable);
+      const changed = stables.filter((_, index) => versions[index]!.changes);
       throw new InputError(
         'images',
-        `${unchanged.join('; ')}: a Deployment given the version it runs has nothing to roll out, and its canary would carry the stable's version and config copies. Give it its new image, or leave it out of the rollout (deployments: ${changed.map((stable) => stable.metadata!.name).join(', ')})`,
+        `${unchanged.join('; ')}: a Deployment given the images it runs has nothing to roll out, and its canary would carry the stable's version and config copies. Give it its new image, or leave it out of the rollout (deployments: ${changed.map((stable) => stable.metadata!.name).join(', ')})`,
         Object.entries(images)
           .map(([container, image]) => `${container}=${image}`)
           .join(', '),

@@ -11,15 +11,48 @@ import { APP_LABEL, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from './record';
 
 export type Role = 'canary' | 'baseline';
 
-/** The image tag as a label value: `ghcr.io/acme/web:v1.2.3` → `v1.2.3` (the simulated apps and most dashboards label by tag). */
+/**
+ * The image tag as a label value: `ghcr.io/acme/web:v1.2.3` → `v1.2.3` (the simulated apps and most dashboards
+ * label by tag). An image by digest only (`web@sha256:3f…`) → `sha256-<first 12 hex>`; no tag and no digest → `latest`.
+ */
 export function versionOf(images: Record<string, string>, fallback: string): string {
   const first = Object.values(images)[0];
   if (first === undefined) return fallback;
-  const noDigest = first.split('@')[0]!;
+  const [noDigest, digest] = first.split('@') as [string, string | undefined];
   const slash = noDigest.lastIndexOf('/');
   const colon = noDigest.lastIndexOf(':');
-  const tag = colon > slash ? noDigest.slice(colon + 1) : 'latest';
+  const tag = colon > slash ? noDigest.slice(colon + 1) : digest ? digestVersion(digest) : 'latest';
   return labelValue(tag) || fallback;
+}
+
+/** `sha256:3f2a…` → `sha256-3f2a…` (its first 12 hex digits): a label value for a digest. */
+export function digestVersion(digest: string): string {
+  const [algorithm, hex = ''] = digest.split(':');
+  return labelValue(`${algorithm}-${hex.slice(0, 12)}`);
+}
+
+/**
+ * The canary's version label when the new images differ from the running ones but their tags do not tell
+ * them apart (a new digest of the same tag, another registry, only a sidecar changed): the tag of the first
+ * container that changes, else its digest (`sha256-<12 hex>`), else the stable's tag with a short hash of the
+ * new images. Never the stable's label: the canary's pods, config copies and queries must be told apart.
+ */
+export function changedVersion(
+  current: Record<string, string>,
+  given: Record<string, string>,
+  stableVersion: string,
+): string {
+  const canary = versionOf(given, 'canary');
+  if (canary !== stableVersion) return canary;
+  const changed = Object.entries(given).filter(([container, image]) => current[container] !== image);
+  const byTag = versionOf(Object.fromEntries(changed), 'canary');
+  if (byTag !== stableVersion) return byTag;
+  const digest = changed.map(([, image]) => image.split('@')[1]).find((d) => d !== undefined);
+  if (digest && digestVersion(digest) !== stableVersion) return digestVersion(digest);
+  let hash = 0x811c9dc5;
+  for (const char of JSON.stringify(changed)) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  const suffix = hash.toString(16).padStart(8, '0');
+  return `${stableVersion.slice(0, 63 - suffix.length - 1).replace(/[^A-Za-z0-9]+$/, '')}-${suffix}`;
 }
 
 function labelValue(text: string): string {

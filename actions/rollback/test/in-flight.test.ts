@@ -160,4 +160,48 @@ describe('rollback of a rollout in flight', () => {
     expect(code).toBe(1);
     expect(rt.lines('error').join('\n')).toContain("Input 'deployments': name the Deployments to roll back");
   });
+  it("mode in-flight refuses while another run holds the app's lease, naming it, and takes and releases it otherwise", async () => {
+    await app('mail', 'ghcr.io/acme/mail:v1');
+    const started = await run(canaryPromote, {
+      deployments: 'mail',
+      images: 'app=ghcr.io/acme/mail:v2',
+      steps: '25,50,100',
+      pause: '1m',
+      'pause-at': '25',
+      'router-config': '{ service: mail }',
+    });
+    expect(started.code).toBe(0);
+    expect(record('mail')).toMatchObject({ phase: 'paused', weight: 25 });
+    // A promote of mail in another workflow holds the lease now.
+    const now = new Date(c.clock.now()).toISOString().replace('Z', '000Z');
+    await c.client.create('Lease', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: 'deploy-actions-mail',
+        namespace: 'shop',
+        annotations: { 'deploy-actions.dev/run-url': 'https://github.com/acme/shop/actions/runs/9999' },
+      },
+      spec: { holderIdentity: '9999-1', leaseDurationSeconds: 600, renewTime: now, acquireTime: now },
+    });
+    const refused = await run(rollback, { deployments: 'mail', mode: 'in-flight', reason: 'mail 5xx' });
+    expect(refused.code).toBe(1);
+    expect(refused.rt.lines('error').join('\n')).toContain(
+      'Another run is rolling out "mail" in "shop": lease deploy-actions-mail is held by 9999-1 (https://github.com/acme/shop/actions/runs/9999)',
+    );
+    expect(record('mail')).toMatchObject({ phase: 'paused', weight: 25 });
+    expect(deployment('mail-canary')?.spec?.replicas).toBe(1);
+    expect(
+      c.find<{ spec?: { holderIdentity?: string } }>('coordination.k8s.io/v1/leases', 'deploy-actions-mail')?.spec
+        ?.holderIdentity,
+    ).toBe('9999-1');
+
+    await c.client.delete('Lease', { namespace: 'shop', name: 'deploy-actions-mail' });
+    const rolledBack = await run(rollback, { deployments: 'mail', mode: 'in-flight', reason: 'mail 5xx' });
+    expect(rolledBack.code).toBe(0);
+    expect(record('mail')).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(deployment('mail-canary')?.spec?.replicas ?? 0).toBe(0);
+    // Taken for the abort and handed back after it.
+    expect(c.find('coordination.k8s.io/v1/leases', 'deploy-actions-mail')).toBeUndefined();
+  });
 });

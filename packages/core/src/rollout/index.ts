@@ -7,7 +7,8 @@ import type { KubeClient } from '../kube/client';
 import type { RouterDeps, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import { Rollout, type RolloutOutcome } from './canary';
-import { IN_FLIGHT_PHASES, RecordStore } from './record';
+import { holderIdentity, RolloutLease } from './lease';
+import { IN_FLIGHT_PHASES, RecordStore, runUrlOf } from './record';
 
 export {
   canaryReplicas,
@@ -36,33 +37,59 @@ export interface AbortOptions {
   reason: string;
   /** Builds the router the record names (rollback passes createRouter bound to its deps). */
   makeRouter: (target: TrafficTarget) => TrafficRouter;
+  /** Limit for each wait on pods (an abort during the promotion waits for the stables); default 600 s. */
+  timeoutMs?: number | undefined;
 }
+
+/** What abortRollout waits at most for pods when not told. */
+export const ABORT_TIMEOUT_MS = 600_000;
 
 /**
  * Abort the in-flight rollout of `app` as the record describes it: traffic to
- * stable, canary and baseline scaled to 0, record phase `aborted`. Returns
+ * stable, canary and baseline scaled to 0, record phase `aborted` (during the
+ * promotion the stables go back to their template before it). Returns
  * undefined when no rollout is in flight. Rollback's `mode: in-flight` calls this.
+ * It holds the app's Lease as canary-promote does (it may rewrite the stables'
+ * pod templates): while another run holds it, it is refused with a UserError
+ * naming that run, before anything changes; the lease is released after.
  */
 export async function abortRollout(
   rt: Runtime,
   client: KubeClient,
   options: AbortOptions,
 ): Promise<RolloutOutcome | undefined> {
-  const store = await RecordStore.load(client, options.namespace, options.app);
-  const record = store.record;
-  if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return undefined;
-  const rollout = new Rollout(rt, client, store, {
-    strategy: record.strategy,
-    namespace: record.namespace,
-    steps: [],
-    onStepFailure: 'abort',
-    baseline: record.workloads.some((w) => w.baseline !== undefined),
-    router: record.router,
-    makeRouter: options.makeRouter,
-    rolloutTimeoutMs: 600_000,
+  const first = await RecordStore.load(client, options.namespace, options.app);
+  if (!first.record || !IN_FLIGHT_PHASES.includes(first.record.phase)) return undefined;
+  const timeoutMs = options.timeoutMs ?? ABORT_TIMEOUT_MS;
+  const lease = await RolloutLease.acquire(client, {
+    namespace: options.namespace,
+    app: options.app,
+    holder: holderIdentity(rt.env),
+    runUrl: runUrlOf(rt.env),
+    clock: rt.clock,
+    holdMs: timeoutMs,
   });
-  await rollout.resume(record);
-  return rollout.abort(options.reason);
+  try {
+    // Read again under the lease: the run that held it may have finished or moved the rollout since.
+    const store = await RecordStore.load(client, options.namespace, options.app);
+    const record = store.record;
+    if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return undefined;
+    const rollout = new Rollout(rt, client, store, {
+      strategy: record.strategy,
+      namespace: record.namespace,
+      steps: [],
+      onStepFailure: 'abort',
+      baseline: record.workloads.some((w) => w.baseline !== undefined),
+      router: record.router,
+      makeRouter: options.makeRouter,
+      rolloutTimeoutMs: timeoutMs,
+      holdLease: (ms) => lease.hold(ms),
+    });
+    await rollout.resume(record);
+    return await rollout.abort(options.reason);
+  } finally {
+    await lease.release();
+  }
 }
 
 export { trafficInputs } from './inputs';

@@ -33,7 +33,7 @@ import {
   structured,
   url,
 } from '@deploy-actions/core/inputs';
-import { findDeployments, KubeClient, kubeInputs, resolveNamespace } from '@deploy-actions/core/kube';
+import { type Deployment, findDeployments, KubeClient, kubeInputs, resolveNamespace } from '@deploy-actions/core/kube';
 import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
 import {
   CommandRollout,
@@ -50,6 +50,7 @@ import {
   type RolloutPlan,
   type RolloutRecord,
   readLease,
+  readRolloutRecord,
   renderRolloutSummary,
   runUrlOf,
   trafficInputs,
@@ -66,7 +67,13 @@ import {
   type RouterConfig,
   type RouterKind,
 } from '@deploy-actions/core/routing';
-import { type ActionDefinition, type ActionOutcome, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
+import {
+  type ActionDefinition,
+  type ActionOutcome,
+  commonInputs,
+  failedWith,
+  type Runtime,
+} from '@deploy-actions/core/runtime';
 
 export const inputs = defineInputs({
   strategy: string({ choices: ['canary', 'blue-green', 'rolling', 'helm'], default: 'canary' }),
@@ -602,6 +609,30 @@ async function progressiveRun(rt: Runtime, values: Inputs, note: { text?: string
       'web',
     );
   const store = await RecordStore.load(client, namespace, app);
+  try {
+    return await progressiveFor(rt, values, { plan, say, client, namespace, resolved, stables, app, store });
+  } catch (error) {
+    // The `phase` output after a failure: the record's phase now (read again: the run may have moved it).
+    const record = await readRolloutRecord(client, namespace, app).catch(() => store.record);
+    throw record ? failedWith(error, { phase: record.phase, weight: record.weight }) : error;
+  }
+}
+
+async function progressiveFor(
+  rt: Runtime,
+  values: Inputs,
+  context: {
+    plan: ReturnType<typeof parsePlan>;
+    say: (postPromotion: ReturnType<typeof parseTraffic>['postPromotion']) => void;
+    client: KubeClient;
+    namespace: string;
+    resolved: Resolved;
+    stables: Deployment[];
+    app: string;
+    store: RecordStore;
+  },
+): Promise<ActionOutcome> {
+  const { plan, say, client, namespace, resolved, stables, app, store } = context;
   // Set by withLease: the rollout extends the lease before each wait.
   const held: { lease?: RolloutLease } = {};
   const settingsFor = (
@@ -795,6 +826,8 @@ function previewChecks(rt: Runtime, values: Resolved) {
 const canaryPromote: ActionDefinition<Inputs> = {
   name: 'canary-promote',
   inputs,
+  // `result` is promoted|aborted|...; a run that fails says `failed` (and `phase` the record's), the JSON is in report.
+  verdictResult: true,
   async run(rt, values) {
     checkStrategyInputs(values);
     if (values.strategy === 'rolling' || values.strategy === 'helm') return plainDeploy(rt, values);

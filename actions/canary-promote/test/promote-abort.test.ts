@@ -42,6 +42,14 @@ async function failedPromotion(app: string) {
   );
   expect(error).toContain('to roll them back to v1, the revision each ran before');
   expect(c.record(app)).toMatchObject({ phase: 'promoting' });
+  // The outputs say so too: result is the verdict word, phase the record's, the JSON document in report.
+  expect(promote.outputs['result']).toBe('failed');
+  expect(promote.outputs['phase']).toBe('promoting');
+  expect(JSON.parse(promote.outputs['report'] ?? '{}')).toMatchObject({
+    action: 'canary-promote',
+    verdict: 'failure',
+    error: expect.stringContaining('Promotion of v2 did not finish'),
+  });
   expect(c.images(app)).toEqual([`ghcr.io/acme/${app}:v2`]);
   const state = Object.fromEntries(
     ['rollout-app', 'rollout-finished'].map((key) => [key, promote.rt.state.get(key) ?? '']),

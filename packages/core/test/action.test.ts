@@ -11,6 +11,7 @@ import {
   commonInputs,
   createMemoryRuntime,
   executeAction,
+  failedWith,
 } from '@deploy-actions/core/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -93,6 +94,33 @@ describe('executeAction', () => {
     expect(Object.keys(rt.outputs).sort()).toEqual(['report', 'result']);
     expect(rt.outputs['result']).toBe('promoted');
     expect(JSON.parse(rt.outputs['report']!)).toMatchObject({ weight: 100, verdict: 'success' });
+  });
+
+  it('a verdict-word result (verdictResult) says failed when the run throws, the document in report, with the outputs the error carries', async () => {
+    const def = {
+      ...action(async () => {
+        throw failedWith(new UserError('Promotion of v2 did not finish'), { phase: 'promoting', weight: 100 });
+      }),
+      verdictResult: true,
+    };
+    const rt = createMemoryRuntime();
+    expect(await executeAction(def, rt)).toBe(1);
+    expect(rt.outputs['result']).toBe('failed');
+    expect(rt.outputs['phase']).toBe('promoting');
+    expect(rt.outputs['weight']).toBe('100');
+    expect(JSON.parse(rt.outputs['report']!)).toMatchObject({
+      action: 'smoke',
+      verdict: 'failure',
+      error: 'Promotion of v2 did not finish',
+    });
+    // Refused inputs too: the word, and the document in report.
+    const refused = createMemoryRuntime({ inputs: { replicas: 'two' } });
+    expect(await executeAction({ ...action(async () => ({ result: {} })), verdictResult: true }, refused)).toBe(1);
+    expect(refused.outputs['result']).toBe('failed');
+    expect(JSON.parse(refused.outputs['report']!)).toMatchObject({
+      verdict: 'failure',
+      error: expect.stringContaining("Input 'replicas'"),
+    });
   });
 
   it('a UserError is one readable line with its hint and no stack', async () => {

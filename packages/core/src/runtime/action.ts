@@ -24,6 +24,29 @@ export interface ActionDefinition<I> {
   inputs: InputSchema<I>;
   run(rt: Runtime, inputs: I): Promise<ActionOutcome>;
   post?(rt: Runtime, inputs: I): Promise<void>;
+  /**
+   * The action's `result` output is a verdict word (canary-promote: promoted|aborted|...), not the JSON
+   * document: when the run throws (or its inputs are refused), `result` is `failed` and the document goes to
+   * `report`, with any outputs the error carries (failedWith).
+   */
+  verdictResult?: boolean;
+}
+
+const FAILURE_OUTPUTS = Symbol.for('deploy-actions.failure-outputs');
+type Outputs = Record<string, string | number | boolean | object>;
+
+/**
+ * `error` with outputs that are set although the run failed (canary-promote: the record's `phase`); what
+ * `run` throws. Returns the same error.
+ */
+export function failedWith<E>(error: E, outputs: Outputs): E {
+  if (error !== null && typeof error === 'object')
+    Object.defineProperty(error, FAILURE_OUTPUTS, { value: outputs, configurable: true });
+  return error;
+}
+
+function failureOutputs(error: unknown): Outputs {
+  return (error !== null && typeof error === 'object' && (error as Record<symbol, Outputs>)[FAILURE_OUTPUTS]) || {};
 }
 
 /** How long a run that ignores its aborted signal gets to wind up before the step gives up on it. */
@@ -43,7 +66,12 @@ export async function executeAction<I>(
     }
     inputs = def.inputs.parse(rt.inputs, { workspace: rt.workspace });
   } catch (error) {
-    reportError(rt, def.name, error);
+    const message = reportError(rt, def.name, error);
+    if (def.verdictResult && phase === 'main') {
+      const now = rt.clock.now();
+      rt.setOutput('result', 'failed');
+      rt.setOutput('report', JSON.stringify(document(def.name, 'failure', now, now, { error: message })));
+    }
     return 1;
   }
   const values = inputs as Record<string, unknown>;
@@ -66,7 +94,7 @@ export async function executeAction<I>(
   const startedAt = rt.clock.now();
   let exitCode = 0;
   let result: Record<string, unknown>;
-  let outputs: Record<string, string | number | boolean | object> = {};
+  let outputs: Outputs = {};
   let verdictText: string | undefined;
   try {
     const outcome = await runBounded(rt, def.name, timeoutMs, (scoped) => def.run(scoped, inputs));
@@ -83,6 +111,8 @@ export async function executeAction<I>(
     result = document(def.name, 'failure', startedAt, rt.clock.now(), { error: message });
     verdictText = message;
     exitCode = 1;
+    // A verdict-word result says `failed`; the document goes to report below.
+    if (def.verdictResult) outputs = { ...failureOutputs(error), result: 'failed' };
   }
   for (const [name, value] of Object.entries(outputs)) rt.setOutput(name, value);
   // An action may define its own `result` output (canary-promote: promoted|aborted|...); it wins, and the

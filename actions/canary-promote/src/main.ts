@@ -232,7 +232,7 @@ function parseTraffic(values: Inputs) {
     values.analysis === undefined
       ? []
       : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
-  const { steps, leftOut } = switchedAnalysisOf(values, stepsOf(values, analysis));
+  const { steps, leftOut } = switchedAnalysisOf(values, stepsOf(values, analysis), analysis);
   return {
     analysis,
     steps,
@@ -273,7 +273,7 @@ function stepsOf(values: Inputs, analysis: MetricSpec[]) {
  * healthy release back, and a count comparison passed without testing anything. They are left out (the log
  * and summary say so), as post-promotion analysis leaves them out; a step with only comparisons is refused.
  */
-function switchedAnalysisOf(values: Inputs, steps: ReturnType<typeof stepsOf>) {
+function switchedAnalysisOf(values: Inputs, steps: ReturnType<typeof stepsOf>, analysisInput: MetricSpec[]) {
   if (values.strategy !== 'blue-green') return { steps, leftOut: [] as string[] };
   const leftOut = new Set<string>();
   const kept = steps.map((step) => {
@@ -281,7 +281,8 @@ function switchedAnalysisOf(values: Inputs, steps: ReturnType<typeof stepsOf>) {
     if (comparisons.length === 0) return step;
     const analysis = step.analysis.filter((metric) => !('compare' in metric));
     if (analysis.length === 0) {
-      const input = values.analysis !== undefined ? 'analysis' : 'steps';
+      // The input the step's metrics came from: the analysis input (a step without its own), or the step's own.
+      const input = step.analysis === analysisInput ? 'analysis' : 'steps';
       throw new InputError(
         input,
         `has only comparisons for blue-green (${comparisons.map((metric) => `${metric.name}: compare ${'compare' in metric ? metric.compare : ''}`).join(', ')}): its analysis runs after the switch, when blue gets no traffic, so there is nothing to compare with; add a metric without compare (a max on the new version's own error rate, or a kubernetes signal), or use strategy: canary to compare the versions side by side`,

@@ -219,4 +219,19 @@ describe('blue-green analysis after the switch', () => {
     );
     expect(c.snapshot()).toEqual(before);
   });
+
+  it("names steps when the step's own analysis has only comparisons (the analysis input has a metric of its own)", async () => {
+    await versionedApp('udon');
+    const before = c.snapshot();
+    const refused = await c.run({
+      ...blueGreen('udon'),
+      analysis: `[${RESTARTS}]`,
+      steps: `[{ weight: 100, pause: 2m, analysis: [${compared('udon')}] }]`,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.errors.join('\n')).toMatch(
+      /^Input 'steps': has only comparisons for blue-green \(errors-vs-stable: compare stable\): .* Example: steps: \[\{ weight: 100, pause: 10m, analysis: /,
+    );
+    expect(c.snapshot()).toEqual(before);
+  });
 });

@@ -156,6 +156,7 @@ const rollback: ActionDefinition<Inputs> = {
         app,
         toRevision: values['to-revision'],
         steps: staged.steps,
+        analysis: staged.analysis,
         router: { kind: staged.kind, config: staged.config },
         makeRouter: (target) =>
           createRouter(staged.kind, staged.config as RouterConfig, target, { client, exec: nodeExec, log: rt.log }),

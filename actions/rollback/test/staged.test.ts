@@ -5,6 +5,8 @@
  * and at 100% the main Deployment takes the old template and the temporary one
  * goes. A failed analysis aborts and leaves v2 serving on the main Deployment.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
@@ -132,6 +134,57 @@ describe('rollback mode staged', () => {
     expect(summary).toContain('held 1m, no analysis');
   });
 
+  it("the analysis reads the stable's history up to the rollback's own start (the record's startedAt)", async () => {
+    await promoted('cart');
+    // A Prometheus that answers every query (no errors, 100 requests) and notes what was asked and for when.
+    const queries: Array<{ query: string; at: number }> = [];
+    const prometheus = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        const form = new URLSearchParams(body);
+        const query = form.get('query') ?? '';
+        const at = Number(form.get('time')) * 1000;
+        queries.push({ query, at });
+        const value = query.includes('code=') ? '0' : '100';
+        response.setHeader('content-type', 'application/json');
+        response.end(
+          JSON.stringify({
+            status: 'success',
+            data: { resultType: 'vector', result: [{ metric: {}, value: [at / 1000, value] }] },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve));
+    const address = `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`;
+    try {
+      const { code, errors } = await run({
+        deployments: 'cart',
+        steps: '50,100',
+        pause: '1m',
+        'router-config': '{ service: cart }',
+        analysis: `[{ name: errors-vs-stable, provider: prometheus, address: "${address}", errors: 'sum(increase(http_requests_total{version="{{version}}",code=~"5.."}[{{interval}}]))', requests: 'sum(increase(http_requests_total{version="{{version}}"}[{{interval}}]))', compare: stable, stable-history: 30m }]`,
+      });
+      expect(errors).toBe('');
+      expect(code).toBe(0);
+    } finally {
+      prometheus.close();
+    }
+    const started = Date.parse(record('cart').startedAt);
+    // The history (the 30m window) is read once, errors and requests of the current version, ending at the
+    // record's startedAt: not at the step's start, after the old version's pods became ready.
+    const history = queries.filter((entry) => entry.query.includes('[30m]') && !entry.query.includes('"v1"'));
+    const checks = queries.filter((entry) => !entry.query.includes('[30m]'));
+    expect(history.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(history.map((entry) => entry.at))).toEqual(new Set([started]));
+    expect(history.map((entry) => entry.query)).toContain('sum(increase(http_requests_total{version="v2"}[30m]))');
+    // The checks of the step run later (the history end is not simply the step's start).
+    expect(Math.max(...checks.map((entry) => entry.at))).toBeGreaterThan(started);
+  });
+
   it('aborts on a failed analysis: traffic back on v2, which never stopped serving, and the temporary Deployment gone', async () => {
     // v1 of api starts fine but restarts every 20 s: the restarts rule fails during the first step.
     c.behaviour.set('ghcr.io/acme/api:v1', { readyAfter: '1s', crashLoop: { after: '20s' } });
@@ -182,6 +235,22 @@ describe('rollback mode staged, Deployments on different tags', () => {
     expect(refused.code).toBe(1);
     expect(refused.errors).toMatch(
       /^Input 'analysis': the Deployments return to different tags \(auth v1\.4, users v3\.2\), but 'error-rate' reads the metrics by version .* \(got "error-rate"\)\. Example: analysis: /,
+    );
+    expect(c.snapshot()).toEqual(before);
+  });
+
+  it("names steps when the query by version is a step's own analysis", async () => {
+    const before = c.snapshot();
+    const refused = await run({
+      selector: 'tier=id',
+      app: 'identity',
+      steps:
+        '[{ weight: 50, pause: 1m, analysis: [{ name: error-rate, provider: prometheus, address: "http://prometheus:9090", query: \'sum(rate(http_requests_total{version="{{canary}}",code=~"5.."}[1m]))\', max: 1 }] }, { weight: 100 }]',
+      analysis: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.errors).toMatch(
+      /^Input 'steps': the Deployments return to different tags \(auth v1\.4, users v3\.2\), but 'error-rate' reads the metrics by version .* \(got "error-rate"\)\. Example: steps: \[\{ weight: 50/,
     );
     expect(c.snapshot()).toEqual(before);
   });

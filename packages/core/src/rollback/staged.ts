@@ -77,6 +77,8 @@ export interface StagedRequest {
   toRevision?: number | undefined;
   /** Weights back to the old version; the last one below 100 is held, then the old version is promoted. */
   steps: Step[];
+  /** The `analysis` input as parsed (the metrics of steps without their own): errors name the input a metric came from. */
+  analysis?: MetricSpec[] | undefined;
   router: { kind: string; config: unknown };
   makeRouter: (target: TrafficTarget) => TrafficRouter;
   reason?: string | undefined;
@@ -587,11 +589,15 @@ function refuseVersionQueries(
   if (byVersion.length === 0) return;
   const which = distinct('previous') ? 'previous' : 'current';
   const listed = units.map((unit, index) => `${unit.name} ${versions[index]![which]}`).join(', ');
+  // The input they came from: the analysis input, or a step's own analysis (steps).
+  const input = byVersion.every((metric) => request.analysis?.includes(metric)) ? 'analysis' : 'steps';
   throw new InputError(
-    'analysis',
+    input,
     `the Deployments ${which === 'previous' ? 'return to different tags' : 'run different tags now'} (${listed}), but ${byVersion.map((metric) => `'${metric.name}'`).join(', ')} ${byVersion.length === 1 ? 'reads' : 'read'} the metrics by version ({{canary}}, {{stable}}, {{version}} or compare), which stands for one version in a query: the other Deployments' pods would be judged by it, or not read at all. Roll back one Deployment at a time (deployments: auth), or check them without a version (provider kubernetes signals)`,
     byVersion.map((metric) => metric.name).join(', '),
-    '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]',
+    input === 'analysis'
+      ? '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]'
+      : '[{ weight: 50, pause: 5m, analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }] }, { weight: 100 }]',
   );
 }
 

@@ -469,6 +469,7 @@ async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { 
       : `canary-promote's default, the first Deployment's name: no in-flight record moves ${named.join(', ')}`,
     reason: values.reason,
     triggeredBy: triggeredBy(rt.env),
+    timeoutMs: values.timeout,
   });
   const restored = Object.fromEntries(
     (outcome.record?.workloads ?? []).map((workload) => [

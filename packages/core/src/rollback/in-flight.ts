@@ -29,6 +29,8 @@ export interface InFlightRequest {
   app: string;
   reason?: string | undefined;
   triggeredBy?: string | undefined;
+  /** Limit for each wait on pods (an abort during the promotion waits for the stables); default 600 s. */
+  timeoutMs?: number | undefined;
   /** How `app` was chosen (the app input, the Deployments' in-flight records, the first Deployment's name), for the error when it has no record. */
   chosen?: string | undefined;
 }
@@ -106,6 +108,7 @@ export async function rollbackInFlight(
     namespace: request.namespace,
     app: request.app,
     reason,
+    timeoutMs: request.timeoutMs,
     makeRouter: (target) =>
       createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
         client,

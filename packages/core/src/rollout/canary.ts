@@ -1189,8 +1189,8 @@ export class Rollout {
       for (const side of [unit.record.canary, unit.record.baseline])
         if (side) await this.client.delete('Deployment', { namespace, name: side }).catch(() => {});
     if (this.record.phase === 'aborted') {
-      // A copy a Deployment still references is not the aborted version's alone (another app's release of the
-      // same tag made the same name, or a stable runs it): kept, as removeOldCopies keeps them.
+      // A copy a Deployment still references is not the aborted version's alone (a stable runs it, or
+      // a user pointed another Deployment at it by hand): kept, as removeOldCopies keeps them.
       const sides = new Set(this.units.flatMap((unit) => [unit.record.canary, unit.record.baseline]));
       const inUse = new Set<string>();
       for (const deployment of (await this.client.list<Deployment>('Deployment', { namespace })).items) {

@@ -26,8 +26,8 @@ export interface ActionDefinition<I> {
   post?(rt: Runtime, inputs: I): Promise<void>;
   /**
    * The action's `result` output is a verdict word (canary-promote: promoted|aborted|...), not the JSON
-   * document: when the run throws (or its inputs are refused), `result` is `failed` and the document goes to
-   * `report`, with any outputs the error carries (failedWith).
+   * document: when the run throws, `result` is `failed` and the document goes to `report`, with any
+   * outputs the error carries (failedWith). Refused inputs set no outputs, as for every action.
    */
   verdictResult?: boolean;
 }
@@ -66,12 +66,8 @@ export async function executeAction<I>(
     }
     inputs = def.inputs.parse(rt.inputs, { workspace: rt.workspace });
   } catch (error) {
-    const message = reportError(rt, def.name, error);
-    if (def.verdictResult && phase === 'main') {
-      const now = rt.clock.now();
-      rt.setOutput('result', 'failed');
-      rt.setOutput('report', JSON.stringify(document(def.name, 'failure', now, now, { error: message })));
-    }
+    // Refused inputs set no outputs, for every action: nothing ran, the error line says it all.
+    reportError(rt, def.name, error);
     return 1;
   }
   const values = inputs as Record<string, unknown>;

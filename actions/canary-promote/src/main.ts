@@ -788,7 +788,10 @@ async function withLease(
     await recordOutcome(tracker, outcome);
     return finish(rt, outcome, tracker);
   } finally {
-    await lease.release();
+    // Cancelled or timed out: the rollout is still in flight and the post step (post-if: always()) takes it over
+    // under the same holder, aborting it or, with on-cancel: leave, keeping the lease until it expires. Handing
+    // the lease back here would let another run in before it. Otherwise release it.
+    if (!rt.signal.aborted) await lease.release();
   }
 }
 

@@ -4,6 +4,7 @@
  * the revision it ran before the promotion, so the cluster serves the old version the record names, not leave
  * it on the new one (or part-way) under a record that says aborted.
  */
+import type { KubeObject } from '@deploy-actions/core/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from './cluster';
 
@@ -80,6 +81,25 @@ describe('abort during phase promoting', () => {
     );
     await expectOldVersionServing('web');
     expect(c.record('web').reason).toContain('web runs v1');
+  });
+
+  it('a post step timed out in a stuck abort still hands the Lease back', async () => {
+    const { state } = await failedPromotion('pay');
+    const lease = () => c.find('coordination.k8s.io/v1/leases', 'deploy-actions-pay');
+    // v1's pods are replaced by pods that never become ready: the abort's wait for the stable never ends.
+    c.sim.behaviour.set('ghcr.io/acme/pay:v1', { readyAfter: 'never' });
+    const pods = await c.client.list<KubeObject & { spec?: { containers?: { image?: string }[] } }>('Pod', {
+      namespace: c.namespace,
+      labelSelector: 'app=pay',
+    });
+    for (const pod of pods.items)
+      if (pod.spec?.containers?.[0]?.image === 'ghcr.io/acme/pay:v1')
+        await c.client.delete('Pod', { namespace: c.namespace, name: pod.metadata?.name });
+    const post = await c.run({ app: 'pay', action: 'promote', timeout: '2m' }, { phase: 'post', state });
+    expect(post.code).toBe(1);
+    expect(post.errors.join('\n')).toContain('Timed out after 2m');
+    expect(c.record('pay')).toMatchObject({ phase: 'promoting' });
+    expect(lease()).toBeUndefined();
   });
 
   it('action: abort does the same', async () => {

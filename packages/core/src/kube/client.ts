@@ -92,6 +92,22 @@ export class KubeClient {
     return new KubeClient(config, await importClientNode(), options);
   }
 
+  /**
+   * The same client (cluster, credentials, clock, counting into `requests`) but not tied to the run's signal:
+   * its calls end when `timeoutMs` has passed instead. For the clean-up a run owes even after a timeout or a
+   * cancel aborted its signal (a Lease handed back); nothing else should use it.
+   */
+  detached(timeoutMs: number): KubeClient {
+    const client = new KubeClient(this.config, this.lib, { ...this.options, signal: AbortSignal.timeout(timeoutMs) });
+    client.count = () => this.count();
+    return client;
+  }
+
+  /** Count one API request (a detached client counts into the client it came from). */
+  private count(): void {
+    this.requests++;
+  }
+
   /** The API server's URL. */
   get server(): string {
     return this.config.getCurrentCluster()?.server ?? '';
@@ -215,7 +231,7 @@ export class KubeClient {
       wake?.();
       wake = undefined;
     };
-    this.requests++;
+    this.count();
     const controller = await new this.lib.Watch(this.config).watch(
       path,
       query,
@@ -267,7 +283,7 @@ export class KubeClient {
       context.setBody(JSON.stringify(options.body));
     }
     if (this.options.signal) context.setSignal(this.options.signal);
-    this.requests++;
+    this.count();
     const response = await new this.lib.IsomorphicFetchHttpLibrary().send(context).toPromise();
     const text = await response.body.text();
     if (response.httpStatusCode >= 400)

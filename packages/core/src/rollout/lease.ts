@@ -13,6 +13,8 @@ import { APP_LABEL, MANAGED_BY, recordName } from './record';
 
 export const LEASE_SECONDS = 60;
 const RENEW_EVERY_MS = 20_000;
+/** How long handing the lease back may take (its GET and DELETE), whatever the run's signal says. */
+const RELEASE_TIMEOUT_MS = 15_000;
 const RUN_URL_ANNOTATION = 'deploy-actions.dev/run-url';
 
 interface Lease extends KubeObject {
@@ -212,15 +214,20 @@ export class RolloutLease {
     loop().catch(() => {});
   }
 
-  /** Stop renewing and hand the lease back (holder cleared, so the next run need not wait for expiry). */
+  /**
+   * Stop renewing and hand the lease back (holder cleared, so the next run need not wait for expiry). Also after
+   * a timeout or a cancel aborted the run's signal: the requests have their own RELEASE_TIMEOUT_MS instead, else
+   * the lease would keep other runs out (an abort refused) until it expires.
+   */
   async release(): Promise<void> {
     this.timer?.abort();
     this.timer = undefined;
     try {
+      const client = this.client.detached(RELEASE_TIMEOUT_MS);
       const ref = { namespace: this.options.namespace, name: recordName(this.options.app) };
-      const current = await this.client.get<Lease>('Lease', ref);
+      const current = await client.get<Lease>('Lease', ref);
       if (current.spec?.holderIdentity !== this.options.holder) return;
-      await this.client.delete('Lease', ref);
+      await client.delete('Lease', ref);
     } catch {
       // Best effort: an unreleased lease expires by itself.
     }

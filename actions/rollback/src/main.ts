@@ -104,6 +104,8 @@ const rollback: ActionDefinition<Inputs> = {
   name: 'rollback',
   inputs,
   async run(rt, values) {
+    // The step's deadline starts about now (the timeout input's timer started just before this run).
+    const startedAt = rt.clock.now();
     if (values['database-restore'] !== undefined && !values['confirm-database-restore']) {
       throw new InputError('confirm-database-restore', 'must be true to restore a database', 'false', 'true');
     }
@@ -206,7 +208,7 @@ const rollback: ActionDefinition<Inputs> = {
         };
       }
     }
-    if (mode === 'in-flight') return inFlightMode(rt, client, { ...values, namespace }, app);
+    if (mode === 'in-flight') return inFlightMode(rt, client, { ...values, namespace }, app, startedAt);
     if (mode !== 'kubernetes' && mode !== 'image') throw new Error(`unexpected mode ${mode}`);
     if (!values.deployments?.length && !values.selector) {
       throw new InputError(
@@ -451,7 +453,16 @@ async function githubMode(rt: Runtime, client: KubeClient, values: Inputs) {
   return toOutcome(report, client, environment, { mode: 'github' });
 }
 
-async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { namespace: string }, app: string) {
+/** Left for the step's own wrap-up when a wait gets the rest of the step's time: its error, which says where things stand, comes before the step's timeout. */
+const WAIT_MARGIN_MS = 15_000;
+
+async function inFlightMode(
+  rt: Runtime,
+  client: KubeClient,
+  values: Inputs & { namespace: string },
+  app: string,
+  startedAt: number,
+) {
   if (values['dry-run']) {
     const inFlight = await hasRolloutInFlight(client, values.namespace, app);
     const message = inFlight
@@ -469,7 +480,11 @@ async function inFlightMode(rt: Runtime, client: KubeClient, values: Inputs & { 
       : `canary-promote's default, the first Deployment's name: no in-flight record moves ${named.join(', ')}`,
     reason: values.reason,
     triggeredBy: triggeredBy(rt.env),
-    timeoutMs: values.timeout,
+    // Each wait gets what is left of the step's timeout, less a margin, so the wait's own error comes first.
+    timeoutMs:
+      values.timeout === undefined
+        ? undefined
+        : Math.max(1_000, startedAt + values.timeout - WAIT_MARGIN_MS - rt.clock.now()),
   });
   const restored = Object.fromEntries(
     (outcome.record?.workloads ?? []).map((workload) => [

@@ -213,7 +213,7 @@ export class DeployState {
     });
   }
 
-  /** Hands the lease back. A cancelled run's requests fail, so its lease stays for the post step (same holder). */
+  /** Hands the lease back, also after the run's signal aborted (withSession keeps it then, for the post step). */
   async release(): Promise<void> {
     await this.lease.release();
   }
@@ -249,6 +249,7 @@ export async function withSession(
     }
     throw error;
   } finally {
-    await session.state?.release();
+    // Cancelled or timed out: the lease stays for the post step, which takes it over (same holder) to undo or leave.
+    if (!rt.signal.aborted) await session.state?.release();
   }
 }

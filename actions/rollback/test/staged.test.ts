@@ -255,6 +255,27 @@ describe('rollback mode staged, Deployments on different tags', () => {
     expect(c.snapshot()).toEqual(before);
   });
 
+  it('a release that changed only the digest: the temporary Deployment gets a version of its own, not the tag both share', async () => {
+    const old = `sha256:${'a'.repeat(64)}`;
+    await c.app('pay', `ghcr.io/acme/pay:v1@${old}`, { podLabels: { version: 'v1' } });
+    await c.setImage('pay', 'app', `ghcr.io/acme/pay:v1@sha256:${'b'.repeat(64)}`, { version: 'v1' });
+    const seen: string[] = [];
+    const stop = c.onRecord('pay', () => {
+      const label = deployment('pay-canary')?.spec?.template?.metadata?.labels?.['deploy-actions.dev/version'];
+      if (label !== undefined) seen.push(label);
+    });
+    const { code, errors } = await run({ deployments: 'pay', steps: '50,100', pause: '30s' });
+    stop();
+    expect(errors).toBe('');
+    expect(code).toBe(0);
+    expect(image('pay')).toBe(`ghcr.io/acme/pay:v1@${old}`);
+    // {{canary}} and {{stable}} select different pods: the one named by the digest, the other by the tag.
+    expect(record('pay')).toMatchObject({ stableVersion: 'v1', canaryVersion: 'sha256-aaaaaaaaaaaa' });
+    expect(record('pay').workloads[0]).toMatchObject({ stableVersion: 'v1', canaryVersion: 'sha256-aaaaaaaaaaaa' });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set(['sha256-aaaaaaaaaaaa']));
+  });
+
   it("keeps each Deployment's own versions, and the record joins them", async () => {
     const { code, errors } = await run({ selector: 'tier=id', app: 'identity', steps: '50,100', pause: '30s' });
     expect(errors).toBe('');

@@ -54,7 +54,7 @@ import {
   type StepVerdict,
   stableHistoryEnd,
 } from '../rollout/record';
-import { selectorText, sideDeployment, versionOf } from '../rollout/workloads';
+import { changedVersion, selectorText, sideDeployment, versionOf } from '../rollout/workloads';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import {
@@ -124,6 +124,8 @@ interface Unit {
   before: WorkloadState;
   target: WorkloadState;
   router: TrafficRouter;
+  /** The side Deployment's version label: never the current version's, or {{canary}} would select the stable's pods too. */
+  version: string;
 }
 
 class StepFailed extends Error {}
@@ -189,19 +191,25 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
     }
     const template = plan.patch[0]!.value as PodTemplateSpec;
     const images = templateImages(template);
-    const side = sideDeployment(
-      stable,
-      { role: 'canary', name: `${name}-canary`, version: versionOf(images, 'previous'), template },
-      app,
-      0,
-    );
+    // A release that changed only a digest, a sidecar or a ConfigMap keeps the tag: named as canary-promote does.
+    const version = changedVersion(before.images, images, versionOf(before.images, 'current'));
+    const side = sideDeployment(stable, { role: 'canary', name: `${name}-canary`, version, template }, app, 0);
     const router = request.makeRouter({
       namespace,
       app,
       stable: { deployment: name },
       canary: { deployment: side.metadata!.name! },
     });
-    units.push({ name, stable, side, template, before, target: { revision: plan.to.revision, images }, router });
+    units.push({
+      name,
+      stable,
+      side,
+      template,
+      before,
+      target: { revision: plan.to.revision, images },
+      router,
+      version,
+    });
   }
   if (units.length === 0) {
     mark('Every Deployment already runs the version to return to');
@@ -211,7 +219,7 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
   // Each Deployment's own versions (as canary-promote keeps them): their tags joined when they differ.
   const versions = units.map((unit) => ({
     current: versionOf(unit.before.images, 'current'),
-    previous: versionOf(unit.target.images, 'previous'),
+    previous: unit.version,
   }));
   const currentVersion = joinVersions(versions.map((v) => v.current));
   const previousVersion = joinVersions(versions.map((v) => v.previous));

@@ -4,7 +4,7 @@
  * the revision it ran before the promotion, so the cluster serves the old version the record names, not leave
  * it on the new one (or part-way) under a record that says aborted.
  */
-import type { KubeObject } from '@deploy-actions/core/kube';
+import type { KubeObject, PodTemplateSpec } from '@deploy-actions/core/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from './cluster';
 
@@ -100,6 +100,39 @@ describe('abort during phase promoting', () => {
     expect(post.errors.join('\n')).toContain('Timed out after 2m');
     expect(c.record('pay')).toMatchObject({ phase: 'promoting' });
     expect(lease()).toBeUndefined();
+  });
+
+  it('no ReplicaSet left with the template before the promotion: the hand fix names its images and its ConfigMaps and Secrets', async () => {
+    await c.app('mall', 'ghcr.io/acme/mall:v1', { config: true });
+    const paused = await c.run({
+      deployments: 'mall',
+      images: 'app=ghcr.io/acme/mall:v2',
+      steps: '50,100',
+      pause: '1m',
+      'pause-at': '50',
+      'router-config': '{ service: mall }',
+    });
+    expect(paused.outputs['result']).toBe('paused');
+    c.sim.behaviour.set('ghcr.io/acme/mall:v2', { readyAfter: 'never' });
+    const promote = await c.run({ app: 'mall', action: 'promote', timeout: '3m' });
+    expect(promote.code).toBe(1);
+    // The ReplicaSet of v1's template is gone (deleted by hand, or past revisionHistoryLimit).
+    const replicaSets = await c.client.list<KubeObject & { spec?: { template?: PodTemplateSpec } }>('ReplicaSet', {
+      namespace: c.namespace,
+      labelSelector: 'app=mall',
+    });
+    for (const replicaSet of replicaSets.items)
+      if (replicaSet.spec?.template?.spec?.containers?.[0]?.image === 'ghcr.io/acme/mall:v1')
+        await c.client.delete('ReplicaSet', { namespace: c.namespace, name: replicaSet.metadata?.name });
+    const abort = await c.run({ app: 'mall', action: 'abort', timeout: '3m' });
+    expect(abort.code).toBe(1);
+    const error = abort.errors.join('\n');
+    expect(error).toContain(
+      'Deployment mall has no ReplicaSet left with the template it ran before the promotion (app=ghcr.io/acme/mall:v1; ConfigMaps: mall-config; Secrets: none; revisions: 2)',
+    );
+    expect(error).toContain(
+      'give it those images and those ConfigMap and Secret names by hand (rollback with mode: kubernetes and its revision, or kubectl set image plus kubectl edit for the ConfigMap and Secret references)',
+    );
   });
 
   it('action: abort does the same', async () => {

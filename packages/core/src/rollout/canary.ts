@@ -911,16 +911,26 @@ export class Rollout {
       .filter((replicaSet) => isBefore(replicaSet.spec?.template))
       .map(revisionOf)
       .filter((revision): revision is number => revision !== undefined);
-    if (revisions.length === 0)
+    if (revisions.length === 0) {
+      // The template compared is the images and the ConfigMap/Secret names its pods use: the hand fix needs both.
+      const config = before
+        ? [
+            `ConfigMaps: ${[...before.configMaps].sort().join(', ') || 'none'}`,
+            `Secrets: ${[...before.secrets].sort().join(', ') || 'none'}`,
+          ].join('; ')
+        : copies.size > 0
+          ? `none of the ConfigMap/Secret copies ${[...copies].sort().join(', ')}`
+          : '';
       throw new UserError(
-        `Deployment ${name} has no ReplicaSet left with the template it ran before the promotion (${describeImages(images)}; revisions: ${
+        `Deployment ${name} has no ReplicaSet left with the template it ran before the promotion (${describeImages(images)}${config ? `; ${config}` : ''}; revisions: ${
           replicaSets
             .map(revisionOf)
             .filter((revision) => revision !== undefined)
             .sort((a, b) => a - b)
             .join(', ') || 'none'
-        }): give it those images by hand (rollback with mode: kubernetes and its revision, or kubectl set image)`,
+        }): give it those images${config ? ' and those ConfigMap and Secret names' : ''} by hand (rollback with mode: kubernetes and its revision, or kubectl set image${config ? ' plus kubectl edit for the ConfigMap and Secret references' : ''})`,
       );
+    }
     const recorded = unit.record.stableRevision;
     const target = recorded !== undefined && revisions.includes(recorded) ? recorded : Math.max(...revisions);
     return planUndo(stable, replicaSets, target);

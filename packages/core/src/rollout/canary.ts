@@ -427,6 +427,20 @@ export class Rollout {
     return this.outcome('planned', 'Dry run: nothing was changed.', lines);
   }
 
+  /** Every stable Deployment's rollout, to the end (after a promotion patch, or a patch back). */
+  private async waitForStables(): Promise<void> {
+    const { namespace } = this.settings;
+    await Promise.all(
+      this.units.map((unit) =>
+        waitForRollout(
+          this.client,
+          { kind: 'Deployment', namespace, name: unit.record.stable },
+          { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
+        ),
+      ),
+    );
+  }
+
   /** The promotion patch of a unit, sent with dryRun=All, as a plan line starting with `when`. */
   private async planPromotion(unit: Unit, when: string): Promise<string> {
     await this.client.patch(
@@ -855,15 +869,7 @@ export class Rollout {
           `Deployment ${name}: back to revision ${plan.to.revision} (${describeImages(unit.record.stableImages)})`,
         );
       }
-      await Promise.all(
-        this.units.map((unit) =>
-          waitForRollout(
-            this.client,
-            { kind: 'Deployment', namespace, name: unit.record.stable },
-            { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
-          ),
-        ),
-      );
+      await this.waitForStables();
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
       throw new UserError(
@@ -980,15 +986,7 @@ export class Rollout {
           );
         }
         await this.save({ workloads: this.units.map((unit) => unit.record) });
-        await Promise.all(
-          this.units.map((unit) =>
-            waitForRollout(
-              this.client,
-              { kind: 'Deployment', namespace, name: unit.record.stable },
-              { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
-            ),
-          ),
-        );
+        await this.waitForStables();
         // The replicas router shrank the stable while the canary took its share: back to full size
         // before the canary goes, so capacity never dips.
         for (const unit of this.units) {
@@ -1002,15 +1000,7 @@ export class Rollout {
               'merge',
             );
         }
-        await Promise.all(
-          this.units.map((unit) =>
-            waitForRollout(
-              this.client,
-              { kind: 'Deployment', namespace, name: unit.record.stable },
-              { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
-            ),
-          ),
-        );
+        await this.waitForStables();
         for (const unit of this.units) await unit.router.promote();
         this.timeline.push({ at: this.rt.clock.now(), weight: 100, actual: 100 });
         for (const unit of this.units)
@@ -1085,15 +1075,7 @@ export class Rollout {
       if (plan?.kind === 'patch')
         await this.client.patch('Deployment', { namespace, name: unit.record.stable }, plan.patch, 'json');
     }
-    await Promise.all(
-      this.units.map((unit) =>
-        waitForRollout(
-          this.client,
-          { kind: 'Deployment', namespace, name: unit.record.stable },
-          { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
-        ),
-      ),
-    );
+    await this.waitForStables();
     const text = `Rolled back to ${this.record.stableVersion} because ${reason}`;
     await this.save({ phase: 'rolled-back', weight: 0, reason: text });
     this.log.error(text);

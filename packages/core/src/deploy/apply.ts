@@ -9,7 +9,7 @@ import { FIELD_MANAGER } from '../kube/client';
 import { isNotFound } from '../kube/errors';
 import { RESOURCES, type ResourceType } from '../kube/resources';
 import type { KubeObject } from '../kube/types';
-import { ROLE_LABEL, recordName, VERSION_LABEL } from '../rollout/record';
+import { COPY_OF_ANNOTATION, ROLE_LABEL, recordName, VERSION_LABEL } from '../rollout/record';
 import type { ManifestObject } from './manifests';
 import type { AppliedObject } from './types';
 
@@ -144,7 +144,7 @@ function madeByRollout(object: KubeObject, app: string): boolean {
     meta.name === recordName(app) ||
     meta.labels?.[ROLE_LABEL] !== undefined ||
     meta.labels?.[VERSION_LABEL] !== undefined ||
-    meta.annotations?.['deploy-actions.dev/copy-of'] !== undefined
+    meta.annotations?.[COPY_OF_ANNOTATION] !== undefined
   );
 }
 

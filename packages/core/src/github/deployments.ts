@@ -8,6 +8,7 @@
  * the newest deployment that reached `success` and was never marked bad.
  */
 import { UserError } from '../errors';
+import { canonicalJson } from '../json';
 import type { Runtime } from '../runtime/port';
 import { type FetchLike, GitHubApi, GitHubApiError, type GitHubApiOptions } from './api';
 import { type GitHubContext, githubContext } from './context';
@@ -149,17 +150,6 @@ function payloadOf(deployment: GitHubDeployment): DeploymentPayload {
   return typeof payload === 'object' && payload !== null && !Array.isArray(payload)
     ? (payload as DeploymentPayload)
     : {};
-}
-
-/** JSON with sorted keys, to compare payloads whatever order GitHub keeps them in. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    item !== null && typeof item === 'object' && !Array.isArray(item)
-      ? Object.fromEntries(
-          Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : item,
-  );
 }
 
 /** `failure` and `error` mark a release bad; `success` good; the rest are lifecycle (queued, in_progress, inactive). */
@@ -516,9 +506,9 @@ export class DeploymentRecorder {
       permission: READ,
       attempts: 1,
     });
-    const wanted = canonical(body.payload);
+    const wanted = canonicalJson(body.payload);
     for (const deployment of Array.isArray(listed.data) ? listed.data : []) {
-      if (canonical(payloadOf(deployment)) !== wanted) continue;
+      if (canonicalJson(payloadOf(deployment)) !== wanted) continue;
       const statuses = await this.api.request<GitHubDeploymentStatus[]>(
         'GET',
         `${this.base}/${deployment.id}/statuses`,

@@ -5,6 +5,7 @@
  * sends the patch, so tests and dry runs see exactly what would change.
  */
 import { UserError } from '../errors';
+import { canonicalJson } from '../json';
 import { REVISION_ANNOTATION } from './rollout-status';
 import type { Deployment, PodTemplateSpec, ReplicaSet } from './types';
 
@@ -150,13 +151,4 @@ function withoutHashLabel(template: PodTemplateSpec | undefined): PodTemplateSpe
     delete copy.metadata.labels[POD_TEMPLATE_HASH_LABEL];
   }
   return copy;
-}
-
-/** JSON with object keys sorted, so two templates compare by content, not key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
-  );
 }

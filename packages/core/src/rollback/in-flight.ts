@@ -12,6 +12,7 @@ import type { Deployment } from '../kube/types';
 import {
   APP_LABEL,
   abortRollout,
+  equalImages,
   IN_FLIGHT_PHASES,
   imagesOf,
   MANAGED_BY,
@@ -163,7 +164,7 @@ export async function nothingToRollBack(
       throw error;
     }
     const images = imagesOf(stable.spec?.template);
-    if (JSON.stringify(sorted(images)) !== JSON.stringify(sorted(workload.stableImages))) return undefined;
+    if (!equalImages(images, workload.stableImages)) return undefined;
     const revision = Number(stable.metadata?.annotations?.[REVISION_ANNOTATION]);
     // Aborted: the stable was never written. Rolled back: it has a new revision with the old template.
     if (record.phase === 'aborted' && workload.stableRevision !== undefined && revision !== workload.stableRevision)
@@ -194,8 +195,4 @@ export async function nothingToRollBack(
     message,
     record,
   };
-}
-
-function sorted(images: Record<string, string>): Array<[string, string]> {
-  return Object.entries(images).sort(([a], [b]) => a.localeCompare(b));
 }

@@ -9,6 +9,7 @@
  */
 import { InputError, UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
+import { canonicalJson } from '../json';
 import type { KubeClient } from '../kube/client';
 import { isNotFound } from '../kube/errors';
 import { planUndo, revisionOf, type UndoPlan } from '../kube/history';
@@ -21,11 +22,13 @@ import { PodCache } from '../metrics/kubernetes';
 import { placeholdersIn } from '../metrics/placeholders';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
+import { getOptional } from '../routing/common';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import type { Step } from './plan';
 import {
   APP_LABEL,
+  COPY_OF_ANNOTATION,
   IN_FLIGHT_PHASES,
   MANAGED_BY,
   type RecordStore,
@@ -45,6 +48,7 @@ import {
   configRefs,
   copiedFor,
   copyName,
+  equalImages,
   imagesFor,
   imagesOf,
   renameRefs,
@@ -110,9 +114,6 @@ interface Unit {
   copies: KubeObject[];
   router: TrafficRouter;
 }
-
-/** The annotation a config copy carries: the name it was copied from. */
-const COPY_OF = 'deploy-actions.dev/copy-of';
 
 /** Why an abort happened, as the user reads it in the summary: one sentence. */
 class StepFailed extends Error {}
@@ -199,12 +200,7 @@ export class Rollout {
         for (const original of list) {
           // The object the stable's pods use now (after earlier releases a `-dav-<tag>` copy, maybe edited since):
           // the config in use goes on with the new version, not the original it was once copied from.
-          const object = await this.client
-            .get(kind, { namespace: settings.namespace, name: original })
-            .catch((error: unknown) => {
-              if (isNotFound(error)) return undefined;
-              throw error;
-            });
+          const object = await getOptional(this.client, kind, settings.namespace, original);
           if (object === undefined) continue; // optional reference: the pods run without it today
           map[original] = copyName(original, own.canary, copiedFor(object));
           const copy = configCopy(object, map[original], app, own.canary);
@@ -257,10 +253,7 @@ export class Rollout {
     }
     // The canary (green) as it is about to be created: checks on its labels come before anything exists.
     for (const unit of this.units) await unit.router.validate({ canary: unit.canary });
-    const metrics = uniqueMetrics([
-      ...settings.steps.flatMap((s) => s.analysis),
-      ...(settings.postPromotion?.metrics ?? []),
-    ]);
+    const metrics = this.plannedMetrics();
     const queried = metrics.filter((metric) => metric.kind !== 'kubernetes');
     if (queried.length > 0) {
       await validateAnalysis({
@@ -302,12 +295,7 @@ export class Rollout {
    */
   private async checkCopy(kind: 'ConfigMap' | 'Secret', copy: KubeObject, original: string): Promise<void> {
     const name = copy.metadata!.name!;
-    const existing = await this.client
-      .get(kind, { namespace: this.settings.namespace, name })
-      .catch((error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      });
+    const existing = await getOptional(this.client, kind, this.settings.namespace, name);
     if (existing === undefined) return;
     const app = this.store.app;
     const owner = copiedFor(existing) === null ? undefined : existing.metadata?.labels?.[APP_LABEL];
@@ -348,10 +336,7 @@ export class Rollout {
     if (!distinct('canary') && !distinct('stable')) return;
     // One new tag, different old ones: only what reads the old version is ambiguous.
     const ambiguous = distinct('canary') ? VERSION_PLACEHOLDERS : ['stable', 'baseline'];
-    const metrics = uniqueMetrics([
-      ...this.settings.steps.flatMap((step) => step.analysis),
-      ...(this.settings.postPromotion?.metrics ?? []),
-    ]);
+    const metrics = this.plannedMetrics();
     const byVersion = metrics.filter(
       (metric) =>
         metric.kind !== 'kubernetes' &&
@@ -427,6 +412,26 @@ export class Rollout {
     return this.outcome('planned', 'Dry run: nothing was changed.', lines);
   }
 
+  /** Every metric the plan checks: the steps' analyses, then post-promotion's, each name once. */
+  private plannedMetrics(): MetricSpec[] {
+    return uniqueMetrics([
+      ...this.settings.steps.flatMap((step) => step.analysis),
+      ...(this.settings.postPromotion?.metrics ?? []),
+    ]);
+  }
+
+  /** ConfigMap and Secret names the namespace's Deployments reference, leaving out the Deployments `except`. */
+  private async referencedConfig(except: ReadonlySet<string | undefined> = new Set()): Promise<Set<string>> {
+    const names = new Set<string>();
+    const deployments = await this.client.list<Deployment>('Deployment', { namespace: this.settings.namespace });
+    for (const deployment of deployments.items) {
+      if (except.has(deployment.metadata?.name)) continue;
+      const refs = configRefs(deployment.spec?.template);
+      for (const name of [...refs.configMaps, ...refs.secrets]) names.add(name);
+    }
+    return names;
+  }
+
   /** Every stable Deployment's rollout, to the end (after a promotion patch, or a patch back). */
   private async waitForStables(): Promise<void> {
     const { namespace } = this.settings;
@@ -463,7 +468,7 @@ export class Rollout {
         force: true,
       });
       lines.push(
-        `create ${copy.kind} ${copy.metadata!.name} (copy of ${copy.metadata!.annotations!['deploy-actions.dev/copy-of']})`,
+        `create ${copy.kind} ${copy.metadata!.name} (copy of ${copy.metadata!.annotations![COPY_OF_ANNOTATION]})`,
       );
     }
     return lines;
@@ -563,7 +568,7 @@ export class Rollout {
             force: true,
           });
           this.log.info(
-            `${copy.kind} ${copy.metadata!.name}: copy of ${copy.metadata!.annotations!['deploy-actions.dev/copy-of']}`,
+            `${copy.kind} ${copy.metadata!.name}: copy of ${copy.metadata!.annotations![COPY_OF_ANNOTATION]}`,
           );
         }
         for (const side of [unit.canary, unit.baseline]) {
@@ -743,7 +748,7 @@ export class Rollout {
 
   /** An unexpected error (API down, cancelled): try to put traffic back on stable, then say where things stand. */
   private async haltedBy(error: unknown): Promise<Error> {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
+    const message = sentenceOf(error);
     try {
       await this.abortTraffic(`the run stopped: ${message}`);
       return new UserError(
@@ -789,7 +794,7 @@ export class Rollout {
 
   /** A step failed and what should follow did not finish: what happened, the state the record keeps, what to run. */
   private leftAfter(reason: string, what: string, error: unknown, next: string): UserError {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
+    const message = sentenceOf(error);
     const { phase, weight } = this.record;
     return new UserError(
       `Step failed (${reason.replace(/\.+$/, '')}), then ${what}: ${message}. The record says phase ${phase} at ${weight}%; ${next}`,
@@ -871,7 +876,7 @@ export class Rollout {
       }
       await this.waitForStables();
     } catch (error) {
-      const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
+      const message = sentenceOf(error);
       throw new UserError(
         `Abort during the promotion of ${canaryVersion} did not finish: rolling the stable Deployments back to ${stableVersion} failed: ${message}${undone.length > 0 ? ` (patched: ${undone.join(', ')})` : ''}${pending.length > 0 ? ` (not patched: ${pending.join(', ')})` : ''}. The record still says phase promoting and the stables may run ${canaryVersion}, ${stableVersion} or a mix; traffic and the canary were not changed: run action: abort again (it leaves a stable already back on its template before the promotion alone and rolls back the others), or rollback with mode: kubernetes`,
       );
@@ -1013,9 +1018,8 @@ export class Rollout {
         await this.removeOldCopies();
       });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
       throw new UserError(
-        `Promotion of ${this.record.canaryVersion} did not finish: ${message.replace(/\.+$/, '')}. The record says phase promoting; the stable Deployments may be part-way through their rollout to ${this.record.canaryVersion}: run action: promote again to finish it, or action: abort (what the post step of this job does with on-cancel: abort; rollback's mode: in-flight does the same) to roll them back to ${this.record.stableVersion}, the revision each ran before, with traffic on them and the canary at 0`,
+        `Promotion of ${this.record.canaryVersion} did not finish: ${sentenceOf(error)}. The record says phase promoting; the stable Deployments may be part-way through their rollout to ${this.record.canaryVersion}: run action: promote again to finish it, or action: abort (what the post step of this job does with on-cancel: abort; rollback's mode: in-flight does the same) to roll them back to ${this.record.stableVersion}, the revision each ran before, with traffic on them and the canary at 0`,
       );
     }
     await this.save({ phase: 'promoted', weight: 100, reason: `Promoted ${this.record.canaryVersion}.` });
@@ -1042,11 +1046,7 @@ export class Rollout {
       for (const map of [unit.record.configCopies.configMaps, unit.record.configCopies.secrets])
         for (const [before, after] of Object.entries(map)) keep.add(before).add(after);
     try {
-      const deployments = await this.client.list<Deployment>('Deployment', { namespace });
-      for (const deployment of deployments.items) {
-        const refs = configRefs(deployment.spec?.template);
-        for (const name of [...refs.configMaps, ...refs.secrets]) keep.add(name);
-      }
+      for (const name of await this.referencedConfig()) keep.add(name);
       const selector = `${Object.entries(MANAGED_BY)
         .map(([key, value]) => `${key}=${value}`)
         .join(',')},${APP_LABEL}=${this.store.app}`;
@@ -1054,7 +1054,7 @@ export class Rollout {
         const list = await this.client.list(kind, { namespace, labelSelector: selector });
         for (const object of list.items) {
           const name = object.metadata?.name ?? '';
-          if (object.metadata?.annotations?.[COPY_OF] === undefined || keep.has(name)) continue;
+          if (object.metadata?.annotations?.[COPY_OF_ANNOTATION] === undefined || keep.has(name)) continue;
           await this.client.delete(kind, { namespace, name }).catch((error: unknown) => {
             if (!isNotFound(error)) throw error;
           });
@@ -1184,12 +1184,7 @@ export class Rollout {
       // A copy a Deployment still references is not the aborted version's alone (a stable runs it, or
       // a user pointed another Deployment at it by hand): kept, as removeOldCopies keeps them.
       const sides = new Set(this.units.flatMap((unit) => [unit.record.canary, unit.record.baseline]));
-      const inUse = new Set<string>();
-      for (const deployment of (await this.client.list<Deployment>('Deployment', { namespace })).items) {
-        if (sides.has(deployment.metadata?.name)) continue;
-        const refs = configRefs(deployment.spec?.template);
-        for (const name of [...refs.configMaps, ...refs.secrets]) inUse.add(name);
-      }
+      const inUse = await this.referencedConfig(sides);
       for (const unit of this.units)
         for (const [kind, map] of [
           ['ConfigMap', unit.record.configCopies.configMaps],
@@ -1236,6 +1231,11 @@ export function canaryReplicas(_router: string, stableReplicas: number, weight: 
   return Math.max(1, Math.ceil((stableReplicas * weight) / 100));
 }
 
+/** An error's message as a clause, its final period dropped, to go on inside a longer sentence. */
+function sentenceOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
+}
+
 /** A workload's record with its own versions (records written before them have none: the rollout's). */
 type VersionedWorkload = WorkloadRecord & { stableVersion?: string; canaryVersion?: string };
 
@@ -1251,21 +1251,6 @@ function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {
   const seen = new Map<string, MetricSpec>();
   for (const metric of metrics) if (!seen.has(metric.name)) seen.set(metric.name, metric);
   return [...seen.values()];
-}
-
-/** JSON with object keys sorted, for comparing content. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    item && typeof item === 'object' && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b)))
-      : item,
-  );
-}
-
-/** The same containers with the same images. */
-function equalImages(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((container) => a[container] === b[container]);
 }
 
 function describeImages(images: Record<string, string>): string {

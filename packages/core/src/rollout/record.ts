@@ -15,6 +15,8 @@ export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'deploy-actions' } a
 export const ROLE_LABEL = 'deploy-actions.dev/role';
 export const VERSION_LABEL = 'deploy-actions.dev/version';
 export const APP_LABEL = 'deploy-actions.dev/app';
+/** On a ConfigMap/Secret copy made for a canary: the name it was copied from. */
+export const COPY_OF_ANNOTATION = 'deploy-actions.dev/copy-of';
 
 export type RolloutPhase =
   /** Steps are running (or the run died while they were). */

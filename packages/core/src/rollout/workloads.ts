@@ -7,7 +7,7 @@
 import { InputError } from '../errors';
 import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { setImagesPatch } from '../kube/workloads';
-import { APP_LABEL, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from './record';
+import { APP_LABEL, COPY_OF_ANNOTATION, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from './record';
 
 export type Role = 'canary' | 'baseline';
 
@@ -183,7 +183,7 @@ export function copiedFor(object: KubeObject): string | null {
   const labels = object.metadata?.labels ?? {};
   const ours = Object.entries(MANAGED_BY).every(([key, value]) => labels[key] === value);
   const version = labels[VERSION_LABEL];
-  return ours && object.metadata?.annotations?.['deploy-actions.dev/copy-of'] !== undefined && version ? version : null;
+  return ours && object.metadata?.annotations?.[COPY_OF_ANNOTATION] !== undefined && version ? version : null;
 }
 
 /** Version labels users put on pod templates: kept true to the image when it changes. */
@@ -269,7 +269,7 @@ export function configCopy(original: KubeObject, name: string, app: string, vers
       name,
       namespace: metadata?.namespace ?? 'default',
       labels: { ...(metadata?.labels ?? {}), ...MANAGED_BY, [APP_LABEL]: app, [VERSION_LABEL]: version },
-      annotations: { 'deploy-actions.dev/copy-of': metadata?.name ?? '' },
+      annotations: { [COPY_OF_ANNOTATION]: metadata?.name ?? '' },
     },
   };
   delete (copy as Record<string, unknown>)['status'];
@@ -281,4 +281,10 @@ export function selectorText(deployment: Deployment): string {
   return Object.entries(deployment.spec?.selector?.matchLabels ?? {})
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
+}
+
+/** The same containers with the same images. */
+export function equalImages(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((container) => a[container] === b[container]);
 }

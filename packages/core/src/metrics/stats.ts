@@ -261,13 +261,14 @@ export class SequentialCountTest {
     }
     this.sameWindow.place(this.alpha, fraction);
 
-    const history = this.fromHistory;
+    // Once set aside, the history null is never read again: it is no longer advanced.
+    const history = this.usesHistory ? this.fromHistory : undefined;
     if (history !== undefined) {
       if (canaryTotal > 0) {
         history.paths.advance((point) => poissonPmf(this.nullRatio * history.rates[point]! * canaryTotal));
       }
       history.paths.place(this.alpha, fraction);
-      if (this.setAside === undefined) this.setAside = this.reasonToSetHistoryAside();
+      this.setAside = this.reasonToSetHistoryAside();
     }
 
     const decides = this.usesHistory ? this.fromHistory!.paths : this.sameWindow;

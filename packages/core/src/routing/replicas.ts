@@ -114,14 +114,7 @@ export class ReplicasRouter implements TrafficRouter {
   async releaseAutoscaler(): Promise<void> {
     const stable = await this.deployment('stable');
     const range = heldRange(stable);
-    if (range === undefined) return;
-    await this.releaseHpa(range);
-    await this.deps.client.patch(
-      'Deployment',
-      { namespace: this.target.namespace, name: this.target.stable.deployment },
-      { metadata: { annotations: { [HPA_RANGE_ANNOTATION]: null } } },
-      'merge',
-    );
+    if (range !== undefined) await this.giveBackHpa(range);
   }
 
   async abort(): Promise<void> {
@@ -191,16 +184,22 @@ export class ReplicasRouter implements TrafficRouter {
       this.scale(this.target.canary.deployment, 0, false, true),
       ...(this.target.baseline ? [this.scale(this.target.baseline.deployment, 0, false, true)] : []),
       this.patchStable(Math.max(base, stable.spec?.replicas ?? 0), null, false, undefined),
-      ...(held ? [this.releaseHpa(held)] : []),
+      ...(held ? [this.giveBackHpa(held)] : []),
     ]);
-    // The saved range goes only once the HPA has it back: if giving it back failed, the next abort still can.
-    if (held)
-      await this.deps.client.patch(
-        'Deployment',
-        { namespace: this.target.namespace, name: this.target.stable.deployment },
-        { metadata: { annotations: { [HPA_RANGE_ANNOTATION]: null } } },
-        'merge',
-      );
+  }
+
+  /**
+   * The HPA's own range back, then the saved range off the stable: only once the HPA has it back, so that if
+   * giving it back fails, the next abort (or promotion) still can.
+   */
+  private async giveBackHpa(range: HpaRange): Promise<void> {
+    await this.releaseHpa(range);
+    await this.deps.client.patch(
+      'Deployment',
+      { namespace: this.target.namespace, name: this.target.stable.deployment },
+      { metadata: { annotations: { [HPA_RANGE_ANNOTATION]: null } } },
+      'merge',
+    );
   }
 
   private split(stable: Deployment, hpa: Hpa | undefined, weight: number): Split {

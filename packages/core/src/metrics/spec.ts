@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors';
 import { formatDuration, parseDuration } from '../inputs';
 import { KUBERNETES_SIGNALS, type KubernetesSignal } from './kubernetes';
+import { placeholdersIn } from './placeholders';
 
 /**
  * Default confidence of count comparisons: the sequential test spends exactly α = 1 % over the
@@ -411,4 +412,26 @@ function describe(value: unknown): string {
 /** `10s` for messages and for the `{{interval}}` placeholder (PromQL accepts 1m30s). */
 export function intervalText(ms: number): string {
   return formatDuration(ms);
+}
+
+/** Each metric name once (the first spec with it), in order: a plan lists a metric several steps share once. */
+export function uniqueMetrics(metrics: readonly MetricSpec[]): MetricSpec[] {
+  const seen = new Map<string, MetricSpec>();
+  for (const metric of metrics) if (!seen.has(metric.name)) seen.set(metric.name, metric);
+  return [...seen.values()];
+}
+
+/** Placeholders that stand for one version in a query. */
+export const VERSION_PLACEHOLDERS = ['canary', 'stable', 'baseline', 'version'] as const;
+
+/**
+ * The metrics that read by version: a comparison (its control is one version), or a query using one of
+ * `placeholders`. Kubernetes signals read each workload's own pods, so never.
+ */
+export function metricsByVersion(metrics: readonly MetricSpec[], placeholders: readonly string[]): MetricSpec[] {
+  return metrics.filter(
+    (metric) =>
+      metric.kind !== 'kubernetes' &&
+      ('compare' in metric || placeholdersIn(JSON.stringify(metric)).some((name) => placeholders.includes(name))),
+  );
 }

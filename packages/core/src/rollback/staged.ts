@@ -38,9 +38,14 @@ import type { Deployment, PodTemplateSpec } from '../kube/types';
 import { deploymentReplicaSets, findDeployments } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
 import { PodCache } from '../metrics/kubernetes';
-import { placeholdersIn } from '../metrics/placeholders';
 import type { MetricProvider } from '../metrics/provider';
-import type { MetricSpec, ProviderConfig } from '../metrics/spec';
+import {
+  type MetricSpec,
+  metricsByVersion,
+  type ProviderConfig,
+  uniqueMetrics,
+  VERSION_PLACEHOLDERS,
+} from '../metrics/spec';
 import { table } from '../report';
 import { canaryReplicas } from '../rollout/canary';
 import { holderIdentity, RolloutLease } from '../rollout/lease';
@@ -54,7 +59,7 @@ import {
   type StepVerdict,
   stableHistoryEnd,
 } from '../rollout/record';
-import { changedVersion, selectorText, sideDeployment, versionOf } from '../rollout/workloads';
+import { changedVersion, joinVersions, selectorText, sideDeployment, versionOf } from '../rollout/workloads';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import {
@@ -569,11 +574,6 @@ class Staged {
   }
 }
 
-/** The versions of the Deployments: their one tag, or their different tags joined (`v1.5+v3.3`). */
-function joinVersions(versions: string[]): string {
-  return [...new Set(versions)].join('+');
-}
-
 /**
  * Deployments returning to different tags (or leaving different ones): a query's `{{canary}}` (the previous
  * version here), `{{stable}}` (the current one), `{{version}}` and a comparison's control stand for one
@@ -588,12 +588,8 @@ function refuseVersionQueries(
   const distinct = (pick: 'current' | 'previous') => new Set(versions.map((v) => v[pick])).size > 1;
   if (!distinct('previous') && !distinct('current')) return;
   // One tag to return to, different ones running now: only what reads the current version is ambiguous.
-  const ambiguous = distinct('previous') ? ['canary', 'stable', 'baseline', 'version'] : ['stable', 'baseline'];
-  const byVersion = uniqueMetrics(request.steps.flatMap((step) => step.analysis)).filter(
-    (metric) =>
-      metric.kind !== 'kubernetes' &&
-      ('compare' in metric || placeholdersIn(JSON.stringify(metric)).some((name) => ambiguous.includes(name))),
-  );
+  const ambiguous = distinct('previous') ? VERSION_PLACEHOLDERS : ['stable', 'baseline'];
+  const byVersion = metricsByVersion(uniqueMetrics(request.steps.flatMap((step) => step.analysis)), ambiguous);
   if (byVersion.length === 0) return;
   const which = distinct('previous') ? 'previous' : 'current';
   const listed = units.map((unit, index) => `${unit.name} ${versions[index]![which]}`).join(', ');
@@ -607,12 +603,6 @@ function refuseVersionQueries(
       ? '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]'
       : '[{ weight: 50, pause: 5m, analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }] }, { weight: 100 }]',
   );
-}
-
-function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {
-  const seen = new Map<string, MetricSpec>();
-  for (const metric of metrics) if (!seen.has(metric.name)) seen.set(metric.name, metric);
-  return [...seen.values()];
 }
 
 function finish(rt: Runtime, report: StagedReport): StagedReport {

@@ -19,9 +19,14 @@ import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { deploymentReplicaSets } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
 import { PodCache } from '../metrics/kubernetes';
-import { placeholdersIn } from '../metrics/placeholders';
 import type { MetricProvider } from '../metrics/provider';
-import type { MetricSpec, ProviderConfig } from '../metrics/spec';
+import {
+  type MetricSpec,
+  metricsByVersion,
+  type ProviderConfig,
+  uniqueMetrics,
+  VERSION_PLACEHOLDERS,
+} from '../metrics/spec';
 import { getOptional } from '../routing/common';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
@@ -51,6 +56,7 @@ import {
   equalImages,
   imagesFor,
   imagesOf,
+  joinVersions,
   renameRefs,
   selectorText,
   sideDeployment,
@@ -337,11 +343,7 @@ export class Rollout {
     // One new tag, different old ones: only what reads the old version is ambiguous.
     const ambiguous = distinct('canary') ? VERSION_PLACEHOLDERS : ['stable', 'baseline'];
     const metrics = this.plannedMetrics();
-    const byVersion = metrics.filter(
-      (metric) =>
-        metric.kind !== 'kubernetes' &&
-        ('compare' in metric || placeholdersIn(JSON.stringify(metric)).some((name) => ambiguous.includes(name))),
-    );
+    const byVersion = metricsByVersion(metrics, ambiguous);
     if (byVersion.length === 0) return;
     const which = distinct('canary') ? 'canary' : 'stable';
     const listed = stables.map((stable, index) => `${stable.metadata!.name} ${versions[index]![which]}`).join(', ');
@@ -1238,20 +1240,6 @@ function sentenceOf(error: unknown): string {
 
 /** A workload's record with its own versions (records written before them have none: the rollout's). */
 type VersionedWorkload = WorkloadRecord & { stableVersion?: string; canaryVersion?: string };
-
-/** Placeholders that stand for one version in a query. */
-const VERSION_PLACEHOLDERS = ['canary', 'stable', 'baseline', 'version'];
-
-/** The rollout's version: the workloads' one tag, or their different tags joined (`v1.5+v3.3`). */
-function joinVersions(versions: string[]): string {
-  return [...new Set(versions)].join('+');
-}
-
-function uniqueMetrics(metrics: MetricSpec[]): MetricSpec[] {
-  const seen = new Map<string, MetricSpec>();
-  for (const metric of metrics) if (!seen.has(metric.name)) seen.set(metric.name, metric);
-  return [...seen.values()];
-}
 
 function describeImages(images: Record<string, string>): string {
   return Object.entries(images)

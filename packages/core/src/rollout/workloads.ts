@@ -288,3 +288,8 @@ export function equalImages(a: Record<string, string>, b: Record<string, string>
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((container) => a[container] === b[container]);
 }
+
+/** A rollout's version: its workloads' one tag, or their different tags joined (`v1.5+v3.3`). */
+export function joinVersions(versions: string[]): string {
+  return [...new Set(versions)].join('+');
+}

@@ -277,15 +277,14 @@ function switchedAnalysisOf(values: Inputs, steps: ReturnType<typeof stepsOf>, a
   if (values.strategy !== 'blue-green') return { steps, leftOut: [] as string[] };
   const leftOut = new Set<string>();
   const kept = steps.map((step) => {
-    const comparisons = step.analysis.filter((metric) => 'compare' in metric);
+    const { comparisons, others: analysis } = splitComparisons(step.analysis);
     if (comparisons.length === 0) return step;
-    const analysis = step.analysis.filter((metric) => !('compare' in metric));
     if (analysis.length === 0) {
       // The input the step's metrics came from: the analysis input (a step without its own), or the step's own.
       const input = step.analysis === analysisInput ? 'analysis' : 'steps';
       throw new InputError(
         input,
-        `has only comparisons for blue-green (${comparisons.map((metric) => `${metric.name}: compare ${'compare' in metric ? metric.compare : ''}`).join(', ')}): its analysis runs after the switch, when blue gets no traffic, so there is nothing to compare with; add a metric without compare (a max on the new version's own error rate, or a kubernetes signal), or use strategy: canary to compare the versions side by side`,
+        `has only comparisons for blue-green (${describeComparisons(comparisons)}): its analysis runs after the switch, when blue gets no traffic, so there is nothing to compare with; add a metric without compare (a max on the new version's own error rate, or a kubernetes signal), or use strategy: canary to compare the versions side by side`,
         (() => {
           const given: unknown = input === 'analysis' ? values.analysis : values.steps;
           return typeof given === 'string' ? given : JSON.stringify(given);
@@ -305,7 +304,12 @@ function switchedAnalysisOf(values: Inputs, steps: ReturnType<typeof stepsOf>, a
 function switchNote(leftOut: string[], steps: ReturnType<typeof stepsOf>): string | undefined {
   if (leftOut.length === 0) return undefined;
   const checked = [...new Set(steps.flatMap((step) => step.analysis.map((metric) => metric.name)))];
-  return `Blue-green's analysis after the switch checks ${checked.join(', ')} and leaves out ${leftOut.join(', ')} (compare): after the switch blue gets no traffic to compare with.`;
+  return leftOutNote(
+    "Blue-green's analysis after the switch",
+    checked,
+    leftOut,
+    'after the switch blue gets no traffic',
+  );
 }
 
 function parseRouter(values: Inputs) {
@@ -349,12 +353,11 @@ function postPromotionOf(values: Inputs, analysis: MetricSpec[], steps: ReturnTy
       shown,
       '30m, with analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]',
     );
-  const comparisons = metrics.filter((metric) => 'compare' in metric);
-  const kept = metrics.filter((metric) => !('compare' in metric));
+  const { comparisons, others: kept } = splitComparisons(metrics);
   if (kept.length === 0)
     throw new InputError(
       'post-promotion-analysis',
-      `has only comparisons to check (${comparisons.map((metric) => `${metric.name}: compare ${'compare' in metric ? metric.compare : ''}`).join(', ')}): after promotion the old version (and a baseline) has no pods left, so there is nothing to compare with; add a metric without compare to the analysis (a max on the new version's own error rate, or a kubernetes signal)`,
+      `has only comparisons to check (${describeComparisons(comparisons)}): after promotion the old version (and a baseline) has no pods left, so there is nothing to compare with; add a metric without compare to the analysis (a max on the new version's own error rate, or a kubernetes signal)`,
       shown,
       '30m, with analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]',
     );
@@ -364,7 +367,32 @@ function postPromotionOf(values: Inputs, analysis: MetricSpec[], steps: ReturnTy
 /** The log and summary line saying which comparisons post-promotion analysis leaves out, and why. */
 function postPromotionNote(post: ReturnType<typeof postPromotionOf>): string | undefined {
   if (!post || post.leftOut.length === 0) return undefined;
-  return `Post-promotion analysis checks ${post.metrics.map((metric) => metric.name).join(', ')} and leaves out ${post.leftOut.join(', ')} (compare): after promotion the old version has no pods left to compare with.`;
+  return leftOutNote(
+    'Post-promotion analysis',
+    post.metrics.map((metric) => metric.name),
+    post.leftOut,
+    'after promotion the old version has no pods left',
+  );
+}
+
+/**
+ * Comparisons (`compare: stable` / `baseline`) apart from the other metrics: blue-green's analysis after the
+ * switch and post-promotion analysis have no control to compare with, and leave them out.
+ */
+function splitComparisons(metrics: MetricSpec[]): { comparisons: MetricSpec[]; others: MetricSpec[] } {
+  return {
+    comparisons: metrics.filter((metric) => 'compare' in metric),
+    others: metrics.filter((metric) => !('compare' in metric)),
+  };
+}
+
+function describeComparisons(comparisons: MetricSpec[]): string {
+  return comparisons.map((metric) => `${metric.name}: compare ${'compare' in metric ? metric.compare : ''}`).join(', ');
+}
+
+/** The log and summary line: which metrics an analysis checks, which comparisons it leaves out and why. */
+function leftOutNote(analysis: string, checked: string[], leftOut: string[], why: string): string {
+  return `${analysis} checks ${checked.join(', ')} and leaves out ${leftOut.join(', ')} (compare): ${why} to compare with.`;
 }
 
 function scaleDownDelayOf(text: string): number | 'manual' {

@@ -60,6 +60,7 @@ import {
   stableHistoryEnd,
 } from '../rollout/record';
 import { changedVersion, joinVersions, selectorText, sideDeployment, versionOf } from '../rollout/workloads';
+import { getOptional } from '../routing/common';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import {
@@ -501,10 +502,7 @@ class Staged {
   async serving(): Promise<StagedStep['workloads']> {
     const { namespace } = this.request;
     const read = async (name: string) => {
-      const object = await this.client.get<Deployment>('Deployment', { namespace, name }).catch((error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      });
+      const object = await getOptional<Deployment>(this.client, 'Deployment', namespace, name);
       return { replicas: object?.spec?.replicas ?? 0, images: templateImages(object?.spec?.template) };
     };
     return Promise.all(

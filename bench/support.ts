@@ -66,3 +66,43 @@ export function comparisonLine(label: string, kubectlLabel: string, samples: { o
   }
   return line.join(' | ');
 }
+
+/**
+ * One figure for bench/RESULTS.md: `npm run bench` collects these lines from every benchmark's output.
+ * `ratio` is ours/peer unless the measure says otherwise (e.g. "peer/ours"); `met` compares it with `target`.
+ */
+export interface BenchResult {
+  measure: string;
+  ours: string;
+  peer?: string;
+  peerName?: string;
+  ratio?: string;
+  target?: string;
+  met?: boolean;
+}
+
+/** Prints one `BENCH-RESULT {json}` line (the benchmark's own table stays as it was). */
+export function reportResult(result: BenchResult): void {
+  console.log(`BENCH-RESULT ${JSON.stringify(result)}`);
+}
+
+/** Reports a `comparisonLine`'s medians (wall time, ours vs kubectl) as a result line for RESULTS.md. */
+export function reportComparison(
+  measure: string,
+  peerName: string,
+  samples: { ours: Sample[]; kubectl: Sample[] },
+  targetRatio: number,
+): void {
+  const ours = median(samples.ours.map((s) => s.wallMs));
+  if (samples.kubectl.length === 0) return reportResult({ measure, ours: seconds(ours), target: `<= ${targetRatio}x` });
+  const peer = median(samples.kubectl.map((s) => s.wallMs));
+  reportResult({
+    measure,
+    ours: seconds(ours),
+    peer: seconds(peer),
+    peerName,
+    ratio: `${(ours / peer).toFixed(2)}x`,
+    target: `<= ${targetRatio}x`,
+    met: ours / peer <= targetRatio,
+  });
+}

@@ -30,6 +30,7 @@
  */
 import { CountComparisonJudge, DEFAULT_CONFIDENCE, kayentaHigh, ThresholdJudge } from '@deploy-actions/core/metrics';
 import { normalQuantile, normalUpperTail } from '../../packages/core/src/metrics/stats';
+import { reportResult } from '../support';
 import { Random } from './random';
 
 const STEP_S = 300;
@@ -201,6 +202,7 @@ let scenarioIndex = 0;
 let allNoWorse = true;
 let allSameWindowNoWorse = true;
 let targetLine = 'not run';
+let targetResult: Parameters<typeof reportResult>[0] | undefined;
 const ratios: string[] = [];
 for (const regression of regressions) {
   for (const share of shares) {
@@ -252,6 +254,15 @@ for (const regression of regressions) {
       if (regression === regressions[0] && share === 0.05 && rate === 100) {
         const met = ours.median <= 60 && ours.falseAborts <= 0.01;
         targetLine = `${met ? 'met' : 'MISSED'}: median ${ours.median}s, ${pct(ours.falseAborts)} false aborts`;
+        targetResult = {
+          measure: 'bad canary (errors 0.1%→1%, 5% of 100 req/s): median time to abort, false aborts',
+          ours: `${ours.median} s at ${pct(ours.falseAborts)}`,
+          peer: `${stats.fixed.median} s at ${pct(stats.fixed.falseAborts)}`,
+          peerName: 'fixed rule (error rate > 1%, 2 in a row)',
+          ratio: Number.isFinite(ours.median) ? `${(ours.median / stats.fixed.median).toFixed(2)}x` : 'n/a',
+          target: '<= 60 s at <= 1% false aborts',
+          met,
+        };
       }
       const label = `${regression.label}, ${share * 100}% of ${rate} req/s`;
       const show = (s: Stats) =>
@@ -293,6 +304,13 @@ console.log(
   `same-window (ours without stable-history) no worse in every scenario: ${allSameWindowNoWorse ? 'yes' : 'no'}`,
 );
 console.log(`target (errors 0.1%→1%, 5% of 100 req/s; median <= 60s at <= 1% false aborts): ${targetLine}`);
+if (targetResult !== undefined) reportResult(targetResult);
+reportResult({
+  measure: 'no worse than the fixed rule and Kayenta in every scenario',
+  ours: allNoWorse ? 'yes' : 'no',
+  target: 'yes',
+  met: allNoWorse,
+});
 
 // A dependency degrades as the step starts: every version's errors rise, the history no longer holds.
 console.log("\nDrift: from the step on, the stable and a healthy canary both fail more than in the stable's history");

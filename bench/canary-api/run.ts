@@ -26,6 +26,7 @@ import { waitForRollouts } from '../../packages/core/src/kube/rollout-wait';
 import { createMemoryRuntime, executeAction } from '../../packages/core/src/runtime';
 import { KubeSim } from '../../packages/kube-sim/src';
 import { installControllers } from '../../packages/kube-sim/src/defaults';
+import { reportResult } from '../support';
 
 const NAMESPACE = 'bench';
 const work = mkdtempSync(join(tmpdir(), 'bench-canary-api-'));
@@ -152,7 +153,13 @@ for (const analysis of [false, true]) {
         `${analysis ? 'restarts signal, ' : ''}${run.label}: ${run.total} requests, ${run.virtualMinutes.toFixed(1)} virtual min, ${Math.round(run.wallMs)} ms wall`,
       );
     }
-  report(analysis ? 'With analysis: restarts (provider kubernetes), every 10 s' : 'No analysis', runs);
+  const growing = report(analysis ? 'With analysis: restarts (provider kubernetes), every 10 s' : 'No analysis', runs);
+  reportResult({
+    measure: `API requests of a 4-step canary of 20 Deployments, 10-minute pauses${analysis ? ', restarts signal every 10 s' : ''}`,
+    ours: `${runs[3]!.total} requests (${runs[2]!.total} with 1-minute pauses)`,
+    target: 'no request count grows with the minutes waited',
+    met: growing.length === 0,
+  });
   if (analysis) {
     // Three analysed steps of `pause` each, one check per 10 s: pod requests per Deployment per check.
     for (const [index, run] of runs.entries()) {

@@ -7,6 +7,7 @@
 import { Agent, request } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { KubeSim } from '../../packages/kube-sim/src/index';
+import { reportResult } from '../support';
 
 const DEPLOYMENTS = Number(process.argv[2] ?? 200);
 const PODS = Number(process.argv[3] ?? 10);
@@ -161,5 +162,9 @@ console.log(
 console.log(`server latency ms: p50 ${fmt(sim.stats.percentile(50))}  p99 ${fmt(sim.stats.percentile(99))}`);
 console.log(`watch events delivered: ${watchEvents} (server counted ${sim.stats.watchEvents})`);
 console.log(`peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MB`);
+reportResult({
+  measure: `kube-sim API machinery (${DEPLOYMENTS} Deployments x ${PODS} pods, ${WATCHES} watches): client p99, peak RSS`,
+  ours: `${fmt(pct(clientLatencies, 99))} ms, ${(peakRss / 1024 / 1024).toFixed(0)} MB`,
+});
 agent.destroy();
 await sim.stop();

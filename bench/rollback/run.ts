@@ -25,7 +25,14 @@ import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
 import { startControllers } from '../../packages/kube-sim/src/controllers/index';
 import { findKubectl, kubectlOk } from '../../packages/testkit/src/kubectl';
-import { alternateRounds, comparisonLine, kubectlRolloutStatus, type Sample, seconds } from '../support';
+import {
+  alternateRounds,
+  comparisonLine,
+  kubectlRolloutStatus,
+  reportComparison,
+  type Sample,
+  seconds,
+} from '../support';
 
 const rounds = Number(process.argv[2] ?? 5);
 const NAMESPACE = 'bench';
@@ -145,6 +152,7 @@ try {
       `${comparisonLine(`${String(count).padStart(2)} Deployment(s)`, 'kubectl', samples)} | ${spread(samples)}`,
     );
     console.log(rows.at(-1));
+    reportComparison(`rollback of ${count} Deployment(s), wall time`, 'kubectl rollout undo + status', samples, 1.0);
   }
   writeFileSync(join(work, 'result.txt'), `${rows.join('\n')}\n`);
   console.log(`total ${seconds(performance.now() - benchStarted)}`);

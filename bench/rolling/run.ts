@@ -21,7 +21,7 @@ import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
 import { startControllers } from '../../packages/kube-sim/src/controllers/index';
 import { findKubectl, kubectlOk } from '../../packages/testkit/src/kubectl';
-import { alternateRounds, comparisonLine, kubectlRolloutStatus, type Sample } from '../support';
+import { alternateRounds, comparisonLine, kubectlRolloutStatus, reportComparison, type Sample } from '../support';
 
 const rounds = Number(process.argv[2] ?? 3);
 const NAMESPACE = 'bench';
@@ -108,6 +108,12 @@ try {
     );
     rows.push(comparisonLine(`${String(count).padStart(2)} Deployment(s)`, 'kubectl apply + rollout status', samples));
     console.log(rows.at(-1));
+    reportComparison(
+      `rolling deploy of ${count} Deployment(s), wall time`,
+      'kubectl apply + rollout status',
+      samples,
+      1.0,
+    );
   }
   writeFileSync(join(work, 'result.txt'), `${rows.join('\n')}\n`);
 } finally {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Histogram } from '../../packages/core/src/http/histogram';
 import { runLoad } from '../../packages/core/src/http/load';
+import { reportResult } from '../support';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -182,6 +183,15 @@ console.log('');
 console.log(
   `throughput vs autocannon (${connections} conn): ${fixed(throughput[0]!.rps / throughput[1]!.rps)}× (target ≥ 1.00×)`,
 );
+reportResult({
+  measure: `load mode throughput (${connections} connections)`,
+  ours: `${Math.round(throughput[0]!.rps)} req/s`,
+  peer: `${Math.round(throughput[1]!.rps)} req/s`,
+  peerName: 'autocannon',
+  ratio: `${fixed(throughput[0]!.rps / throughput[1]!.rps)}x`,
+  target: '>= 1.00x',
+  met: throughput[0]!.rps >= throughput[1]!.rps,
+});
 const wrkThroughput = throughput.find((r) => r.tool.startsWith('wrk'));
 if (wrkThroughput !== undefined)
   console.log(`throughput vs wrk (${connections} conn): ${fixed(throughput[0]!.rps / wrkThroughput.rps)}×`);
@@ -192,6 +202,15 @@ if (wrkLatency !== undefined) {
     console.log(
       `${key.slice(0, 3)} vs wrk (${latencyConnections} conn): ${fixed(ratio)}× (${Math.abs(ratio - 1) <= 0.1 ? 'within' : 'outside'} 10%)`,
     );
+    reportResult({
+      measure: `${key.slice(0, 3)} latency on /slow (${latencyConnections} connections)`,
+      ours: `${fixed(latency[0]![key])} ms`,
+      peer: `${fixed(wrkLatency[key])} ms`,
+      peerName: 'wrk',
+      ratio: `${fixed(ratio)}x`,
+      target: 'within 10% of wrk',
+      met: Math.abs(ratio - 1) <= 0.1,
+    });
   }
 }
 console.log(

@@ -94,7 +94,10 @@ export function reportComparison(
   targetRatio: number,
 ): void {
   const ours = median(samples.ours.map((s) => s.wallMs));
-  if (samples.kubectl.length === 0) return reportResult({ measure, ours: seconds(ours), target: `<= ${targetRatio}x` });
+  if (samples.kubectl.length === 0) {
+    reportResult({ measure, ours: seconds(ours), target: `<= ${targetRatio}x` });
+    return;
+  }
   const peer = median(samples.kubectl.map((s) => s.wallMs));
   reportResult({
     measure,

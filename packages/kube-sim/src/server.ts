@@ -248,7 +248,7 @@ export class ApiServer {
       }
       const route = this.route(path);
       const q = url.searchParams;
-      const watch = q.get('watch') === 'true' || q.get('watch') === '1';
+      const watch = boolParam(q, 'watch') === true;
       verb = verbOf(req.method ?? 'GET', route, watch);
       resource = route.type.group ? `${route.type.resource}.${route.type.group}` : route.type.resource;
       if (route.subresource) resource += `/${route.subresource}`;
@@ -508,7 +508,7 @@ export class ApiServer {
         if (patchType === 'apply' && type.storage && isRecord(patch) && patch.apiVersion === apiVersionOf(type)) {
           patch = { ...patch, apiVersion: apiVersionOf(type.storage) };
         }
-        const force = q.get('force') === 'true';
+        const force = boolParam(q, 'force') === true;
         const opts = {
           fieldManager: patchType === 'apply' ? (q.get('fieldManager') ?? undefined) : fieldManager,
           dryRun,
@@ -517,8 +517,14 @@ export class ApiServer {
             ? { subresource: subresource as 'status' | 'scale' }
             : {}),
         };
-        if (patchType !== 'apply' && q.get('force') !== null) {
-          throw badRequest('force is only allowed for apply patches');
+        if (patchType !== 'apply' && q.has('force')) {
+          throw invalid('PatchOptions', 'meta.k8s.io', '', [
+            {
+              field: 'force',
+              reason: 'FieldValueForbidden',
+              message: 'Forbidden: may not be specified for non-apply patch',
+            },
+          ]);
         }
         const patched = store.patch(type, namespace, name!, patchType, patch, opts as never);
         if (subresource === 'scale' && patchType !== 'apply') return send(res, 200, patched);
@@ -648,10 +654,10 @@ export class ApiServer {
     // WatchList (sendInitialEvents=true, client-go's WatchListClient): the current objects whatever the
     // resourceVersion (NotOlderThan: kube-sim is never behind), then a bookmark marks their end.
     // sendInitialEvents=false starts at the given version, or now, with no initial events.
-    const initialEvents = q.get('sendInitialEvents');
+    const initialEvents = boolParam(q, 'sendInitialEvents');
     let from = q.get('resourceVersion') ?? undefined;
-    if (initialEvents === 'true') from = undefined;
-    else if (initialEvents === 'false' && (!from || from === '0')) from = store.resourceVersion;
+    if (initialEvents === true) from = undefined;
+    else if (initialEvents === false && (!from || from === '0')) from = store.resourceVersion;
     // The current objects (or the history) replayed by store.watch() come first, synchronously.
     let replaying = true;
     try {
@@ -677,7 +683,7 @@ export class ApiServer {
     res.on('close', close);
     const timeout = intParam(q, 'timeoutSeconds') ?? 0;
     if (timeout > 0) timers.push(setTimeout(close, timeout * 1000));
-    if (q.get('allowWatchBookmarks') === 'true') {
+    if (boolParam(q, 'allowWatchBookmarks') === true) {
       const bookmark = (annotations?: Record<string, string>) => {
         write(
           JSON.stringify({
@@ -693,7 +699,7 @@ export class ApiServer {
       };
       // Nothing was written since the replay (the handler runs outside any store write), so the store's
       // version is the initial list's. Sent only to watches that allow bookmarks, as the API server does.
-      if (initialEvents === 'true') bookmark({ 'k8s.io/initial-events-end': 'true' });
+      if (initialEvents === true) bookmark({ 'k8s.io/initial-events-end': 'true' });
       timers.push(setTimeout(bookmark, this.ctx.bookmarkIntervalMs).unref());
     }
   }
@@ -716,7 +722,7 @@ export class ApiServer {
     }
     let text = '';
     for (const h of this.ctx.logHandlers) {
-      const out = h({ namespace: route.namespace!, pod, container, previous: q.get('previous') === 'true' });
+      const out = h({ namespace: route.namespace!, pod, container, previous: boolParam(q, 'previous') === true });
       if (out !== undefined) {
         text = out;
         break;
@@ -782,9 +788,8 @@ function deleteOptions(q: URLSearchParams, body: KubeObject | undefined) {
       `propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
     );
   }
-  const orphan = q.get('orphanDependents') ?? body?.orphanDependents;
-  const resolved: PropagationPolicy | undefined =
-    policy ?? (orphan === true || orphan === 'true' ? 'Orphan' : undefined);
+  const orphan = boolParam(q, 'orphanDependents') ?? body?.orphanDependents;
+  const resolved: PropagationPolicy | undefined = policy ?? (orphan === true ? 'Orphan' : undefined);
   return {
     ...(resolved ? { propagationPolicy: resolved } : {}),
     ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
@@ -819,6 +824,17 @@ function checkDryRun(verb: string, values: string[]): void {
       message: `Unsupported value: ${shown}: supported values: "All"`,
     },
   ]);
+}
+
+/**
+ * A boolean query parameter as the API server's parameter codec reads it (Convert_Slice_string_To_bool):
+ * absent is undefined; `0` and `false` (any case) are false; every other value, `True` and the empty string
+ * included, is true. The official Python client sends `watch=True` and `force=True`.
+ */
+export function boolParam(q: URLSearchParams, key: string): boolean | undefined {
+  const raw = q.get(key);
+  if (raw === null) return undefined;
+  return !(raw === '0' || raw.toLowerCase() === 'false');
 }
 
 /** An integer query parameter: one that does not parse is a 400 from the parameter codec (strconv.ParseInt). */
@@ -863,11 +879,7 @@ function checkListOptions(q: URLSearchParams, watch: boolean): void {
   const forbidden = (field: string, detail: string) =>
     causes.push({ field, reason: 'FieldValueForbidden', message: `Forbidden: ${detail}` });
   const match = q.get('resourceVersionMatch') ?? '';
-  const initialEvents = q.get('sendInitialEvents');
-  if (initialEvents !== null && initialEvents !== 'true' && initialEvents !== 'false') {
-    // A query value that does not convert is a 400 from the parameter codec, before validation.
-    throw badRequest(`strconv.ParseBool: parsing ${JSON.stringify(initialEvents)}: invalid syntax`);
-  }
+  const initialEvents = q.has('sendInitialEvents') ? q.get('sendInitialEvents') : null;
   if (watch) {
     if (initialEvents !== null && match !== 'NotOlderThan') {
       forbidden('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');

@@ -1,0 +1,24 @@
+/** The next version by semver rules from the changes since the previous release (what build-tag can use). */
+import semver, { type SemVer } from 'semver';
+import type { Change } from './changes';
+
+export type Bump = 'major' | 'minor' | 'patch' | undefined;
+
+/** breaking → major (minor before 1.0.0), feat → minor (patch before 1.0.0), anything else → patch, none → undefined. */
+export function bumpOf(changes: readonly Change[], previous: SemVer | undefined): Bump {
+  if (changes.length === 0) return undefined;
+  const initial = previous !== undefined && previous.major === 0;
+  if (changes.some((c) => c.parsed.breaking)) return initial ? 'minor' : 'major';
+  if (changes.some((c) => c.parsed.type === 'feat')) return initial ? 'patch' : 'minor';
+  return 'patch';
+}
+
+/** The next version after `previous` (`0.1.0` for a first release), or undefined when nothing changed. */
+export function nextVersion(changes: readonly Change[], previous: SemVer | undefined): string | undefined {
+  if (previous === undefined) return changes.length === 0 ? undefined : '0.1.0';
+  const bump = bumpOf(changes, previous);
+  if (bump === undefined) return undefined;
+  // From a prerelease, the release of that same version comes next (1.0.0-rc.2 + fix → 1.0.0).
+  if (previous.prerelease.length > 0) return `${previous.major}.${previous.minor}.${previous.patch}`;
+  return semver.inc(previous.version, bump) ?? undefined;
+}

@@ -1,0 +1,123 @@
+/**
+ * One git working copy, driven through `git` with argument arrays. Errors say which command failed and what
+ * git printed; callers turn a missing ref into a UserError naming their input.
+ */
+import { execCommand } from './exec';
+
+export class GitError extends Error {
+  override readonly name = 'GitError';
+  constructor(
+    message: string,
+    readonly args: readonly string[],
+    readonly exitCode: number,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface GitOptions {
+  /** The working copy (or any folder inside it). */
+  cwd: string;
+  signal?: AbortSignal;
+  /** Extra environment for every git call (merged over this process's). */
+  env?: Record<string, string | undefined>;
+  /** The git program (default `git` on PATH). */
+  git?: string;
+}
+
+export class Git {
+  /** Git processes started, for benchmarks and tests. */
+  calls = 0;
+  constructor(readonly options: GitOptions) {}
+
+  private execOptions() {
+    return {
+      cwd: this.options.cwd,
+      // Stable, locale-free output whatever the runner's configuration says.
+      env: { ...process.env, ...this.options.env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat' },
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+      silent: true,
+    };
+  }
+
+  /** Run git; exit code and output as they are (an exit code other than 0 is not an error here). */
+  async exec(args: readonly string[], onLine?: (line: string) => void) {
+    this.calls++;
+    try {
+      return await execCommand(this.options.git ?? 'git', args, {
+        ...this.execOptions(),
+        ...(onLine ? { onLine } : {}),
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ENOENT') throw new Error(`git is not installed (or not on PATH): cannot run git ${args[0]}`);
+      throw error;
+    }
+  }
+
+  /** Run git and return its stdout; a non-zero exit is a GitError carrying git's own message. */
+  async run(args: readonly string[], onLine?: (line: string) => void): Promise<string> {
+    const result = await this.exec(args, onLine);
+    if (result.exitCode !== 0) {
+      const said = result.stderr.trim().split('\n').slice(-3).join(' ');
+      throw new GitError(
+        `git ${args.join(' ')} failed (exit ${result.exitCode}): ${said}`,
+        args,
+        result.exitCode,
+        said,
+      );
+    }
+    return result.stdout;
+  }
+
+  /** The commit a ref names (tag, branch, sha, `HEAD~2`), or undefined when there is no such commit. */
+  async resolve(ref: string): Promise<string | undefined> {
+    // `--end-of-options` keeps a ref that starts with `-` from being read as an option.
+    const result = await this.exec(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }
+
+  /** Whether this is a shallow clone (actions/checkout's default `fetch-depth: 1`): history and tags are cut. */
+  async isShallow(): Promise<boolean> {
+    return (await this.run(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+  }
+
+  /** The top folder of the working copy. */
+  async root(): Promise<string> {
+    return (await this.run(['rev-parse', '--show-toplevel'])).trim();
+  }
+
+  /** Every tag name; `merged`: only tags reachable from that ref; `pointsAt`: only tags on that commit. */
+  async tags(options: { merged?: string; pointsAt?: string } = {}): Promise<string[]> {
+    const args = ['tag', '--list'];
+    if (options.merged !== undefined) args.push('--merged', options.merged);
+    if (options.pointsAt !== undefined) args.push('--points-at', options.pointsAt);
+    return (await this.run(args)).split('\n').filter((line) => line !== '');
+  }
+
+  /** The root commits reachable from `ref` (where "from the first commit" starts). */
+  async roots(ref: string): Promise<string[]> {
+    return (await this.run(['rev-list', '--max-parents=0', '--end-of-options', ref])).split('\n').filter(Boolean);
+  }
+
+  /** Whether `ancestor` is reachable from `descendant`. */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    const result = await this.exec(['merge-base', '--is-ancestor', ancestor, descendant]);
+    if (result.exitCode > 1)
+      throw new GitError(`git merge-base failed: ${result.stderr.trim()}`, [], result.exitCode, result.stderr);
+    return result.exitCode === 0;
+  }
+
+  /** A file's content at a ref, or undefined when the file is not there. */
+  async show(ref: string, path: string): Promise<string | undefined> {
+    const result = await this.exec(['show', `${ref}:${path}`]);
+    return result.exitCode === 0 ? result.stdout : undefined;
+  }
+
+  /** The remote's URL (`origin` by default), or undefined. */
+  async remoteUrl(name = 'origin'): Promise<string | undefined> {
+    const result = await this.exec(['remote', 'get-url', name]);
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }
+}

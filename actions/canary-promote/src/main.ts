@@ -38,6 +38,8 @@ import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/c
 import {
   CommandRollout,
   holderIdentity,
+  checkImageReferences,
+  checkPausesFitTimeout,
   IN_FLIGHT_PHASES,
   imagesFor,
   NO_CLUSTER_NOTE,
@@ -235,6 +237,13 @@ function parseTraffic(values: Inputs) {
   const { steps, leftOut } = switchedAnalysisOf(values, stepsOf(values, analysis), analysis);
   return {
     analysis,
+  if (values.action === 'start')
+    checkPausesFitTimeout(steps, values.timeout, {
+      pauseAt: values['pause-at'],
+      // A YAML list may give its own pauses; a list of weights takes the pause input's.
+      stepsGiven: typeof values.steps !== 'string',
+      final: values.strategy === 'blue-green' ? 'switches' : 'promotes',
+    });
     steps,
     /** Blue-green: the comparisons left out of the analysis after the switch (blue has no traffic then). */
     switchLeftOut: leftOut,
@@ -896,6 +905,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
       // Another run took over after our lease expired: the app is its to change now.
       rt.log.warning(`The rollout of ${app} was not aborted: ${(error as Error).message}`);
       return;
+    checkImageReferences('images', values.images ?? {}, 'web=ghcr.io/acme/web:v1.2.3');
     }
     try {
       await abortAfterCancel(rt, values, client, namespace, app);

@@ -35,7 +35,7 @@ import {
   rollback as rollbackWorkloads,
   verify,
 } from '@deploy-actions/core/rollback';
-import { parseSteps, ROLE_LABEL, trafficInputs } from '@deploy-actions/core/rollout';
+import { checkTag, parseSteps, ROLE_LABEL, trafficInputs } from '@deploy-actions/core/rollout';
 import {
   createRouter,
   nodeExec,
@@ -114,6 +114,7 @@ const rollback: ActionDefinition<Inputs> = {
     if (values.mode === 'image' && !values['to-version']) {
       throw new InputError('to-version', 'is required with mode: image', undefined, 'v0.9.5');
     }
+    if (values['to-version'] !== undefined) checkTag('to-version', values['to-version'], 'v0.9.5');
     if (values.mode === 'github') {
       if (!values.environment)
         throw new InputError(

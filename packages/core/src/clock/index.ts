@@ -5,5 +5,5 @@
 export type { Clock } from '../runtime/port';
 export { holdVirtualTime, waitForQuiet, watchActivity } from './quiescence';
 export { abortableSleep, abortReason, type Scheduler } from './sleep';
-export { systemClock } from './system';
+export { longTimeout, MAX_TIMER_MS, systemClock } from './system';
 export { type AutoAdvance, type AutoAdvanceOptions, VIRTUAL_EPOCH, VirtualClock } from './virtual';

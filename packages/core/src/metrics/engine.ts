@@ -187,8 +187,13 @@ class BoundMetric {
       } catch (error) {
         if (isUserError(error))
           throw new UserError(`Metric '${this.spec.name}': ${error.message}`, { hint: error.hint, cause: error });
-        // Unreachable now may be reachable in 10 s; only a rejected query stops the step.
-        if (!(error instanceof ProviderUnavailable)) throw error;
+        // A source that cannot answer now would leave the first step unchecked: refused before traffic moves.
+        if (error instanceof ProviderUnavailable)
+          throw new UserError(
+            `Metric '${this.spec.name}': ${error.message}; nothing was changed (every metric is queried once before traffic moves)`,
+            { hint: 'Check the address and that the source is reachable from the runner', cause: error },
+          );
+        throw error;
       }
     }
   }
@@ -209,6 +214,10 @@ interface MetricRun {
   next: number;
   errorsInRow: number;
   checks: number;
+  /** Checks the source answered (with data or without): a metric with none was never checked. */
+  answered: number;
+  /** What the last failed check said (the summary tells unreachable from no data). */
+  lastError?: string;
   withData: number;
   judge: (options: QueryOptions) => Promise<Judgement>;
   countJudge?: CountComparisonJudge;
@@ -230,12 +239,15 @@ export async function runAnalysis(options: AnalysisOptions): Promise<AnalysisRes
   });
 
   for (;;) {
-    const due = Math.min(...runs.map((run) => run.next));
-    if (runs.length === 0 || due > end) break;
+    // After the pause, only metrics never answered are checked again (an unchecked step never passes);
+    // each gives up after MAX_CONSECUTIVE_ERRORS failed checks in a row, as during the pause.
+    const pending = runs.filter((run) => run.next <= end || run.answered === 0);
+    if (pending.length === 0) break;
+    const due = Math.min(...pending.map((run) => run.next));
     if (due > clock.now()) await clock.sleep(due - clock.now(), signal);
     signal.throwIfAborted();
     const now = clock.now();
-    const dueRuns = runs.filter((run) => run.next <= now);
+    const dueRuns = pending.filter((run) => run.next <= now);
     const results = await Promise.all(dueRuns.map((run) => check(run, now, startedAt, options)));
     for (const [index, run] of dueRuns.entries()) {
       const { measurement, failure, inconclusive } = results[index]!;
@@ -263,7 +275,7 @@ export async function runAnalysis(options: AnalysisOptions): Promise<AnalysisRes
   if (unsure !== undefined) return finish('inconclusive', unsure.reason, verdicts);
   return finish(
     'pass',
-    `All ${runs.length} metrics stayed within their limits for ${intervalText(options.duration)}.`,
+    `All ${runs.length} metrics stayed within their limits for ${intervalText(Math.max(options.duration, clock.now() - startedAt))}.`,
     verdicts,
   );
 }
@@ -275,6 +287,7 @@ function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number
     next: startedAt + spec.interval,
     errorsInRow: 0,
     checks: 0,
+    answered: 0,
     withData: 0,
     judge: async () => ({ outcome: 'ok', threshold: '' }),
   };
@@ -385,6 +398,7 @@ async function check(
   try {
     const judgement = await run.judge({ at: now, window: spec.interval, signal: options.signal });
     run.errorsInRow = 0;
+    run.answered++;
     if (judgement.outcome !== 'no-data') run.withData++;
     const measurement: Measurement = { ...base, outcome: judgement.outcome, threshold: judgement.threshold };
     if (judgement.note !== undefined) measurement.note = judgement.note;
@@ -394,13 +408,15 @@ async function check(
   } catch (error) {
     if (options.signal.aborted) throw error;
     const note = (error as Error).message;
-    const measurement: Measurement = { ...base, outcome: 'error', threshold: '', note };
+    const outcome = error instanceof ProviderUnavailable ? 'unreachable' : 'error';
+    const measurement: Measurement = { ...base, outcome, threshold: '', note };
     run.errorsInRow++;
+    run.lastError = note;
     if (isUserError(error)) return { measurement, inconclusive: `Metric '${spec.name}' could not be checked: ${note}` };
     if (run.errorsInRow >= MAX_CONSECUTIVE_ERRORS) {
       return {
         measurement,
-        inconclusive: `Metric '${spec.name}' failed to answer ${run.errorsInRow} checks in a row: ${note}`,
+        inconclusive: `Metric '${spec.name}' ${outcome === 'unreachable' ? 'was unreachable' : 'failed to answer'} ${run.errorsInRow} checks in a row: ${note}`,
       };
     }
     return { measurement };
@@ -409,6 +425,13 @@ async function check(
 
 function finalVerdict(run: MetricRun): MetricVerdict {
   const spec = run.bound.spec;
+  if (run.answered === 0) {
+    return {
+      metric: spec.name,
+      verdict: 'inconclusive',
+      reason: `Metric '${spec.name}' was never checked: ${run.checks === 0 ? 'no check fell in the pause' : `its source did not answer any of ${run.checks} checks (${run.lastError})`}.`,
+    };
+  }
   if (run.withData === 0 && run.checks > 0 && spec.onNoData === 'inconclusive') {
     return {
       metric: spec.name,
@@ -431,13 +454,12 @@ function finalVerdict(run: MetricRun): MetricVerdict {
 }
 
 function verdictsSoFar(runs: MetricRun[], decided: MetricVerdict): MetricVerdict[] {
-  return runs.map((run) =>
-    run.bound.spec.name === decided.metric
-      ? decided
-      : {
-          metric: run.bound.spec.name,
-          verdict: 'pass',
-          reason: `${run.bound.spec.name} was within its limits when the analysis stopped.`,
-        },
-  );
+  return runs.map((run) => {
+    const metric = run.bound.spec.name;
+    if (metric === decided.metric) return decided;
+    // Within limits only when its source answered at least once.
+    return run.answered > 0
+      ? { metric, verdict: 'pass', reason: `${metric} was within its limits when the analysis stopped.` }
+      : { metric, verdict: 'inconclusive', reason: `${metric} had not been checked when the analysis stopped.` };
+  });
 }

@@ -6,7 +6,8 @@
 import { type Increase, intervalText, type KubernetesMetric, type NoDataPolicy, type ThresholdMetric } from './spec';
 import { type ControlHistory, type CountSample, SequentialCountTest } from './stats';
 
-export type CheckOutcome = 'ok' | 'breach' | 'no-data' | 'error';
+/** `unreachable`: the source could not be asked (network, 5xx); `no-data`: it answered with nothing. */
+export type CheckOutcome = 'ok' | 'breach' | 'no-data' | 'error' | 'unreachable';
 
 export interface Judgement {
   outcome: CheckOutcome;

@@ -11,6 +11,7 @@ const OUTCOME_MARK: Record<Measurement['outcome'], string> = {
   breach: '❌ breach',
   'no-data': '⚪ no data',
   error: '⚠️ error',
+  unreachable: '🔌 unreachable',
 };
 const VERDICT_MARK = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ inconclusive' } as const;
 

@@ -26,7 +26,7 @@ export {
   UNKNOWN_STABLE,
 } from './command';
 export { holderIdentity, LEASE_SECONDS, RolloutLease, readLease } from './lease';
-export { describeSteps, parseSteps, type Step, type StepDefaults } from './plan';
+export { checkPausesFitTimeout, describeSteps, parseSteps, type Step, type StepDefaults } from './plan';
 export * from './record';
 export { renderRolloutSummary } from './summary';
 export * from './workloads';

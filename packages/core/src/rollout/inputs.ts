@@ -9,5 +9,6 @@ export const trafficInputs = {
   pause: duration({ default: '5m' }),
   router: string({ choices: [...ROUTER_KINDS], default: 'replicas' }),
   analysis: structured({ example: '[{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]' }),
-  'analysis-interval': duration({ default: '10s' }),
+  // A floor: at 0s the checks would run back to back (168 MB of log in two minutes).
+  'analysis-interval': duration({ default: '10s', min: 1_000 }),
 };

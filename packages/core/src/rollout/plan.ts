@@ -96,6 +96,37 @@ function weightOf(item: number | string, where: string, fail: (problem: string) 
   return weight;
 }
 
+/**
+ * The pauses this job will wait through (from step `from`, up to and including `pause-at`) must fit in
+ * `timeout`, or the step times out half-way with traffic split: refused before anything changes.
+ */
+export function checkPausesFitTimeout(
+  steps: readonly Step[],
+  timeoutMs: number,
+  options: { pauseAt?: number | undefined; from?: number; stepsGiven: boolean; final?: StepDefaults['final'] },
+): void {
+  let total = 0;
+  for (const [index, step] of steps.entries()) {
+    // At 100 a canary promotes (no pause); blue-green's pause there runs after the switch, in this job.
+    if (index < (options.from ?? 0) || (step.weight >= 100 && options.final !== 'switches')) continue;
+    total += step.pause;
+    if (total > timeoutMs) {
+      const input = options.stepsGiven ? 'steps' : 'pause';
+      const upTo =
+        index === 0
+          ? `step 1's pause (${formatDuration(step.pause)})`
+          : `the pauses up to step ${index + 1} (${formatDuration(total)} in all)`;
+      throw new InputError(
+        input,
+        `${upTo} is longer than input 'timeout' (${formatDuration(timeoutMs)}): the step would time out in the middle of the canary; give a shorter ${input === 'pause' ? 'pause' : 'step pause'}, a longer timeout, or pause-at to stop the job early and continue in a later one`,
+        formatDuration(step.pause),
+        input === 'pause' ? '5m (with timeout: 30m)' : '[{ weight: 5, pause: 5m }, { weight: 100 }] with timeout: 30m',
+      );
+    }
+    if (options.pauseAt !== undefined && step.weight >= options.pauseAt) break;
+  }
+}
+
 /** One line per step, for logs and the dry-run plan. */
 export function describeSteps(steps: readonly Step[]): string[] {
   return steps.map(

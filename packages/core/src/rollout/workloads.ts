@@ -7,9 +7,43 @@
 import { InputError } from '../errors';
 import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { setImagesPatch } from '../kube/workloads';
+import { isValidTag, parseImageReference } from '../registry/reference';
 import { APP_LABEL, COPY_OF_ANNOTATION, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from './record';
 
 export type Role = 'canary' | 'baseline';
+
+/**
+ * Every `container=image` of `input` read with the distribution reference grammar (lowercase repository,
+ * tag `[\w][\w.-]{0,127}`, digest `algo:hex`): a typo is refused before anything is patched.
+ */
+export function checkImageReferences(input: string, images: Record<string, string>, example: string): void {
+  for (const [container, image] of Object.entries(images)) {
+    try {
+      parseImageReference(image, container);
+    } catch (error) {
+      const message = (error as Error).message;
+      const prefix = `${container} ${JSON.stringify(image)}: `;
+      const problem = message.startsWith(prefix) ? message.slice(prefix.length) : message;
+      throw new InputError(
+        input,
+        `${container}: ${problem} (a reference is [registry/]repository[:tag][@algorithm:hex], the repository in lower case)`,
+        image,
+        example,
+      );
+    }
+  }
+}
+
+/** A tag given alone (`to-version`): the distribution grammar's `[\w][\w.-]{0,127}`. */
+export function checkTag(input: string, tag: string, example: string): void {
+  if (!isValidTag(tag))
+    throw new InputError(
+      input,
+      'is not an image tag (letters, digits, _ . -, at most 128, not starting with . or -)',
+      tag,
+      example,
+    );
+}
 
 /**
  * The image tag as a label value: `ghcr.io/acme/web:v1.2.3` → `v1.2.3` (the simulated apps and most dashboards

@@ -5,12 +5,14 @@
  * GitHub runner runs, and prints what each step did.
  *
  *   npm run demo
+ *   npm run demo -- --html out.html    also write every step's job summary as one page
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { KubeSim } from '@deploy-actions/kube-sim';
 import { installControllers } from '@deploy-actions/kube-sim/defaults';
+import { type SummarySection, summaryPage } from './summary-page';
 
 const root = join(import.meta.dirname, '..');
 const workdir = join(root, '.tmp', 'demo');
@@ -21,10 +23,35 @@ interface Step {
   flags: string[];
 }
 
-async function cli(step: Step, kubeconfig: string): Promise<{ code: number; output: string }> {
+/** `--html <file>`: where to write the page of job summaries (relative to where the demo was started). */
+function htmlOutput(argv: readonly string[]): string | undefined {
+  const at = argv.indexOf('--html');
+  if (at < 0) return undefined;
+  const file = argv[at + 1];
+  if (file === undefined || file.startsWith('--')) throw new Error('--html needs a file name, e.g. --html out.html');
+  return resolve(process.env['INIT_CWD'] ?? process.cwd(), file);
+}
+
+/** The step's job summary: the file GITHUB_STEP_SUMMARY named, else what the CLI printed after its log. */
+function summaryOf(file: string, output: string): string {
+  if (existsSync(file) && readFileSync(file, 'utf8').trim() !== '') return readFileSync(file, 'utf8');
+  const lines = output.split('\n');
+  const start = lines.findIndex((line) => /^#{1,3} /.test(line));
+  return start < 0 ? '' : lines.slice(start).join('\n');
+}
+
+async function cli(
+  step: Step,
+  kubeconfig: string,
+  summaryFile: string,
+): Promise<{ code: number; output: string; summary: string }> {
   const args = [join(root, 'bin', 'deploy-actions.js'), step.command, ...step.flags];
   if (!['build-tag', 'release-notes'].includes(step.command)) args.push('--kubeconfig', kubeconfig);
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GITHUB_STEP_SUMMARY: summaryFile },
+  });
   let output = '';
   // Stream the step's log lines as they come (its job summary follows at the end).
   // JSON outputs and multi-line (name<<EOF) outputs are left out: the table at the end has the verdicts.
@@ -46,8 +73,8 @@ async function cli(step: Step, kubeconfig: string): Promise<{ code: number; outp
   };
   child.stdout.on('data', show);
   child.stderr.on('data', show);
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-  return { code, output };
+  const code = await new Promise<number>((done) => child.on('close', (c) => done(c ?? 1)));
+  return { code, output, summary: summaryOf(summaryFile, output) };
 }
 
 async function seed(sim: KubeSim): Promise<void> {
@@ -100,6 +127,7 @@ async function webReady(sim: KubeSim): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const html = htmlOutput(process.argv.slice(2));
   rmSync(workdir, { recursive: true, force: true });
   mkdirSync(workdir, { recursive: true });
   const sim = await KubeSim.start({ port: 0 });
@@ -159,15 +187,21 @@ async function main(): Promise<void> {
       { title: 'Release notes', command: 'release-notes', flags: ['--tag', 'v1.1.0'] },
     ];
     const rows: string[] = [];
-    for (const step of steps) {
+    const summaries: SummarySection[] = [];
+    for (const [index, step] of steps.entries()) {
       console.log(`\n━━ ${step.title} (deploy-actions ${step.command})`);
-      const { code, output } = await cli(step, kubeconfig);
+      const { code, output, summary } = await cli(step, kubeconfig, join(workdir, `summary-${index}.md`));
+      summaries.push({ title: `${step.title} (${step.command})`, markdown: summary });
       const verdict = /"verdict":"([^"]+)"/.exec(output)?.[1] ?? (code === 0 ? 'ok' : 'failed');
       rows.push(`| ${step.title} | \`${step.command}\` | ${code === 0 ? '✔' : '✘'} ${verdict} |`);
     }
     console.log(`\n${describeWeb(sim)}`);
     console.log('\n| step | action | verdict |\n| --- | --- | --- |');
     for (const row of rows) console.log(row);
+    if (html !== undefined) {
+      writeFileSync(html, summaryPage('deploy-actions demo: job summaries', summaries));
+      console.log(`\nEvery step's job summary: ${html}`);
+    }
     console.log(
       '\nSteps whose verdict is "inputs-valid" have their inputs checked and the rest of their behaviour still to come (see README: The actions).',
     );

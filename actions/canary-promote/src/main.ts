@@ -17,6 +17,7 @@ import {
   undoCancelledDeploy,
 } from '@deploy-actions/core/deploy';
 import { InputError, UserError } from '@deploy-actions/core/errors';
+import { loggedExec } from '@deploy-actions/core/exec';
 import type { ReleaseContent, ReleaseTracker } from '@deploy-actions/core/github';
 import { checkSpecInput, kubeServiceProxy, runChecks } from '@deploy-actions/core/http';
 import {
@@ -63,7 +64,6 @@ import {
   type CommandRouterConfig,
   createRouter,
   type ExecFunction,
-  nodeExec,
   parseRouterConfig,
   parseRouterKind,
   type RouterConfig,
@@ -694,7 +694,7 @@ async function progressiveFor(
     makeRouter: (target: Parameters<typeof createRouter>[2]) =>
       createRouter(routerKind as RouterKind, routerConfig as RouterConfig, target, {
         client,
-        exec: nodeExec,
+        exec: loggedExec(rt),
         log: rt.log,
       }),
     rolloutTimeoutMs: values.timeout,
@@ -930,7 +930,7 @@ async function abortAfterCancel(rt: Runtime, values: Inputs, client: KubeClient,
     makeRouter: (target) =>
       createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
         client,
-        exec: nodeExec,
+        exec: loggedExec(rt),
         log: rt.log,
       }),
     rolloutTimeoutMs: values.timeout,
@@ -952,7 +952,8 @@ function withoutCluster(values: Inputs): boolean {
 
 /** Commands run with the step's environment (its PATH finds the program), never through a shell. */
 function execIn(rt: Runtime): ExecFunction {
-  return (file, args, options) => nodeExec(file, args, { ...options, env: rt.env });
+  const exec = loggedExec(rt);
+  return (file, args, options) => exec(file, args, { ...options, env: rt.env });
 }
 
 /** The rollout's key without Deployments: the `app` input, else the repository's name. */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { holdVirtualTime } from '@deploy-actions/core/clock';
 import { parseRestoreSpec } from '@deploy-actions/core/db';
 import { InputError } from '@deploy-actions/core/errors';
+import { loggedExec } from '@deploy-actions/core/exec';
 import { HelmCli } from '@deploy-actions/core/helm';
 import { type ChecksResult, checkSpecInput, renderChecksSummary } from '@deploy-actions/core/http';
 import { boolean, defineInputs, integer, list, string, structured } from '@deploy-actions/core/inputs';
@@ -38,7 +39,6 @@ import {
 import { checkTag, parseSteps, ROLE_LABEL, trafficInputs } from '@deploy-actions/core/rollout';
 import {
   createRouter,
-  nodeExec,
   parseRouterConfig,
   parseRouterKind,
   type RouterConfig,
@@ -162,7 +162,11 @@ const rollback: ActionDefinition<Inputs> = {
         analysis: staged.analysis,
         router: { kind: staged.kind, config: staged.config },
         makeRouter: (target) =>
-          createRouter(staged.kind, staged.config as RouterConfig, target, { client, exec: nodeExec, log: rt.log }),
+          createRouter(staged.kind, staged.config as RouterConfig, target, {
+            client,
+            exec: loggedExec(rt),
+            log: rt.log,
+          }),
         reason: values.reason,
         triggeredBy: triggeredBy(rt.env),
         dryRun: values['dry-run'],
@@ -532,7 +536,7 @@ async function helmMode(rt: Runtime, values: Inputs) {
             { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
           )
         : undefined;
-    const helm = new HelmCli({ kubeconfigPath, context: values.context });
+    const helm = new HelmCli({ kubeconfigPath, context: values.context, exec: loggedExec(rt) });
     const report = await rollbackHelm(rt, helm, {
       release: values.release,
       namespace,

@@ -15,8 +15,8 @@ import { type RunningControllers, startControllers } from '@deploy-actions/kube-
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/clock';
 import { type ExecFunction, renderDeploySummary, runHelm } from '../src/deploy';
-import { spawnExec } from '../src/deploy/helm';
 import { InputError } from '../src/errors';
+import { execCommand } from '../src/exec';
 import { KubeClient } from '../src/kube/client';
 import { waitForRollout } from '../src/kube/rollout-wait';
 import type { Deployment } from '../src/kube/types';
@@ -312,7 +312,7 @@ describe('strategy helm (fake helm executable: argument arrays and rollback deci
     const imageBefore = (await client.get<Deployment>('Deployment', ref)).spec?.template?.spec?.containers?.[0]?.image;
     // The fake helm deploys nothing: its upgrade is made real here by setting the new image on the cluster.
     const exec: ExecFunction = async (command, args, options) => {
-      const result = await spawnExec(command, args, options);
+      const result = await execCommand(command, args, options);
       if (args[0] === 'upgrade')
         await client.patch(
           'Deployment',

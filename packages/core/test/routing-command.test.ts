@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError, UserError } from '../src/errors';
+import { execCommand } from '../src/exec';
 import type { KubeClient } from '../src/kube/client';
-import { createRouter, nodeExec, parseRouterConfig, parseRouterKind } from '../src/routing';
+import { createRouter, parseRouterConfig, parseRouterKind } from '../src/routing';
 import { target } from './routing-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'routing-command-'));
@@ -35,7 +36,7 @@ const calls = (): string[][] =>
 const client = {} as KubeClient;
 
 function router(config: unknown) {
-  return createRouter('command', parseRouterConfig('command', config), target, { client, exec: nodeExec });
+  return createRouter('command', parseRouterConfig('command', config), target, { client, exec: execCommand });
 }
 
 describe('command router', () => {

@@ -4,9 +4,10 @@
  * the record says was changed, as the main step would have after a failed rollout, and hand the lease back.
  */
 import { UserError } from '../errors';
+import { execCommand } from '../exec';
 import type { KubeClient } from '../kube/client';
 import type { Runtime } from '../runtime/port';
-import { spawnExec, withHelmKubeconfig } from './helm';
+import { withHelmKubeconfig } from './helm';
 import { type DeployHolder, type DeployRecord, DeployState, UNFINISHED_DEPLOY_PHASES } from './state';
 import type { DeployOutcome, ExecFunction, HelmReleaseReport } from './types';
 import { type Tracked, undoAll, waitAll } from './watch';
@@ -152,14 +153,19 @@ async function rollbackRelease(
   const bin = options.helm ?? 'helm';
   helm.commands.push([bin, ...args]);
   const result = await withHelmKubeconfig({ client: options.client, env: options.env }, ({ env }) =>
-    (options.exec ?? spawnExec)(bin, args, { signal: rt.signal, ...(env ? { env } : {}) }),
+    (options.exec ?? execCommand)(bin, args, {
+      signal: rt.signal,
+      env: { ...process.env, ...env },
+      log: rt.log,
+      mask: rt.redact,
+    }),
   );
-  if (result.code !== 0) {
+  if (result.exitCode !== 0) {
     for (const workload of workloads) workload.report.status = 'undo-failed';
     return {
       verdict: 'failed',
       helm,
-      failure: `The post step could not undo: ${stopped}; helm rollback exited ${result.code}: ${rt.redact(result.stderr.trim().split('\n').slice(-3).join('\n'))}. The release is still at revision ${release.revision ?? 'unknown'}`,
+      failure: `The post step could not undo: ${stopped}; helm rollback exited ${result.exitCode}: ${rt.redact(result.stderr.trim().split('\n').slice(-3).join('\n'))}. The release is still at revision ${release.revision ?? 'unknown'}`,
     };
   }
   const waited = await waitAll(rt, options.client, workloads, options.timeoutMs);

@@ -6,12 +6,12 @@
  * <release> <previous revision> --wait`. Revisions, chart and app versions
  * come from `helm history -o json` and `helm status -o json`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UserError } from '../errors';
+import { execCommand } from '../exec';
 import { resolveInWorkspace } from '../inputs/files';
 import { resolveNamespace } from '../kube/inputs';
 import { isRolloutKind, ROLLOUT_KINDS, type RolloutKind } from '../kube/rollout-status';
@@ -24,26 +24,6 @@ import { checkAnalysis, monitor, stateOf, type Tracked, track, waitAll } from '.
 /** Release names: DNS-1123 labels of at most 53 characters (helm's own limit). */
 const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/;
 const SECRET_KEY = /pass|secret|token|key|credential/i;
-
-/** Runs a command with an argument array, capturing its output; a missing binary rejects with code ENOENT. */
-export const spawnExec: ExecFunction = (command, args, options = {}) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], {
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 
 interface HistoryEntry {
   revision: number;
@@ -88,7 +68,7 @@ export async function withHelmKubeconfig<T, O extends { client: HelmOptions['cli
 async function deployWithHelm(rt: Runtime, options: HelmOptions, session: DeploySession): Promise<DeployOutcome> {
   const { client } = options;
   const requestsBefore = client.requests;
-  const exec = options.exec ?? spawnExec;
+  const exec = options.exec ?? execCommand;
   const helmBin = options.helm ?? 'helm';
   // The input's, else the kubeconfig context's (helm itself would use it too), else default.
   const namespace = resolveNamespace(options.namespace, client.contextNamespace);
@@ -129,7 +109,14 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions, session: Deploy
     release.commands.push([helmBin, ...args].map((arg) => rt.redact(arg)));
     let result: Awaited<ReturnType<ExecFunction>>;
     try {
-      result = await exec(helmBin, args, { signal: rt.signal, ...(options.env ? { env: options.env } : {}) });
+      result = await exec(helmBin, args, {
+        signal: rt.signal,
+        env: { ...process.env, ...options.env },
+        log: rt.log,
+        mask: rt.redact,
+        // JSON answers are parsed, not read: they stay out of the log.
+        silent: args.includes('-o'),
+      });
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') {
         throw new UserError(`helm was not found (looked for "${helmBin}"): strategy helm needs the helm CLI`, {
@@ -138,9 +125,9 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions, session: Deploy
       }
       throw error;
     }
-    if (result.code !== 0 && !allowFail) {
+    if (result.exitCode !== 0 && !allowFail) {
       throw new UserError(
-        `helm ${args[0]} failed (exit ${result.code}): ${rt.redact(lastLines(result.stderr || result.stdout))}`,
+        `helm ${args[0]} failed (exit ${result.exitCode}): ${rt.redact(lastLines(result.stderr || result.stdout))}`,
       );
     }
     return result;
@@ -157,7 +144,7 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions, session: Deploy
   const history = await helm(['history', options.release, '--namespace', namespace, '-o', 'json'], true);
   // helm numbers a new revision one past the highest so far (failed ones included).
   let highest = 0;
-  if (history.code === 0) {
+  if (history.exitCode === 0) {
     const entries = parseJson<HistoryEntry[]>(history.stdout, 'helm history') ?? [];
     const deployed = entries.filter((entry) => entry.status === 'deployed');
     const previous = deployed.at(-1) ?? entries.at(-1);
@@ -166,7 +153,7 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions, session: Deploy
     release.previousAppVersion = previous?.app_version || undefined;
     highest = Math.max(0, ...entries.map((entry) => entry.revision).filter(Number.isInteger));
   } else if (!/not found/i.test(history.stderr)) {
-    throw new UserError(`helm history failed (exit ${history.code}): ${rt.redact(lastLines(history.stderr))}`);
+    throw new UserError(`helm history failed (exit ${history.exitCode}): ${rt.redact(lastLines(history.stderr))}`);
   }
   mark(
     release.previousRevision === undefined
@@ -267,8 +254,8 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions, session: Deploy
   }
   session.workloads = workloads;
 
-  if (upgrade.code !== 0) {
-    const why = `helm upgrade failed (exit ${upgrade.code}): ${rt.redact(lastLines(upgrade.stderr || upgrade.stdout))}`;
+  if (upgrade.exitCode !== 0) {
+    const why = `helm upgrade failed (exit ${upgrade.exitCode}): ${rt.redact(lastLines(upgrade.stderr || upgrade.stdout))}`;
     mark(why);
     const waited = await waitAll(rt, client, workloads, 1);
     return rollbackTo(why, { explanation: waited.explanation });
@@ -319,12 +306,13 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions, session: Deploy
     release.rollbackRevision = release.revision;
     release.revision = failedRevision;
     for (const workload of workloads) {
-      if (workload.report.status !== 'failed') workload.report.status = rolled.code === 0 ? 'undone' : 'undo-failed';
+      if (workload.report.status !== 'failed')
+        workload.report.status = rolled.exitCode === 0 ? 'undone' : 'undo-failed';
     }
-    if (rolled.code !== 0) {
+    if (rolled.exitCode !== 0) {
       return outcome('failed', {
         ...extra,
-        failure: `${reason}\nhelm rollback failed (exit ${rolled.code}): ${rt.redact(lastLines(rolled.stderr))}`,
+        failure: `${reason}\nhelm rollback failed (exit ${rolled.exitCode}): ${rt.redact(lastLines(rolled.stderr))}`,
       });
     }
     const restored = workloadsOf(after?.manifest, namespace);
@@ -347,13 +335,13 @@ async function deployWithHelm(rt: Runtime, options: HelmOptions, session: Deploy
 }
 
 async function readStatus(
-  helm: (args: string[], allowFail?: boolean) => Promise<{ code: number; stdout: string }>,
+  helm: (args: string[], allowFail?: boolean) => Promise<{ exitCode: number; stdout: string }>,
   name: string,
   namespace: string,
   release: HelmReleaseReport,
 ): Promise<StatusJson | undefined> {
   const result = await helm(['status', name, '--namespace', namespace, '-o', 'json'], true);
-  if (result.code !== 0) return undefined;
+  if (result.exitCode !== 0) return undefined;
   const status = parseJson<StatusJson>(result.stdout, 'helm status');
   release.revision = status?.version;
   release.status = status?.info?.status;

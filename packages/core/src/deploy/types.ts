@@ -4,6 +4,7 @@
  * outcome carries everything the summary, the `result` output and the step's
  * exit status need.
  */
+import type { ExecFunction } from '../exec';
 import type { KubeClient } from '../kube/client';
 import type { RolloutKind } from '../kube/rollout-status';
 import type { AnalysisResult } from '../metrics/engine';
@@ -85,12 +86,8 @@ export interface RollingOptions extends DeployCommonOptions {
   prune?: boolean | undefined;
 }
 
-/** Runs helm with an argument array (never a shell). Resolves with the exit code; rejects with code ENOENT when missing. */
-export type ExecFunction = (
-  command: string,
-  args: readonly string[],
-  options?: { signal?: AbortSignal; env?: Record<string, string> },
-) => Promise<{ code: number; stdout: string; stderr: string }>;
+/** Runs helm with an argument array (never a shell): core/exec's. */
+export type { ExecFunction } from '../exec';
 
 export interface HelmOptions extends DeployCommonOptions {
   /** `release` input. */
@@ -107,7 +104,7 @@ export interface HelmOptions extends DeployCommonOptions {
   version?: string | undefined;
   /** The helm binary (default `helm` on PATH). */
   helm?: string | undefined;
-  /** Default: node's child_process.spawn with an argument array. */
+  /** Default: execCommand (core/exec). */
   exec?: ExecFunction | undefined;
   /** Extra environment for helm (KUBECONFIG pointing at the connected cluster). */
   env?: Record<string, string> | undefined;

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { getExecOutput } from '@actions/exec';
+import { UserError } from '../errors';
 
 export interface ExecResult {
   exitCode: number;
@@ -43,9 +44,9 @@ export type ExecFunction = (file: string, args: readonly string[], options?: Exe
 export const TIMEOUT_EXIT_CODE = 124;
 const KILL_GRACE_MS = 5000;
 
-/** A program that exited non-zero: its exit code and the last lines of its stderr. */
-export class CommandError extends Error {
-  override readonly name = 'CommandError';
+/** A program that exited non-zero: its exit code and the last lines of its stderr (the user's to fix). */
+export class CommandError extends UserError {
+  override readonly name = 'UserError';
   constructor(
     readonly command: string,
     readonly exitCode: number,
@@ -93,7 +94,7 @@ export function findProgram(file: string, path: string | undefined, cwd: string 
 }
 
 function notFound(file: string): Error {
-  return Object.assign(new Error(`${file}: program not found (spawn ${file} ENOENT)`), { code: 'ENOENT' });
+  return Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT' });
 }
 
 /**
@@ -230,4 +231,9 @@ async function openControl(): Promise<{ address: string; stop(): void; close(): 
       server.close();
     },
   };
+}
+
+/** execCommand with its output lines going to a Runtime's log through its masking. */
+export function loggedExec(rt: { log: { info(line: string): void }; redact(text: string): string }): ExecFunction {
+  return (file, args, options) => execCommand(file, args, { ...options, log: rt.log, mask: rt.redact });
 }

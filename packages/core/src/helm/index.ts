@@ -5,8 +5,7 @@
  * and `--kube-context`, so helm talks to the same cluster as the rest of the run.
  */
 import { UserError } from '../errors';
-import { nodeExec } from '../routing/exec';
-import type { ExecFunction } from '../routing/types';
+import { type ExecFunction, execCommand } from '../exec';
 
 export interface HelmCliOptions {
   /** The helm binary (default `helm` on PATH). */
@@ -39,7 +38,7 @@ export class HelmCli {
 
   constructor(private readonly options: HelmCliOptions = {}) {
     this.bin = options.bin ?? 'helm';
-    this.exec = options.exec ?? nodeExec;
+    this.exec = options.exec ?? execCommand;
   }
 
   /** Runs helm and returns stdout; a non-zero exit throws a UserError with helm's own message. */
@@ -50,7 +49,9 @@ export class HelmCli {
     this.commands.push([this.bin, ...full]);
     let result: Awaited<ReturnType<ExecFunction>>;
     try {
-      result = await this.exec(this.bin, full, timeoutMs === undefined ? {} : { timeoutMs });
+      // JSON answers are parsed, not read: they stay out of the log.
+      const silent = full.includes('--output') || full.includes('-o');
+      result = await this.exec(this.bin, full, timeoutMs === undefined ? { silent } : { timeoutMs, silent });
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ENOENT') {
         throw new UserError(`helm was not found (looked for "${this.bin}" on the PATH)`, { hint: INSTALL_HINT });

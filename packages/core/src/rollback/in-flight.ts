@@ -5,6 +5,7 @@
  * canary and baseline scaled to 0, a blue-green Service switched back to blue.
  */
 import { UserError } from '../errors';
+import { loggedExec } from '../exec';
 import type { KubeClient } from '../kube/client';
 import { isNotFound } from '../kube/errors';
 import { REVISION_ANNOTATION } from '../kube/rollout-status';
@@ -21,7 +22,7 @@ import {
   readRolloutRecord,
   renderRolloutSummary,
 } from '../rollout';
-import { createRouter, nodeExec, type RouterConfig, type RouterKind } from '../routing';
+import { createRouter, type RouterConfig, type RouterKind } from '../routing';
 import type { Runtime } from '../runtime/port';
 
 export interface InFlightRequest {
@@ -113,7 +114,7 @@ export async function rollbackInFlight(
     makeRouter: (target) =>
       createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
         client,
-        exec: nodeExec,
+        exec: loggedExec(rt),
         log: rt.log,
       }),
   });

@@ -16,7 +16,6 @@ import type { RouterConfig, RouterDeps, RouterKind, TrafficRouter, TrafficTarget
 export { CommandRouter } from './command';
 export { MANAGED_LABELS } from './common';
 export { parseRouterConfig, parseRouterKind, ROUTER_CONFIG_EXAMPLES } from './config';
-export { nodeExec } from './exec';
 export { BASE_ANNOTATION as STABLE_REPLICAS_ANNOTATION } from './replicas';
 export * from './types';
 

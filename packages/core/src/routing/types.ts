@@ -3,6 +3,7 @@
  * orchestration drives, whatever moves the traffic (replica counts, a Service
  * selector, an Ingress, a service mesh, or the user's own commands).
  */
+import type { ExecFunction } from '../exec';
 import type { KubeClient } from '../kube/client';
 import type { Deployment } from '../kube/types';
 import type { Logger } from '../runtime/port';
@@ -77,22 +78,8 @@ export interface TrafficRouter {
 }
 
 /** Result of one command run by the `command` router. */
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs one program with an argument array, never through a shell. The action
- * passes one built on `@actions/exec` or `node:child_process.execFile`; it
- * must resolve (not reject) on a non-zero exit.
- */
-export type ExecFunction = (
-  file: string,
-  args: string[],
-  options: { timeoutMs?: number; env?: Readonly<Record<string, string | undefined>> },
-) => Promise<ExecResult>;
+/** Runs one program with an argument array, never through a shell (core/exec). */
+export type { ExecFunction, ExecResult } from '../exec';
 
 export interface RouterDeps {
   client: KubeClient;

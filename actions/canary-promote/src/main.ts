@@ -107,6 +107,8 @@ export const inputs = defineInputs({
   prune: boolean({ default: 'false' }),
   'environment-url': url({ example: 'https://shop.example.com' }),
   'on-cancel': string({ choices: ['abort', 'leave'], default: 'abort' }),
+  force: boolean({ default: 'false' }),
+  'api-retry-budget': duration({ default: '2m', example: '2m' }),
   ...kubeInputs,
   ...commonInputs,
 });
@@ -546,8 +548,28 @@ function planFromRecord(rt: Runtime, values: Inputs, record: RolloutRecord): Inp
 async function connect(rt: Runtime, values: Inputs) {
   return KubeClient.connect(
     { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
-    { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
+    {
+      clock: rt.clock,
+      signal: rt.signal,
+      onRetry: (message) => rt.log.warning(message),
+      retryBudgetMs: values['api-retry-budget'],
+    },
   );
+}
+
+/** The Lease options of this run: holder, force, renewal tied to the run's signal, takeovers said in the log. */
+function leaseOptions(rt: Runtime, values: Inputs, namespace: string, app: string, deployments: string[] = []) {
+  return {
+    namespace,
+    app,
+    holder: holderIdentity(rt.env),
+    runUrl: runUrlOf(rt.env),
+    clock: rt.clock,
+    deployments,
+    force: values.force,
+    signal: rt.signal,
+    log: (line: string) => rt.log.warning(line),
+  };
 }
 
 function toOutcome(outcome: RolloutOutcome): ActionOutcome {
@@ -631,7 +653,10 @@ async function progressiveRun(rt: Runtime, values: Inputs, note: { text?: string
       ? parseRouter(values)
       : { kind: 'replicas' as RouterKind, routerConfig: {} as RouterConfig }),
   };
-  const client = await connect(rt, values);
+  const raw = await connect(rt, values);
+  // Every write of the release is fenced by the Lease (once taken): a run that lost it changes nothing more.
+  const held: { lease?: RolloutLease } = {};
+  const client = raw.fenced(() => held.lease?.check() ?? Promise.resolve());
   const namespace = resolveNamespace(values.namespace, client.contextNamespace);
   const resolved: Resolved = { ...values, namespace };
   const stables =
@@ -648,7 +673,7 @@ async function progressiveRun(rt: Runtime, values: Inputs, note: { text?: string
     );
   const store = await RecordStore.load(client, namespace, app);
   try {
-    return await progressiveFor(rt, values, { plan, say, client, namespace, resolved, stables, app, store });
+    return await progressiveFor(rt, values, { plan, say, client, raw, held, namespace, resolved, stables, app, store });
   } catch (error) {
     // The `phase` output after a failure: the record's phase now (read again: the run may have moved it).
     const record = await readRolloutRecord(client, namespace, app).catch(() => store.record);
@@ -663,6 +688,9 @@ async function progressiveFor(
     plan: ReturnType<typeof parsePlan>;
     say: (postPromotion: ReturnType<typeof parseTraffic>['postPromotion']) => void;
     client: KubeClient;
+    /** The client without the Lease's fence: the Lease's own requests. */
+    raw: KubeClient;
+    held: { lease?: RolloutLease };
     namespace: string;
     resolved: Resolved;
     stables: Deployment[];
@@ -670,9 +698,12 @@ async function progressiveFor(
     store: RecordStore;
   },
 ): Promise<ActionOutcome> {
-  const { plan, say, client, namespace, resolved, stables, app, store } = context;
-  // Set by withLease: the rollout extends the lease before each wait.
-  const held: { lease?: RolloutLease } = {};
+  const { plan, say, client, raw, held, namespace, resolved, stables, app, store } = context;
+  // The Deployments the release touches: a live release of another app on one of them refuses this one.
+  const touched = [
+    ...new Set([...stables.map((stable) => stable.metadata?.name ?? ''), ...(store.record?.workloads ?? []).map((w) => w.stable)]),
+  ].filter((name) => name !== '');
+  const lease = () => RolloutLease.acquire(raw, leaseOptions(rt, values, namespace, app, touched));
   const settingsFor = (
     routerKind: string,
     routerConfig: unknown,
@@ -701,6 +732,15 @@ async function progressiveFor(
     holdLease: (ms: number) => held.lease?.hold(ms) ?? Promise.resolve(),
   });
 
+  // start again for a release a run left promoting or aborting (a re-run after the runner died), with its images:
+  // finish the promotion, or the abort (never promote an aborting release).
+  const previous = store.record;
+  if (values.action === 'start' && previous && (previous.phase === 'promoting' || previous.phase === 'aborting')) {
+    const recorded = new Set(previous.workloads.flatMap((workload) => Object.values(workload.canaryImages)));
+    const given = Object.values(values.images ?? {});
+    if (given.length > 0 && given.every((image) => recorded.has(image)))
+      return progressiveFor(rt, { ...values, action: previous.phase === 'promoting' ? 'promote' : 'abort' }, context);
+  }
   if (values.action === 'start') {
     const rollout = new Rollout(rt, client, store, settingsFor(plan.kind, plan.routerConfig));
     await rt.log.group('Check the inputs against the cluster', () => rollout.prepare(stables, values.images ?? {}));
@@ -709,7 +749,7 @@ async function progressiveFor(
     const perWorkload = imagesFor(stables, values.images ?? {});
     // The rollout's version: the one new tag, or the Deployments' different tags joined (v1.5+v3.3).
     const version = rollout.current.canaryVersion;
-    return withLease(rt, client, resolved, app, tracker, held, async () => {
+    return withLease(rt, lease, tracker, held, async () => {
       if (tracker) {
         const previous = store.record;
         // `start` again after a run died half-way resumes that rollout, so it keeps that run's Deployment too.
@@ -766,7 +806,7 @@ async function progressiveFor(
       ),
     );
   const tracker = await releaseTracker(rt, values);
-  return withLease(rt, client, resolved, app, tracker, held, async () => {
+  return withLease(rt, lease, tracker, held, async () => {
     // The Deployment `start` created, in whichever job that ran; a finished rollout has none in progress.
     if (tracker && IN_FLIGHT_PHASES.includes(record.phase)) {
       await tracker.resume(sameRelease(record));
@@ -780,6 +820,7 @@ async function progressiveFor(
           throw new UserError(`The rollout of "${app}" is ${record.phase}: nothing to promote`);
         return rollout.promote();
       case 'abort':
+        if (record.phase === 'aborting') return rollout.finishAbort();
         return rollout.abort(`Aborted by hand${rt.env['GITHUB_ACTOR'] ? ` (${rt.env['GITHUB_ACTOR']})` : ''}.`);
       default:
         return rollout.finalize();
@@ -793,23 +834,15 @@ async function progressiveFor(
  */
 async function withLease(
   rt: Runtime,
-  client: KubeClient,
-  values: Resolved,
-  app: string,
+  take: () => Promise<RolloutLease>,
   tracker: ReleaseTracker | undefined,
   held: { lease?: RolloutLease },
   fn: () => Promise<RolloutOutcome>,
 ): Promise<ActionOutcome> {
-  // Held for the first waits; the rollout extends it at each step boundary (no renewal timer).
-  const lease = await RolloutLease.acquire(client, {
-    namespace: values.namespace,
-    app,
-    holder: holderIdentity(rt.env),
-    runUrl: runUrlOf(rt.env),
-    clock: rt.clock,
-    holdMs: values.timeout,
-  });
+  // Renewed every 10 s while this run works; every write of the release checks it is still ours.
+  const lease = await take();
   held.lease = lease;
+  const app = lease.app;
   rt.state.save(STATE_APP, app);
   rt.state.save(STATE_DONE, 'false');
   try {
@@ -827,8 +860,9 @@ async function withLease(
   } finally {
     // Cancelled or timed out: the rollout is still in flight and the post step (post-if: always()) takes it over
     // under the same holder, aborting it or, with on-cancel: leave, keeping the lease until it expires. Handing
-    // the lease back here would let another run in before it. Otherwise release it.
+    // the lease back here would let another run in before it (it stops being renewed and lapses in 30 s).
     if (!rt.signal.aborted) await lease.release();
+    else lease.stop();
   }
 }
 
@@ -894,13 +928,8 @@ const canaryPromote: ActionDefinition<Inputs> = {
     // The same run's holder identity: the lease the cancelled main step still holds is ours to take and release.
     let lease: RolloutLease;
     try {
-      lease = await RolloutLease.acquire(client, {
-        namespace,
-        app,
-        holder,
-        runUrl: runUrlOf(rt.env),
-        clock: rt.clock,
-      });
+      // Never forced here: a Lease another run took since is that run's.
+      lease = await RolloutLease.acquire(client, { ...leaseOptions(rt, values, namespace, app), force: false });
     } catch (error) {
       // Another run took over after our lease expired: the app is its to change now.
       rt.log.warning(`The rollout of ${app} was not aborted: ${(error as Error).message}`);
@@ -908,7 +937,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
     checkImageReferences('images', values.images ?? {}, 'web=ghcr.io/acme/web:v1.2.3');
     }
     try {
-      await abortAfterCancel(rt, values, client, namespace, app);
+      await abortAfterCancel(rt, values, lease.fence(client), namespace, app);
     } finally {
       await lease.release();
     }

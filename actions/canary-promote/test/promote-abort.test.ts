@@ -98,7 +98,7 @@ describe('abort during phase promoting', () => {
     const post = await c.run({ app: 'pay', action: 'promote', timeout: '2m' }, { phase: 'post', state });
     expect(post.code).toBe(1);
     expect(post.errors.join('\n')).toContain('Timed out after 2m');
-    expect(c.record('pay')).toMatchObject({ phase: 'promoting' });
+    expect(c.record('pay')).toMatchObject({ phase: 'aborting' });
     expect(lease()).toBeUndefined();
   });
 
@@ -192,7 +192,7 @@ describe('abort during phase promoting', () => {
     expect(error).toContain('Abort during the promotion of v2 did not finish');
     expect(error).toContain('(patched: aa to revision 1) (not patched: bb)');
     expect(error).toContain('run action: abort again');
-    expect(c.record('plat')).toMatchObject({ phase: 'promoting' });
+    expect(c.record('plat')).toMatchObject({ phase: 'aborting' });
     expect(c.images('aa')).toEqual(['ghcr.io/acme/aa:v1']);
     expect(c.images('bb')).toEqual(['ghcr.io/acme/bb:v2']);
     const second = await c.run({ app: 'plat', action: 'abort', timeout: '3m' });

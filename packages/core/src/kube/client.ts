@@ -72,6 +72,13 @@ export interface KubeClientOptions {
   attempts?: number;
   /** Called before each retry, e.g. to log it. */
   onRetry?: (message: string) => void;
+  /**
+   * Retry transient failures (429, 5xx, connection errors) for this long per call instead of `attempts` times:
+   * an API server outage shorter than this is ridden out (exponential backoff with jitter, Retry-After honoured).
+   */
+  retryBudgetMs?: number;
+  /** Run before every write (not reads, not dry runs): a fence that throws when the run may no longer write. */
+  beforeWrite?: () => Promise<void>;
 }
 
 export class KubeClient {
@@ -103,6 +110,23 @@ export class KubeClient {
     return client;
   }
 
+  /**
+   * The same client, but every write (POST, PUT, PATCH, DELETE; not dry runs) first runs `check`, which throws
+   * when the run may no longer change anything (it lost its Lease).
+   */
+  fenced(check: () => Promise<void>): KubeClient {
+    const client = new KubeClient(this.config, this.lib, { ...this.options, beforeWrite: check });
+    client.count = () => this.count();
+    return client;
+  }
+
+  /** The same client with another retry budget per call (ms), e.g. the `api-retry-budget` input. */
+  withRetryBudget(retryBudgetMs: number): KubeClient {
+    const client = new KubeClient(this.config, this.lib, { ...this.options, retryBudgetMs });
+    client.count = () => this.count();
+    return client;
+  }
+
   /** Count one API request (a detached client counts into the client it came from). */
   private count(): void {
     this.requests++;
@@ -120,8 +144,13 @@ export class KubeClient {
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const retryAll = options.retry ?? method !== 'POST';
+    if (method !== 'GET' && this.options.beforeWrite && options.query?.['dryRun'] !== 'All')
+      await this.options.beforeWrite();
+    const budget = this.options.retryBudgetMs;
     return retry(() => this.send<T>(method, path, options), {
-      attempts: options.retry === false ? 1 : (this.options.attempts ?? 5),
+      attempts:
+        options.retry === false ? 1 : budget !== undefined ? Number.POSITIVE_INFINITY : (this.options.attempts ?? 5),
+      ...(budget !== undefined ? { budgetMs: budget } : {}),
       baseMs: 200,
       maxMs: 5_000,
       clock: this.clock,

@@ -27,6 +27,8 @@ export interface RetryOptions {
   random?: () => number;
   clock?: Clock;
   signal?: AbortSignal;
+  /** Stop retrying once this many ms have passed since the first attempt (the next wait would pass it). */
+  budgetMs?: number;
   /** Whether this error is worth another attempt (default: anything but an abort). */
   isRetryable?: (error: unknown, attempt: number) => boolean;
   onRetry?: (info: RetryInfo) => void;
@@ -36,6 +38,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
   const attempts = Math.max(1, options.attempts ?? 3);
   const clock = options.clock ?? systemClock;
   const isRetryable = options.isRetryable ?? ((error) => !isAbort(error));
+  const started = clock.now();
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
     try {
@@ -43,6 +46,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
     } catch (error) {
       if (attempt >= attempts || options.signal?.aborted || !isRetryable(error, attempt)) throw error;
       const delayMs = retryAfterMs(error, clock.now()) ?? backoffMs(attempt, options);
+      if (options.budgetMs !== undefined && clock.now() + delayMs - started > options.budgetMs) throw error;
       options.onRetry?.({ attempt, delayMs, error });
       await clock.sleep(delayMs, options.signal);
     }

@@ -18,6 +18,7 @@ import { waitForRollout } from '../kube/rollout-wait';
 import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { deploymentReplicaSets } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
+import { LeaseLostError } from './lease';
 import { PodCache } from '../metrics/kubernetes';
 import type { MetricProvider } from '../metrics/provider';
 import {
@@ -552,6 +553,13 @@ export class Rollout {
           `A rollout of "${previous.app}" is already ${previous.phase} at ${previous.weight}% (${previous.stableVersion} → ${previous.canaryVersion}${previous.runUrl ? `, started by ${previous.runUrl}` : ''}); use action: continue, promote or abort instead of start`,
         );
       }
+      if (previous.phase === 'aborting' || previous.phase === 'promoting') {
+        // A run died during the abort (finish it, never promote) or the promotion (finish it).
+        this.record = structuredClone(previous);
+        for (const unit of this.units)
+          unit.record = this.record.workloads.find((workload) => workload.stable === unit.record.stable) ?? unit.record;
+        return previous.phase === 'aborting' ? this.finishAbort() : this.promote();
+      }
       // The same release, left half-way by a run that died: pick it up at the step it reached.
       this.log.warning(
         `Resuming the rollout of ${previous.app} at ${previous.weight}% where ${previous.runUrl ?? 'an earlier run'} left it`,
@@ -573,8 +581,13 @@ export class Rollout {
             `${copy.kind} ${copy.metadata!.name}: copy of ${copy.metadata!.annotations![COPY_OF_ANNOTATION]}`,
           );
         }
-        for (const side of [unit.canary, unit.baseline]) {
-          if (!side) continue;
+        for (const planned of [unit.canary, unit.baseline]) {
+          if (!planned) continue;
+          // A resumed release keeps the pods that serve: its canary keeps its size (never re-applied at 0).
+          const existing = await getOptional<Deployment>(this.client, 'Deployment', namespace, planned.metadata!.name!);
+          const side = existing
+            ? { ...planned, spec: { ...planned.spec!, replicas: existing.spec?.replicas ?? 0 } }
+            : planned;
           await this.client.patch('Deployment', { namespace, name: side.metadata!.name! }, side, 'apply', {
             force: true,
           });
@@ -589,6 +602,7 @@ export class Rollout {
 
   async continue(): Promise<RolloutOutcome> {
     const { phase } = this.record;
+    if (phase === 'aborting') return this.finishAbort();
     if (phase === 'switched') return this.promote();
     if (phase !== 'paused' && phase !== 'progressing')
       throw new UserError(
@@ -750,6 +764,8 @@ export class Rollout {
 
   /** An unexpected error (API down, cancelled): try to put traffic back on stable, then say where things stand. */
   private async haltedBy(error: unknown): Promise<Error> {
+    // A run that lost its Lease changes nothing more: the run holding it now decides.
+    if (error instanceof LeaseLostError) return error;
     const message = sentenceOf(error);
     try {
       await this.abortTraffic(`the run stopped: ${message}`);
@@ -783,6 +799,7 @@ export class Rollout {
     }
     const text = `Aborted because ${reason}`;
     await this.abortTraffic(text).catch((error: unknown) => {
+      if (error instanceof LeaseLostError) throw error;
       throw this.leftAfter(
         reason,
         'returning traffic to stable failed',
@@ -806,6 +823,8 @@ export class Rollout {
   /** Traffic 100% stable first (the router's abort), then the canary and baseline to 0 pods. The stable is not touched. */
   private async abortTraffic(reason: string): Promise<void> {
     const { namespace } = this.settings;
+    // Said first: a run that dies during the abort leaves a record a later run finishes as an abort (never a promotion).
+    if (this.record.phase !== 'aborting') await this.save({ phase: 'aborting', reason });
     await Promise.all(this.units.map((unit) => unit.router.abort()));
     this.timeline.push({ at: this.rt.clock.now(), weight: 0, actual: 0 });
     for (const unit of this.units)
@@ -840,7 +859,11 @@ export class Rollout {
         this.record.phase === 'aborted' ? 'aborted' : 'promoted',
         `Nothing to abort: the rollout is ${this.record.phase}.`,
       );
-    if (this.record.phase === 'promoting') return this.abortPromotion(reason);
+    // An abort that began during the promotion (the first promote recorded the stables' template) rolls the
+    // stables back first; abortPromotion leaves a stable already on its old template alone.
+    const promotionBegun =
+      this.record.phase === 'aborting' && this.record.workloads.some((workload) => workload.stableTemplate);
+    if (this.record.phase === 'promoting' || promotionBegun) return this.abortPromotion(reason);
     await this.abortTraffic(reason);
     return this.outcome('aborted', reason);
   }
@@ -859,6 +882,7 @@ export class Rollout {
     const pending = this.units.map((unit) => unit.record.stable);
     try {
       await this.holdLease(this.settings.rolloutTimeoutMs);
+      if (this.record.phase !== 'aborting') await this.save({ phase: 'aborting', reason });
       for (const unit of this.units) {
         const name = unit.record.stable;
         const stable = await this.client.get<Deployment>('Deployment', { namespace, name });
@@ -880,7 +904,7 @@ export class Rollout {
     } catch (error) {
       const message = sentenceOf(error);
       throw new UserError(
-        `Abort during the promotion of ${canaryVersion} did not finish: rolling the stable Deployments back to ${stableVersion} failed: ${message}${undone.length > 0 ? ` (patched: ${undone.join(', ')})` : ''}${pending.length > 0 ? ` (not patched: ${pending.join(', ')})` : ''}. The record still says phase promoting and the stables may run ${canaryVersion}, ${stableVersion} or a mix; traffic and the canary were not changed: run action: abort again (it leaves a stable already back on its template before the promotion alone and rolls back the others), or rollback with mode: kubernetes`,
+        `Abort during the promotion of ${canaryVersion} did not finish: rolling the stable Deployments back to ${stableVersion} failed: ${message}${undone.length > 0 ? ` (patched: ${undone.join(', ')})` : ''}${pending.length > 0 ? ` (not patched: ${pending.join(', ')})` : ''}. The record says phase aborting and the stables may run ${canaryVersion}, ${stableVersion} or a mix; traffic and the canary were not changed: run action: abort again (it leaves a stable already back on its template before the promotion alone and rolls back the others), or rollback with mode: kubernetes`,
       );
     }
     const stables = this.units.map((unit) => unit.record.stable).join(', ');
@@ -962,7 +986,16 @@ export class Rollout {
     return [{ op: 'replace', path: '/spec/template', value: template }];
   }
 
+  /** A record left in phase aborting (its run died during the abort): whatever is asked, the abort is finished. */
+  finishAbort(): Promise<RolloutOutcome> {
+    this.log.warning(
+      `The rollout of ${this.record.app} was being aborted when ${this.record.runUrl ?? 'the run that began it'} stopped: finishing the abort (it is never promoted)`,
+    );
+    return this.abort(this.record.reason ?? 'Aborted.');
+  }
+
   async promote(): Promise<RolloutOutcome> {
+    if (this.record.phase === 'aborting') return this.finishAbort();
     const { namespace } = this.settings;
     // Two waits for the stables' rollout at most.
     await this.holdLease(2 * this.settings.rolloutTimeoutMs);
@@ -1168,6 +1201,7 @@ export class Rollout {
    * in flight is refused: removing its pods would leave the stable shrunk and the record in flight.
    */
   async finalize(): Promise<RolloutOutcome> {
+    if (this.record.phase === 'aborting') await this.finishAbort();
     const { phase, app, weight } = this.record;
     if (phase === 'switched') return this.promote();
     if (phase === 'progressing' || phase === 'paused' || phase === 'promoting')
@@ -1200,9 +1234,10 @@ export class Rollout {
             await this.client.delete(kind, { namespace, name }).catch(() => {});
           }
     }
+    // Finalizing is what was asked and it was done: the step succeeds (the aborted release failed in its own run).
     return this.outcome(
-      this.record.phase === 'aborted' ? 'aborted' : 'finalized',
-      `Finalized: canary objects of ${this.record.canaryVersion} removed.`,
+      'finalized',
+      `Finalized: canary objects of ${this.record.canaryVersion} removed${this.record.phase === 'aborted' ? ' (the release was aborted)' : ''}.`,
     );
   }
 

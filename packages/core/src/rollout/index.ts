@@ -39,6 +39,8 @@ export interface AbortOptions {
   makeRouter: (target: TrafficTarget) => TrafficRouter;
   /** Limit for each wait on pods (an abort during the promotion waits for the stables); default 600 s. */
   timeoutMs?: number | undefined;
+  /** Take the app's Lease over whoever holds it (named in the log). */
+  force?: boolean | undefined;
 }
 
 /** What abortRollout waits at most for pods when not told. */
@@ -67,14 +69,19 @@ export async function abortRollout(
     holder: holderIdentity(rt.env),
     runUrl: runUrlOf(rt.env),
     clock: rt.clock,
-    holdMs: timeoutMs,
+    deployments: first.record.workloads.map((workload) => workload.stable),
+    force: options.force,
+    signal: rt.signal,
+    log: (line) => rt.log.warning(line),
   });
+  // Every write of the abort checks the Lease is still this run's.
+  const fenced = lease.fence(client);
   try {
     // Read again under the lease: the run that held it may have finished or moved the rollout since.
-    const store = await RecordStore.load(client, options.namespace, options.app);
+    const store = await RecordStore.load(fenced, options.namespace, options.app);
     const record = store.record;
     if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return undefined;
-    const rollout = new Rollout(rt, client, store, {
+    const rollout = new Rollout(rt, fenced, store, {
       strategy: record.strategy,
       namespace: record.namespace,
       steps: [],
@@ -86,6 +93,7 @@ export async function abortRollout(
       holdLease: (ms) => lease.hold(ms),
     });
     await rollout.resume(record);
+    if (record.phase === 'aborting') return await rollout.finishAbort();
     return await rollout.abort(options.reason);
   } finally {
     await lease.release();

@@ -1,21 +1,36 @@
 /**
  * One coordination.k8s.io/v1 Lease per app, so two workflows cannot roll out
- * the same app at once. The holder is the GitHub run (id and attempt); the
- * lease is renewed while the run works and expires by itself when a runner
- * dies, so a later run is never locked out for longer than the lease.
+ * the same app (or the same Deployments under another app) at once. The holder
+ * is the GitHub run (id and attempt) or a local process (host and PID); the
+ * Lease is short (LEASE_SECONDS) and renewed every RENEW_EVERY_MS while the
+ * holder works, so a dead holder's Lease lapses within a minute whatever the
+ * step's timeout. A holder proven dead (same host and its PID gone, or a
+ * GitHub run the API reports finished) is taken over at once; `force` takes
+ * over any holder. Every write of a release is fenced by `check()`: the holder
+ * and the transition count this run took it with must still be the Lease's.
  */
+import { hostname } from 'node:os';
 import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
-import { isConflict, isNotFound, KubeApiError } from '../kube/errors';
+import { isNotFound, KubeApiError } from '../kube/errors';
 import type { KubeObject } from '../kube/types';
 import type { Clock } from '../runtime/port';
 import { APP_LABEL, MANAGED_BY, recordName } from './record';
 
-export const LEASE_SECONDS = 60;
-const RENEW_EVERY_MS = 20_000;
+/** A dead holder keeps others out no longer than this after its last renewal. */
+export const LEASE_SECONDS = 30;
+export const RENEW_EVERY_MS = 10_000;
 /** How long handing the lease back may take (its GET and DELETE), whatever the run's signal says. */
 const RELEASE_TIMEOUT_MS = 15_000;
 const RUN_URL_ANNOTATION = 'deploy-actions.dev/run-url';
+/** The host and PID of the process holding the Lease: a holder on this host whose PID is gone is dead. */
+const HOST_ANNOTATION = 'deploy-actions.dev/host';
+const PID_ANNOTATION = 'deploy-actions.dev/pid';
+/** The Deployments the holder's release touches (comma-separated): another app touching one of them is refused. */
+const DEPLOYMENTS_ANNOTATION = 'deploy-actions.dev/deployments';
+/** What a "held by" error suggests. */
+export const FORCE_HINT =
+  'or give force: true to take it over now (the run holding it then changes nothing more and stops at its next write)';
 
 interface Lease extends KubeObject {
   spec?: {
@@ -30,19 +45,27 @@ interface Lease extends KubeObject {
 export interface LeaseOptions {
   namespace: string;
   app: string;
-  /** Who holds it: `<run id>-<attempt>` on GitHub, else a random id. */
+  /** Who holds it: `<run id>-<attempt>` on GitHub, else `local-<pid>-<random>`. */
   holder: string;
   runUrl?: string | undefined;
   clock: Clock;
+  /** The stable Deployments the release touches: a live Lease of another app naming one of them refuses this one. */
+  deployments?: readonly string[] | undefined;
+  /** Take the Lease over whoever holds it (the run holding it is fenced out); said in the log. */
+  force?: boolean | undefined;
+  /** Renewal stops when this aborts without handing the Lease back (a killed or cancelled run). */
+  signal?: AbortSignal | undefined;
+  /** Where takeovers and a lost Lease are said. */
+  log?: ((line: string) => void) | undefined;
   /**
-   * Held for this long, extended by `hold()` at step boundaries instead of a renewal every 20 s: requests
-   * then grow with steps, not with minutes waited. Left out: LEASE_SECONDS, renewed in the background.
+   * Whether the holder is proven dead, beyond same host and PID gone (e.g. a GitHub run the API reports as
+   * completed): a sentence saying why, or undefined when it may be alive.
    */
-  holdMs?: number | undefined;
+  holderDead?: ((holder: string) => Promise<string | undefined>) | undefined;
 }
 
-/** Added to every explicit hold: time for the requests around a wait (a slow API server, a retry). */
-export const HOLD_MARGIN_MS = 60_000;
+/** Thrown by every fenced write of a run that no longer holds its Lease: it changed nothing and stops. */
+export class LeaseLostError extends UserError {}
 
 /** The holder identity of this run. A re-run of the same GitHub run may take over its own earlier attempt's lease. */
 export function holderIdentity(env: Readonly<Record<string, string | undefined>>): string {
@@ -54,6 +77,22 @@ export function holderIdentity(env: Readonly<Record<string, string | undefined>>
 /** MicroTime as the API server writes it. */
 function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** Whether process `pid` runs on this host (EPERM: it runs, as another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function expiresAt(lease: Lease): number {
+  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+  const duration = (lease.spec?.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
+  return Number.isFinite(renewed) ? renewed + duration : Number.NaN;
 }
 
 /** Who holds the app's lease and until when (its last renewal + its duration), or undefined when there is none. */
@@ -69,62 +108,85 @@ export async function readLease(
     if (isNotFound(error)) return undefined;
     throw error;
   }
-  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
-  const duration = (lease.spec?.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
+  const expiry = expiresAt(lease);
   return {
-    holder: lease.spec?.holderIdentity,
-    expiresAt: Number.isFinite(renewed) ? new Date(renewed + duration) : undefined,
+    holder: lease.spec?.holderIdentity || undefined,
+    expiresAt: Number.isFinite(expiry) ? new Date(expiry) : undefined,
   };
 }
 
+const isConflictCode = (error: unknown) => error instanceof KubeApiError && error.code === 409;
+
 export class RolloutLease {
   private timer: AbortController | undefined;
-  /** Set when a renewal failed: the run should stop changing things. */
+  /** Set when the Lease was lost (another holder, deleted): every fenced write then fails. */
   lost: Error | undefined;
+  /** leaseTransitions when this run took it: a takeover since changes it, whoever the holder says it is. */
+  private transitions = 0;
+  private released = false;
 
   private constructor(
     private readonly client: KubeClient,
     private readonly options: LeaseOptions,
   ) {}
 
-  /**
-   * Take the lease or fail with a UserError naming the run that holds it. Renews
-   * it in the background until `release()`.
-   */
+  /** Take the lease or fail with a UserError naming the run that holds it. Renews it in the background until `release()`. */
   static async acquire(client: KubeClient, options: LeaseOptions): Promise<RolloutLease> {
     const lease = new RolloutLease(client, options);
-    lease.seconds = options.holdMs === undefined ? LEASE_SECONDS : Math.ceil((options.holdMs + HOLD_MARGIN_MS) / 1000);
     await lease.take();
-    if (options.holdMs === undefined) lease.startRenewing();
+    lease.startRenewing();
     return lease;
   }
 
-  /** leaseDurationSeconds of the next write. */
-  private seconds = LEASE_SECONDS;
-
-  /**
-   * Hold the lease for `ms` (plus HOLD_MARGIN_MS) from now: one GET and one PUT. Called before each wait
-   * (pods, a step's pause and analysis, promotion), so a dead runner keeps other runs out no longer than
-   * the wait it died in. Throws a UserError when another run holds it now.
-   */
-  async hold(ms: number): Promise<void> {
-    const ref = { namespace: this.options.namespace, name: recordName(this.options.app) };
-    const current = await this.client.get<Lease>('Lease', ref).catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
-    if (current?.spec?.holderIdentity && current.spec.holderIdentity !== this.options.holder)
-      throw new UserError(
-        `Lost the rollout lease of "${this.options.app}" to ${current.spec.holderIdentity}: this run stopped before its next change`,
-      );
-    this.seconds = Math.ceil((ms + HOLD_MARGIN_MS) / 1000);
-    if (current) await this.client.replace<Lease>('Lease', this.body(current));
-    else await this.client.create<Lease>('Lease', this.body(undefined));
+  get app(): string {
+    return this.options.app;
   }
 
-  private body(existing: Lease | undefined): Lease {
+  private get ref() {
+    return { namespace: this.options.namespace, name: recordName(this.options.app) };
+  }
+
+  /**
+   * A client whose every write (not reads, not dry runs) first checks that this run still holds the Lease:
+   * a run that lost it changes nothing and stops with a LeaseLostError.
+   */
+  fence(client: KubeClient): KubeClient {
+    return client.fenced(() => this.check());
+  }
+
+  /** Throws a LeaseLostError when another run holds the Lease now, or took it over since this run did. */
+  async check(): Promise<void> {
+    if (this.lost) throw this.lost;
+    let current: Lease | undefined;
+    try {
+      current = await this.client.get<Lease>('Lease', this.ref);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    const holder = current?.spec?.holderIdentity;
+    if (current && holder === this.options.holder && (current.spec?.leaseTransitions ?? 0) === this.transitions) return;
+    this.lost = new LeaseLostError(
+      `This run lost the rollout lease of "${this.options.app}" ${
+        current === undefined
+          ? '(it was deleted)'
+          : `to ${holder || 'nobody'} (transition ${current.spec?.leaseTransitions ?? 0})`
+      }: it changed nothing more and stopped; the run holding the Lease now (or action: abort) decides what happens to the release`,
+    );
+    this.options.log?.(this.lost.message);
+    this.timer?.abort();
+    throw this.lost;
+  }
+
+  /** Kept for the rollout's step boundaries: checks the Lease is still this run's and renews it now. */
+  async hold(_ms?: number): Promise<void> {
+    await this.check();
+    await this.renew();
+  }
+
+  private body(existing: Lease | undefined, takeover: boolean): Lease {
     const now = microTime(this.options.clock.now());
-    const sameHolder = existing?.spec?.holderIdentity === this.options.holder;
+    const sameHolder = existing?.spec?.holderIdentity === this.options.holder && !takeover;
+    const deployments = this.options.deployments ?? [];
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -132,14 +194,21 @@ export class RolloutLease {
         name: recordName(this.options.app),
         namespace: this.options.namespace,
         labels: { ...MANAGED_BY, [APP_LABEL]: this.options.app },
-        annotations: this.options.runUrl ? { [RUN_URL_ANNOTATION]: this.options.runUrl } : {},
+        annotations: {
+          ...(this.options.runUrl ? { [RUN_URL_ANNOTATION]: this.options.runUrl } : {}),
+          [HOST_ANNOTATION]: hostname(),
+          [PID_ANNOTATION]: String(process.pid),
+          ...(deployments.length > 0 ? { [DEPLOYMENTS_ANNOTATION]: [...deployments].sort().join(',') } : {}),
+        },
         ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
       },
       spec: {
         holderIdentity: this.options.holder,
-        leaseDurationSeconds: this.seconds,
+        leaseDurationSeconds: LEASE_SECONDS,
         acquireTime: sameHolder ? (existing?.spec?.acquireTime ?? now) : now,
         renewTime: now,
+        // Every take counts (even by the same holder: a post step after its main step), so a fenced write of an
+        // earlier take with the same holder fails too.
         leaseTransitions: (existing?.spec?.leaseTransitions ?? 0) + (existing && !sameHolder ? 1 : 0),
       },
     };
@@ -147,67 +216,144 @@ export class RolloutLease {
 
   private async take(): Promise<void> {
     const { client, options } = this;
-    const ref = { namespace: options.namespace, name: recordName(options.app) };
-    let existing: Lease | undefined;
-    try {
-      existing = await client.get<Lease>('Lease', ref);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    if (existing && !this.free(existing)) {
-      const url = existing.metadata?.annotations?.[RUN_URL_ANNOTATION];
-      const renewed = existing.spec?.renewTime ?? existing.spec?.acquireTime ?? 'unknown';
-      const seconds = existing.spec?.leaseDurationSeconds ?? LEASE_SECONDS;
-      throw new UserError(
-        `Another run is rolling out "${options.app}" in "${options.namespace}": lease ${ref.name} is held by ${existing.spec?.holderIdentity}${url ? ` (${url})` : ''}, last renewed ${renewed}; wait for it to finish, or for the lease to expire ${seconds}s after its last renewal`,
-      );
-    }
-    try {
-      if (existing) await client.replace<Lease>('Lease', this.body(existing));
-      else await client.create<Lease>('Lease', this.body(undefined));
-    } catch (error) {
-      if (isConflict(error) || (error instanceof KubeApiError && error.code === 409)) {
-        // Someone took it between our read and our write: report who.
-        return this.take();
+    for (let attempt = 0; ; attempt++) {
+      let existing: Lease | undefined;
+      try {
+        existing = await client.get<Lease>('Lease', this.ref);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
       }
-      throw error;
+      await this.refuseOverlap();
+      const why = existing ? await this.freeBecause(existing) : 'free';
+      if (why === undefined) throw this.heldError(existing!);
+      if (existing?.spec?.holderIdentity && why !== 'free' && why !== 'ours')
+        options.log?.(`Took over the rollout lease of "${options.app}" from ${this.whose(existing)}: ${why}`);
+      try {
+        // A take by this same holder (a post step after its own main step) still counts as a transition.
+        const takeover = existing !== undefined && why !== 'free';
+        const written = existing
+          ? await client.replace<Lease>('Lease', this.body(existing, takeover))
+          : await client.create<Lease>('Lease', this.body(undefined, false));
+        this.transitions = written.spec?.leaseTransitions ?? 0;
+        return;
+      } catch (error) {
+        // Someone wrote it between our read and our write (or an API hiccup answered 409): read again.
+        if (isConflictCode(error) && attempt < 5) continue;
+        throw error;
+      }
     }
   }
 
-  /** Free: not held, held by us, or expired. */
-  private free(lease: Lease): boolean {
+  private whose(lease: Lease): string {
+    const url = lease.metadata?.annotations?.[RUN_URL_ANNOTATION];
+    return `${lease.spec?.holderIdentity}${url ? ` (${url})` : ''}`;
+  }
+
+  private heldError(existing: Lease): UserError {
+    const { options } = this;
+    const renewed = existing.spec?.renewTime ?? existing.spec?.acquireTime ?? 'unknown';
+    const seconds = existing.spec?.leaseDurationSeconds ?? LEASE_SECONDS;
+    return new UserError(
+      `Another run is rolling out "${options.app}" in "${options.namespace}": lease ${this.ref.name} is held by ${this.whose(existing)}, last renewed ${renewed}; wait for it to finish, or for the lease to lapse ${seconds}s after its last renewal (a dead run stops renewing it), ${FORCE_HINT}`,
+    );
+  }
+
+  /**
+   * Why the Lease may be taken: 'free' (no holder), 'ours', or a sentence (expired, same GitHub run, holder
+   * proven dead, forced); undefined while another live run holds it.
+   */
+  private async freeBecause(lease: Lease): Promise<string | undefined> {
     const holder = lease.spec?.holderIdentity;
-    if (!holder || holder === this.options.holder) return true;
+    if (!holder) return 'free';
+    if (holder === this.options.holder) return 'ours';
     // A re-run of the same GitHub run (another attempt) follows one that has ended.
     const run = this.options.holder.replace(/-\d+$/, '');
-    if (!run.startsWith('local-') && holder.replace(/-\d+$/, '') === run) return true;
-    const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
-    const duration = (lease.spec?.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
-    return !Number.isFinite(renewed) || renewed + duration < this.options.clock.now();
+    if (!run.startsWith('local-') && holder.replace(/-\d+$/, '') === run)
+      return `the same GitHub run (${run}), an earlier attempt`;
+    const expiry = expiresAt(lease);
+    if (!Number.isFinite(expiry) || expiry < this.options.clock.now())
+      return `it lapsed at ${Number.isFinite(expiry) ? new Date(expiry).toISOString() : 'an unknown time'}`;
+    const host = lease.metadata?.annotations?.[HOST_ANNOTATION];
+    const pid = Number(lease.metadata?.annotations?.[PID_ANNOTATION]);
+    if (host === hostname() && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid))
+      return `its process ${pid} on ${host} is gone`;
+    const dead = await this.options.holderDead?.(holder).catch(() => undefined);
+    if (dead) return dead;
+    if (this.options.force) return 'force: true';
+    return undefined;
+  }
+
+  /** A live Lease of another app naming one of our Deployments: refused (with force, that Lease is taken from its holder). */
+  private async refuseOverlap(): Promise<void> {
+    const mine = new Set(this.options.deployments ?? []);
+    if (mine.size === 0) return;
+    const selector = Object.entries(MANAGED_BY)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+    const leases = await this.client.list<Lease>('Lease', {
+      namespace: this.options.namespace,
+      labelSelector: selector,
+    });
+    for (const other of leases.items) {
+      if (other.metadata?.name === this.ref.name) continue;
+      const shared = (other.metadata?.annotations?.[DEPLOYMENTS_ANNOTATION] ?? '')
+        .split(',')
+        .filter((name) => mine.has(name));
+      if (shared.length === 0) continue;
+      const why = await this.freeBecause(other);
+      if (why !== undefined && why !== 'force: true') continue;
+      const app = other.metadata?.labels?.[APP_LABEL] ?? other.metadata?.name;
+      if (why === 'force: true') {
+        // Fence the other run out: its next write finds a Lease it does not hold.
+        this.options.log?.(
+          `Took the rollout lease of "${app}" from ${this.whose(other)}: force: true (it touches ${shared.join(', ')})`,
+        );
+        await this.client.delete('Lease', { namespace: this.options.namespace, name: other.metadata!.name! });
+        continue;
+      }
+      throw new UserError(
+        `Deployment ${shared.join(', ')} is being rolled out by another release (app "${app}", lease ${other.metadata?.name} held by ${this.whose(other)}): one release per Deployment at a time; wait for it to finish, ${FORCE_HINT}`,
+      );
+    }
+  }
+
+  /** One renewal: GET, then PUT with its resourceVersion (a 409 is read again and retried). */
+  private async renew(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.client.get<Lease>('Lease', this.ref);
+      if (
+        current.spec?.holderIdentity !== this.options.holder ||
+        (current.spec?.leaseTransitions ?? 0) !== this.transitions
+      )
+        return void (await this.check());
+      try {
+        await this.client.replace<Lease>('Lease', this.body(current, false));
+        return;
+      } catch (error) {
+        if (isConflictCode(error) && attempt < 5) continue;
+        throw error;
+      }
+    }
   }
 
   private startRenewing() {
     const stop = new AbortController();
     this.timer = stop;
+    const signal = this.options.signal ? AbortSignal.any([stop.signal, this.options.signal]) : stop.signal;
     const loop = async () => {
-      while (!stop.signal.aborted) {
-        await this.options.clock.sleep(RENEW_EVERY_MS, stop.signal);
+      while (!signal.aborted && !this.lost) {
+        await this.options.clock.sleep(RENEW_EVERY_MS, signal);
         try {
-          const current = await this.client.get<Lease>('Lease', {
-            namespace: this.options.namespace,
-            name: recordName(this.options.app),
-          });
-          if (current.spec?.holderIdentity !== this.options.holder) {
-            this.lost = new UserError(
-              `Lost the rollout lease of "${this.options.app}" to ${current.spec?.holderIdentity ?? 'nobody'}`,
+          await this.renew();
+        } catch (error) {
+          if (signal.aborted || error instanceof LeaseLostError) return;
+          if (isNotFound(error)) {
+            this.lost = new LeaseLostError(
+              `The rollout lease of "${this.options.app}" was deleted: this run changed nothing more and stopped`,
             );
             return;
           }
-          await this.client.replace<Lease>('Lease', this.body(current));
-        } catch (error) {
-          if (stop.signal.aborted) return;
           // One failed renewal is not fatal: the lease lasts three renewal periods.
-          if (isNotFound(error)) this.lost = new UserError(`The rollout lease of "${this.options.app}" was deleted`);
         }
       }
     };
@@ -215,21 +361,32 @@ export class RolloutLease {
   }
 
   /**
-   * Stop renewing and hand the lease back (holder cleared, so the next run need not wait for expiry). Also after
-   * a timeout or a cancel aborted the run's signal: the requests have their own RELEASE_TIMEOUT_MS instead, else
-   * the lease would keep other runs out (an abort refused) until it expires.
+   * Stop renewing and hand the lease back (deleted, so the next run need not wait for it to lapse). Also after
+   * a timeout or a cancel aborted the run's signal: the requests have their own RELEASE_TIMEOUT_MS instead.
+   * A Lease another run took over is left alone.
    */
   async release(): Promise<void> {
     this.timer?.abort();
     this.timer = undefined;
+    if (this.released) return;
+    this.released = true;
     try {
       const client = this.client.detached(RELEASE_TIMEOUT_MS);
-      const ref = { namespace: this.options.namespace, name: recordName(this.options.app) };
-      const current = await client.get<Lease>('Lease', ref);
-      if (current.spec?.holderIdentity !== this.options.holder) return;
-      await client.delete('Lease', ref);
+      const current = await client.get<Lease>('Lease', this.ref);
+      if (
+        current.spec?.holderIdentity !== this.options.holder ||
+        (current.spec?.leaseTransitions ?? 0) !== this.transitions
+      )
+        return;
+      await client.delete('Lease', this.ref);
     } catch {
-      // Best effort: an unreleased lease expires by itself.
+      // Best effort: an unreleased lease lapses by itself.
     }
+  }
+
+  /** Stop renewing without handing the Lease back (a cancelled main step leaves it to its post step). */
+  stop(): void {
+    this.timer?.abort();
+    this.timer = undefined;
   }
 }

@@ -27,12 +27,14 @@ export type RolloutPhase =
   | 'promoting'
   /** Blue-green: traffic switched, the old version still running until finalize. */
   | 'switched'
+  /** An abort began (traffic back to stable, canary to 0; during a promotion the stables back first): a later run finishes it, never promotes. */
+  | 'aborting'
   | 'promoted'
   | 'aborted'
   | 'rolled-back';
 
 /** Phases in which traffic may still go to a canary (what rollback's `mode: in-flight` acts on). */
-export const IN_FLIGHT_PHASES: readonly RolloutPhase[] = ['progressing', 'paused', 'promoting', 'switched'];
+export const IN_FLIGHT_PHASES: readonly RolloutPhase[] = ['progressing', 'paused', 'promoting', 'switched', 'aborting'];
 
 export interface StepVerdict {
   step: number;
@@ -165,7 +167,7 @@ export class RecordStore {
     }
   }
 
-  async save(record: RolloutRecord): Promise<void> {
+  async save(record: RolloutRecord, retries = 3): Promise<void> {
     const body: ConfigMap = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -188,6 +190,16 @@ export class RecordStore {
       this.resourceVersion = written.metadata?.resourceVersion;
       this.record = record;
     } catch (error) {
+      if ((isConflict(error) || (error instanceof KubeApiError && error.code === 409)) && retries > 0) {
+        // Read again and retry: the writes are fenced by the Lease (the client's check), so a write that passes
+        // it is this run's to make; what the other write changed is what this run saw (it holds the Lease).
+        const fresh = await RecordStore.load(this.client, this.namespace, this.app);
+        const written = fresh.record;
+        if (written === undefined || written.canaryVersion === record.canaryVersion) {
+          this.resourceVersion = fresh.resourceVersion;
+          return this.save(record, retries - 1);
+        }
+      }
       if (isConflict(error) || (error instanceof KubeApiError && error.code === 409)) {
         throw new UserError(
           `The rollout record "${recordName(this.app)}" was changed by another run while this one was working (phase here: ${record.phase}, weight ${record.weight}%); read it with kubectl get configmap ${recordName(this.app)} -n ${this.namespace} -o yaml before trying again`,

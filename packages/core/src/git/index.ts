@@ -7,7 +7,6 @@
 export { type Bump, bumpOf, nextVersion } from './bump';
 export { type Change, type GroupOptions, groupChanges } from './changes';
 export { type ConventionalCommit, type Person, parseConventionalCommit } from './conventional';
-export { type ExecOptions, type ExecResult, execCommand } from './exec';
 export { type GitCommit, type LogOptions, listCommits, listHashes, rangeSpec, streamCommits } from './log';
 export { type RangeOptions, type ReleaseRange, readRange } from './range';
 export { Git, GitError, type GitOptions } from './repo';

@@ -1,6 +1,7 @@
 /**
- * Commits of a range, read from ONE `git log` process with a compact format and parsed as the lines stream
- * in (50,000 commits are one process and a few MB, not 50,000 calls).
+ * Commits of a range, read from ONE `git log` process with a compact format (50,000 commits are one process
+ * and a few MB, not 50,000 calls). The output is parsed whole, not line by line from execCommand's `onLine`:
+ * @actions/exec decodes each chunk on its own for line listeners, which can split a UTF-8 character.
  */
 import type { Git } from './repo';
 
@@ -70,14 +71,15 @@ export async function streamCommits(
     });
     fields = undefined;
   };
-  await git.run(logArgs(FORMAT, range, options), (line) => {
+  const output = await git.run(logArgs(FORMAT, range, options));
+  for (const line of output.split('\n')) {
     if (line.startsWith(START)) {
       flush();
       const parts = line.slice(1).split(FIELD);
       fields = parts.slice(0, 5);
       message = [parts.slice(5).join(FIELD)];
     } else message.push(line);
-  });
+  }
   flush();
 }
 
@@ -91,8 +93,6 @@ export async function listCommits(git: Git, range: string, options: LogOptions =
 /** Hashes of the commits of `range` (no messages: cheap), e.g. those that touch some paths. */
 export async function listHashes(git: Git, range: string, options: LogOptions = {}): Promise<Set<string>> {
   const hashes = new Set<string>();
-  await git.run(logArgs('%H', range, options), (line) => {
-    if (line !== '') hashes.add(line);
-  });
+  for (const line of (await git.run(logArgs('%H', range, options))).split('\n')) if (line !== '') hashes.add(line);
   return hashes;
 }

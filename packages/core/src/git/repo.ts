@@ -2,7 +2,7 @@
  * One git working copy, driven through `git` with argument arrays. Errors say which command failed and what
  * git printed; callers turn a missing ref into a UserError naming their input.
  */
-import { execCommand } from './exec';
+import { execCommand } from '../exec';
 
 export class GitError extends Error {
   override readonly name = 'GitError';
@@ -36,7 +36,6 @@ export class Git {
       cwd: this.options.cwd,
       // Stable, locale-free output whatever the runner's configuration says.
       env: { ...process.env, ...this.options.env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat' },
-      ...(this.options.signal ? { signal: this.options.signal } : {}),
       silent: true,
     };
   }
@@ -57,8 +56,8 @@ export class Git {
   }
 
   /** Run git and return its stdout; a non-zero exit is a GitError carrying git's own message. */
-  async run(args: readonly string[], onLine?: (line: string) => void): Promise<string> {
-    const result = await this.exec(args, onLine);
+  async run(args: readonly string[]): Promise<string> {
+    const result = await this.exec(args);
     if (result.exitCode !== 0) {
       const said = result.stderr.trim().split('\n').slice(-3).join(' ');
       throw new GitError(

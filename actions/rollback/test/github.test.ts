@@ -150,7 +150,7 @@ describe('rollback mode github', () => {
       `POST /repos/acme/web/deployments/${bad}/statuses inactive`,
       `POST /repos/acme/web/deployments/${created.id}/statuses success`,
     ]);
-    expect(gh.requests.every((request) => request.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(gh.requests.every((request) => request.authorization === `token ${TOKEN}`)).toBe(true);
 
     // The incident summary and the result.
     expect(summary).toContain('## Rolled back: 1 Deployment(s) in `prod`');

@@ -57,6 +57,7 @@ describe('githubContext', () => {
       refName: 'v1.4.0',
       serverUrl: 'https://ghes.example.com',
       apiUrl: 'https://ghes.example.com/api/v3',
+      graphqlUrl: 'https://ghes.example.com/api/graphql',
       runId: '4242',
       runAttempt: '2',
       runUrl: 'https://ghes.example.com/acme/web/actions/runs/4242/attempts/2',
@@ -164,7 +165,7 @@ describe('DeploymentRecorder', () => {
     expect(gh.states(id)).toEqual(['success', 'in_progress']);
     expect(done).toMatchObject({ state: 'success', replaced: [previous], environment: 'production', sha: SHA });
     // Every request carried the token, the API version and GitHub's media type.
-    expect(new Set(gh.requests.map((r) => r.authorization))).toEqual(new Set([`Bearer ${TOKEN}`]));
+    expect(new Set(gh.requests.map((r) => r.authorization))).toEqual(new Set([`token ${TOKEN}`]));
     expect(new Set(gh.requests.map((r) => `${r.accept} ${r.apiVersion}`))).toEqual(
       new Set(['application/vnd.github+json 2022-11-28']),
     );

@@ -203,7 +203,8 @@ export class FakeGitHub {
       if (fault!.processed) override = fault;
       else return send(fault!.status, fault!.body ?? { message: 'Server Error' }, fault!.headers);
     }
-    if (request.headers.authorization !== `Bearer ${this.token}`) {
+    // GitHub takes the token with either scheme; Octokit sends `token`.
+    if (![`Bearer ${this.token}`, `token ${this.token}`].includes(request.headers.authorization ?? '')) {
       return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
     }
     const prefix = `${this.apiPrefix}/repos/${this.owner}/${this.repo}/deployments`;

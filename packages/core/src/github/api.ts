@@ -1,35 +1,31 @@
 /**
- * A small typed GitHub REST client over the platform `fetch`.
- *
- * Why not `@actions/github` (Octokit)? Measured with Node 24.21 on the dev
- * machine (2 cores, shared, load 5–7), in-process `performance.now()` around
- * `await import(...)`, 7–9 runs each:
- *   - `@actions/github` 9.1.1 from node_modules: 83–305 ms (typically ~120);
- *   - the same bundled and minified by esbuild (542 KB): 53–82 ms;
- *   - this module bundled by esbuild (25 KB): ~1 ms, plus Node's built-in
- *     `fetch` on first use: 32–44 ms, which the metrics, http and notify
- *     modules pay anyway.
- * Octokit would cost more than the whole ~45 ms start budget, for four
- * endpoints. Its retry/throttling would also ignore our injected clock and
- * abort signal, so tests could not run it on virtual time. Here every call
- * goes through `@deploy-actions/core/retry` (Retry-After honoured, virtual
- * clock, cancellable), errors are typed, and tests point `apiUrl` at a
- * loopback server (or pass `fetch`). The module itself imports nothing heavy;
- * adapters still load it lazily, only when a token is given.
+ * The GitHub API client of the suite: Octokit from `@actions/github`
+ * (`getOctokit`), so GitHub Enterprise Server base URLs, the runner's proxy
+ * settings (`HTTPS_PROXY`/`NO_PROXY`, through `@actions/http-client`) and
+ * GitHub's own conventions come from the toolkit. Around each call: our
+ * retry policy on the runtime's clock and abort signal (5xx, network errors,
+ * `Retry-After`, the primary and secondary rate limits), errors that say what
+ * permission is missing, and the token masked before anything is logged.
+ * Octokit is imported on the first call, not when this module loads.
  */
 import { UserError } from '../errors';
 import { type RetryOptions, retry } from '../retry';
 import type { Runtime } from '../runtime/port';
 
+/** A fetch for Octokit to use instead of the toolkit's proxy-aware one (tests). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+type Octokit = ReturnType<typeof import('@actions/github').getOctokit>;
 
 export interface GitHubApiOptions {
   token: string;
-  /** `https://api.github.com` or a GHES `https://host/api/v3`. */
+  /** `https://api.github.com` or a GHES `https://host/api/v3` (GITHUB_API_URL). */
   apiUrl: string;
+  /** GITHUB_GRAPHQL_URL; default: derived from apiUrl (`/graphql`, or `/api/graphql` on GHES). */
+  graphqlUrl?: string | undefined;
   /** `owner/name`, used in error messages. */
   repository: string;
-  fetch?: FetchLike;
+  fetch?: FetchLike | undefined;
   /** Overrides for the retry policy (attempts default 5; clock and signal default to the runtime's). */
   retry?: Omit<RetryOptions, 'isRetryable' | 'onRetry'>;
   /** Longest wait for a rate-limit reset before giving up (default 10 minutes). */
@@ -67,6 +63,8 @@ export interface RequestOptions {
   recover?: () => Promise<unknown>;
   /** Attempts for this call (default: the client's, 5). */
   attempts?: number;
+  /** Inspect a successful answer inside the retried attempt; throwing a retryable GitHubApiError retries it. */
+  check?: (response: ApiResponse<unknown>) => void;
 }
 
 export interface ApiResponse<T> {
@@ -83,6 +81,13 @@ export function nextLink(header: string | null): string | undefined {
     if (match && match[2]!.split(/\s+/).includes('next')) return match[1];
   }
   return undefined;
+}
+
+/** Octokit's plain header object as fetch Headers (what callers read `link` and the rate-limit headers from). */
+function headersOf(headers: Record<string, unknown>): Headers {
+  const result = new Headers();
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) result.set(name, String(value));
+  return result;
 }
 
 function messageOf(body: unknown): string {
@@ -102,10 +107,23 @@ function messageOf(body: unknown): string {
   return typeof body === 'string' && body !== '' ? body.slice(0, 200) : '';
 }
 
+/** The GraphQL endpoint beside a REST base URL: `https://api.github.com/graphql`, GHES `https://host/api/graphql`. */
+export function graphqlUrlOf(apiUrl: string): string {
+  const base = apiUrl.replace(/\/+$/, '');
+  return /\/api\/v3$/.test(base) ? base.replace(/\/v3$/, '/graphql') : `${base}/graphql`;
+}
+
+/** One error of a GraphQL answer (`errors[]`). */
+interface GraphqlError {
+  message: string;
+  type?: string;
+}
+
 export class GitHubApi {
-  private readonly fetchImpl: FetchLike;
+  private octokit: Promise<Octokit> | undefined;
   private readonly apiUrl: string;
   private readonly token: string;
+  readonly graphqlUrl: string;
   readonly repository: string;
   /** Requests sent (retries included), for summaries and benchmarks. */
   requests = 0;
@@ -123,8 +141,8 @@ export class GitHubApi {
     rt.mask(options.token);
     this.token = options.token;
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
+    this.graphqlUrl = options.graphqlUrl?.replace(/\/+$/, '') || graphqlUrlOf(this.apiUrl);
     this.repository = options.repository;
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
   url(path: string, query?: RequestOptions['query']): string {
@@ -133,6 +151,48 @@ export class GitHubApi {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     return url.toString();
+  }
+
+  /** Octokit, loaded on the first call: actions that never call GitHub never load it. */
+  private client(): Promise<Octokit> {
+    this.octokit ??= import('@actions/github').then(({ getOctokit }) =>
+      getOctokit(this.token, {
+        baseUrl: this.apiUrl,
+        userAgent: 'deploy-actions',
+        // Without an injected fetch, the toolkit's: it goes through HTTPS_PROXY/HTTP_PROXY unless NO_PROXY says not.
+        ...(this.options.fetch ? { request: { fetch: this.options.fetch } } : {}),
+      }),
+    );
+    return this.octokit;
+  }
+
+  /**
+   * A GraphQL query (one request where REST would need several). Rate-limited answers are retried like REST
+   * ones; other `errors` become a GitHubApiError naming them.
+   */
+  async graphql<T>(query: string, variables: Record<string, unknown> = {}, permission?: string): Promise<T> {
+    const response = await this.request<{ data?: T; errors?: GraphqlError[] }>('POST', this.graphqlUrl, {
+      body: { query, variables },
+      ...(permission ? { permission } : {}),
+      check: (answer) => {
+        const errors = (answer.data as { errors?: GraphqlError[] } | undefined)?.errors ?? [];
+        if (errors.length === 0) return;
+        const limited = errors.some((error) => error.type === 'RATE_LIMITED');
+        const text = `GitHub GraphQL API answered: ${errors.map((error) => error.message).join('; ')}`;
+        const waitMs = limited ? (this.resetWait(answer.headers) ?? 60_000) : undefined;
+        const retryable = limited && waitMs! <= (this.options.maxRateLimitWaitMs ?? 600_000);
+        throw new GitHubApiError(
+          this.rt.redact(text),
+          limited ? 429 : 200,
+          'POST',
+          'graphql',
+          retryable,
+          waitMs,
+          answer.data,
+        );
+      },
+    });
+    return response.data.data as T;
   }
 
   /** One call, retried on 5xx, 429, secondary rate limits and network errors. */
@@ -198,47 +258,51 @@ export class GitHubApi {
   }
 
   private async once<T>(method: string, url: string, shown: string, options: RequestOptions): Promise<ApiResponse<T>> {
+    const octokit = await this.client();
     this.requests++;
-    const headers: Record<string, string> = {
-      accept: 'application/vnd.github+json',
-      authorization: `Bearer ${this.token}`,
-      'user-agent': 'deploy-actions',
-      'x-github-api-version': '2022-11-28',
-    };
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await this.fetchImpl(url, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.any([this.rt.signal, AbortSignal.timeout(this.options.timeoutMs ?? 30_000)]),
-    });
-    const text = await response.text();
-    let data: unknown = text;
-    if (text !== '') {
-      try {
-        data = JSON.parse(text);
-      } catch {
-        // Not JSON (a proxy's HTML error page): keep the text.
+    const signal = AbortSignal.any([this.rt.signal, AbortSignal.timeout(this.options.timeoutMs ?? 30_000)]);
+    let answer: ApiResponse<T>;
+    try {
+      const response = await octokit.request({
+        method,
+        url,
+        headers: {
+          accept: 'application/vnd.github+json',
+          'x-github-api-version': '2022-11-28',
+        },
+        ...(options.body === undefined ? {} : { data: options.body }),
+        request: { signal },
+      });
+      answer = { status: response.status, data: response.data as T, headers: headersOf(response.headers) };
+    } catch (error) {
+      const failed = error as { status?: number; response?: { headers: Record<string, unknown>; data: unknown } };
+      if (failed.response === undefined) {
+        // Octokit wraps a network error or a timeout without a response: what retry() and explain() read is inside.
+        if (this.rt.signal.aborted) throw this.rt.signal.reason;
+        throw (error as { cause?: unknown }).cause ?? error;
       }
+      this.rt.log.debug(`GitHub API ${method} ${shown} → ${failed.status}`);
+      throw this.failure(failed.status ?? 0, headersOf(failed.response.headers), method, shown, failed.response.data);
     }
-    this.rt.log.debug(`GitHub API ${method} ${shown} → ${response.status}`);
-    if (response.ok) return { status: response.status, data: data as T, headers: response.headers };
-    throw this.failure(response, method, shown, data);
+    this.rt.log.debug(`GitHub API ${method} ${shown} → ${answer.status}`);
+    options.check?.(answer);
+    return answer;
   }
 
-  private failure(response: Response, method: string, path: string, body: unknown): GitHubApiError {
-    const status = response.status;
+  /** How long until the rate limit resets (x-ratelimit-reset), when the answer says it is used up. */
+  private resetWait(headers: Headers): number | undefined {
+    const reset = headers.get('x-ratelimit-reset');
+    if (headers.get('x-ratelimit-remaining') !== '0' || reset === null || !/^\d+$/.test(reset)) return undefined;
+    return Math.max(0, Number(reset) * 1000 - this.rt.clock.now()) + 1000;
+  }
+
+  private failure(status: number, headers: Headers, method: string, path: string, body: unknown): GitHubApiError {
     const message = messageOf(body);
-    const retryAfter = response.headers.get('retry-after');
-    const remaining = response.headers.get('x-ratelimit-remaining');
-    const reset = response.headers.get('x-ratelimit-reset');
+    const retryAfter = headers.get('retry-after');
     let retryAfterMs: number | undefined;
     if (retryAfter !== null && /^\d+$/.test(retryAfter.trim())) retryAfterMs = Number(retryAfter.trim()) * 1000;
-    const now = this.rt.clock.now();
-    const primaryLimit = (status === 403 || status === 429) && remaining === '0';
-    if (retryAfterMs === undefined && primaryLimit && reset !== null && /^\d+$/.test(reset)) {
-      retryAfterMs = Math.max(0, Number(reset) * 1000 - now) + 1000;
-    }
+    const primaryLimit = (status === 403 || status === 429) && headers.get('x-ratelimit-remaining') === '0';
+    if (retryAfterMs === undefined && primaryLimit) retryAfterMs = this.resetWait(headers);
     const secondaryLimit = (status === 403 || status === 429) && /secondary rate limit|abuse/i.test(message);
     // GitHub: without Retry-After, wait at least a minute after a secondary rate limit.
     if (secondaryLimit && retryAfterMs === undefined) retryAfterMs = 60_000;

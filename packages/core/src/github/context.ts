@@ -4,6 +4,7 @@
  * Pure: takes the env map, so the CLI and tests pass their own.
  */
 import { UserError } from '../errors';
+import { graphqlUrlOf } from './api';
 
 export interface GitHubContext {
   /** `owner/name` */
@@ -20,6 +21,8 @@ export interface GitHubContext {
   serverUrl: string;
   /** `https://api.github.com`, or `https://ghes.example.com/api/v3`; no trailing slash. */
   apiUrl: string;
+  /** `GITHUB_GRAPHQL_URL`: `https://api.github.com/graphql`, or `https://ghes.example.com/api/graphql`. */
+  graphqlUrl: string;
   runId: string | undefined;
   runAttempt: string | undefined;
   /** The run's page (with `/attempts/N` when the attempt is known): the log URL of a Deployment status. */
@@ -72,6 +75,7 @@ export function githubContext(env: Env, options: GitHubContextOptions = {}): Git
   }
   const serverUrl = trimSlash(value(env, 'GITHUB_SERVER_URL') ?? 'https://github.com');
   const apiUrl = trimSlash(value(env, 'GITHUB_API_URL') ?? 'https://api.github.com');
+  const graphqlUrl = trimSlash(value(env, 'GITHUB_GRAPHQL_URL') ?? graphqlUrlOf(apiUrl));
   const ref = value(env, 'GITHUB_REF');
   const runId = value(env, 'GITHUB_RUN_ID');
   const runAttempt = value(env, 'GITHUB_RUN_ATTEMPT');
@@ -89,6 +93,7 @@ export function githubContext(env: Env, options: GitHubContextOptions = {}): Git
     refName: value(env, 'GITHUB_REF_NAME') ?? ref?.replace(/^refs\/(heads|tags)\//, ''),
     serverUrl,
     apiUrl,
+    graphqlUrl,
     runId,
     runAttempt,
     runUrl,

@@ -174,6 +174,7 @@ export class DeploymentRecorder {
     this.api = new GitHubApi(rt, {
       token: options.token,
       apiUrl: context.apiUrl,
+      graphqlUrl: context.graphqlUrl,
       repository: context.repository,
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.retry ? { retry: options.retry } : {}),

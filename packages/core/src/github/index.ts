@@ -1,11 +1,18 @@
 /**
- * GitHub: the run's context and the Deployments API (canary-promote records a
- * release, rollback mode `github` reads the history back). Plain `fetch`, no
- * Octokit: see api.ts for the measured reason. Adapters should load this
+ * GitHub: the run's context and the API (Octokit from @actions/github, loaded
+ * on the first call): Deployments, releases, checks. Adapters should load this
  * module with `await import('@deploy-actions/core/github')` only when a token
- * is given and a Deployment is to be recorded.
+ * is given and GitHub is to be called.
  */
-export { type ApiResponse, type FetchLike, GitHubApi, GitHubApiError, type GitHubApiOptions, nextLink } from './api';
+export {
+  type ApiResponse,
+  type FetchLike,
+  GitHubApi,
+  GitHubApiError,
+  type GitHubApiOptions,
+  graphqlUrlOf,
+  nextLink,
+} from './api';
 export { type ContextVariable, type GitHubContext, type GitHubContextOptions, githubContext } from './context';
 export {
   createDeploymentRecorder,

@@ -4,7 +4,7 @@
  * files, and `DOCKER_METADATA_OUTPUT_<NAME>` for each.
  */
 import { computeVersion, globalScope, type ImageVersion, type MetaContext, sanitizeTag } from './compute';
-import { type Flavor, type ImageEntry, inputLines, type TagRule } from './rules';
+import type { Flavor, ImageEntry, TagRule } from './rules';
 import { renderTemplate } from './template';
 
 export interface MetaInputs {

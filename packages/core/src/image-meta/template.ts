@@ -50,8 +50,8 @@ function evaluate(expression: string, scope: TemplateScope, where: string): stri
         `${where}: cannot read {{${expression}}} from ${JSON.stringify(expression.slice(start).trim())}`,
       );
     const value = match[2] ?? match[3] ?? resolve(match[4]!, scope);
-    if (match[1]) options[match[1]] = unescape(value);
-    else args.push(unescape(value));
+    if (match[1]) options[match[1]] = unquote(value);
+    else args.push(unquote(value));
   }
   const value = scope[name];
   if (typeof value === 'function') return value(args, options);
@@ -69,7 +69,7 @@ function resolve(token: string, scope: TemplateScope): string {
   return typeof value === 'function' ? value([], {}) : value === undefined ? '' : String(value);
 }
 
-function unescape(text: string): string {
+function unquote(text: string): string {
   return text.replace(/\\(.)/g, '$1');
 }
 

@@ -167,7 +167,8 @@ describe('rollback action, verify', () => {
 
   it('runs the checks after the rollout and reports them', async () => {
     const verify = `[{ name: health, request: { url: "${base}/healthz" }, expect: { status: 200, json: { "$.status": { equals: ok } } } }]`;
-    const { code, summary, result } = await run({ deployments: 'auth', verify });
+    // By number: auth was rolled back from 2.0 above, so "the previous revision" would refuse (rolled back from).
+    const { code, summary, result } = await run({ deployments: 'auth', 'to-revision': '2', verify });
     expect(code).toBe(0);
     expect(result.verification.passed).toBe(true);
     expect(summary).toContain('Verification after the rollback: 1 passed, 0 failed');
@@ -175,7 +176,7 @@ describe('rollback action, verify', () => {
 
   it('fails the step when the restored version does not pass them', async () => {
     const verify = `[{ name: version, request: { url: "${base}/version" }, expect: { json: { "$.version": { equals: "2.0" } } } }]`;
-    const { code, rt } = await run({ deployments: 'auth', verify });
+    const { code, rt } = await run({ deployments: 'auth', 'to-revision': '3', verify });
     expect(code).toBe(1);
     expect(rt.lines('error').join('\n')).toMatch(/Rolled back, but verification failed: version: /);
   });

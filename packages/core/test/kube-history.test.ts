@@ -102,6 +102,8 @@ describe('planUndo (kubectl rollout undo)', () => {
       value: {
         'deployment.kubernetes.io/revision': '3',
         'kubectl.kubernetes.io/last-applied-configuration': '{"kept":true}',
+        // The version replaced, so a second undo skips it (issue #17 item 8).
+        'deploy-actions.dev/rolled-back-from': '["sidecar=envoy:1.30,web=web:1.2"]',
       },
     });
   });

@@ -13,6 +13,12 @@ import type { Deployment, PodTemplateSpec, ReplicaSet } from './types';
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
 export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
 
+/**
+ * The versions an undo of ours rolled back from (a JSON list of image sets, `container=image,...`): a later
+ * undo to "the previous revision" skips them, so rolling back twice never re-deploys the bad version.
+ */
+export const ROLLED_BACK_FROM_ANNOTATION = 'deploy-actions.dev/rolled-back-from';
+
 /** Annotations that describe the Deployment itself and so are kept, not restored, on undo (kubectl's annotationsToSkip). */
 const DEPLOYMENT_OWN_ANNOTATIONS = new Set([
   'kubectl.kubernetes.io/last-applied-configuration',
@@ -21,6 +27,7 @@ const DEPLOYMENT_OWN_ANNOTATIONS = new Set([
   'deployment.kubernetes.io/desired-replicas',
   'deployment.kubernetes.io/max-replicas',
   'deprecated.deployment.rollback.to',
+  ROLLED_BACK_FROM_ANNOTATION,
 ]);
 
 export interface Revision {
@@ -100,6 +107,7 @@ export type UndoPlan =
 export function planUndo(deployment: Deployment, replicaSets: readonly ReplicaSet[], toRevision = 0): UndoPlan {
   const name = deployment.metadata?.name ?? '';
   const history = revisionHistory(deployment, replicaSets);
+  const rolledBack = rolledBackFrom(deployment);
   const known = history.map((entry) => entry.revision).join(', ') || 'none';
   if (!Number.isInteger(toRevision) || toRevision < 0) {
     throw new UserError(`Revision ${toRevision} of deployment "${name}" does not exist; revisions: ${known}`);
@@ -114,6 +122,19 @@ export function planUndo(deployment: Deployment, replicaSets: readonly ReplicaSe
     target = history.length >= 2 ? history[history.length - 2] : undefined;
     if (target === undefined) {
       throw new UserError(`Deployment "${name}" has no previous revision to roll back to (revisions: ${known})`);
+    }
+    // The newest earlier revision that is not a version rolled back from (nor the one running now).
+    const running = imagesKey(templateImages(deployment.spec?.template));
+    const good = history
+      .slice(0, -1)
+      .filter((entry) => !rolledBack.has(imagesKey(entry.images)) && imagesKey(entry.images) !== running);
+    target = good.at(-1);
+    if (target === undefined) {
+      const bad = history.slice(0, -1).map((entry) => `${entry.revision} (${imagesKey(entry.images)})`);
+      throw new UserError(
+        `Deployment "${name}" has no earlier good revision to roll back to: revisions ${bad.join(', ')} run versions already rolled back from (or the one running now)`,
+        { hint: 'Give to-revision to choose one anyway, or mode: image with to-version' },
+      );
     }
   }
   if (deployment.spec?.paused) {
@@ -133,6 +154,9 @@ export function planUndo(deployment: Deployment, replicaSets: readonly ReplicaSe
   for (const [key, value] of Object.entries(replicaSet?.metadata?.annotations ?? {})) {
     if (!DEPLOYMENT_OWN_ANNOTATIONS.has(key)) annotations[key] = value;
   }
+  // The version replaced now joins the versions rolled back from.
+  rolledBack.add(imagesKey(templateImages(deployment.spec?.template)));
+  annotations[ROLLED_BACK_FROM_ANNOTATION] = JSON.stringify([...rolledBack]);
   const current = Number(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
   return {
     kind: 'patch',
@@ -143,6 +167,25 @@ export function planUndo(deployment: Deployment, replicaSets: readonly ReplicaSe
       { op: 'replace', path: '/metadata/annotations', value: annotations },
     ],
   };
+}
+
+/** `app=web:1.2,proxy=envoy:1.30`: a version as the images of its containers, sorted by container. */
+export function imagesKey(images: Record<string, string>): string {
+  return Object.keys(images)
+    .sort()
+    .map((container) => `${container}=${images[container]}`)
+    .join(',');
+}
+
+/** The image sets the Deployment's undos rolled back from (its annotation; unreadable counts as none). */
+export function rolledBackFrom(deployment: Deployment): Set<string> {
+  const text = deployment.metadata?.annotations?.[ROLLED_BACK_FROM_ANNOTATION];
+  try {
+    const list: unknown = text === undefined ? [] : JSON.parse(text);
+    return new Set(Array.isArray(list) ? list.filter((item): item is string => typeof item === 'string') : []);
+  } catch {
+    return new Set();
+  }
 }
 
 function withoutHashLabel(template: PodTemplateSpec | undefined): PodTemplateSpec {

@@ -807,7 +807,7 @@ export class Rollout {
         'traffic may still go to the canary: run action: abort (or rollback with mode: in-flight)',
       );
     });
-    this.log.error(text);
+    // The action reports the outcome's failure (one error line, one annotation): not logged here too.
     return this.outcome('aborted', text);
   }
 
@@ -1113,7 +1113,7 @@ export class Rollout {
     await this.waitForStables();
     const text = `Rolled back to ${this.record.stableVersion} because ${reason}`;
     await this.save({ phase: 'rolled-back', weight: 0, reason: text });
-    this.log.error(text);
+    // Reported once, by the action, as the outcome's failure.
     return this.outcome('rolled-back', text);
   }
 

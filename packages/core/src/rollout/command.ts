@@ -190,9 +190,8 @@ export class CommandRollout {
       return this.outcome('paused', text);
     }
     const text = `Aborted because ${reason}`;
-    const outcome = await this.abort(text);
-    this.rt.log.error(text);
-    return outcome;
+    // Reported once, by the action, as the outcome's failure.
+    return this.abort(text);
   }
 
   /** A command that failed, or a cancelled job: the abort command runs (unless cancelled: the post step does it). */

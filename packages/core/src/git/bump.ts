@@ -22,3 +22,14 @@ export function nextVersion(changes: readonly Change[], previous: SemVer | undef
   if (previous.prerelease.length > 0) return `${previous.major}.${previous.minor}.${previous.patch}`;
   return semver.inc(previous.version, bump) ?? undefined;
 }
+
+/**
+ * The bump build-tag releases with: breaking → major, feat → minor, anything else → patch; before 1.0.0 a
+ * breaking change bumps minor (a feat still bumps minor, unlike `bumpOf`, which keeps 0.x features to patches).
+ */
+export function releaseBump(changes: readonly Change[], previous: SemVer | undefined): Bump {
+  if (changes.length === 0) return undefined;
+  if (changes.some((c) => c.parsed.breaking)) return previous !== undefined && previous.major === 0 ? 'minor' : 'major';
+  if (changes.some((c) => c.parsed.type === 'feat')) return 'minor';
+  return 'patch';
+}

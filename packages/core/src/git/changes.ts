@@ -70,3 +70,28 @@ export function groupChanges(commits: readonly GitCommit[], options: GroupOption
   }
   return changes;
 }
+
+/**
+ * Changes without those a later change of the same range reverts, and without those reverts: neither is worth
+ * a line in the notes nor a version bump. A revert of something outside the range stays.
+ */
+export function dropReverted(changes: readonly Change[]): { kept: Change[]; reverted: number } {
+  const cancelled = new Set<Change>();
+  for (const revert of changes) {
+    const target = revert.parsed.revert;
+    if (!target || cancelled.has(revert)) continue;
+    const reverted = changes.find(
+      (other) =>
+        other !== revert &&
+        !cancelled.has(other) &&
+        (target.hash !== undefined && target.hash.length >= 7
+          ? other.commits.some((c) => c.hash.startsWith(target.hash!))
+          : other.parsed.header === target.header),
+    );
+    if (reverted) {
+      cancelled.add(revert);
+      cancelled.add(reverted);
+    }
+  }
+  return { kept: changes.filter((c) => !cancelled.has(c)), reverted: cancelled.size };
+}

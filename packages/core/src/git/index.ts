@@ -5,7 +5,7 @@
  */
 
 export { type Bump, bumpOf, nextVersion, releaseBump } from './bump';
-export { type Change, type GroupOptions, groupChanges } from './changes';
+export { type Change, dropReverted, type GroupOptions, groupChanges } from './changes';
 export { type ConventionalCommit, type Person, parseConventionalCommit } from './conventional';
 export { type GitCommit, type LogOptions, listCommits, listHashes, rangeSpec, streamCommits } from './log';
 export { type RangeOptions, type ReleaseRange, readRange } from './range';

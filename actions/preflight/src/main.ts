@@ -1,13 +1,15 @@
-/** preflight: gates that must pass before a release starts. Inputs only until its issue lands. */
-import { defineInputs, string, structured } from '@deploy-actions/core/inputs';
+/**
+ * preflight: the runbook's pre-deployment checklist as gates (checks, approvals, window, cluster, workload,
+ * image, manifests, references, backup, metrics, security, coverage, url) from a policy file or inputs, run
+ * at the same time. The domain lives in `@deploy-actions/core/preflight`.
+ */
+import { defineInputs } from '@deploy-actions/core/inputs';
 import { kubeInputs } from '@deploy-actions/core/kube';
+import { preflightInputs, runPreflight } from '@deploy-actions/core/preflight';
 import { type ActionDefinition, commonInputs } from '@deploy-actions/core/runtime';
-import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
 
 export const inputs = defineInputs({
-  checks: structured({ example: '[{ kube: nodes-ready }, { http: { url: https://api/health } }]' }),
-  'prometheus-address': string({ pattern: /^https?:\/\/\S+$/, example: 'http://prometheus:9090' }),
-  'fail-on': string({ choices: ['error', 'warning'], default: 'error' }),
+  ...preflightInputs,
   ...kubeInputs,
   ...commonInputs,
 });
@@ -17,9 +19,7 @@ type Inputs = ReturnType<typeof inputs.parse>;
 const preflight: ActionDefinition<Inputs> = {
   name: 'preflight',
   inputs,
-  async run(rt, values) {
-    return inputsOnlyOutcome(rt, 'preflight', 'a later issue', inputs, values);
-  },
+  run: (rt, values) => runPreflight(rt, values),
 };
 
 export default preflight;

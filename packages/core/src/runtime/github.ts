@@ -1,20 +1,21 @@
 /**
- * The GitHub runner adapter. It speaks the runner protocol directly (INPUT_*
- * variables, GITHUB_OUTPUT / GITHUB_STATE / GITHUB_STEP_SUMMARY files,
- * `::command::` lines) in the same formats as @actions/core, without loading
- * @actions/core: its HTTP and exec dependencies add ~50 ms to every cold start
- * (TOOLCHAIN.md), and this is on every action's start path.
+ * The GitHub runner adapter, on @actions/core: inputs, outputs, state, secret
+ * masking, annotations with file and line, groups, the job summary, debug
+ * lines and the OIDC token all go through the toolkit, so they follow the
+ * runner protocol as GitHub changes it.
  */
-import { randomUUID } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
-import { EOL } from 'node:os';
+import * as core from '@actions/core';
 import { systemClock } from '../clock/system';
 import { buildRuntime } from './base';
 import type { AnnotationProps, Clock, Runtime } from './port';
 
 export interface GitHubRuntimeOptions {
+  /**
+   * The step's environment when the runner is emulated in this process (the local workflow runner, tests).
+   * @actions/core reads `process.env`, so it is put in place around each call. Default: `process.env`.
+   */
   env?: Record<string, string | undefined>;
-  /** Where workflow commands and logs go (default process.stdout). */
+  /** Where workflow commands and logs go when emulated in this process (default: process.stdout). */
   write?: (text: string) => void;
   clock?: Clock;
   /** Abort on SIGINT/SIGTERM, as the runner sends on cancel (default true). */
@@ -31,27 +32,42 @@ export function escapeProperty(text: string): string {
   return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
-function command(name: string, message: string, props: Record<string, string | number | undefined> = {}): string {
-  const list = Object.entries(props)
-    .filter(([, value]) => value !== undefined && value !== '')
-    .map(([key, value]) => `${key}=${escapeProperty(String(value))}`)
-    .join(',');
-  return `::${name}${list ? ` ${list}` : ''}::${escapeData(message)}${EOL}`;
+/** Only the properties given: @actions/core writes `::error ::` for a property list of undefined values. */
+function annotation(props: AnnotationProps = {}): core.AnnotationProperties {
+  const { title, file, startLine, startColumn } = props;
+  return Object.fromEntries(
+    Object.entries({ title, file, startLine, startColumn }).filter(([, value]) => value !== undefined && value !== ''),
+  );
 }
 
-function annotation(props: AnnotationProps = {}) {
-  return { title: props.title, file: props.file, line: props.startLine, col: props.startColumn };
-}
-
-/** `name<<delimiter` block of an environment file (GITHUB_OUTPUT, GITHUB_STATE). */
-export function keyValueBlock(name: string, value: string): string {
-  const delimiter = `ghadelimiter_${randomUUID()}`;
-  return `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}${EOL}`;
+/**
+ * Runs `fn` with `env` as process.env and `write` as process.stdout's writer, for a runner emulated in this
+ * process; the toolkit reads both at call time. Synchronous calls only: nothing else runs in between.
+ */
+function inStep(env: Record<string, string | undefined> | undefined, write: ((text: string) => void) | undefined) {
+  if (env === undefined && write === undefined) return <T>(fn: () => T): T => fn();
+  return <T>(fn: () => T): T => {
+    const savedEnv = process.env;
+    const savedWrite = process.stdout.write;
+    if (env !== undefined) process.env = env as NodeJS.ProcessEnv;
+    if (write !== undefined) {
+      process.stdout.write = ((chunk: string | Uint8Array) => {
+        write(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+        return true;
+      }) as typeof process.stdout.write;
+    }
+    try {
+      return fn();
+    } finally {
+      process.env = savedEnv;
+      process.stdout.write = savedWrite;
+    }
+  };
 }
 
 export function createGitHubRuntime(options: GitHubRuntimeOptions = {}): Runtime {
   const env = options.env ?? process.env;
-  const write = options.write ?? ((text: string) => void process.stdout.write(text));
+  const step = inStep(options.env, options.write);
   const controller = new AbortController();
   if (options.handleSignals ?? true) {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -62,38 +78,38 @@ export function createGitHubRuntime(options: GitHubRuntimeOptions = {}): Runtime
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
-  const fileCommand = (variable: string, name: string, value: string, fallback: string) => {
-    const file = env[variable];
-    if (file) appendFileSync(file, keyValueBlock(name, value));
-    else write(command(fallback, value, { name }));
-  };
-  return buildRuntime(
+  const runtime = buildRuntime(
     {
-      debug: (line) => write(command('debug', line)),
-      info: (line) => write(`${line}${EOL}`),
-      warning: (message, props) => write(command('warning', message, annotation(props))),
-      error: (message, props) => write(command('error', message, annotation(props))),
-      groupStart: (name) => write(command('group', name)),
-      groupEnd: () => write(`::endgroup::${EOL}`),
+      debug: (line) => step(() => core.debug(line)),
+      info: (line) => step(() => core.info(line)),
+      warning: (message, props) => step(() => core.warning(message, annotation(props))),
+      error: (message, props) => step(() => core.error(message, annotation(props))),
+      groupStart: (name) => step(() => core.startGroup(name)),
+      groupEnd: () => step(() => core.endGroup()),
       secretsAdded: (secrets) => {
-        for (const secret of secrets) if (!secret.includes('\n')) write(command('add-mask', secret));
+        // A multi-line secret is registered line by line (its variants); the whole would only confuse the runner.
+        for (const secret of secrets) if (!secret.includes('\n')) step(() => core.setSecret(secret));
       },
-      output: (name, value) => fileCommand('GITHUB_OUTPUT', name, value, 'set-output'),
+      output: (name, value) => step(() => core.setOutput(name, value)),
       async writeSummary(markdown) {
-        const file = env['GITHUB_STEP_SUMMARY'];
-        if (file) appendFileSync(file, markdown);
+        if (!env['GITHUB_STEP_SUMMARY']) return;
+        await step(() => {
+          // core.summary keeps the first file it was given; an emulated runner has one per step.
+          if (options.env !== undefined) Object.assign(core.summary, { _filePath: undefined });
+          return core.summary.emptyBuffer().addRaw(markdown).write();
+        });
       },
     },
     {
       inputs: {
         get(name) {
-          const value = env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`]?.trim();
-          return value === undefined || value === '' ? undefined : value;
+          const value = step(() => core.getInput(name));
+          return value === '' ? undefined : value;
         },
       },
       state: {
-        get: (name) => env[`STATE_${name}`] || undefined,
-        save: (name, value) => fileCommand('GITHUB_STATE', name, value, 'save-state'),
+        get: (name) => step(() => core.getState(name)) || undefined,
+        save: (name, value) => step(() => core.saveState(name, value)),
       },
       clock: options.clock ?? systemClock,
       signal: controller.signal,
@@ -101,4 +117,5 @@ export function createGitHubRuntime(options: GitHubRuntimeOptions = {}): Runtime
       workspace: env['GITHUB_WORKSPACE'] || process.cwd(),
     },
   );
+  return runtime;
 }

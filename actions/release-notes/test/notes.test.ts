@@ -2,7 +2,7 @@
  * release-notes without a token: real git repositories in temp dirs, the action run as the runner runs it
  * (inputs as strings, the memory runtime), outputs, summary and files checked as a user would.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VirtualClock } from '@deploy-actions/core/clock';
 import { createMemoryRuntime, executeAction } from '@deploy-actions/core/runtime';
@@ -233,6 +233,37 @@ describe('release-notes from commits', () => {
     );
     expect(outputs['notes']).toContain(
       '| api | ghcr.io/acme/api | `sha256:1111111111111111111111111111111111111111111111111111111111111111` |',
+    );
+  });
+
+  it('updates CHANGELOG.md in place, idempotently; a dry run writes nothing', async () => {
+    const r = repo();
+    history(r);
+    const original = '# Changelog\n\n## [1.4.0] - 2026-11-01\n\n- Orders\n';
+    writeFileSync(join(r.dir, 'CHANGELOG.md'), original);
+    const dry = await run(r, { tag: 'v1.5.0', changelog: 'CHANGELOG.md', 'dry-run': 'true' });
+    expect(dry.code).toBe(0);
+    expect(dry.summary).toContain('(dry run: not written)');
+    expect(readFileSync(join(r.dir, 'CHANGELOG.md'), 'utf8')).toBe(original);
+    expect(existsSync(join(r.dir, 'out/notes.md'))).toBe(false);
+
+    const first = await run(r, { tag: 'v1.5.0', changelog: 'CHANGELOG.md' });
+    expect(first.summary).toContain('| CHANGELOG.md | section inserted at line 3 |');
+    const written = readFileSync(join(r.dir, 'CHANGELOG.md'), 'utf8');
+    expect(written.startsWith('# Changelog\n\n## [1.5.0] - 2026-12-07\n\n### Breaking changes\n')).toBe(true);
+    expect(written.endsWith('## [1.4.0] - 2026-11-01\n\n- Orders\n')).toBe(true);
+    const again = await run(r, { tag: 'v1.5.0', changelog: 'CHANGELOG.md' });
+    expect(again.summary).toContain('| CHANGELOG.md | already up to date |');
+    expect(readFileSync(join(r.dir, 'CHANGELOG.md'), 'utf8')).toBe(written);
+  });
+
+  it('creates CHANGELOG.md when there is none', async () => {
+    const r = repo();
+    history(r);
+    await run(r, { tag: 'v1.5.0', changelog: 'docs/CHANGELOG.md' });
+    const text = readFileSync(join(r.dir, 'docs/CHANGELOG.md'), 'utf8');
+    expect(text).toMatch(
+      /^# Changelog\n\nAll notable changes[^]*\n\n## \[1\.5\.0\] - 2026-12-07\n\n### Breaking changes/,
     );
   });
 });

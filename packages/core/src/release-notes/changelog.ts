@@ -111,13 +111,17 @@ export function updateChangelog(original: string, section: ChangelogSection): Ch
     at += gap.length;
     action = 'inserted';
   }
-  text = updateLinkReferences(text, section, eol);
+  const newest = !list.some((h) => h.version !== undefined && semver.gt(h.version, section.version));
+  text = updateLinkReferences(text, section, eol, newest);
   if (action === 'replaced' && text === original) action = 'unchanged';
   return { text, action, line: lineAt(text, at), unstructured };
 }
 
-/** `[1.2.0]: <compare>` added or replaced, and `[Unreleased]: .../compare/<old>...HEAD` moved on — if the file has references. */
-function updateLinkReferences(text: string, section: ChangelogSection, eol: string): string {
+/**
+ * `[1.2.0]: <compare>` added or replaced, and (for the newest version) `[Unreleased]: .../compare/<old>...HEAD`
+ * moved on — when the file has such references.
+ */
+function updateLinkReferences(text: string, section: ChangelogSection, eol: string, newest: boolean): string {
   const lines = text.split(eol);
   const refIndexes = lines.map((line, i) => (LINK_REF.test(line) ? i : -1)).filter((i) => i !== -1);
   if (refIndexes.length === 0 || section.compareUrl === undefined) return text;
@@ -131,7 +135,7 @@ function updateLinkReferences(text: string, section: ChangelogSection, eol: stri
     const lower = versionRefs.find((i) => semver.lt(label(i).replace(/^v/, ''), section.version));
     lines.splice(lower ?? versionRefs[versionRefs.length - 1]! + 1, 0, ownRef);
   }
-  if (section.tag) {
+  if (section.tag && newest) {
     const unreleased = lines.findIndex((line) => /^\[unreleased\]:/i.test(line));
     if (unreleased !== -1)
       lines[unreleased] = lines[unreleased]!.replace(/\/compare\/[^/\s]+?\.\.\.HEAD/, `/compare/${section.tag}...HEAD`);

@@ -264,7 +264,10 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
       tag,
     });
     const write = !options.dryRun && update.action !== 'unchanged';
-    if (write) writeFileSync(options.changelog, update.text);
+    if (write) {
+      mkdirSync(dirname(options.changelog), { recursive: true });
+      writeFileSync(options.changelog, update.text);
+    }
     const shown = relative(options.cwd, options.changelog);
     if (update.unstructured)
       notices.push(`${shown} has no Keep a Changelog structure: the new section went on top, the rest is unchanged`);

@@ -8,9 +8,17 @@ export class UserError extends Error {
   /** Optional hint shown after the message, e.g. an example of a right value. */
   readonly hint: string | undefined;
   constructor(message: string, options?: { hint?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.hint = options?.hint;
+    super(shortenRuns(message), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options?.hint === undefined ? undefined : shortenRuns(options.hint);
   }
+}
+
+/** An unbroken run this long is an echoed value (a 100 KB tag), not prose: shown cut, with its length. */
+const LONG_RUN = /\S{300,}/g;
+
+/** The error stays one readable line whatever was given. */
+function shortenRuns(text: string): string {
+  return text.replace(LONG_RUN, (run) => `${run.slice(0, 120)}…(${run.length} characters)`);
 }
 
 /** An input that failed validation: names the input, what was given and an example of a right value. */

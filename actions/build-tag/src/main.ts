@@ -1,14 +1,44 @@
-/** build-tag: image tags, OCI labels and the release version from git. Inputs only until its issue lands. */
-import { defineInputs, keyValues, list, string } from '@deploy-actions/core/inputs';
-import { type ActionDefinition, commonInputs } from '@deploy-actions/core/runtime';
-import { inputsOnlyOutcome } from '@deploy-actions/core/scaffold';
+/**
+ * build-tag: docker/metadata-action's inputs and outputs (tags, labels, annotations, JSON, bake files,
+ * DOCKER_METADATA_OUTPUT_*), plus the next version from git, services in one bake file, promote by retag
+ * and the git tag. The domain is `@deploy-actions/core/build-tag`.
+ */
+import {
+  BUMPS,
+  buildTag,
+  renderBuildTagSummary,
+  type ServiceSpec,
+  validateServices,
+} from '@deploy-actions/core/build-tag';
+import { boolean, defineInputs, string, structured } from '@deploy-actions/core/inputs';
+import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
 
 export const inputs = defineInputs({
-  images: list({ example: 'ghcr.io/acme/web' }),
-  // Rules contain commas, so this is one rule per line (parsed by the build-tag issue).
-  tags: string({ default: 'type=semver,pattern={{version}}\ntype=sha', example: 'type=semver,pattern={{version}}' }),
-  labels: keyValues({ example: 'org.opencontainers.image.vendor=Acme' }),
-  'source-image': string({ example: 'ghcr.io/acme/web:sha-1a2b3c4' }),
+  context: string({ choices: ['workflow', 'git'], default: 'workflow' }),
+  images: string({ example: 'ghcr.io/acme/web' }),
+  tags: string({ example: 'type=semver,pattern={{version}}' }),
+  flavor: string({ example: 'latest=auto' }),
+  labels: string({ example: 'org.opencontainers.image.vendor=Acme' }),
+  annotations: string({ example: 'org.opencontainers.image.vendor=Acme' }),
+  'sep-tags': string({ example: ',' }),
+  'sep-labels': string({ example: ',' }),
+  'sep-annotations': string({ example: ',' }),
+  'bake-target': string({
+    default: 'docker-metadata-action',
+    pattern: /^[A-Za-z0-9_-]+$/,
+    example: 'docker-metadata-action',
+  }),
+  'github-token': string({ secret: true, example: '${{ github.token }}' }),
+  services: structured<ServiceSpec[]>({
+    validate: validateServices,
+    example: '[{ name: api, image: ghcr.io/acme/api, context: services/api }]',
+  }),
+  bump: string({ choices: BUMPS, example: 'auto' }),
+  'prerelease-id': string({ pattern: /^[0-9A-Za-z-]+$/, example: 'rc' }),
+  'tag-prefix': string({ pattern: /^[\w./@-]*$/, example: 'api/' }),
+  'git-tag': boolean({ default: 'false' }),
+  'promote-from': string({ example: 'ghcr.io/acme/web:sha-1a2b3c4' }),
+  overwrite: boolean({ default: 'false' }),
   'registry-username': string({ example: '${{ github.actor }}' }),
   'registry-password': string({ secret: true, example: '${{ secrets.GITHUB_TOKEN }}' }),
   ...commonInputs,
@@ -16,12 +46,74 @@ export const inputs = defineInputs({
 
 type Inputs = ReturnType<typeof inputs.parse>;
 
-const buildTag: ActionDefinition<Inputs> = {
+async function githubApi(rt: Runtime, token: string | undefined) {
+  if (!token?.trim()) return undefined;
+  const { GitHubApi, githubContext } = await import('@deploy-actions/core/github');
+  const context = githubContext(rt.env);
+  return new GitHubApi(rt, { token, apiUrl: context.apiUrl, repository: context.repository });
+}
+
+const buildTagAction: ActionDefinition<Inputs> = {
   name: 'build-tag',
   inputs,
   async run(rt, values) {
-    return inputsOnlyOutcome(rt, 'build-tag', 'a later issue', inputs, values);
+    const username = values['registry-username'];
+    const password = values['registry-password'];
+    const result = await buildTag(rt, {
+      context: values.context,
+      images: values.images,
+      tags: values.tags,
+      flavor: values.flavor,
+      labels: values.labels,
+      annotations: values.annotations,
+      separators: {
+        tags: values['sep-tags'] ?? '\n',
+        labels: values['sep-labels'] ?? '\n',
+        annotations: values['sep-annotations'] ?? '\n',
+      },
+      bakeTarget: values['bake-target'],
+      services: values.services,
+      bump: values.bump,
+      prereleaseId: values['prerelease-id'],
+      tagPrefix: values['tag-prefix'],
+      gitTag: values['git-tag'],
+      promoteFrom: values['promote-from'],
+      overwrite: values.overwrite,
+      registry: username && password ? { credentials: () => ({ username, password }) } : {},
+      dryRun: values['dry-run'],
+      api: await githubApi(rt, values['github-token'] ?? values.token),
+    });
+    rt.summary.append(renderBuildTagSummary(result, values['dry-run']));
+    const { next, promote } = result;
+    return {
+      result: {
+        verdict: 'computed',
+        version: result.meta.version.main ?? '',
+        tags: result.meta.tags,
+        ...(next ? { next } : {}),
+        ...(result.services.length > 0
+          ? {
+              services: result.services.map(({ service, tags, version }) => ({
+                name: service.name,
+                image: service.image,
+                version,
+                tags,
+              })),
+            }
+          : {}),
+        ...(promote ? { promote } : {}),
+        ...(result.gitTag ? { gitTag: result.gitTag } : {}),
+      },
+      outputs: {
+        ...Object.fromEntries(result.outputs),
+        'next-version': next?.version ?? '',
+        'previous-version': next?.previous ?? '',
+        bump: next?.bump ?? '',
+        'is-prerelease': next ? String(next.isPrerelease) : '',
+        digest: promote?.digest ?? '',
+      },
+    };
   },
 };
 
-export default buildTag;
+export default buildTagAction;

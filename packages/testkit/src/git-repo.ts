@@ -92,6 +92,30 @@ export class TestRepo {
     return this.commit(`${title} (#${number})${options.body ? `\n\n${options.body}` : ''}`, options);
   }
 
+  /**
+   * Many commits on top of HEAD in one `git fast-import` (thousands a second): messages and authors only, no
+   * file changes. Returns the new HEAD.
+   */
+  fastImport(commits: ReadonlyArray<{ message: string; author?: Author }>, start = 1_700_100_000): string {
+    const parent = this.head();
+    const lines: string[] = [];
+    commits.forEach((commit, i) => {
+      const author = commit.author ?? ANN;
+      const when = `${start + i} +0000`;
+      lines.push(
+        'commit refs/heads/main',
+        `author ${author.name} <${author.email}> ${when}`,
+        `committer CI <ci@example.com> ${when}`,
+      );
+      lines.push(`data ${Buffer.byteLength(commit.message)}`, commit.message);
+      if (i === 0) lines.push(`from ${parent}`);
+      lines.push('');
+    });
+    execFileSync('git', ['fast-import', '--quiet', '--force'], { cwd: this.dir, input: `${lines.join('\n')}\n` });
+    this.git('reset', '--quiet', '--hard', 'main');
+    return this.head();
+  }
+
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

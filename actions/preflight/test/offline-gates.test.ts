@@ -2,7 +2,7 @@
  * preflight's gates that need no service (window, coverage, security), the policy file and its schema, and
  * bad input refused before any gate runs: through the action, on a virtual clock.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -91,7 +91,9 @@ describe('coverage gate', () => {
       const truncated = await run({ 'coverage-report': 'c.json' }, { workspace: workspace({ 'c.json': cut }) });
       const lastLine = cut.split('\n').length;
       expect(truncated.errors[0]).toMatch(
-        new RegExp(`^c\\.json:${lastLine}: is not valid istanbul json-summary JSON \\(column \\d+\\): .* got end of file \\(is the file cut short\\?\\)`),
+        new RegExp(
+          `^c\\.json:${lastLine}: is not valid istanbul json-summary JSON \\(column \\d+\\): .* got end of file \\(is the file cut short\\?\\)`,
+        ),
       );
     } finally {
       server.close();
@@ -156,6 +158,22 @@ describe('security gate', () => {
     expect(result.errors[0]).toMatch(
       /^trivy\.json:56: is not valid scanner report JSON \(column 23\): unexpected character "H"/,
     );
+  });
+});
+
+describe('backup gate (a file)', () => {
+  it('judges the backup file by its modification time', async () => {
+    const dir = workspace({ 'backups/db.dump': 'PGDMP' });
+    const at = '2026-12-07T12:00:00Z';
+    const twoHoursBefore = new Date(Date.parse(at) - 2 * 3600_000);
+    utimesSync(join(dir, 'backups/db.dump'), twoHoursBefore, twoHoursBefore);
+    const policy = (age: string) => `defaults:\n  gates:\n    backup: { file: backups/db.dump, max-age: ${age} }\n`;
+    writeFileSync(join(dir, 'p.yml'), policy('24h'));
+    const fresh = await run({ policy: 'p.yml' }, { workspace: dir, at });
+    expect(gate(fresh, 'backup')).toMatchObject({ status: 'pass', value: '2h old' });
+    writeFileSync(join(dir, 'p.yml'), policy('1h'));
+    const stale = await run({ policy: 'p.yml' }, { workspace: dir, at });
+    expect(gate(stale, 'backup')).toMatchObject({ status: 'fail', value: '2h old', limit: 'newer than 1h' });
   });
 });
 

@@ -43,9 +43,30 @@ const CLUSTER_SCOPED = new Set([
   'MutatingWebhookConfiguration',
 ]);
 
-type Validate = ((data: unknown) => boolean) & {
-  errors?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }> | null;
-};
+interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params?: Record<string, unknown>;
+}
+type Validate = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
+
+/** The compiled validators report keywords, not sentences: say what was wrong. */
+function describeError(error: SchemaError): { field: string; problem: string } {
+  const field = error.instancePath.split('/').slice(1).join('.') || '(object)';
+  const params = error.params ?? {};
+  switch (error.keyword) {
+    case 'type':
+      return { field, problem: `must be ${params['type'] === 'integer' ? 'an integer' : `a ${params['type']}`}` };
+    case 'enum':
+      return { field, problem: `must be one of ${(params['allowedValues'] as unknown[]).join(', ')}` };
+    case 'required': {
+      const missing = String(params['missingProperty']);
+      return { field: field === '(object)' ? missing : `${field}.${missing}`, problem: 'is required' };
+    }
+    default:
+      return { field, problem: `breaks the schema (${error.keyword} ${JSON.stringify(params)})` };
+  }
+}
 
 /** The package's validator for apiVersion/kind, or undefined for kinds it has no schema for (custom resources). */
 async function validatorFor(apiVersion: string, kind: string): Promise<Validate | undefined> {
@@ -176,14 +197,11 @@ export const manifestsGate: GateDefinition<ManifestsConfig> = {
       if (validate(item.object)) continue;
       for (const error of validate.errors ?? []) {
         const where = position(item, error.instancePath);
-        const field = error.instancePath.split('/').slice(1).join('.') || '(object)';
-        const extra = error.params?.['allowedValues']
-          ? ` (${(error.params['allowedValues'] as unknown[]).join(', ')})`
-          : '';
+        const { field, problem } = describeError(error);
         annotations.push({
           file: item.file,
           ...where,
-          message: `${item.object.kind} ${item.object.metadata?.name ?? ''}: ${field} ${error.message ?? 'is invalid'}${extra}`,
+          message: `${item.object.kind} ${item.object.metadata?.name ?? ''}: ${field} ${problem}`,
         });
       }
     }

@@ -7,6 +7,7 @@
 import { holdVirtualTime } from '../clock/quiescence';
 import { InputError, UserError } from '../errors';
 import { parseDuration } from '../inputs/scalars';
+import { kubeSource } from '../kube/inputs';
 import type { ActionOutcome } from '../runtime/action';
 import type { Runtime } from '../runtime/port';
 import { gateNames, gatesFromInputs, type PreflightInputValues } from './inputs';
@@ -88,10 +89,7 @@ function gateContext(rt: Runtime, values: PreflightInputValues, modules: GitHubM
   let github: import('../github/api').GitHubApi | undefined;
   const connect = () => {
     kube ??= holdVirtualTime(import('../kube/client')).then(({ KubeClient }) =>
-      KubeClient.connect(
-        { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
-        { clock: rt.clock, signal: rt.signal },
-      ),
+      KubeClient.connect(kubeSource(rt, values), { clock: rt.clock, signal: rt.signal }),
     );
     return kube;
   };

@@ -66,6 +66,7 @@ export interface PreflightInputValues {
   namespace?: string | undefined;
   kubeconfig?: string | undefined;
   context?: string | undefined;
+  'oidc-audience'?: string | undefined;
   token?: string | undefined;
 }
 

@@ -132,7 +132,39 @@ export class FakeGitHub {
       return send(200, this.releaseJson(release));
     }
     if (req.method === 'POST' && url.pathname === `${base}/generate-notes`) return send(200, this.generated);
+    // What a client without GraphQL calls: the pull requests of one commit, the reviews of one pull request.
+    const commitPulls = new RegExp(`^/repos/${this.repository}/commits/([0-9a-f]{40})/pulls$`).exec(url.pathname);
+    if (req.method === 'GET' && commitPulls) {
+      const pull = this.pulls.get(commitPulls[1]!);
+      return send(200, pull ? [this.pullRest(commitPulls[1]!, pull)] : []);
+    }
+    const reviews = new RegExp(`^/repos/${this.repository}/pulls/(\\d+)/reviews$`).exec(url.pathname);
+    if (req.method === 'GET' && reviews) {
+      const pull = [...this.pulls.values()].find((p) => p.number === Number(reviews[1]));
+      return send(
+        200,
+        (pull?.reviews ?? []).map((r, i) => ({
+          id: i + 1,
+          user: { login: r.login },
+          state: r.state,
+          submitted_at: r.at,
+        })),
+      );
+    }
     return notFound();
+  }
+
+  private pullRest(hash: string, pull: FakePull) {
+    return {
+      number: pull.number,
+      title: pull.title,
+      html_url: `https://github.com/${this.repository}/pull/${pull.number}`,
+      state: 'closed',
+      user: { login: pull.author },
+      labels: (pull.labels ?? []).map((name, i) => ({ id: i + 1, name })),
+      merged_at: '2026-12-01T12:00:00Z',
+      merge_commit_sha: hash,
+    };
   }
 
   private pullNode(hash: string, pull: FakePull) {

@@ -98,6 +98,7 @@ export class TestRepo {
    */
   fastImport(commits: ReadonlyArray<{ message: string; author?: Author }>, start = 1_700_100_000): string {
     const parent = this.head();
+    if (commits.length === 0) return parent;
     const lines: string[] = [];
     commits.forEach((commit, i) => {
       const author = commit.author ?? ANN;

@@ -35,6 +35,8 @@ describe.skipIf(missing)(`canary-promote with a real Prometheus${missing ? ` (sk
     sim.behaviour.set('ghcr.io/acme/*:v1', { readyAfter: '20ms', http: http(0.01) });
     sim.behaviour.set('ghcr.io/acme/*:v2', { readyAfter: '20ms', http: http(0.01) });
     sim.behaviour.set('ghcr.io/acme/*:v2-bad', { readyAfter: '20ms', http: http(0.3) });
+    // Never answers with a 5xx: its 5xx counter has no series at all (issue #17 item 4).
+    sim.behaviour.set('ghcr.io/acme/*:v4-clean', { readyAfter: '20ms', http: http(0) });
     client = await KubeClient.connect({ kubeconfig: sim.kubeconfig(), env: {}, workspace });
     for (const app of ['web', 'cart', 'auth']) {
       await client.create('Service', {
@@ -185,6 +187,49 @@ describe.skipIf(missing)(`canary-promote with a real Prometheus${missing ? ` (sk
         return { kind: o.kind, metadata, spec: o['spec'], data: o['data'] };
       }),
     );
+
+  it('promotes a canary with no 5xx at all: the documented error-rate query, and its zero-safe form (item 4)', async () => {
+    // The README's query as it was (an empty vector when nothing failed) and the zero-safe one it documents now.
+    const documented = `
+    - name: error-rate
+      provider: prometheus
+      address: ${prometheus.url}
+      query: >-
+        sum(rate(http_requests_total{namespace="shop",app="auth",version="{{canary}}",code=~"5.."}[5s]))
+        / sum(rate(http_requests_total{namespace="shop",app="auth",version="{{canary}}"}[5s]))
+      max: 0.01
+    - name: zero-safe-error-rate
+      provider: prometheus
+      address: ${prometheus.url}
+      query: >-
+        (sum(rate(http_requests_total{namespace="shop",app="auth",version="{{canary}}",code=~"5.."}[5s])) or vector(0))
+        / sum(rate(http_requests_total{namespace="shop",app="auth",version="{{canary}}"}[5s]))
+      max: 0.01`;
+    const { code, outputs, errors, summary } = await run({
+      deployments: 'auth',
+      images: 'app=ghcr.io/acme/auth:v4-clean',
+      analysis: documented,
+      'router-config': '{ service: auth }',
+    });
+    expect(errors).toEqual([]);
+    expect(outputs['result']).toBe('promoted');
+    expect(code).toBe(0);
+    expect(images('auth')).toEqual(['ghcr.io/acme/auth:v4-clean']);
+    const checks = JSON.parse(outputs['analysis']!)[0].checks as Array<{
+      metric: string;
+      value: number | null;
+      outcome: string;
+    }>;
+    // No 5xx series: no data, which passes for an upper limit (on-no-data defaults to pass there) ...
+    const documentedChecks = checks.filter((c) => c.metric === 'error-rate');
+    expect(documentedChecks.length).toBeGreaterThan(0);
+    expect(documentedChecks.every((c) => c.outcome === 'no-data')).toBe(true);
+    // ... and the zero-safe query reads 0 once the canary has requests.
+    const zeroSafe = checks.filter((c) => c.metric === 'zero-safe-error-rate' && c.value !== null);
+    expect(zeroSafe.length).toBeGreaterThan(0);
+    for (const check of zeroSafe) expect(check.value).toBe(0);
+    expect(summary).toContain('✅ promoted');
+  }, 30_000);
 
   it('refuses a query Prometheus rejects, before anything in the cluster changes', async () => {
     const before = written();

@@ -37,12 +37,16 @@ export interface Measurement {
   threshold: string;
   /** Why a check errored. */
   note?: string;
+  /** A breach that did not fail the metric (yet): `1 of 2` in a row. */
+  overLimit?: string;
 }
 
 export interface MetricVerdict {
   metric: string;
   verdict: Verdict;
   reason: string;
+  /** A pass whose metric was over its limit at some checks, fewer than would fail it: `1 of 2`. */
+  overLimit?: string;
 }
 
 export interface AnalysisResult {
@@ -216,6 +220,8 @@ interface MetricRun {
   checks: number;
   /** Checks the source answered (with data or without): a metric with none was never checked. */
   answered: number;
+  /** Tolerated breaches: the last one's progress (`1 of 2`) and how many checks were over the limit. */
+  overLimit?: { at: string; checks: number };
   /** What the last failed check said (the summary tells unreachable from no data). */
   lastError?: string;
   withData: number;
@@ -402,6 +408,10 @@ async function check(
     if (judgement.outcome !== 'no-data') run.withData++;
     const measurement: Measurement = { ...base, outcome: judgement.outcome, threshold: judgement.threshold };
     if (judgement.note !== undefined) measurement.note = judgement.note;
+    if (judgement.overLimit !== undefined) {
+      measurement.overLimit = judgement.overLimit;
+      run.overLimit = { at: judgement.overLimit, checks: (run.overLimit?.checks ?? 0) + 1 };
+    }
     if (judgement.value !== undefined) measurement.value = judgement.value;
     if (judgement.control !== undefined) measurement.control = judgement.control;
     return judgement.failure === undefined ? { measurement } : { measurement, failure: judgement.failure };
@@ -446,6 +456,13 @@ function finalVerdict(run: MetricRun): MetricVerdict {
       reason: `Metric '${spec.name}' saw no canary requests in ${run.checks} checks.`,
     };
   }
+  if (run.overLimit !== undefined)
+    return {
+      metric: spec.name,
+      verdict: 'pass',
+      reason: `${spec.name} was over its limit at ${run.overLimit.checks} of ${run.checks} checks, not enough to fail it.`,
+      overLimit: run.overLimit.at,
+    };
   return {
     metric: spec.name,
     verdict: 'pass',
@@ -458,6 +475,13 @@ function verdictsSoFar(runs: MetricRun[], decided: MetricVerdict): MetricVerdict
     const metric = run.bound.spec.name;
     if (metric === decided.metric) return decided;
     // Within limits only when its source answered at least once.
+    if (run.overLimit !== undefined)
+      return {
+        metric,
+        verdict: 'pass',
+        reason: `${metric} was over its limit (${run.overLimit.at}) when the analysis stopped.`,
+        overLimit: run.overLimit.at,
+      };
     return run.answered > 0
       ? { metric, verdict: 'pass', reason: `${metric} was within its limits when the analysis stopped.` }
       : { metric, verdict: 'inconclusive', reason: `${metric} had not been checked when the analysis stopped.` };

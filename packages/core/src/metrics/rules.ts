@@ -21,6 +21,8 @@ export interface Judgement {
   failure?: string;
   /** Something the summary should say about this check (e.g. a history that could not be read). */
   note?: string;
+  /** A breach that does not fail the metric yet: how far along (`1 of 2` breaches in a row). */
+  overLimit?: string;
 }
 
 /** Breaches in a row and in total, against `consecutive` and `failure-limit`. */
@@ -48,6 +50,13 @@ export class BreachCounter {
 
   pass(): void {
     this.inRow = 0;
+  }
+
+  /** How far a tolerated breach is from failing: `1 of 2` in a row, else `1 of 3 allowed` (failure-limit). */
+  get progress(): string {
+    return Number.isFinite(this.consecutive)
+      ? `${this.inRow} of ${this.consecutive}`
+      : `${this.total} of ${this.failureLimit} allowed`;
   }
 }
 
@@ -83,6 +92,7 @@ export class ThresholdJudge {
     }
     const how = this.counter.breach();
     const judgement: Judgement = { outcome: 'breach', value, threshold: this.threshold };
+    if (how === undefined) judgement.overLimit = this.counter.progress;
     if (how !== undefined) {
       const bound = above ? `above its max of ${formatValue(max!)}` : `below its min of ${formatValue(min!)}`;
       judgement.failure = `${name} was ${formatValue(value)}, ${bound}, ${how}.`;
@@ -127,6 +137,7 @@ export class ValueComparisonJudge {
     }
     const how = this.counter.breach();
     const judgement: Judgement = { outcome: 'breach', value: canary, control, threshold };
+    if (how === undefined) judgement.overLimit = this.counter.progress;
     if (how !== undefined) {
       judgement.failure = `${name} of the canary was ${formatValue(canary)} against ${formatValue(control)} for the ${compare}, more than ${formatIncrease(this.spec.maxIncrease)} higher, ${how}.`;
     }

@@ -102,7 +102,7 @@ export interface ParseOptions {
 const EXAMPLE = `- name: error-rate
   provider: prometheus
   address: http://prometheus:9090
-  query: sum(rate(http_requests_total{version="{{canary}}",code=~"5.."}[1m])) / sum(rate(http_requests_total{version="{{canary}}"}[1m]))
+  query: (sum(rate(http_requests_total{version="{{canary}}",code=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{version="{{canary}}"}[1m]))
   max: 0.01
   consecutive: 2`;
 
@@ -227,7 +227,8 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
       fail('interval', 'must be a duration of at least 1s with a unit', '10s');
     interval = parsed!;
   }
-  const onNoData = oneOf('on-no-data', ['fail', 'inconclusive', 'pass'] as const, 'fail') ?? 'inconclusive';
+  const onNoDataGiven = oneOf('on-no-data', ['fail', 'inconclusive', 'pass'] as const, 'fail');
+  const onNoData = onNoDataGiven ?? 'inconclusive';
   const consecutiveGiven = count('consecutive', 1, '2');
   const failureLimit = count('failure-limit', 0, '3');
   // With only a failure limit given, breaches in a row do not fail on their own.
@@ -338,7 +339,18 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
   if (max === undefined && min === undefined)
     fail('max', 'or min is required: the threshold the value must stay within', '0.01');
   if (max !== undefined && min !== undefined && min > max) fail('min', `must not be above max (${max})`, String(max));
-  return { kind: 'threshold', ...common, provider: providerConfig, query: query!, max, min };
+  // An upper limit only (an error rate, a 5xx count): no series is a counter that has not moved, so it passes
+  // unless on-no-data says otherwise; a lower limit (a success rate) with no data stays inconclusive.
+  const noDataDefault = max !== undefined && min === undefined ? 'pass' : 'inconclusive';
+  return {
+    kind: 'threshold',
+    ...common,
+    onNoData: onNoDataGiven ?? noDataDefault,
+    provider: providerConfig,
+    query: query!,
+    max,
+    min,
+  };
 }
 
 type Fail = (field: string, problem: string, example: string) => never;

@@ -46,7 +46,11 @@ export function renderRolloutSummary(outcome: RolloutOutcome): string {
   return `${parts.join('\n')}\n`;
 }
 
-/** Weight (and each metric's value, scaled to its own maximum = 100) per minute of the run. */
+/**
+ * The weight (% of traffic the canary really got) over the run. Metrics are not scaled onto it: each step's
+ * analysis charts its metrics in their own units with the threshold. Labels are distinct minutes (m:ss), and
+ * a run with fewer than two points draws no chart.
+ */
 function weightChart(outcome: RolloutOutcome): string | undefined {
   const points = outcome.timeline;
   if (points.length === 0) return undefined;
@@ -57,26 +61,22 @@ function weightChart(outcome: RolloutOutcome): string | undefined {
   const times: number[] = [];
   for (let t = start; t <= end; t += step) times.push(t);
   if (times[times.length - 1] !== end) times.push(end);
+  const labels = times.map((t) => clockLabel(t - start));
+  // The last point may fall within the same second as the one before: keep one of them.
+  const kept = times.filter((_, i) => i === labels.length - 1 || labels[i] !== labels[i + 1]);
+  if (kept.length < 2) return undefined;
   const weightAt = (t: number) => [...points].reverse().find((p) => p.at <= t)?.actual ?? 0;
-  const lines = [{ name: 'weight %', values: times.map(weightAt) }];
-  const metrics = [...new Set(measurements.map((m) => m.metric))];
-  for (const metric of metrics) {
-    const list = measurements.filter((m) => m.metric === metric && m.value !== undefined && Number.isFinite(m.value));
-    if (list.length === 0) continue;
-    const top = Math.max(...list.map((m) => Math.abs(m.value!))) || 1;
-    lines.push({
-      name: `${metric} (% of max ${top})`,
-      values: times.map((t) => {
-        const last = [...list].reverse().find((m) => m.at <= t);
-        return last ? Math.round((Math.abs(last.value!) / top) * 1000) / 10 : 0;
-      }),
-    });
-  }
   return lineChart({
-    title: 'Canary weight and metrics over time',
-    xTitle: 'minutes',
-    xLabels: times.map((t) => Math.round(((t - start) / 60_000) * 10) / 10),
-    y: { label: '%', min: 0, max: 100 },
-    lines,
+    title: 'Canary weight over time (% of traffic)',
+    xTitle: 'time since start (m:ss)',
+    xLabels: kept.map((t) => clockLabel(t - start)),
+    y: { label: 'weight %', min: 0, max: 100 },
+    lines: [{ name: 'weight %', values: kept.map(weightAt) }],
   });
+}
+
+/** 0:00, 1:30, 12:05: minutes and seconds since the start. */
+function clockLabel(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }

@@ -34,13 +34,20 @@ import {
   structured,
   url,
 } from '@deploy-actions/core/inputs';
-import { type Deployment, findDeployments, KubeClient, kubeInputs, resolveNamespace } from '@deploy-actions/core/kube';
+import {
+  type Deployment,
+  findDeployments,
+  KubeClient,
+  kubeInputs,
+  kubeSource,
+  resolveNamespace,
+} from '@deploy-actions/core/kube';
 import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
 import {
   CommandRollout,
-  holderIdentity,
   checkImageReferences,
   checkPausesFitTimeout,
+  holderIdentity,
   IN_FLIGHT_PHASES,
   imagesFor,
   NO_CLUSTER_NOTE,
@@ -547,7 +554,7 @@ function planFromRecord(rt: Runtime, values: Inputs, record: RolloutRecord): Inp
 
 async function connect(rt: Runtime, values: Inputs) {
   return KubeClient.connect(
-    { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
+    kubeSource(rt, values),
     {
       clock: rt.clock,
       signal: rt.signal,
@@ -875,12 +882,7 @@ function finish(rt: Runtime, outcome: RolloutOutcome, tracker?: ReleaseTracker):
 function previewChecks(rt: Runtime, values: Resolved) {
   return async (green: string) => {
     const { loadKubeConfig } = await holdVirtualTime(import('@deploy-actions/core/kube'));
-    const { config } = await loadKubeConfig({
-      kubeconfig: values.kubeconfig,
-      context: values.context,
-      env: rt.env,
-      workspace: rt.workspace,
-    });
+    const { config } = await loadKubeConfig(kubeSource(rt, values));
     const result = await runChecks(values['preview-checks']!, {
       clock: rt.clock,
       log: rt.log,

@@ -19,6 +19,7 @@ import {
   findDeployments,
   KubeClient,
   kubeInputs,
+  kubeSource,
   loadKubeConfig,
   resolveNamespace,
 } from '@deploy-actions/core/kube';
@@ -142,10 +143,11 @@ const rollback: ActionDefinition<Inputs> = {
       values['database-restore'] === undefined
         ? undefined
         : parseRestoreSpec(values['database-restore'], { workspace: rt.workspace, env: rt.env });
-    const client = await KubeClient.connect(
-      { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
-      { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
-    );
+    const client = await KubeClient.connect(kubeSource(rt, values), {
+      clock: rt.clock,
+      signal: rt.signal,
+      onRetry: (message) => rt.log.warning(message),
+    });
     if (values.mode === 'github') return githubMode(rt, client, values);
     const namespace = resolveNamespace(values.namespace, client.contextNamespace);
     if (staged) {
@@ -520,7 +522,7 @@ async function helmMode(rt: Runtime, values: Inputs) {
   let kubeconfigPath: string | undefined;
   let contextNamespace: string | undefined;
   if (values.kubeconfig) {
-    const { config } = await loadKubeConfig({ kubeconfig: values.kubeconfig, env: rt.env, workspace: rt.workspace });
+    const { config } = await loadKubeConfig(kubeSource(rt, values));
     contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
     kubeconfigDir = mkdtempSync(join(rt.env['RUNNER_TEMP'] || tmpdir(), 'deploy-actions-helm-'));
     kubeconfigPath = join(kubeconfigDir, 'kubeconfig');
@@ -531,10 +533,11 @@ async function helmMode(rt: Runtime, values: Inputs) {
     // Checks through a Service need the API server; connecting first means a bad kubeconfig changes nothing.
     const client =
       values.verify && needsServiceProxy(values.verify)
-        ? await KubeClient.connect(
-            { kubeconfig: values.kubeconfig, context: values.context, env: rt.env, workspace: rt.workspace },
-            { clock: rt.clock, signal: rt.signal, onRetry: (message) => rt.log.warning(message) },
-          )
+        ? await KubeClient.connect(kubeSource(rt, values), {
+            clock: rt.clock,
+            signal: rt.signal,
+            onRetry: (message) => rt.log.warning(message),
+          })
         : undefined;
     const helm = new HelmCli({ kubeconfigPath, context: values.context, exec: loggedExec(rt) });
     const report = await rollbackHelm(rt, helm, {

@@ -20,7 +20,7 @@ import {
   type ServiceProxy,
 } from '@deploy-actions/core/http';
 import { defineInputs, duration, integer, string } from '@deploy-actions/core/inputs';
-import { kubeInputs, loadKubeConfig, resolveNamespace } from '@deploy-actions/core/kube';
+import { kubeInputs, kubeSource, loadKubeConfig, resolveNamespace } from '@deploy-actions/core/kube';
 import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
 
 const STATUS_LIST = /^([1-5]\d\d|[1-5]xx)(\s*,\s*([1-5]\d\d|[1-5]xx))*$/;
@@ -57,12 +57,7 @@ function usesCluster(spec: CheckSpec | undefined, load: LoadSpec | undefined): b
 
 async function connectCluster(rt: Runtime, values: Inputs): Promise<ServiceProxy> {
   // loadKubeConfig imports client-node on first use: only runs with service targets pay for it.
-  const { config, origin } = await loadKubeConfig({
-    kubeconfig: values.kubeconfig,
-    context: values.context,
-    env: rt.env,
-    workspace: rt.workspace,
-  });
+  const { config, origin } = await loadKubeConfig(kubeSource(rt, values));
   rt.log.info(`Reaching services through the API server (${origin})`);
   return kubeServiceProxy(
     config,

@@ -4,7 +4,7 @@
  * REST front.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '@deploy-actions/core/clock';
@@ -47,6 +47,8 @@ export interface KubeSimOptions {
   bookmarkIntervalMs?: number;
   /** Events are deleted this long after their last write, on the sim's clock (kube-apiserver's --event-ttl; default 1 h). */
   eventTtlMs?: number;
+  /** Accept only requests carrying `Authorization: Bearer <this>` (401 Unauthorized otherwise); default: any. */
+  bearerToken?: string;
 }
 
 export class KubeSim {
@@ -83,13 +85,15 @@ export class KubeSim {
       sleep: (ms) => this.clock.sleep(ms),
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     });
+    const handle =
+      options.bearerToken === undefined ? this.api.handle : authenticated(options.bearerToken, this.api.handle);
     if (options.tls === false) {
       this.caPem = undefined;
-      this.server = createHttpServer(this.api.handle);
+      this.server = createHttpServer(handle);
     } else {
       const { cert, key } = selfSignedCertificate();
       this.caPem = cert;
-      this.server = createHttpsServer({ cert, key }, this.api.handle);
+      this.server = createHttpsServer({ cert, key }, handle);
     }
     this.server.keepAliveTimeout = 60_000;
   }
@@ -156,4 +160,21 @@ export class KubeSim {
       this.server.closeAllConnections();
     });
   }
+}
+
+/** The API server's answer to a request without the one accepted bearer token. */
+function authenticated(token: string, handle: (req: IncomingMessage, res: ServerResponse) => void) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.headers.authorization === `Bearer ${token}`) return handle(req, res);
+    const status = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'Unauthorized',
+      reason: 'Unauthorized',
+      code: 401,
+    };
+    res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify(status));
+  };
 }

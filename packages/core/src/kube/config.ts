@@ -18,6 +18,11 @@ export interface KubeConfigSource {
   context?: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
   workspace: string;
+  /**
+   * The `oidc-audience` input: a GitHub OIDC token for this audience becomes the bearer token of a kubeconfig
+   * user that has no credentials of its own (a cluster that trusts GitHub's OIDC issuer).
+   */
+  oidc?: { audience: string; token: (audience: string) => Promise<string> } | undefined;
 }
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -59,7 +64,39 @@ export async function loadKubeConfig(source: KubeConfigSource): Promise<LoadedKu
       { hint: 'set the context input to one of its contexts, or fix current-context' },
     );
   }
+  if (source.oidc !== undefined && !hasCredentials(config.getCurrentUser())) {
+    useOidcToken(config, await source.oidc.token(source.oidc.audience));
+    return { config, origin: `${origin}, with a GitHub OIDC token for audience ${source.oidc.audience}` };
+  }
   return { config, origin };
+}
+
+type KubeUser = NonNullable<ReturnType<KubeConfig['getCurrentUser']>>;
+
+/** Whether the user has a way to authenticate of its own (then an OIDC token is not needed). */
+function hasCredentials(user: KubeUser | null): boolean {
+  if (user === null) return false;
+  const fields = user as KubeUser & { tokenFile?: string };
+  return Boolean(
+    fields.token ||
+      fields.tokenFile ||
+      fields.certData ||
+      fields.certFile ||
+      fields.exec ||
+      fields.authProvider ||
+      fields.username,
+  );
+}
+
+/** The current context's user gets `token` (a user the context names but the kubeconfig lacks is added). */
+function useOidcToken(config: KubeConfig, token: string): void {
+  const context = config.getContextObject(config.getCurrentContext())!;
+  const name = context.user || 'github-oidc';
+  const others = config.users.filter((user) => user.name !== name);
+  config.users = [...others, { ...(config.getUser(name) ?? {}), name, token }];
+  if (!context.user) {
+    config.contexts = config.contexts.map((each) => (each.name === context.name ? { ...each, user: name } : each));
+  }
 }
 
 function loadInto(config: KubeConfig, source: KubeConfigSource, Config: new () => KubeConfig): string {

@@ -6,7 +6,7 @@ export * from './errors';
 export * from './explain';
 export * from './history';
 export * from './informer';
-export { kubeInputs, resolveNamespace } from './inputs';
+export { kubeInputs, kubeSource, resolveNamespace } from './inputs';
 export * from './resources';
 export * from './rollout-status';
 export * from './rollout-wait';

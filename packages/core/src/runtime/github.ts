@@ -117,5 +117,6 @@ export function createGitHubRuntime(options: GitHubRuntimeOptions = {}): Runtime
       workspace: env['GITHUB_WORKSPACE'] || process.cwd(),
     },
   );
-  return runtime;
+  // core.getIDToken reads the request URL and token from the environment before its first await.
+  return Object.assign(runtime, { idToken: (audience: string) => step(() => core.getIDToken(audience)) });
 }

@@ -68,4 +68,6 @@ export interface Runtime {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Root for relative file inputs; paths must stay inside it (GITHUB_WORKSPACE or cwd). */
   readonly workspace: string;
+  /** A GitHub OIDC token for `audience` (GitHub runner only: the job needs `permissions: id-token: write`). */
+  idToken?(audience: string): Promise<string>;
 }

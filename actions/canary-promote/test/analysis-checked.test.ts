@@ -13,7 +13,7 @@ let c: Cluster;
 let server: Server;
 let base: string;
 /** How the metrics endpoint answers: `ok` a low error rate; `down` HTTP 503 after the first request. */
-let mode: 'ok' | 'down' = 'ok';
+let mode: 'ok' | 'down' | 'spike' = 'ok';
 let requests = 0;
 
 beforeAll(async () => {
@@ -26,7 +26,8 @@ beforeAll(async () => {
       return;
     }
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ rate: 0.001 }));
+    // spike: 4x the limit at the first check after the pre-flight query, then healthy again.
+    res.end(JSON.stringify({ rate: mode === 'spike' && requests === 2 ? 0.2 : 0.001 }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -112,6 +113,35 @@ describe('a step is not passed before every metric was checked', () => {
     expect(c.record('fig')).toMatchObject({ phase: 'aborted' });
     expect(run.summary).toContain('🔌 unreachable');
     expect(run.summary).not.toMatch(/within (its|their) limits/);
+    mode = 'ok';
+  });
+});
+
+describe('output a person can trust', () => {
+  it('a breach short of consecutive shows as "⚠ over limit (1 of 2)", not as a plain pass', async () => {
+    mode = 'spike';
+    requests = 0;
+    await c.app('pear', 'ghcr.io/acme/pear:v1');
+    const run = await c.run({
+      deployments: 'pear',
+      images: 'app=ghcr.io/acme/pear:v2',
+      steps: '50,100',
+      pause: '30s',
+      'analysis-interval': '10s',
+      analysis: webMetric(', consecutive: 2'),
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.outputs['result']).toBe('promoted');
+    expect(run.summary).toContain('| +10s | error-rate | 0.2 | — | <= 0.05 | ⚠ over limit (1 of 2) |');
+    expect(run.summary).toMatch(
+      /\| error-rate \| ⚠ over limit \(1 of 2\) \| error-rate was over its limit at 1 of 3 checks/,
+    );
+    expect(run.summary).not.toContain('✅ pass');
+    expect(run.summary).not.toContain('stayed within their limits');
+    expect(run.summary).toContain('### Step 1 (50%) analysis: ⚠ pass, over limit at some checks');
+    // The metric's own chart: its values and the limit as a line, labelled by distinct seconds.
+    expect(run.summary).toContain('x-axis "seconds into the step" ["10", "20", "30"]');
+    expect(run.summary).toContain('line [0.05, 0.05, 0.05]');
     mode = 'ok';
   });
 });

@@ -279,11 +279,15 @@ export async function runAnalysis(options: AnalysisOptions): Promise<AnalysisRes
   const verdicts = runs.map(finalVerdict);
   const unsure = verdicts.find((item) => item.verdict === 'inconclusive');
   if (unsure !== undefined) return finish('inconclusive', unsure.reason, verdicts);
-  return finish(
-    'pass',
-    `All ${runs.length} metrics stayed within their limits for ${intervalText(Math.max(options.duration, clock.now() - startedAt))}.`,
-    verdicts,
-  );
+  const span = intervalText(Math.max(options.duration, clock.now() - startedAt));
+  const over = verdicts.filter((item) => item.overLimit !== undefined);
+  if (over.length > 0)
+    return finish(
+      'pass',
+      `No metric failed in ${span}, but ${over.map((item) => `${item.metric} was over its limit (${item.overLimit})`).join(', ')} short of failing.`,
+      verdicts,
+    );
+  return finish('pass', `All ${runs.length} metrics stayed within their limits for ${span}.`, verdicts);
 }
 
 function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number): MetricRun {

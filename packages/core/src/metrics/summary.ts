@@ -16,7 +16,9 @@ const OUTCOME_MARK: Record<Measurement['outcome'], string> = {
 const VERDICT_MARK = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ inconclusive' } as const;
 
 export function renderAnalysisSummary(result: AnalysisResult, title = 'Canary analysis'): string {
-  const lines = [`### ${title}: ${VERDICT_MARK[result.verdict]}`, '', result.reason, ''];
+  const over = result.verdict === 'pass' && result.metrics.some((item) => item.overLimit !== undefined);
+  const mark = over ? '⚠ pass, over limit at some checks' : VERDICT_MARK[result.verdict];
+  const lines = [`### ${title}: ${mark}`, '', result.reason, ''];
   const byMetric = new Map<string, Measurement[]>();
   for (const measurement of result.measurements) {
     const list = byMetric.get(measurement.metric) ?? [];

@@ -9,8 +9,7 @@
  *   npx tsx bench/release-notes/run.ts [commits=50000] [rounds=3]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeGitHub } from '../../actions/release-notes/test/github-fake';
 import { GitHubApi } from '../../packages/core/src/github';
@@ -90,15 +89,15 @@ async function requestCounts(): Promise<void> {
     const hashes = execFileSync('git', ['rev-list', 'v1.0.0..HEAD'], { cwd: repo.dir, encoding: 'utf8' })
       .trim()
       .split('\n');
-    hashes.forEach((hash, i) =>
+    hashes.forEach((hash, i) => {
       github.pulls.set(hash, {
         number: i + 1,
         title: `feat: change ${i + 1}`,
         author: PEOPLE[i % 4]!.email.split('@')[0]!,
         labels: ['enhancement'],
         reviews: [{ login: 'reviewer', state: 'APPROVED', at: '2026-12-01T10:00:00Z' }],
-      }),
-    );
+      });
+    });
     const env = {
       PATH: process.env.PATH ?? '',
       GITHUB_REPOSITORY: 'acme/api',

@@ -27,6 +27,7 @@ export interface FakeRelease {
 }
 
 export class FakeGitHub {
+  // biome-ignore lint/suspicious/noExplicitAny: request bodies are read field by field in the tests
   readonly requests: Array<{ method: string; path: string; body: any }> = [];
   /** Commit hash → its pull request. */
   readonly pulls = new Map<string, FakePull>();

@@ -263,7 +263,7 @@ describe('release-notes from commits', () => {
     await run(r, { tag: 'v1.5.0', changelog: 'docs/CHANGELOG.md' });
     const text = readFileSync(join(r.dir, 'docs/CHANGELOG.md'), 'utf8');
     expect(text).toMatch(
-      /^# Changelog\n\nAll notable changes[^]*\n\n## \[1\.5\.0\] - 2026-12-07\n\n### Breaking changes/,
+      /^# Changelog\n\nAll notable changes[\s\S]*\n\n## \[1\.5\.0\] - 2026-12-07\n\n### Breaking changes/,
     );
   });
 });

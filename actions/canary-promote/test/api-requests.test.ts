@@ -3,8 +3,9 @@
  * test. The same canary (steps 5,25,50,100, replicas router, a `selector` matching every Deployment, 3 pods
  * each, Ready 3 s after start) runs on a fresh kube-sim cluster with 1-minute and with 10-minute pauses, in
  * virtual time; kube-sim counts every request it answers by verb and resource (`sim.stats`, what the bench
- * reads), set-up requests excluded. Waiting for pods uses watches and the lease is held per step (not renewed
- * on a timer), so the counts must be equal for both pause lengths, and grow with the number of Deployments.
+ * reads), set-up requests excluded. Waiting for pods uses watches, so the counts must be equal for both pause
+ * lengths, and grow with the number of Deployments; only the Lease grows with time: it is renewed every 10 s
+ * (one GET and one PUT) so that a dead run's Lease lapses within 30 s.
  * With a Kubernetes signal (restarts), the canary's pods are read through a cache: one list and one watch per
  * analysed step, whatever the number of checks.
  */
@@ -33,6 +34,21 @@ async function settled(c: Cluster): Promise<void> {
     if (c.sim.stats.total === last && turn > 20) return;
     last = c.sim.stats.total;
   }
+}
+
+/** The counts without the Lease's rows (renewed every 10 s, so they grow with the minutes on purpose). */
+function withoutLease(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([key]) => !key.endsWith('leases.coordination.k8s.io')));
+}
+
+/** Lease renewals stay at one GET + one PUT per 10 s of the run, plus the fence's GET per write and per step. */
+function expectRenewalsBounded(measured: Measured): void {
+  const writes = Object.entries(measured.counts)
+    .filter(([key]) => /^(create|update|patch|delete) /.test(key) && !key.endsWith('leases.coordination.k8s.io'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  const renewals = Math.ceil((measured.virtualMinutes * 60) / 10);
+  expect(measured.counts['update leases.coordination.k8s.io'] ?? 0).toBeLessThanOrEqual(renewals + 2);
+  expect(measured.counts['get leases.coordination.k8s.io'] ?? 0).toBeLessThanOrEqual(renewals + writes + 15); // + the checks at step boundaries, take and release
 }
 
 async function measure(deployments: number, pause: string, analysis?: string): Promise<Measured> {
@@ -80,10 +96,9 @@ describe('canary-promote: Kubernetes API requests (bench/canary-api)', () => {
     expect(threeLong.virtualMinutes).toBeGreaterThanOrEqual(30);
 
     // Every verb and resource, not only the total: a poll that replaced a watch would show in its own row.
-    expect(oneLong.counts).toEqual(one.counts);
-    expect(threeLong.counts).toEqual(three.counts);
-    expect(oneLong.total).toBe(one.total);
-    expect(threeLong.total).toBe(three.total);
+    expect(withoutLease(oneLong.counts)).toEqual(withoutLease(one.counts));
+    expect(withoutLease(threeLong.counts)).toEqual(withoutLease(three.counts));
+    for (const measured of [one, oneLong, three, threeLong]) expectRenewalsBounded(measured);
 
     // More Deployments, more requests (each is patched and watched at every step), and no row disappears.
     expect(three.total).toBeGreaterThan(one.total);
@@ -96,10 +111,12 @@ describe('canary-promote: Kubernetes API requests (bench/canary-api)', () => {
     const short = await measure(1, '1m', RESTARTS);
     const long = await measure(1, '10m', RESTARTS);
     expect(long.virtualMinutes).toBeGreaterThanOrEqual(30);
-    expect(long.counts).toEqual(short.counts);
+    expect(withoutLease(long.counts)).toEqual(withoutLease(short.counts));
+    expectRenewalsBounded(long);
     // 3 analysed steps: 18 checks with 1-minute pauses, 180 with 10-minute ones; at most a list and a watch per step.
     const pods = (short.counts['list pods'] ?? 0) + (short.counts['watch pods'] ?? 0);
     expect(pods).toBeGreaterThan(0);
-    expect(pods).toBeLessThanOrEqual(2 * 3);
+    // Plus the pod guard's list every 2 s while a step waits for its pods (Ready 3 s after start): a few per step.
+    expect(pods).toBeLessThanOrEqual(2 * 3 + 2 * 3);
   }, 30_000);
 });

@@ -102,7 +102,9 @@ describe('finalize after an abort', () => {
     expect(envFrom('left')).toBe('shared-config-dav-v2');
     expect((await c.run({ app: 'right', action: 'abort' })).outputs['result']).toBe('aborted');
     const finalized = await c.run({ app: 'right', action: 'finalize' });
-    expect(finalized.errors).toEqual(['Finalized: canary objects of v2 removed.']);
+    expect(finalized.code).toBe(0);
+    expect(finalized.outputs['result']).toBe('finalized');
+    expect(finalized.errors).toEqual([]);
     expect(c.deployment('right-canary')).toBeUndefined();
     // left's stable reads it: not right's aborted release's to delete.
     expect(c.find('v1/configmaps', 'shared-config-dav-v2')).toBeDefined();

@@ -18,7 +18,6 @@ import { waitForRollout } from '../kube/rollout-wait';
 import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { deploymentReplicaSets } from '../kube/workloads';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
-import { LeaseLostError } from './lease';
 import { PodCache } from '../metrics/kubernetes';
 import type { MetricProvider } from '../metrics/provider';
 import {
@@ -31,7 +30,9 @@ import {
 import { getOptional } from '../routing/common';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
+import { LeaseLostError } from './lease';
 import type { Step } from './plan';
+import { DEFAULT_RESTART_LIMIT, guardPods, PodsFailed } from './pod-guard';
 import {
   APP_LABEL,
   COPY_OF_ANNOTATION,
@@ -131,6 +132,8 @@ export class Rollout {
   readonly analyses: RolloutOutcome['analyses'] = [];
   private routing: string[] = [];
   private record!: RolloutRecord;
+  /** The highest weight this run sized the canary for (a step that failed half-way included). */
+  private highestWeight = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -645,7 +648,9 @@ export class Rollout {
       const replicas = weight === 0 ? 0 : canaryReplicas(this.settings.router.kind, stableReplicas, weight);
       if (replicasRouter) {
         // The replica router sizes canary, baseline and stable itself: the pod ratio is the traffic share.
-        states.set(unit, await unit.router.setWeight(weight));
+        // Surge first: the side that grows gets its pods now, the other gives pods up once they are Ready.
+        if (unit.router.surge) await unit.router.surge(weight);
+        else states.set(unit, await unit.router.setWeight(weight));
       } else {
         // Before any canary pod is Ready: the stable Service must not send the stable's share to it.
         if (weight > 0) await unit.router.isolateStable?.();
@@ -656,7 +661,12 @@ export class Rollout {
         }
       }
     }
-    if (weight > 0) await Promise.all(this.units.map((unit) => this.waitSides(unit)));
+    // Going back (previous-step) adds no canary pods: nothing of the canary's to wait for.
+    const growing = weight >= Math.max(this.highestWeight, this.record.weight);
+    this.highestWeight = Math.max(this.highestWeight, weight);
+    if (weight > 0 && growing) await Promise.all(this.units.map((unit) => this.waitSides(unit)));
+    // A weight going down (previous-step) grew the stable: its pods Ready before the canary gives any up.
+    if (replicasRouter) await Promise.all(this.units.map((unit) => this.waitStable(unit)));
     let actualSum = 0;
     for (const unit of this.units) {
       const state = states.get(unit) ?? (await unit.router.setWeight(weight));
@@ -668,7 +678,51 @@ export class Rollout {
     this.timeline.push({ at: this.rt.clock.now(), weight, actual });
   }
 
+  /** The stable's rollout (after the surge grew it), within the rollout timeout. */
+  private async waitStable(unit: Unit): Promise<void> {
+    await waitForRollout(
+      this.client,
+      { kind: 'Deployment', namespace: this.settings.namespace, name: unit.record.stable },
+      { clock: this.rt.clock, timeoutMs: this.settings.rolloutTimeoutMs, signal: this.rt.signal },
+    );
+  }
+
+  /** Restarts of a canary container above this abort the wait: the plan's restarts limit, else the default. */
+  private restartLimit(): number {
+    const limits = this.settings.steps
+      .flatMap((step) => step.analysis)
+      .flatMap((metric) => (metric.kind === 'kubernetes' && metric.signal === 'restarts' ? [metric.max] : []));
+    return limits.length > 0 ? Math.min(...limits) : DEFAULT_RESTART_LIMIT;
+  }
+
+  /**
+   * The canary's (and baseline's) pods Ready. A pod that cannot start (pull error, crash loop, missing config,
+   * OOMKilled, restarts above the limit) fails the step at once, with the reason; progress is said every 30 s.
+   */
   private async waitSides(unit: Unit) {
+    const stop = new AbortController();
+    const names = [unit.record.canary, unit.record.baseline].filter((name): name is string => name !== undefined);
+    const guard = guardPods({
+      client: this.client,
+      namespace: this.settings.namespace,
+      deployments: names,
+      clock: this.rt.clock,
+      signal: AbortSignal.any([stop.signal, this.rt.signal]),
+      restartLimit: this.restartLimit(),
+      log: (line) => this.log.info(line),
+    }).catch((error: unknown) => {
+      if (error instanceof PodsFailed)
+        throw new StepFailed(`the new version's pods cannot become ready: ${error.message}`);
+      throw error;
+    });
+    try {
+      await Promise.race([this.waitSidesReady(unit), guard.then(() => new Promise<never>(() => {}))]);
+    } finally {
+      stop.abort();
+    }
+  }
+
+  private async waitSidesReady(unit: Unit) {
     const { namespace } = this.settings;
     await Promise.all(
       [unit.record.canary, unit.record.baseline]
@@ -731,7 +785,13 @@ export class Rollout {
       if (step.weight >= 100) break;
       try {
         await this.rt.log.group(`Step ${index + 1}: ${step.weight}% to ${this.record.canaryVersion}`, async () => {
-          await this.setWeight(step.weight);
+          await this.setWeight(step.weight).catch(async (error: unknown) => {
+            if (!(error instanceof StepFailed)) throw error;
+            // The canary's pods failed before the analysis: the step's verdict says so.
+            const reason = `step ${index + 1} (${step.weight}%): ${error.message}`;
+            await this.save({ verdicts: this.verdict(index, step.weight, 'fail', error.message) });
+            throw new StepFailed(reason);
+          });
           await this.save({ stepIndex: index, weight: step.weight });
           // The step's pause and analysis: the lease must outlast them, not be renewed during them.
           await this.holdLease(step.pause);
@@ -825,6 +885,19 @@ export class Rollout {
     const { namespace } = this.settings;
     // Said first: a run that dies during the abort leaves a record a later run finishes as an abort (never a promotion).
     if (this.record.phase !== 'aborting') await this.save({ phase: 'aborting', reason });
+    // Capacity first (replicas router): the stable back at its size and Ready before the canary loses a pod.
+    const surging = this.units.filter((unit) => unit.router.surge);
+    for (const unit of surging) await unit.router.surge!(0);
+    await Promise.all(
+      surging.map((unit) =>
+        this.waitStable(unit).catch((error: unknown) => {
+          if (error instanceof LeaseLostError) throw error;
+          this.log.warning(
+            `${unit.record.stable} did not get back to its size in time (${sentenceOf(error)}): the canary is removed anyway, the abort must end`,
+          );
+        }),
+      ),
+    );
     await Promise.all(this.units.map((unit) => unit.router.abort()));
     this.timeline.push({ at: this.rt.clock.now(), weight: 0, actual: 0 });
     for (const unit of this.units)
@@ -1018,17 +1091,10 @@ export class Rollout {
           // A pin to the old pods would leave the stable Service without pods once they are replaced.
           await unit.router.releaseStable?.();
           await unit.router.releaseAutoscaler?.();
-          await this.client.patch(
-            'Deployment',
-            { namespace, name: unit.record.stable },
-            this.promotionPatch(unit),
-            'json',
-          );
         }
         await this.save({ workloads: this.units.map((unit) => unit.record) });
-        await this.waitForStables();
-        // The replicas router shrank the stable while the canary took its share: back to full size
-        // before the canary goes, so capacity never dips.
+        // The replicas router shrank the stable while the canary took its share: back to full size (and Ready)
+        // before its pods are replaced, so the rolling update never takes capacity below the stable's size.
         for (const unit of this.units) {
           const current = await this.client.get<Deployment>('Deployment', { namespace, name: unit.record.stable });
           const base = Number(current.metadata?.annotations?.['deploy-actions.dev/stable-replicas']);
@@ -1040,6 +1106,14 @@ export class Rollout {
               'merge',
             );
         }
+        await this.waitForStables();
+        for (const unit of this.units)
+          await this.client.patch(
+            'Deployment',
+            { namespace, name: unit.record.stable },
+            this.promotionPatch(unit),
+            'json',
+          );
         await this.waitForStables();
         for (const unit of this.units) await unit.router.promote();
         this.timeline.push({ at: this.rt.clock.now(), weight: 100, actual: 100 });
@@ -1053,6 +1127,7 @@ export class Rollout {
         await this.removeOldCopies();
       });
     } catch (error) {
+      if (error instanceof LeaseLostError) throw error;
       throw new UserError(
         `Promotion of ${this.record.canaryVersion} did not finish: ${sentenceOf(error)}. The record says phase promoting; the stable Deployments may be part-way through their rollout to ${this.record.canaryVersion}: run action: promote again to finish it, or action: abort (what the post step of this job does with on-cancel: abort; rollback's mode: in-flight does the same) to roll them back to ${this.record.stableVersion}, the revision each ran before, with traffic on them and the canary at 0`,
       );

@@ -177,10 +177,9 @@ export class RolloutLease {
     throw this.lost;
   }
 
-  /** Kept for the rollout's step boundaries: checks the Lease is still this run's and renews it now. */
+  /** At the rollout's step boundaries: checks the Lease is still this run's (the renewal runs in the background). */
   async hold(_ms?: number): Promise<void> {
     await this.check();
-    await this.renew();
   }
 
   private body(existing: Lease | undefined, takeover: boolean): Lease {

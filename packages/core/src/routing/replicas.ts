@@ -106,6 +106,31 @@ export class ReplicasRouter implements TrafficRouter {
     return this.state(weight, split);
   }
 
+  /**
+   * Surge first: the canary (and baseline) up to their count for `weight`, or the stable back up when the
+   * weight goes down (0: its size before the shift); nothing is lowered here, so capacity never dips while
+   * the new pods start. setWeight (or abort) then lowers the other side once these are Ready.
+   */
+  async surge(weight: number): Promise<void> {
+    checkWeight(weight);
+    const [stable, hpa] = await Promise.all([this.deployment('stable'), this.hpa()]);
+    const split = this.split(stable, hpa, weight);
+    const current = async (name: string) =>
+      (await getOptional<Deployment>(this.deps.client, 'Deployment', this.target.namespace, name))?.spec?.replicas ?? 0;
+    if (split.canary > (await current(this.target.canary.deployment)))
+      await this.scale(this.target.canary.deployment, split.canary);
+    if (this.target.baseline && split.baseline > (await current(this.target.baseline.deployment)))
+      await this.scale(this.target.baseline.deployment, split.baseline);
+    if (split.stable > (stable.spec?.replicas ?? 0)) {
+      // An HPA held at the stable's share would scale it straight back: it gets its range back first.
+      if (weight === 0) {
+        const held = heldRange(stable);
+        if (held) await this.giveBackHpa(held);
+      }
+      await this.scale(this.target.stable.deployment, split.stable);
+    }
+  }
+
   async promote(): Promise<void> {
     await this.restore();
   }

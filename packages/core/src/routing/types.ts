@@ -54,6 +54,11 @@ export interface TrafficRouter {
   /** Instant abort: 100% stable, in as few API calls as possible. */
   abort(): Promise<void>;
   /**
+   * Routers that size both versions (replicas): give the side that grows for `weight` its pods, never lowering
+   * any, so the caller can wait for them to be Ready before `setWeight` (or `abort`) takes pods from the other.
+   */
+  surge?(weight: number): Promise<void>;
+  /**
    * The objects and patches the router would create, for dry-run plans (server-side dryRun=All where possible).
    * `planned`: the canary (green) Deployment as it would be created (a dry run creates nothing).
    */

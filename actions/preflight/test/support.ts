@@ -2,7 +2,7 @@
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { VirtualClock } from '@deploy-actions/core/clock';
+import { systemClock, VirtualClock } from '@deploy-actions/core/clock';
 import { runAction } from '@deploy-actions/testkit/cluster';
 import preflight from '../src/main';
 
@@ -19,13 +19,17 @@ export function workspace(files: Record<string, string> = {}): string {
   return dir;
 }
 
-/** Run preflight at `at` (ISO time) on a virtual clock that advances while the process is idle. */
+/**
+ * Run preflight at `at` (ISO time) on a virtual clock that advances while the process is idle, or on the
+ * system clock (`realTime`: gates that ask real services about "now", over pooled connections that
+ * auto-advance cannot see in flight).
+ */
 export async function run(
   inputs: Record<string, string>,
-  options: { at?: string; workspace?: string; env?: Record<string, string> } = {},
+  options: { at?: string; workspace?: string; env?: Record<string, string>; realTime?: boolean } = {},
 ) {
-  const clock = new VirtualClock(Date.parse(options.at ?? '2026-12-07T12:00:00Z'));
-  const auto = clock.startAutoAdvance();
+  const clock = options.realTime ? systemClock : new VirtualClock(Date.parse(options.at ?? '2026-12-07T12:00:00Z'));
+  const auto = clock instanceof VirtualClock ? clock.startAutoAdvance() : { stop() {} };
   try {
     const result = await runAction(preflight, inputs, {
       context: { clock, workspace: options.workspace ?? workspace(), env: options.env ?? {} },

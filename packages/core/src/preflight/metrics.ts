@@ -27,7 +27,7 @@ export const metricsGate: GateDefinition<MetricsConfig> = {
       });
     } catch (error) {
       if (source.inputs?.['analysis'] !== undefined) throw error;
-      throw configError(source, 'analysis', (error as Error).message.replace(/^Input '[^']*': /, ''));
+      throw configError(source, 'analysis', (error as Error).message.replace(/^Input '[^']*'(: )?,? ?/, ''));
     }
     if (specs.length === 0)
       throw configError(

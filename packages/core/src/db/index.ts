@@ -1,2 +1,8 @@
-/** Databases: restores for rollback (pg_restore, a Job from a restore CronJob, or a command). */
+/** Databases: migrations (built-in SQL for PostgreSQL, a command, a Kubernetes Job), backups, restores, lint. */
+export * from './backup';
+export * from './files';
+export * from './job-runner';
+export * from './lint';
+export * from './migrate';
 export * from './restore';
+export * from './summary';

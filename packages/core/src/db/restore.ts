@@ -5,20 +5,19 @@
  * program runs from an argument array; a database password travels in
  * PGPASSWORD, never on a command line where `ps` would show it.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { InputError, UserError } from '../errors';
+import { type ExecResult, execCommand } from '../exec';
 import { resolveInWorkspace } from '../inputs/files';
 import type { KubeClient } from '../kube/client';
-import type { KubeObject } from '../kube/types';
 import type { Clock } from '../runtime/port';
+import { jobFromCronJob, runJob } from './jobs';
 
 export type RestoreSpec =
   | { kind: 'pg-restore'; dump: string; databaseUrl: string; scaleDown: boolean }
   | { kind: 'cronjob'; cronjob: string; scaleDown: boolean }
   | { kind: 'command'; command: string[]; scaleDown: boolean };
 
-const INPUT = 'database-restore';
 const EXAMPLE = '{ pg-dump: backups/pre-v1.4.0.dump, database-url: ${{ secrets.DATABASE_URL }} }';
 
 /**
@@ -28,10 +27,11 @@ const EXAMPLE = '{ pg-dump: backups/pre-v1.4.0.dump, database-url: ${{ secrets.D
  */
 export function parseRestoreSpec(
   document: unknown,
-  context: { workspace: string; env: Readonly<Record<string, string | undefined>> },
+  context: { workspace: string; env: Readonly<Record<string, string | undefined>>; databaseUrl?: string | undefined },
+  input = 'database-restore',
 ): RestoreSpec {
   const fail = (problem: string): never => {
-    throw new InputError(INPUT, problem, JSON.stringify(document), EXAMPLE);
+    throw new InputError(input, problem, JSON.stringify(document), EXAMPLE);
   };
   if (document === null || typeof document !== 'object' || Array.isArray(document)) return fail('must be a mapping');
   const spec = document as Record<string, unknown>;
@@ -48,7 +48,7 @@ export function parseRestoreSpec(
     const resolved = resolveInWorkspace(spec['pg-dump'], context.workspace);
     if ('problem' in resolved) return fail(`pg-dump ${resolved.problem}`);
     if (!existsSync(resolved.path)) return fail(`pg-dump names a file that does not exist: ${spec['pg-dump']}`);
-    const databaseUrl = spec['database-url'] ?? context.env['DATABASE_URL'];
+    const databaseUrl = spec['database-url'] ?? context.databaseUrl ?? context.env['DATABASE_URL'];
     if (typeof databaseUrl !== 'string' || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
       return fail('pg-dump needs database-url (postgres://user:password@host:5432/db) or DATABASE_URL');
     }
@@ -66,7 +66,8 @@ export function parseRestoreSpec(
 }
 
 export interface RestoreContext {
-  client: KubeClient;
+  /** Needed for the cronjob way only. */
+  client?: KubeClient | undefined;
   namespace: string;
   clock: Clock;
   signal?: AbortSignal | undefined;
@@ -144,117 +145,36 @@ export function commandSecrets(
   return [...new Set(secrets)];
 }
 
-function runProgram(
+/** Runs a program (argument array, no shell) with its output in the step log; a non-zero exit is a UserError. */
+export async function runProgram(
   program: string,
   args: string[],
   env: Readonly<Record<string, string | undefined>>,
-  context: RestoreContext,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      env: env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      signal: context.signal,
-    });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-4000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT')
-        reject(
-          new UserError(
-            `${program} was not found on the PATH`,
-            program === 'pg_restore' ? { hint: 'install postgresql-client on the runner' } : undefined,
-          ),
-        );
-      else reject(error);
-    });
-    child.on('close', (code) => {
-      for (const line of output.trim().split('\n').filter(Boolean)) context.log(line);
-      if (code === 0) resolve();
-      else reject(new UserError(`${program} exited with ${code}: ${output.trim().split('\n').at(-1) ?? ''}`));
-    });
+  context: { log: (line: string) => void; signal?: AbortSignal | undefined },
+): Promise<ExecResult> {
+  const result = await execCommand(program, args, {
+    // Without a PATH of its own the program is looked up where this process looks (as spawn does).
+    env: env['PATH'] === undefined ? { PATH: process.env['PATH'], ...env } : env,
+    signal: context.signal,
+    log: { info: context.log },
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    throw new UserError(
+      `${program} was not found on the PATH`,
+      /^pg_(dump|restore)$/.test(program) ? { hint: 'install postgresql-client on the runner' } : undefined,
+    );
   });
-}
-
-interface Job extends KubeObject {
-  status?: {
-    succeeded?: number;
-    failed?: number;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-  };
+  if (result.exitCode !== 0) {
+    const last = `${result.stdout}\n${result.stderr}`.trim().split('\n').at(-1) ?? '';
+    throw new UserError(`${program} exited with ${result.exitCode}: ${last.trim()}`);
+  }
+  return result;
 }
 
 /** Creates a Job from the CronJob's template (what `kubectl create job --from=cronjob/x` does) and waits for it. */
 async function runJobFromCronJob(cronjob: string, context: RestoreContext): Promise<string> {
-  const { client, namespace } = context;
-  const source = await client
-    .get<KubeObject & { spec?: { jobTemplate?: { metadata?: KubeObject['metadata']; spec?: unknown } } }>('CronJob', {
-      namespace,
-      name: cronjob,
-    })
-    .catch((error: unknown) => {
-      if ((error as { code?: number }).code === 404)
-        throw new UserError(`CronJob "${cronjob}" not found in namespace "${namespace}"`);
-      throw error;
-    });
-  const name = `${cronjob}-restore-${Math.floor(context.clock.now() / 1000)}`.slice(0, 63);
-  const template = source.spec?.jobTemplate ?? {};
-  const job = await client.create<Job>('Job', {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: {
-      name,
-      namespace,
-      labels: { ...(template.metadata?.labels ?? {}), 'app.kubernetes.io/managed-by': 'deploy-actions' },
-      annotations: { ...(template.metadata?.annotations ?? {}), 'cronjob.kubernetes.io/instantiate': 'manual' },
-      ownerReferences: [
-        { apiVersion: 'batch/v1', kind: 'CronJob', name: cronjob, uid: source.metadata?.uid ?? '', controller: true },
-      ],
-    },
-    spec: template.spec,
-  });
-  context.log(`Created job/${name} from cronjob/${cronjob}`);
-  const stop = new AbortController();
-  const onAbort = () => stop.abort(context.signal?.reason);
-  context.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = new AbortController();
-  context.clock.sleep(context.timeoutMs, timer.signal).then(
-    () => stop.abort(new UserError(`job/${name} did not finish within the timeout`)),
-    () => {},
-  );
-  try {
-    let resourceVersion = job.metadata?.resourceVersion;
-    for (;;) {
-      const current = await client.get<Job>('Job', { namespace, name });
-      const verdict = jobVerdict(current, name);
-      if (verdict === 'complete') return name;
-      resourceVersion = current.metadata?.resourceVersion ?? resourceVersion;
-      for await (const event of client.watch<Job>(
-        'Job',
-        { namespace, fieldSelector: `metadata.name=${name}`, ...(resourceVersion ? { resourceVersion } : {}) },
-        stop.signal,
-      )) {
-        if (event.type !== 'ADDED' && event.type !== 'MODIFIED') continue;
-        if (jobVerdict(event.object, name) === 'complete') return name;
-      }
-      if (stop.signal.aborted) throw stop.signal.reason;
-    }
-  } finally {
-    timer.abort();
-    context.signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-function jobVerdict(job: Job, name: string): 'complete' | 'running' {
-  const conditions = job.status?.conditions ?? [];
-  const failed = conditions.find((condition) => condition.type === 'Failed' && condition.status === 'True');
-  if (failed)
-    throw new UserError(`job/${name} failed: ${failed.reason ?? ''}${failed.message ? ` (${failed.message})` : ''}`);
-  return conditions.some((condition) => condition.type === 'Complete' && condition.status === 'True')
-    ? 'complete'
-    : 'running';
+  if (!context.client) throw new UserError(`A restore from cronjob/${cronjob} needs a Kubernetes cluster (kubeconfig)`);
+  const name = `${cronjob}-restore-${Math.floor(context.clock.now() / 1000)}`;
+  const job = await jobFromCronJob(context.client, context.namespace, cronjob, name);
+  return runJob(job, { ...context, client: context.client });
 }

@@ -1,0 +1,223 @@
+/**
+ * Lint of pending migrations for statements that lose data or hold long locks, on PostgreSQL's own parser
+ * (libpg-query, the server's grammar compiled to WebAssembly): no regular expression tells a column named
+ * `drop` from a DROP, or sees through comments and dollar-quoting. The parser (1.7 MB of WebAssembly) is
+ * imported only here, only when there is something to lint, so runs without pending migrations never load it.
+ */
+import type { MigrationFile } from './files';
+
+export type LintRule =
+  | 'drop-table'
+  | 'drop-column'
+  | 'column-type'
+  | 'not-null'
+  | 'index-not-concurrent'
+  | 'rename'
+  | 'truncate'
+  | 'constraint-validated'
+  | 'syntax';
+
+export interface LintFinding {
+  /** Path as given in the workspace, for the annotation. */
+  path: string;
+  file: string;
+  line: number;
+  rule: LintRule;
+  /** The statement, on one line, shortened. */
+  statement: string;
+  message: string;
+}
+
+interface RawStatement {
+  stmt: Record<string, any>;
+  stmt_location?: number;
+  stmt_len?: number;
+}
+
+export interface ParsedStatement {
+  node: Record<string, any>;
+  text: string;
+  /** 1-based line of the statement's first token in the file. */
+  line: number;
+}
+
+type Parser = (sql: string) => Promise<{ stmts?: RawStatement[] }>;
+let parser: Promise<Parser> | undefined;
+
+function loadParser(): Promise<Parser> {
+  parser ??= import('libpg-query').then((module) => module.parse as unknown as Parser);
+  return parser;
+}
+
+/** A parse error with the line it points at. */
+export class SqlSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(message);
+  }
+}
+
+function lineOf(text: string, index: number): number {
+  let line = 1;
+  for (let i = 0; i < index && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** Skips whitespace and comments: PostgreSQL's statement locations may start at a comment before it. */
+function firstToken(text: string, from: number): number {
+  let i = from;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    if (text.startsWith('--', i)) {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end + 1;
+    } else if (text.startsWith('/*', i)) {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? text.length : end + 2;
+    } else return i;
+  }
+}
+
+/** Splits a file into its statements (text and line), as the server parses it. Throws SqlSyntaxError. */
+export async function parseStatements(sql: string): Promise<ParsedStatement[]> {
+  const parse = await loadParser();
+  let result: { stmts?: RawStatement[] };
+  try {
+    result = await parse(sql);
+  } catch (error) {
+    const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+    const bytes = Buffer.from(sql);
+    const index = position === undefined ? 0 : bytes.subarray(0, Math.max(0, position - 1)).toString().length;
+    throw new SqlSyntaxError((error as Error).message, lineOf(sql, index));
+  }
+  // Locations are byte offsets into the UTF-8 text.
+  const bytes = Buffer.from(sql);
+  return (result.stmts ?? []).map((raw) => {
+    const start = raw.stmt_location ?? 0;
+    const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    const before = bytes.subarray(0, start).toString().length;
+    const text = bytes.subarray(start, end).toString();
+    const at = firstToken(sql, before);
+    return { node: raw.stmt, text: text.trim(), line: lineOf(sql, at) };
+  });
+}
+
+const kindOf = (node: Record<string, any>) => Object.keys(node)[0]!;
+const relationName = (relation: any): string | undefined =>
+  relation?.relname === undefined ? undefined : [relation.schemaname, relation.relname].filter(Boolean).join('.');
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 100 ? `${flat.slice(0, 97)}...` : flat;
+}
+
+/** The rules one statement breaks; tables created earlier in the pending files are new, so cheap to change. */
+function check(node: Record<string, any>, created: Set<string>): Array<{ rule: LintRule; message: string }> {
+  const kind = kindOf(node);
+  const body = node[kind];
+  const found: Array<{ rule: LintRule; message: string }> = [];
+  switch (kind) {
+    case 'DropStmt':
+      if (body.removeType === 'OBJECT_TABLE') found.push({ rule: 'drop-table', message: 'drops a table and its data' });
+      break;
+    case 'TruncateStmt':
+      found.push({ rule: 'truncate', message: 'deletes every row' });
+      break;
+    case 'RenameStmt':
+      if (!created.has(relationName(body.relation) ?? ''))
+        found.push({ rule: 'rename', message: 'renames what running code still uses by the old name' });
+      break;
+    case 'IndexStmt':
+      if (!body.concurrent && !created.has(relationName(body.relation) ?? ''))
+        found.push({
+          rule: 'index-not-concurrent',
+          message: 'builds an index without CONCURRENTLY: writes to the table wait until it is built',
+        });
+      break;
+    case 'AlterTableStmt': {
+      const isNew = created.has(relationName(body.relation) ?? '');
+      for (const { AlterTableCmd: cmd } of body.cmds ?? []) {
+        if (cmd === undefined) continue;
+        if (cmd.subtype === 'AT_DropColumn')
+          found.push({ rule: 'drop-column', message: `drops column ${cmd.name} and its data` });
+        if (isNew) continue;
+        if (cmd.subtype === 'AT_AlterColumnType')
+          found.push({
+            rule: 'column-type',
+            message: `changes the type of ${cmd.name}: the table is rewritten under an exclusive lock`,
+          });
+        if (cmd.subtype === 'AT_SetNotNull')
+          found.push({
+            rule: 'not-null',
+            message: `sets ${cmd.name} NOT NULL: the whole table is scanned under an exclusive lock`,
+          });
+        if (cmd.subtype === 'AT_AddColumn') {
+          const constraints: string[] = (cmd.def?.ColumnDef?.constraints ?? []).map((c: any) => c.Constraint?.contype);
+          if (constraints.includes('CONSTR_NOTNULL') && !constraints.includes('CONSTR_DEFAULT'))
+            found.push({
+              rule: 'not-null',
+              message: `adds NOT NULL column ${cmd.def.ColumnDef.colname} without a default: fails on any existing row`,
+            });
+        }
+        const constraint = cmd.subtype === 'AT_AddConstraint' ? cmd.def?.Constraint : undefined;
+        if (
+          constraint &&
+          ['CONSTR_CHECK', 'CONSTR_FOREIGN'].includes(constraint.contype) &&
+          !constraint.skip_validation
+        )
+          found.push({
+            rule: 'constraint-validated',
+            message:
+              `adds constraint ${constraint.conname ?? ''} without NOT VALID: every row is checked under a lock (add it NOT VALID, then VALIDATE CONSTRAINT)`.replace(
+                '  ',
+                ' ',
+              ),
+          });
+      }
+      break;
+    }
+  }
+  return found;
+}
+
+/** Lints `files` in order (the order they would run). */
+export async function lintMigrations(files: readonly MigrationFile[]): Promise<LintFinding[]> {
+  const findings: LintFinding[] = [];
+  const created = new Set<string>();
+  for (const file of files) {
+    let statements: ParsedStatement[];
+    try {
+      statements = await parseStatements(file.sql);
+    } catch (error) {
+      if (!(error instanceof SqlSyntaxError)) throw error;
+      findings.push({
+        path: file.path,
+        file: file.file,
+        line: error.line,
+        rule: 'syntax',
+        statement: '',
+        message: error.message,
+      });
+      continue;
+    }
+    for (const statement of statements) {
+      if (kindOf(statement.node) === 'CreateStmt') {
+        const name = relationName(statement.node['CreateStmt'].relation);
+        if (name) created.add(name);
+      }
+      for (const { rule, message } of check(statement.node, created)) {
+        findings.push({
+          path: file.path,
+          file: file.file,
+          line: statement.line,
+          rule,
+          statement: oneLine(statement.text),
+          message,
+        });
+      }
+    }
+  }
+  return findings;
+}

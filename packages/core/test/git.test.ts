@@ -241,4 +241,17 @@ describe('parseConventionalCommit', () => {
     }
     expect(parseConventionalCommit('Feat: Upper case type').type).toBe('feat');
   });
+
+  it('keeps non-ASCII names and messages whole across a large log (no split UTF-8 characters)', async () => {
+    const r = repo();
+    r.commit('chore: init');
+    const dana = { name: 'Dana Müller-Łukasiewicz', email: 'dana@example.com' };
+    r.fastImport(
+      Array.from({ length: 3000 }, (_, i) => ({ message: `feat: größere Änderung ${i} 🚀 日本語`, author: dana })),
+    );
+    const commits = await listCommits(new Git({ cwd: r.dir }), 'HEAD~3000..HEAD');
+    expect(commits).toHaveLength(3000);
+    expect(commits.every((c) => c.authorName === dana.name && !c.message.includes('\uFFFD'))).toBe(true);
+    expect(commits[0]!.message).toBe('feat: größere Änderung 2999 🚀 日本語');
+  });
 });

@@ -45,7 +45,8 @@ export interface Contributor {
   firstTime: boolean;
 }
 
-export interface ReleaseNotes {
+/** What the notes are about: the release and its range, known before the changes are placed. */
+export interface NotesFrame {
   version: string | undefined;
   tag: string | undefined;
   previousTag: string | undefined;
@@ -54,13 +55,16 @@ export interface ReleaseNotes {
   toCommit: string;
   /** The release date, YYYY-MM-DD. */
   date: string;
-  compareUrl: string | undefined;
   repositoryUrl: string | undefined;
+  commits: number;
+}
+
+export interface ReleaseNotes extends NotesFrame {
+  compareUrl: string | undefined;
   sections: NotesSection[];
   contributors: Contributor[];
   /** Entries listed (excluded and reverted ones not counted). */
   changes: number;
-  commits: number;
   excluded: number;
   /** Changes left out because a later change in the same range reverted them (both are left out). */
   reverted: number;
@@ -129,18 +133,6 @@ export interface BuildOptions {
   pulls?: ReadonlyMap<string, PullRequestInfo> | undefined;
   /** Logins whose first contribution this is. */
   firstTimers?: ReadonlySet<string> | undefined;
-}
-
-export interface NotesFrame {
-  version: string | undefined;
-  tag: string | undefined;
-  previousTag: string | undefined;
-  from: string | undefined;
-  to: string;
-  toCommit: string;
-  date: string;
-  repositoryUrl: string | undefined;
-  commits: number;
 }
 
 /** `changes` without the reverted ones (dropReverted); `reverted` says how many were left out. */

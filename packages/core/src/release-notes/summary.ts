@@ -2,6 +2,13 @@
 import { table } from '../report';
 import type { ReleaseNotesResult } from './run';
 
+/** How the changes split over the sections, as a mermaid pie (GitHub renders it in the summary). */
+function sectionChart({ notes }: ReleaseNotesResult): string {
+  if (notes.sections.length < 2) return '';
+  const slices = notes.sections.map((s) => `    "${s.title.replace(/"/g, "'")}" : ${s.entries.length}`);
+  return `\`\`\`mermaid\npie showData title Changes by section\n${slices.join('\n')}\n\`\`\`\n\n`;
+}
+
 export function renderReleaseNotesSummary(result: ReleaseNotesResult, dryRun: boolean): string {
   const { notes, range, changelog, release } = result;
   const rows: Array<[string, string]> = [
@@ -29,5 +36,5 @@ export function renderReleaseNotesSummary(result: ReleaseNotesResult, dryRun: bo
   if (result.requests > 0) rows.push(['GitHub API requests', String(result.requests)]);
   const heading = `## 📝 Release notes${notes.tag ? ` ${notes.tag}` : ''}${dryRun ? ' (dry run)' : ''}`;
   const notices = result.notices.map((n) => `> ${n}`).join('\n');
-  return `${heading}\n\n${table(['', ''], rows)}\n${notices ? `${notices}\n\n` : ''}---\n\n${result.markdown}`;
+  return `${heading}\n\n${table(['', ''], rows)}\n${notices ? `${notices}\n\n` : ''}${sectionChart(result)}---\n\n${result.markdown}`;
 }

@@ -87,6 +87,33 @@ describe('bump: auto from conventional commits', () => {
     expect(await next(r)).toMatchObject({ version: '2.2.0', bump: 'minor' });
   });
 
+  it('a release far back (past the first batch of the walk) is still found, and its feat counted', async () => {
+    const r = repo();
+    r.commit('fix: a');
+    r.tag('v3.1.4');
+    r.commit('feat: early feature');
+    r.fastImport(Array.from({ length: 700 }, (_, i) => ({ message: `chore: step ${i}` })));
+    expect(await next(r)).toMatchObject({ version: '3.2.0', previousTag: 'v3.1.4', commits: 701 });
+  });
+
+  it('a shallow clone deep enough to hold the last release works', async () => {
+    const r = repo();
+    r.commit('feat: a');
+    r.commit('feat: b');
+    r.tag('v1.0.0');
+    r.commit('fix: c');
+    const dir = mkdtempSync(join(tmpdir(), 'shallow-deep-'));
+    try {
+      execFileSync('git', ['clone', '--quiet', '--depth', '2', `file://${r.dir}`, dir], { stdio: 'ignore' });
+      execFileSync('git', ['-C', dir, 'fetch', '--quiet', '--depth', '2', 'origin', 'tag', 'v1.0.0'], {
+        stdio: 'ignore',
+      });
+      expect((await computeNextVersion(new Git({ cwd: dir }), { bump: 'auto' })).version).toBe('1.0.1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a monorepo prefix picks its own tags', async () => {
     const r = repo();
     r.commit('feat: a');

@@ -7,7 +7,7 @@
  */
 import semver from 'semver';
 import { InputError, UserError } from '../errors';
-import { findPreviousTag, type Git, parseVersionTag, readRange, releaseBump, sortVersionTags } from '../git';
+import { type Git, parseConventionalCommit, parseVersionTag, releaseBump, walkToRelease } from '../git';
 
 export const BUMPS = ['auto', 'major', 'minor', 'patch', 'prerelease'] as const;
 export type BumpMode = (typeof BUMPS)[number];
@@ -43,101 +43,76 @@ export async function computeNextVersion(git: Git, options: NextVersionOptions):
   const prefix = options.tagPrefix ?? '';
   const id = options.prereleaseId ?? 'rc';
   if (!/^[0-9A-Za-z-]+$/.test(id)) throw new InputError('prerelease-id', 'must be letters, digits or -', id, 'rc');
-  if (await git.isShallow()) throw new UserError(SHALLOW_MESSAGE, { hint: SHALLOW_HINT });
+  const walk = await walkToRelease(git, 'HEAD', { prefix });
+  if (walk.shallow) throw new UserError(SHALLOW_MESSAGE, { hint: SHALLOW_HINT });
+  const previous = walk.release?.version;
+  const base = { previous: previous?.version, previousTag: walk.release?.tag };
 
   const pushed = options.ref?.startsWith('refs/tags/')
-    ? parseTagVersion(options.ref.slice('refs/tags/'.length), prefix)
+    ? parseVersionTag(options.ref.slice('refs/tags/'.length), prefix)
     : undefined;
-  if (pushed) {
-    const { previous } = await findPreviousTag(git, 'HEAD', {
-      prefix,
-      current: pushed,
-      includePrereleases: pushed.prerelease.length > 0,
-    });
+  // A tag push, or a re-run on a commit that is already released: that release, so tags and the git tag stay the same.
+  const released = pushed ?? walk.onRef.sort((a, b) => b.version.compare(a.version))[0];
+  if (released) {
+    // On a tag push, another release tag on the same commit below the pushed one is the previous release.
+    const below = walk.onRef
+      .filter((tag) => !tag.prerelease && tag.version.compare(released.version) < 0)
+      .sort((a, b) => b.version.compare(a.version))[0];
     return {
-      version: pushed.version,
-      previous: previous?.version.version,
-      previousTag: previous?.tag,
-      bump: 'tag',
-      isPrerelease: pushed.prerelease.length > 0,
-      reason: `the pushed tag ${options.ref!.slice('refs/tags/'.length)}`,
+      ...base,
+      ...(below ? { previous: below.version.version, previousTag: below.tag } : {}),
+      version: released.version.version,
+      bump: pushed ? 'tag' : 'none',
+      isPrerelease: released.prerelease,
+      reason: pushed ? `the pushed tag ${pushed.tag}` : `HEAD is already tagged ${released.tag}`,
       commits: 0,
     };
   }
 
-  const range = await readRange(git, { tagPrefix: prefix });
-  if (range.tagOnTo) {
-    // A re-run on a commit that is already released: that release, so tags and the git tag stay the same.
-    const { previous } = await findPreviousTag(git, 'HEAD', {
-      prefix,
-      current: range.tagOnTo.version,
-      includePrereleases: range.tagOnTo.prerelease,
-    });
-    return {
-      version: range.tagOnTo.version.version,
-      previous: previous?.version.version,
-      previousTag: previous?.tag,
-      bump: 'none',
-      isPrerelease: range.tagOnTo.prerelease,
-      reason: `HEAD is already tagged ${range.tagOnTo.tag}`,
-      commits: 0,
-    };
-  }
-  const previous = range.previousTag?.version;
-  const commits = range.commitCount;
-  const conventional = releaseBump(range.changes, previous);
-  const summary = describeChanges(range.changes.map((change) => change.parsed));
+  const changes = walk.commits.map((commit) => ({ parsed: parseConventionalCommit(commit.message) }));
+  const conventional = releaseBump(changes, previous);
+  const summary = describeChanges(changes.map((change) => change.parsed));
+  const since = walk.release ? ` since ${walk.release.tag}` : '';
   let version: string;
   let bump: NextVersion['bump'];
   let reason: string;
   if (options.bump === 'prerelease') {
     const stable = previous ? semver.inc(previous, conventional ?? 'patch')! : '0.1.0';
     // The newest prerelease of that same version with the same identifier carries the counter on.
-    const all = sortVersionTags(await git.tags({ merged: 'HEAD' }), prefix);
-    const last = all.find(
-      (tag) =>
-        tag.prerelease &&
-        `${tag.version.major}.${tag.version.minor}.${tag.version.patch}` === stable &&
-        tag.version.prerelease[0] === id,
-    );
+    const last = walk.prereleases
+      .filter(
+        (tag) =>
+          `${tag.version.major}.${tag.version.minor}.${tag.version.patch}` === stable &&
+          tag.version.prerelease[0] === id,
+      )
+      .sort((a, b) => b.version.compare(a.version))[0];
     const counter = last && typeof last.version.prerelease[1] === 'number' ? last.version.prerelease[1] + 1 : 1;
     version = `${stable}-${id}.${counter}`;
     bump = 'prerelease';
     reason = last
       ? `${id} counter after ${last.tag}`
-      : `first ${id} of ${stable} (${conventional ?? 'patch'}: ${summary})`;
+      : `first ${id} of ${stable} (${conventional ?? 'patch'}: ${summary}${since})`;
   } else if (!previous) {
     version = options.bump === 'auto' ? '0.1.0' : semver.inc('0.0.0', options.bump)!;
     bump = 'first';
     reason = `no release tag ${prefix}vX.Y.Z is reachable from HEAD: first release`;
   } else if (options.bump === 'auto') {
-    if (conventional === undefined) {
-      version = previous.version;
-      bump = 'none';
-      reason = `no commits since ${range.previousTag!.tag}`;
-    } else {
-      version = semver.inc(previous, conventional)!;
-      bump = conventional;
-      reason = `${conventional}: ${summary} since ${range.previousTag!.tag}`;
-    }
+    version = semver.inc(previous, conventional ?? 'patch')!;
+    bump = conventional ?? 'patch';
+    reason = `${bump}: ${summary}${since}`;
   } else {
     version = semver.inc(previous, options.bump)!;
     bump = options.bump;
     reason = `bump: ${options.bump} given`;
   }
   return {
+    ...base,
     version,
-    previous: previous?.version,
-    previousTag: range.previousTag?.tag,
     bump,
     isPrerelease: semver.prerelease(version) !== null,
     reason,
-    commits,
+    commits: walk.commits.length,
   };
-}
-
-function parseTagVersion(tag: string, prefix: string): semver.SemVer | undefined {
-  return parseVersionTag(tag, prefix)?.version;
 }
 
 function describeChanges(parsed: { type?: string | undefined; breaking: boolean }[]): string {

@@ -27,7 +27,7 @@ export function nextVersion(changes: readonly Change[], previous: SemVer | undef
  * The bump build-tag releases with: breaking → major, feat → minor, anything else → patch; before 1.0.0 a
  * breaking change bumps minor (a feat still bumps minor, unlike `bumpOf`, which keeps 0.x features to patches).
  */
-export function releaseBump(changes: readonly Change[], previous: SemVer | undefined): Bump {
+export function releaseBump(changes: readonly Pick<Change, 'parsed'>[], previous: SemVer | undefined): Bump {
   if (changes.length === 0) return undefined;
   if (changes.some((c) => c.parsed.breaking)) return previous !== undefined && previous.major === 0 ? 'minor' : 'major';
   if (changes.some((c) => c.parsed.type === 'feat')) return 'minor';

@@ -9,6 +9,7 @@ export { type Change, dropReverted, type GroupOptions, groupChanges } from './ch
 export { type ConventionalCommit, type Person, parseConventionalCommit } from './conventional';
 export { type GitCommit, type LogOptions, listCommits, listHashes, rangeSpec, streamCommits } from './log';
 export { type RangeOptions, type ReleaseRange, readRange } from './range';
+export { type ReleaseWalk, type WalkedCommit, walkToRelease } from './release-walk';
 export { Git, GitError, type GitOptions } from './repo';
 export {
   findPreviousTag,

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { KubeSim } from '@deploy-actions/kube-sim';
 import { installControllers } from '@deploy-actions/kube-sim/defaults';
+import { TestRepo } from '@deploy-actions/testkit/git-repo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionNames, manifest, root, rootManifest } from './support/repo';
 import { runLikeRunner } from './support/runner';
@@ -68,6 +69,13 @@ afterAll(async () => {
   await new Promise((done) => app?.close(done));
 });
 
+/** A checked-out repository with one commit, as actions/checkout leaves the workspace. */
+function gitWorkspace(): string {
+  const repo = new TestRepo('runner-workspace-');
+  repo.commit('feat: first feature');
+  return repo.dir;
+}
+
 /** Inputs that are valid for each action, and one bad input with the name its error must carry. */
 function cases(): Record<string, { good: Record<string, string>; bad: [string, string] }> {
   const kube = { kubeconfig, namespace: 'shop' };
@@ -90,7 +98,9 @@ describe.each(actionNames)('dist bundle of %s', (action) => {
   const entry = resolve(root, 'actions', action, m.runs.main);
 
   it('runs with valid inputs: exit 0, result output, job summary', async () => {
-    const run = await runLikeRunner(entry, m, cases()[action]!.good);
+    // release-notes reads the history: its workspace is a repository with a commit.
+    const workspace = action === 'release-notes' ? { workspace: gitWorkspace() } : {};
+    const run = await runLikeRunner(entry, m, cases()[action]!.good, workspace);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     if (action === 'canary-promote') {

@@ -111,6 +111,14 @@ describe('readRange', () => {
     await expect(readRange(new Git({ cwd: r.dir }), { to: '--output=/tmp/x' })).rejects.toThrow(/Input 'to'/);
   });
 
+  it('a folder that is no git repository is a clear error with the checkout fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'not-a-repo-'));
+    dirs.push(dir);
+    const failure = readRange(new Git({ cwd: dir, env: { GIT_CEILING_DIRECTORIES: tmpdir() } }));
+    await expect(failure).rejects.toThrow(/is not a git repository/);
+    await expect(failure).rejects.toMatchObject({ hint: expect.stringContaining('actions/checkout') });
+  });
+
   it('a merge-commit history gives one change per pull request', async () => {
     const r = repo();
     r.commit('chore: init');

@@ -45,7 +45,9 @@ const SHALLOW_HINT =
 
 export async function readRange(git: Git, options: RangeOptions = {}): Promise<ReleaseRange> {
   const to = options.to ?? 'HEAD';
-  const [toCommit, shallow] = await Promise.all([git.resolve(to), git.isShallow()]);
+  // First: a folder that is no repository at all gets its own error, not "no commit named HEAD".
+  const shallow = await git.isShallow();
+  const toCommit = await git.resolve(to);
   if (toCommit === undefined) {
     throw new InputError('to', `names no commit in this repository${shallow ? ' (a shallow clone)' : ''}`, to, 'HEAD');
   }

@@ -2,6 +2,7 @@
  * One git working copy, driven through `git` with argument arrays. Errors say which command failed and what
  * git printed; callers turn a missing ref into a UserError naming their input.
  */
+import { UserError } from '../errors';
 import { execCommand } from '../exec';
 
 export class GitError extends Error {
@@ -77,9 +78,20 @@ export class Git {
     return result.exitCode === 0 ? result.stdout.trim() : undefined;
   }
 
-  /** Whether this is a shallow clone (actions/checkout's default `fetch-depth: 1`): history and tags are cut. */
+  /**
+   * Whether this is a shallow clone (actions/checkout's default `fetch-depth: 1`): history and tags are cut.
+   * A folder that is no git repository at all is a UserError that says how to check one out.
+   */
   async isShallow(): Promise<boolean> {
-    return (await this.run(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+    const result = await this.exec(['rev-parse', '--is-shallow-repository']);
+    if (result.exitCode !== 0 && /not a git repository/i.test(result.stderr)) {
+      throw new UserError(`${this.options.cwd} is not a git repository: there is no history to read`, {
+        hint: 'check the repository out first:\n  - uses: actions/checkout@v4\n    with: { fetch-depth: 0 }',
+      });
+    }
+    if (result.exitCode !== 0)
+      throw new GitError(`git rev-parse failed: ${result.stderr.trim()}`, [], result.exitCode, result.stderr);
+    return result.stdout.trim() === 'true';
   }
 
   /** The top folder of the working copy. */

@@ -135,8 +135,10 @@ export async function takeBackup(
       return done(name, `job/${name}`);
     }
     case 'command': {
-      for (const secret of commandSecrets(spec.command, context.env)) context.mask(secret);
-      const result = await runProgram(spec.command[0]!, spec.command.slice(1), context.env, context);
+      // The command reaches the database the way the migration does: DATABASE_URL.
+      const env = context.databaseUrl ? { ...context.env, DATABASE_URL: context.databaseUrl } : context.env;
+      for (const secret of commandSecrets(spec.command, env)) context.mask(secret);
+      const result = await runProgram(spec.command[0]!, spec.command.slice(1), env, context);
       const id = result.stdout.trim().split('\n').at(-1)?.trim() || stamp(started);
       return done(id, spec.command.join(' '));
     }

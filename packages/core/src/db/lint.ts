@@ -89,7 +89,7 @@ export async function parseStatements(sql: string): Promise<ParsedStatement[]> {
   } catch (error) {
     const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
     const bytes = Buffer.from(sql);
-    const index = position === undefined ? 0 : bytes.subarray(0, Math.max(0, position - 1)).toString().length;
+    const index = position === undefined ? 0 : bytes.subarray(0, Math.max(0, position)).toString().length;
     throw new SqlSyntaxError((error as Error).message, lineOf(sql, index));
   }
   // Locations are byte offsets into the UTF-8 text.

@@ -165,7 +165,9 @@ export async function runProgram(
     );
   });
   if (result.exitCode !== 0) {
-    const last = `${result.stdout}\n${result.stderr}`.trim().split('\n').at(-1) ?? '';
+    // The error line rather than a detail after it (pg_dump: "error: ...", then "detail: Query was: ...").
+    const lines = `${result.stdout}\n${result.stderr}`.trim().split('\n');
+    const last = lines.findLast((line) => /\berror:/i.test(line)) ?? lines.at(-1) ?? '';
     throw new UserError(`${program} exited with ${result.exitCode}: ${last.trim()}`);
   }
   return result;

@@ -85,6 +85,12 @@ describe.skipIf(missing)('registry client and promote (token auth, like GHCR)', 
     expect(result.mounted).toBe(multi.blobDigests.length);
     expect(result.copiedBytes).toBe(0);
     expect(promoter.stats.blobBytesUp + promoter.stats.blobBytesDown).toBe(0);
+    // One token for the whole job: the promotion announced its scopes (pull the source, push the target).
+    expect(promoter.stats.tokenRequests).toBe(1);
+    expect(registry.tokenRequests.at(-1)?.scopes.sort()).toEqual([
+      'repository:acme/staging:pull',
+      'repository:acme/web:pull,push',
+    ]);
     // Every new tag serves the very same list (same digest), and both platforms resolve in the new repository.
     for (const target of targets) {
       const manifest = await client.getManifest(target);

@@ -89,6 +89,14 @@ interface SendOptions {
   what: string;
 }
 
+export function pullScope(repository: string): string {
+  return `repository:${repository}:pull`;
+}
+
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}
+
 export class RegistryClient {
   readonly stats: RegistryStats = {
     requests: 0,
@@ -101,10 +109,22 @@ export class RegistryClient {
   };
   private readonly challenges = new Map<string, Challenge>();
   private readonly tokens = new Map<string, CachedToken[]>();
+  /** Scopes a caller announced it will need on a registry: asked for in every token, so one token serves a whole job. */
+  private readonly planned = new Map<string, Set<string>>();
   private readonly fetchImpl: FetchLike;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /**
+   * Announce the scopes a job will need on a registry (e.g. push to the target and pull from the source of a
+   * promotion), so the first token covers them all instead of one token request per new scope.
+   */
+  planScopes(registry: string, scopes: string[]): void {
+    const set = this.planned.get(registry) ?? new Set<string>();
+    for (const scope of scopes) set.add(scope);
+    this.planned.set(registry, set);
   }
 
   /** HEAD a manifest by tag or digest: its digest, type and size, or undefined when the registry has none. */
@@ -339,7 +359,8 @@ export class RegistryClient {
       (token) => token.expiresAt > now && covers(token.scopes, wanted),
     );
     if (cached && !refresh) return `Bearer ${cached.token}`;
-    return `Bearer ${await this.fetchToken(registry, challenge, scopes, credentials)}`;
+    const asked = [...new Set([...scopes, ...(this.planned.get(registry) ?? [])])];
+    return `Bearer ${await this.fetchToken(registry, challenge, asked, credentials)}`;
   }
 
   private async fetchToken(
@@ -416,14 +437,6 @@ function toReference(image: ImageReference | string): ImageReference {
 
 function manifestPath(ref: ImageReference): string {
   return `${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`;
-}
-
-function pullScope(repository: string): string {
-  return `repository:${repository}:pull`;
-}
-
-function pushScope(repository: string): string {
-  return `repository:${repository}:pull,push`;
 }
 
 function parseScopes(scopes: string[]): Map<string, Set<string>> {

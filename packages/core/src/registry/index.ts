@@ -4,6 +4,8 @@ export {
   type FetchLike,
   type Manifest,
   type ManifestHead,
+  pullScope,
+  pushScope,
   RegistryClient,
   type RegistryClientOptions,
   type RegistryCredentials,

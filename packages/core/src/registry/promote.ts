@@ -11,7 +11,7 @@
  * exact bytes are put under each tag. A tag already at the digest is left.
  */
 import { UserError } from '../errors';
-import type { Manifest, RegistryClient } from './client';
+import { type Manifest, pullScope, pushScope, type RegistryClient } from './client';
 import { blobsOf, childManifests, type Descriptor, isIndex } from './media';
 import { formatReference, type ImageReference, parseImageReference } from './reference';
 
@@ -62,6 +62,8 @@ export async function promoteImage(
     if (ref.tag === undefined || ref.digest !== undefined)
       throw new UserError(`Promote target ${JSON.stringify(targets[index])} needs a tag and no digest`);
   }
+  client.planScopes(sourceRef.registry, [pullScope(sourceRef.repository)]);
+  for (const ref of targetRefs) client.planScopes(ref.registry, [pushScope(ref.repository)]);
   const source = await readSource(client, sourceRef, from);
   const digest = source.top.digest;
 

@@ -31,10 +31,12 @@ const QUICK_ARGS = {
   'canary-analysis': ['--runs', '300'],
   'kube-sim': ['50', '5'],
   'kube-sim-api': ['50', '5'],
+  retag: ['256', '1'],
   rollback: ['1'],
   rolling: ['1'],
   'smoke-load': ['--duration', '2', '--repeat', '1'],
   startup: ['5'],
+  version: ['10000', '500', '3'],
 };
 
 const argv = process.argv.slice(2);

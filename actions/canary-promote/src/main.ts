@@ -114,6 +114,7 @@ export const inputs = defineInputs({
   prune: boolean({ default: 'false' }),
   'environment-url': url({ example: 'https://shop.example.com' }),
   'on-cancel': string({ choices: ['abort', 'leave'], default: 'abort' }),
+  'weight-rounding': string({ choices: ['exact', 'nearest'], default: 'exact' }),
   force: boolean({ default: 'false' }),
   'api-retry-budget': duration({ default: '2m', example: '2m' }),
   ...kubeInputs,
@@ -244,8 +245,6 @@ function parseTraffic(values: Inputs) {
       ? []
       : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
   const { steps, leftOut } = switchedAnalysisOf(values, stepsOf(values, analysis), analysis);
-  return {
-    analysis,
   if (values.action === 'start')
     checkPausesFitTimeout(steps, values.timeout, {
       pauseAt: values['pause-at'],
@@ -253,6 +252,8 @@ function parseTraffic(values: Inputs) {
       stepsGiven: typeof values.steps !== 'string',
       final: values.strategy === 'blue-green' ? 'switches' : 'promotes',
     });
+  return {
+    analysis,
     steps,
     /** Blue-green: the comparisons left out of the analysis after the switch (blue has no traffic then). */
     switchLeftOut: leftOut,
@@ -736,6 +737,7 @@ async function progressiveFor(
         log: rt.log,
       }),
     rolloutTimeoutMs: values.timeout,
+    weightRounding: v['weight-rounding'] as 'exact' | 'nearest',
     holdLease: (ms: number) => held.lease?.hold(ms) ?? Promise.resolve(),
   });
 

@@ -15,6 +15,12 @@ export async function startCluster(seed = 1) {
   const cluster = await startSharedCluster({ namespace: NS, seed, action: canaryPromote });
   return {
     ...cluster,
+    /**
+     * Runs take `weight-rounding: nearest` unless they say otherwise: the tests' 4-pod apps cannot serve the default
+     * steps' 5% exactly (the test of the refusal gives `weight-rounding: exact`).
+     */
+    run: (inputs: Record<string, string>, run?: Parameters<typeof cluster.run>[1]) =>
+      cluster.run({ 'weight-rounding': 'nearest', ...inputs }, run),
     /** The Service the nginx and gateway-api routers send the canary share to: the canary pods only. */
     async canaryService(name: string) {
       await cluster.client.create('Service', {

@@ -66,6 +66,9 @@ import {
   withImages,
 } from './workloads';
 
+/** Percentage points a step's real share may differ from its weight before weight-rounding decides. */
+export const WEIGHT_TOLERANCE = 5;
+
 export type RolloutResult = 'promoted' | 'aborted' | 'paused' | 'rolled-back' | 'planned' | 'finalized';
 
 export interface RolloutSettings {
@@ -89,6 +92,11 @@ export interface RolloutSettings {
   previewCheckNames?: string[] | undefined;
   router: { kind: string; config: unknown };
   makeRouter: (target: TrafficTarget) => TrafficRouter;
+  /**
+   * A step whose weight the router cannot give within WEIGHT_TOLERANCE points (whole pods): `exact` refuses it
+   * before anything changes, `nearest` takes the nearest share and says so. Default exact.
+   */
+  weightRounding?: 'exact' | 'nearest' | undefined;
   /** Limit for each wait on pods. */
   rolloutTimeoutMs: number;
   /** Called before each wait with how long it may take: the caller holds the app's lease that long (plus a margin). */
@@ -263,6 +271,7 @@ export class Rollout {
     }
     // The canary (green) as it is about to be created: checks on its labels come before anything exists.
     for (const unit of this.units) await unit.router.validate({ canary: unit.canary });
+    if (settings.strategy === 'canary') await this.checkAchievableWeights();
     const metrics = this.plannedMetrics();
     const queried = metrics.filter((metric) => metric.kind !== 'kubernetes');
     if (queried.length > 0) {
@@ -295,6 +304,36 @@ export class Rollout {
       startedAt: new Date(this.rt.clock.now()).toISOString(),
       ...(settings.plan ? { plan: settings.plan } : {}),
     };
+  }
+
+  /**
+   * Before anything changes: the share each step's weight really gets (whole pods for the replicas router).
+   * Off by more than WEIGHT_TOLERANCE points, the step is refused, or with weight-rounding: nearest taken and
+   * said; the log lists the weight asked and given for every step either way.
+   */
+  private async checkAchievableWeights(): Promise<void> {
+    const off: string[] = [];
+    for (const step of this.settings.steps) {
+      if (step.weight >= 100) continue;
+      for (const unit of this.units) {
+        const given = (await unit.router.achievableWeight?.(step.weight)) ?? step.weight;
+        if (given === step.weight) continue;
+        const line = `${step.weight}% of ${unit.record.stable} is served as ${given}%`;
+        this.log.info(`Step at ${line} (${unit.router.name} router: whole pods)`);
+        if (Math.abs(given - step.weight) > WEIGHT_TOLERANCE) off.push(line);
+      }
+    }
+    if (off.length === 0) return;
+    if (this.settings.weightRounding === 'nearest') {
+      this.log.warning(`weight-rounding: nearest: ${off.join('; ')}`);
+      return;
+    }
+    throw new InputError(
+      'steps',
+      `the ${this.settings.router.kind} router cannot give these weights within ${WEIGHT_TOLERANCE} points: ${off.join('; ')}. Give weights the replica counts can serve, more replicas, a router that splits by percentage (nginx, gateway-api, istio, smi), or weight-rounding: nearest to take the nearest share`,
+      this.settings.steps.map((step) => step.weight).join(','),
+      '25,50,75,100 (with 4 replicas), or weight-rounding: nearest',
+    );
   }
 
   /**
@@ -772,9 +811,18 @@ export class Rollout {
   }
 
   private verdict(step: number, weight: number, verdict: StepVerdict['verdict'], reason: string): StepVerdict[] {
+    // The share really served at this weight (the last time it was set), recorded beside the one asked.
+    const served = [...this.timeline].reverse().find((point) => point.weight === weight)?.actual;
     return [
       ...this.record.verdicts,
-      { step, weight, verdict, reason, at: new Date(this.rt.clock.now()).toISOString() },
+      {
+        step,
+        weight,
+        ...(served === undefined ? {} : { served }),
+        verdict,
+        reason,
+        at: new Date(this.rt.clock.now()).toISOString(),
+      },
     ];
   }
 

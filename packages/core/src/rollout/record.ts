@@ -39,6 +39,8 @@ export const IN_FLIGHT_PHASES: readonly RolloutPhase[] = ['progressing', 'paused
 export interface StepVerdict {
   step: number;
   weight: number;
+  /** The share the router really served at this step (whole pods for the replicas router), when known. */
+  served?: number;
   verdict: 'pass' | 'fail' | 'inconclusive' | 'skipped';
   reason: string;
   at: string;

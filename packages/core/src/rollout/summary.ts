@@ -37,7 +37,12 @@ export function renderRolloutSummary(outcome: RolloutOutcome): string {
     parts.push(
       table(
         ['step', 'weight', 'verdict', 'reason'],
-        record.verdicts.map((v) => [v.step + 1, `${v.weight}%`, v.verdict, v.reason]),
+        record.verdicts.map((v) => [
+          v.step + 1,
+          v.served === undefined || v.served === v.weight ? `${v.weight}%` : `${v.weight}% (${v.served}% served)`,
+          v.verdict,
+          v.reason,
+        ]),
       ),
     );
   }

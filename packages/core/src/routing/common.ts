@@ -166,3 +166,52 @@ export async function unpinStableService(deps: RouterDeps, target: TrafficTarget
     'merge',
   );
 }
+
+/**
+ * Before anything is created: the canary Service exists and its selector matches the canary's pods (their
+ * labels as the canary Deployment is about to be created), or it would get the canary's share with no pod
+ * behind it.
+ */
+export async function checkCanaryService(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  canary: Deployment | undefined,
+  howToCreate: string,
+): Promise<void> {
+  const service = await getRequired<KubeObject & { spec?: { selector?: Record<string, string> } }>(
+    client,
+    'Service',
+    namespace,
+    name,
+    'Service (the canary Service)',
+    howToCreate,
+  );
+  const labels = canary?.spec?.template?.metadata?.labels;
+  const selector = service.spec?.selector ?? {};
+  if (labels === undefined || Object.keys(selector).length === 0) return;
+  const missing = Object.entries(selector).filter(([key, value]) => labels[key] !== value);
+  if (missing.length > 0)
+    throw new UserError(
+      `Service '${name}' (the canary Service) selects ${missing.map(([key, value]) => `${key}=${value}`).join(', ')}, which the canary's pods (${canary?.metadata?.name}) will not carry: it would be given the canary's share with no pod behind it. Nothing was changed.`,
+      { hint: howToCreate },
+    );
+}
+
+const ENDPOINTS: ResourceType = { group: '', version: 'v1', plural: 'endpoints', namespaced: true };
+
+/** Before weight moves to a Service: at least one Ready address behind it, or its share would fail. */
+export async function requireReadyEndpoints(client: KubeClient, namespace: string, name: string): Promise<void> {
+  const endpoints = await getOptional<KubeObject & { subsets?: Array<{ addresses?: unknown[] }> }>(
+    client,
+    ENDPOINTS,
+    namespace,
+    name,
+  );
+  const ready = (endpoints?.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0);
+  if (ready === 0)
+    throw new UserError(
+      `Service '${name}' (the canary Service) has no ready endpoints: its selector matches no Ready pod of the canary, so no weight was moved to it.`,
+      { hint: `kubectl get endpoints ${name} -n ${namespace}; its selector must match the canary's pod labels` },
+    );
+}

@@ -5,15 +5,17 @@
  * server; deleting it sends all traffic back to stable.
  */
 import { UserError } from '../errors';
-import type { KubeObject } from '../kube/types';
+import type { Deployment, KubeObject } from '../kube/types';
 import {
   canaryServiceOf,
+  checkCanaryService,
   deleteIfPresent,
   getOptional,
   getRequired,
   integerWeight,
   MANAGED_LABELS,
   pinStableService,
+  requireReadyEndpoints,
   stableServiceOf,
   unpinStableService,
 } from './common';
@@ -57,7 +59,7 @@ export class NginxRouter implements TrafficRouter {
     return `${this.config.ingress.slice(0, 246)}-canary`;
   }
 
-  async validate(): Promise<void> {
+  async validate(planned?: { canary?: Deployment | undefined }): Promise<void> {
     const stable = await this.stableIngress();
     if (stable.metadata?.annotations?.[CANARY_ANNOTATION] === 'true')
       throw new UserError(
@@ -75,6 +77,14 @@ export class NginxRouter implements TrafficRouter {
       'Service',
       this.serviceHint(this.stableService),
     );
+    // Every object the router needs, before the canary Deployment is created.
+    await checkCanaryService(
+      this.deps.client,
+      this.target.namespace,
+      this.canaryService,
+      planned?.canary,
+      this.serviceHint(this.canaryService),
+    );
   }
 
   async setWeight(weight: number): Promise<RouterState> {
@@ -88,6 +98,8 @@ export class NginxRouter implements TrafficRouter {
           hint: this.serviceHint(this.canaryService),
         },
       );
+    // The canary's pods are Ready by now: weight goes to the canary Service only with them behind it.
+    if (w > 0) await requireReadyEndpoints(this.deps.client, this.target.namespace, this.canaryService);
     await this.apply(this.canaryIngress(stable, w));
     return {
       weight,

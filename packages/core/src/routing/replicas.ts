@@ -73,6 +73,12 @@ export class ReplicasRouter implements TrafficRouter {
     await this.checkService(stable, canary);
   }
 
+  async achievableWeight(weight: number): Promise<number> {
+    checkWeight(weight);
+    const [stable, hpa] = await Promise.all([this.deployment('stable'), this.hpa()]);
+    return this.state(weight, this.split(stable, hpa, weight)).actualWeight;
+  }
+
   async setWeight(weight: number): Promise<RouterState> {
     checkWeight(weight);
     const [stable, canary, hpa] = await Promise.all([this.deployment('stable'), this.deployment('canary'), this.hpa()]);

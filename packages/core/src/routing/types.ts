@@ -64,6 +64,11 @@ export interface TrafficRouter {
    */
   plan(weight: number, planned?: { canary?: Deployment | undefined }): Promise<string[]>;
   /**
+   * The share `weight` would really get, changing nothing (the replicas router: pods are whole, 5% of 3 pods
+   * is 1 of 3 = 33.3%). Routers that split by percentage give exactly the weight and leave it out.
+   */
+  achievableWeight?(weight: number): Promise<number>;
+  /**
    * Routers that split traffic between two Services: keep the stable Service off the canary's pods
    * (which share its labels). Called before canary pods start; idempotent.
    */

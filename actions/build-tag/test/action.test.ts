@@ -117,6 +117,31 @@ describe('metadata-action outputs', () => {
     expect(rt.flushedSummary).toContain('| ghcr.io/acme/web | `1.2.3` `1.2` `sha-860c190` `latest` |');
   });
 
+  it('context: git takes the ref, commit and commit date from the checkout (a detached tag, then a branch)', async () => {
+    const r = new TestRepo('build-tag-context-git-');
+    try {
+      r.commit('feat: a');
+      r.tag('v2.3.4');
+      r.git('checkout', '--quiet', '--detach', 'v2.3.4');
+      const tags = "type=semver,pattern={{version}}\ntype=sha\ntype=raw,value={{commit_date 'YYYYMMDD'}}";
+      const detached = await run('push_master', { context: 'git', images: 'acme/web', tags }, { workspace: r.dir });
+      expect(detached.rt.lines('error')).toEqual([]);
+      // TestRepo's first commit is dated 1700000060 (2023-11-14).
+      expect(detached.rt.outputs['tag-names']).toBe(`2.3.4\n20231114\nsha-${r.head().slice(0, 7)}\nlatest`);
+      r.switch('main');
+      r.commit('fix: b');
+      const branch = await run(
+        'push_master',
+        { context: 'git', images: 'acme/web', tags: 'type=ref,event=branch\ntype=sha' },
+        { workspace: r.dir },
+      );
+      expect(branch.rt.outputs.tags).toBe(`acme/web:main\nacme/web:sha-${r.head().slice(0, 7)}`);
+      expect(branch.rt.outputs.labels).toContain(`org.opencontainers.image.revision=${r.head()}`);
+    } finally {
+      r.remove();
+    }
+  });
+
   it('DOCKER_METADATA_SET_OUTPUT_ENV=false writes no variables', async () => {
     const { code, envFile } = await run(
       'push_master',

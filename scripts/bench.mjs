@@ -31,6 +31,7 @@ const QUICK_ARGS = {
   'canary-analysis': ['--runs', '300'],
   'kube-sim': ['50', '5'],
   'kube-sim-api': ['50', '5'],
+  preflight: ['1'],
   retag: ['256', '1'],
   rollback: ['1'],
   rolling: ['1'],

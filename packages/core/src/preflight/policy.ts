@@ -1,14 +1,15 @@
 /**
  * The policy file (`.github/deploy-policy.yml`): parsed with line and column in errors, checked against the
- * published JSON Schema (ajv, loaded only when a policy file is used), and the environment's gates picked.
+ * published JSON Schema (the validator ajv compiled from it, generated ahead of time), and the environment's
+ * gates picked.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
-import { holdVirtualTime } from '../clock/quiescence';
 import { UserError } from '../errors';
 import { resolveInWorkspace } from '../inputs/files';
-import { GATE_NAMES, POLICY_SCHEMA } from './schema';
+import { validate } from './policy-validate.generated.js';
+import { GATE_NAMES } from './schema';
 
 export const DEFAULT_POLICY = '.github/deploy-policy.yml';
 
@@ -111,8 +112,6 @@ export async function loadPolicy(
     }
   }
 
-  const { Ajv } = await holdVirtualTime(import('ajv'));
-  const validate = new Ajv({ allErrors: false, strict: true }).compile(POLICY_SCHEMA);
   if (!validate(data)) {
     const problem = validate.errors![0]!;
     let keyPath = dotted(problem.instancePath);

@@ -3,17 +3,9 @@
  * (a test keeps the two equal) so editors complete and check the file.
  */
 
-const duration = { type: 'string', pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h|d))+$', description: 'e.g. 30s, 5m, 24h' };
-const percentage = {
-  oneOf: [
-    { type: 'number', minimum: 0, maximum: 100 },
-    { type: 'string', pattern: '^\\d+(\\.\\d+)?%?$' },
-  ],
-  description: 'e.g. 80%',
-};
-const names = {
-  oneOf: [{ type: 'array', items: { type: 'string', minLength: 1 } }, { type: 'string' }],
-};
+const duration = { $ref: '#/definitions/duration' };
+const percentage = { $ref: '#/definitions/percentage' };
+const names = { $ref: '#/definitions/names' };
 const common = {
   required: {
     type: 'boolean',
@@ -172,11 +164,25 @@ const GATES = {
 
 export const GATE_NAMES = Object.keys(GATES) as Array<keyof typeof GATES>;
 
-const gates = {
-  type: 'object',
-  description: 'Gates by name.',
-  additionalProperties: false,
-  properties: GATES,
+const definitions = {
+  duration: { type: 'string', pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h|d))+$', description: 'e.g. 30s, 5m, 24h' },
+  percentage: {
+    oneOf: [
+      { type: 'number', minimum: 0, maximum: 100 },
+      { type: 'string', pattern: '^\\d+(\\.\\d+)?%?$' },
+    ],
+    description: 'e.g. 80%',
+  },
+  names: {
+    oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
+    description: 'A list, or comma-separated text.',
+  },
+  gates: { type: 'object', description: 'Gates by name.', additionalProperties: false, properties: GATES },
+  section: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { timeout: duration, gates: { $ref: '#/definitions/gates' } },
+  },
 };
 
 export const POLICY_SCHEMA = {
@@ -188,19 +194,14 @@ export const POLICY_SCHEMA = {
   properties: {
     $schema: { type: 'string' },
     defaults: {
-      type: 'object',
-      additionalProperties: false,
+      $ref: '#/definitions/section',
       description: 'Gates for every environment; an environment section overrides them key by key.',
-      properties: { timeout: duration, gates },
     },
     environments: {
       type: 'object',
       description: 'A section per GitHub environment (the environment input picks one).',
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { timeout: duration, gates },
-      },
+      additionalProperties: { $ref: '#/definitions/section' },
     },
   },
+  definitions,
 } as const;

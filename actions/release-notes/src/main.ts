@@ -107,7 +107,13 @@ const releaseNotes: ActionDefinition<Inputs> = {
     rt.summary.append(renderReleaseNotesSummary(result, values['dry-run']));
     const { notes } = result;
     return {
-      result: { notes, changelog: result.changelog, release: result.release, requests: result.requests },
+      result: {
+        notes,
+        // Where the section went, not the whole file.
+        changelog: result.changelog && { ...result.changelog, text: undefined },
+        release: result.release,
+        requests: result.requests,
+      },
       outputs: {
         notes: result.markdown,
         'notes-file': result.notesFile ?? '',

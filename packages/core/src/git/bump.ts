@@ -4,19 +4,13 @@ import type { Change } from './changes';
 
 export type Bump = 'major' | 'minor' | 'patch' | undefined;
 
-/** breaking → major (minor before 1.0.0), feat → minor (patch before 1.0.0), anything else → patch, none → undefined. */
-export function bumpOf(changes: readonly Change[], previous: SemVer | undefined): Bump {
-  if (changes.length === 0) return undefined;
-  const initial = previous !== undefined && previous.major === 0;
-  if (changes.some((c) => c.parsed.breaking)) return initial ? 'minor' : 'major';
-  if (changes.some((c) => c.parsed.type === 'feat')) return initial ? 'patch' : 'minor';
-  return 'patch';
-}
-
-/** The next version after `previous` (`0.1.0` for a first release), or undefined when nothing changed. */
+/**
+ * The next version after `previous` (`0.1.0` for a first release), or undefined when nothing changed; the same
+ * rule as build-tag's (releaseBump), so both actions name a release alike.
+ */
 export function nextVersion(changes: readonly Change[], previous: SemVer | undefined): string | undefined {
   if (previous === undefined) return changes.length === 0 ? undefined : '0.1.0';
-  const bump = bumpOf(changes, previous);
+  const bump = releaseBump(changes, previous);
   if (bump === undefined) return undefined;
   // From a prerelease, the release of that same version comes next (1.0.0-rc.2 + fix → 1.0.0).
   if (previous.prerelease.length > 0) return `${previous.major}.${previous.minor}.${previous.patch}`;
@@ -25,7 +19,7 @@ export function nextVersion(changes: readonly Change[], previous: SemVer | undef
 
 /**
  * The bump build-tag releases with: breaking → major, feat → minor, anything else → patch; before 1.0.0 a
- * breaking change bumps minor (a feat still bumps minor, unlike `bumpOf`, which keeps 0.x features to patches).
+ * breaking change bumps minor (a feat still bumps minor).
  */
 export function releaseBump(changes: readonly Pick<Change, 'parsed'>[], previous: SemVer | undefined): Bump {
   if (changes.length === 0) return undefined;

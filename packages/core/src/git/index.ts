@@ -4,7 +4,7 @@
  * request in squash-merge and merge-commit histories) and conventional-commit parsing.
  */
 
-export { type Bump, bumpOf, nextVersion, releaseBump } from './bump';
+export { type Bump, nextVersion, releaseBump } from './bump';
 export { type Change, dropReverted, type GroupOptions, groupChanges } from './changes';
 export { type ConventionalCommit, type Person, parseConventionalCommit } from './conventional';
 export { type GitCommit, type LogOptions, listCommits, listHashes, rangeSpec, streamCommits } from './log';

@@ -2,8 +2,35 @@
  * The defaulting the real API server itself does on create (not the controllers): Job selectors and
  * template labels, Service cluster IPs and port defaults, the Pending phase of new Pods, namespace labels.
  */
+import { forbidden } from './errors';
 import type { ResourceType } from './resources';
 import type { Admission, KubeObject } from './store';
+
+/**
+ * The ServiceAccount admission plugin on a new Pod: `serviceAccountName` defaults to `default`, and a pod
+ * whose service account does not exist is refused (403), named as admission.NewForbidden names it.
+ */
+export function admitServiceAccount(
+  pod: KubeObject,
+  shownName: string,
+  exists: (namespace: string, name: string) => boolean,
+): void {
+  const spec = pod.spec;
+  if (!spec || typeof spec !== 'object') return;
+  spec.serviceAccountName ||= spec.serviceAccount || 'default';
+  spec.serviceAccount = spec.serviceAccountName;
+  const ns = pod.metadata.namespace as string;
+  const sa = spec.serviceAccountName as string;
+  if (pod.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
+  if (!exists(ns, sa)) {
+    throw forbidden(
+      'pods',
+      '',
+      shownName,
+      `error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`,
+    );
+  }
+}
 
 export function apiServerDefaults(): Admission {
   let nextIp = 1;

@@ -38,6 +38,8 @@ export interface ImageBehaviour {
   /** The container exits by itself this long after it starts, with `exitCode` (default 0): Job pods. */
   exitAfter?: DurationSpec;
   exitCode?: number;
+  /** The terminated state's reason instead of Completed/Error, e.g. `OOMKilled` (with exitCode 137) for a container over its memory limit. */
+  exitReason?: string;
   /** The image cannot be pulled: ErrImagePull, then ImagePullBackOff. `true` or the error message. */
   pullError?: boolean | string;
   /** Text served by `/log` for the container. */
@@ -68,6 +70,7 @@ export interface ResolvedBehaviour {
   /** Run time before the container exits by itself, or undefined when it runs forever. */
   exitAfterMs: number | undefined;
   exitCode: number;
+  exitReason: string | undefined;
   exitMessage: string | undefined;
   pullError: string | undefined;
   logs: string;
@@ -193,6 +196,7 @@ export function resolveBehaviour(b: ImageBehaviour, runToCompletion: boolean): R
     notReadyAfterMs: b.notReadyAfter === undefined ? undefined : durationMs(b.notReadyAfter, 'notReadyAfter'),
     exitAfterMs,
     exitCode,
+    exitReason: b.exitReason,
     exitMessage,
     pullError: b.pullError ? (typeof b.pullError === 'string' ? b.pullError : 'manifest unknown') : undefined,
     logs,

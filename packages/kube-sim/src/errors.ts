@@ -80,6 +80,15 @@ export function alreadyExists(resource: string, group: string, name: string): Ap
   });
 }
 
+/** Admission's refusal (admission.NewForbidden): the object is named by its name, or its generateName before one is made. */
+export function forbidden(resource: string, group: string, name: string, why: string): ApiError {
+  return new ApiError(403, 'Forbidden', `${qualified(resource, group)} "${name}" is forbidden: ${why}`, {
+    name,
+    group,
+    kind: resource,
+  });
+}
+
 export function conflict(resource: string, group: string, name: string, why: string): ApiError {
   return new ApiError(
     409,

@@ -8,7 +8,7 @@
  * clone and pass it to `update` (or use `patch` / `apply`, or `modify`, which retries on conflicts).
  */
 import type { Clock } from '@deploy-actions/core/clock';
-import { apiServerDefaults } from './admission';
+import { admitServiceAccount, apiServerDefaults } from './admission';
 import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound } from './errors';
 import { copyJson, copySharingFrozen, deepFreeze } from './frozen';
 import { recordUpdate, serverSideApply } from './managed-fields';
@@ -34,6 +34,8 @@ export interface WriteOptions {
   fieldManager?: string;
   dryRun?: boolean;
   subresource?: 'status' | 'scale';
+  /** On create with `generateName`: the suffix to use instead of a random one (seeded controllers). */
+  nameSuffix?: string;
 }
 
 export interface ListOptions {
@@ -293,9 +295,10 @@ export class ObjectStore {
       meta.namespace = ns;
       this.requireNamespace(ns);
     } else delete meta.namespace;
+    const shownName = (meta.name || meta.generateName || '') as string;
     if (!meta.name && typeof meta.generateName === 'string') {
-      let suffix = '';
-      for (let i = 0; i < 5; i++) suffix += NAME_SUFFIX[Math.floor(Math.random() * NAME_SUFFIX.length)];
+      let suffix = options.nameSuffix ?? '';
+      if (!suffix) for (let i = 0; i < 5; i++) suffix += NAME_SUFFIX[Math.floor(Math.random() * NAME_SUFFIX.length)];
       meta.name = meta.generateName + suffix;
     }
     const table = this.table(type);
@@ -305,6 +308,9 @@ export class ObjectStore {
     if (type.subresources.includes('status')) delete obj.status;
     meta.uid = newUid();
     for (const admit of this.admissions) admit(type, obj, undefined);
+    if (type.kind === 'Pod' && type.group === '') {
+      admitServiceAccount(obj, shownName, (ns, sa) => this.find('v1/serviceaccounts', ns, sa) !== undefined);
+    }
     validate(type, obj);
     meta.creationTimestamp = formatTime(this.clock.now());
     delete meta.deletionTimestamp;
@@ -315,7 +321,15 @@ export class ObjectStore {
     if (appliedFields) meta.managedFields = appliedFields;
     else recordUpdate(undefined, obj as JsonObject, this.identity(type, options), this.hasStatus(type));
     if (options.dryRun) return deepFreeze(obj);
-    return this.commit(table, 'ADDED', obj, undefined, 'create');
+    const created = this.commit(table, 'ADDED', obj, undefined, 'create');
+    if (type.kind === 'Namespace' && type.group === '') {
+      // The service account controller gives every namespace its `default` ServiceAccount (here at once).
+      this.create(
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: meta.name } },
+        { fieldManager: 'kube-controller-manager' },
+      );
+    }
+    return created;
   }
 
   /**

@@ -347,6 +347,18 @@ export class DeploymentController {
         set('False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`);
       }
     }
+    // A ReplicaSet's pods refused (FailedCreate) show on the Deployment as ReplicaFailure, until they are not.
+    const failure = all.map((rs) => condition(rs, 'ReplicaFailure')).find((c) => c?.status === 'True');
+    conditions = failure
+      ? setCondition(
+          conditions,
+          { type: 'ReplicaFailure', status: 'True', reason: failure.reason, message: failure.message },
+          now,
+          {
+            withUpdateTime: true,
+          },
+        )
+      : conditions.filter((c) => c.type !== 'ReplicaFailure');
     status.conditions = conditions;
 
     const written =

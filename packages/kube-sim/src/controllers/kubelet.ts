@@ -8,6 +8,7 @@
  */
 import type { KubeObject, WatchEvent } from '../store';
 import { type ControllerContext, key, NODES, PODS, setCondition, timestamp, writeStatus } from './common';
+import { missingPullSecrets, type ReferenceProblem, referenceProblem } from './pod-references';
 import { filterNode, fitErrorMessage, type NodeFailure, podRequests, qosClass, type Requests } from './scheduler';
 import { type ContainerSnapshot, containerTimeline, type RestartPolicy, type Step } from './timeline';
 
@@ -89,6 +90,11 @@ interface Parked {
 
 /** podMaxInUnschedulablePodsDuration: an unschedulable pod is tried again after this long at the latest. */
 const UNSCHEDULABLE_RETRY_MS = 300_000;
+/** The volume manager's exponential back-off for a failed mount: 500 ms doubling up to 2m2s. */
+const MOUNT_RETRY_FIRST_MS = 500;
+const MOUNT_RETRY_MAX_MS = 122_000;
+/** The pod worker's back-off after a failed sync (CreateContainerConfigError). */
+const CONFIG_RETRY_MS = 10_000;
 const NOTHING: Requests = { cpu: 0, memory: 0 };
 /**
  * The reason a pod's run or parked retry is aborted with: `abort()` without one builds a DOMException (and
@@ -273,7 +279,7 @@ export class Kubelet {
   }
 
   private launch(created: KubeObject, run: Running): void {
-    const { store, clock, events } = this.ctx;
+    const { store, events } = this.ctx;
     const ns = created.metadata.namespace;
     const name = created.metadata.name;
     if (run.abort.signal.aborted) return;
@@ -300,6 +306,115 @@ export class Kubelet {
         component: 'default-scheduler',
       });
     }
+    const pullWarning = missingPullSecrets(store, pod);
+    if (pullWarning) {
+      events.record(pod, 'Warning', 'FailedToRetrieveImagePullSecret', pullWarning, {
+        component: 'kubelet',
+        host: nodeName,
+      });
+    }
+    if (referenceProblem(store, pod)) {
+      const node_ = nodeName;
+      void this.awaitReferences(pod, run, node_).then((ready) => {
+        if (ready) this.runContainers(ready, run, node_);
+      });
+      return;
+    }
+    this.runContainers(pod, run, nodeName);
+  }
+
+  /**
+   * A pod whose ConfigMaps or Secrets are missing waits as the kubelet makes it wait: a volume that cannot be
+   * mounted keeps it ContainerCreating (FailedMount, retried with the volume manager's back-off up to 2m2s);
+   * an env reference keeps its containers in CreateContainerConfigError (retried every 10 s, the pod worker's
+   * back-off). Resolves with the pod once everything is there, or undefined when it went away.
+   */
+  private async awaitReferences(pod: KubeObject, run: Running, nodeName: string): Promise<KubeObject | undefined> {
+    const { store, clock, events } = this.ctx;
+    const { namespace: ns, name, uid } = pod.metadata;
+    const host = { component: 'kubelet', host: nodeName };
+    let mountDelay = MOUNT_RETRY_FIRST_MS;
+    for (;;) {
+      const live = store.find(PODS, ns, name);
+      if (run.abort.signal.aborted || !live || live.metadata.uid !== uid || live.metadata.deletionTimestamp) return;
+      const problem = referenceProblem(store, live);
+      if (!problem) return live;
+      this.reportBlocked(live, problem, nodeName);
+      let wait: number;
+      if (problem.stage === 'mount') {
+        const message = `MountVolume.SetUp failed for volume "${problem.volume}" : ${problem.message}`;
+        events.record(live, 'Warning', 'FailedMount', message, host);
+        wait = mountDelay;
+        mountDelay = Math.min(mountDelay * 2, MOUNT_RETRY_MAX_MS);
+      } else {
+        const inits = new Set((live.spec?.initContainers ?? []).map((c: KubeObject) => c.name));
+        for (const [container, message] of problem.containers) {
+          const path = `spec.${inits.has(container) ? 'initContainers' : 'containers'}{${container}}`;
+          events.record(live, 'Warning', 'Failed', `Error: ${message}`, host, path);
+        }
+        wait = CONFIG_RETRY_MS;
+      }
+      try {
+        await clock.sleep(wait, run.abort.signal);
+      } catch {
+        return;
+      }
+      const turn = this.ctx.budget.turn();
+      if (turn) await turn;
+    }
+  }
+
+  /** Pending, containers waiting: ContainerCreating before the mount, CreateContainerConfigError after it. */
+  private reportBlocked(pod: KubeObject, problem: ReferenceProblem, nodeName: string): void {
+    const { store, clock } = this.ctx;
+    const now = clock.now();
+    const node = store.find(NODES, undefined, nodeName);
+    const hostIP = node?.status?.addresses?.find((a: KubeObject) => a.type === 'InternalIP')?.address ?? '172.18.0.2';
+    const containers: KubeObject[] = pod.spec?.containers ?? [];
+    let conditions: KubeObject[] = pod.status?.conditions ?? [];
+    const put = (type: string, ok: boolean, reason?: string, message?: string) => {
+      conditions = setCondition(
+        conditions,
+        { type, status: ok ? 'True' : 'False', ...(reason ? { reason } : {}), ...(message ? { message } : {}) },
+        now,
+      );
+    };
+    const unready = `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`;
+    put('PodReadyToStartContainers', problem.stage === 'config');
+    put('Initialized', true);
+    put('Ready', false, 'ContainersNotReady', unready);
+    put('ContainersReady', false, 'ContainersNotReady', unready);
+    put('PodScheduled', true);
+    const waiting = (c: KubeObject) => {
+      const message = problem.stage === 'config' ? problem.containers.get(c.name) : undefined;
+      return message ? { reason: 'CreateContainerConfigError', message } : { reason: 'ContainerCreating' };
+    };
+    const status: KubeObject = {
+      phase: 'Pending',
+      conditions,
+      hostIP,
+      hostIPs: [{ ip: hostIP }],
+      startTime: pod.status?.startTime ?? timestamp(now),
+      containerStatuses: containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { waiting: waiting(c) },
+        lastState: {},
+      })),
+      qosClass: qosClass(pod),
+    };
+    if (JSON.stringify(pod.status) !== JSON.stringify(status)) writeStatus(store, PODS, pod, status, 'kubelet');
+  }
+
+  private runContainers(pod: KubeObject, run: Running, nodeName: string): void {
+    const { store, clock, events } = this.ctx;
+    const ns = pod.metadata.namespace;
+    const name = pod.metadata.name;
+    const created = pod;
     const node = store.find(NODES, undefined, nodeName);
     const hostIP = node?.status?.addresses?.find((a: KubeObject) => a.type === 'InternalIP')?.address ?? '172.18.0.2';
     const podIP = this.allocateIp(node);
@@ -326,7 +441,12 @@ export class Kubelet {
       started: false,
       restartCount: 0,
     }));
-    const base: Record<string, string> = { podIP, hostIP, nodeName: nodeName ?? '', startTime: timestamp(start) };
+    const base: Record<string, string> = {
+      podIP,
+      hostIP,
+      nodeName: nodeName ?? '',
+      startTime: pod.status?.startTime ?? timestamp(start),
+    };
 
     const loop = async () => {
       for (;;) {

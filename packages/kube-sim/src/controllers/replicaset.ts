@@ -4,6 +4,7 @@
  * recently ready, most restarts, newest, as controller.ActivePods ranks them), and reports replicas,
  * readyReplicas and availableReplicas (Ready for minReadySeconds).
  */
+import { ApiError } from '../errors';
 import { copyJson } from '../frozen';
 import type { KubeObject } from '../store';
 import {
@@ -20,6 +21,7 @@ import {
   PODS,
   parseTime,
   REPLICASETS,
+  setCondition,
   splitKey,
   writeStatus,
 } from './common';
@@ -60,11 +62,18 @@ export function createPodWithGeneratedName(
   build: (name: string) => KubeObject,
 ): KubeObject {
   for (let attempt = 0; ; attempt++) {
-    const name = `${prefix}${randomSuffix(ctx.random)}`;
-    if (ctx.store.find(PODS, owner.metadata.namespace, name) && attempt < 10) continue;
-    return ctx.store.create(build(name), { fieldManager: MANAGER });
+    const suffix = randomSuffix(ctx.random);
+    if (ctx.store.find(PODS, owner.metadata.namespace, `${prefix}${suffix}`) && attempt < 10) continue;
+    // Named by the API server from generateName (as controllers do), so a refusal names the prefix.
+    const pod = build(`${prefix}${suffix}`);
+    pod.metadata = { ...pod.metadata, generateName: prefix };
+    delete pod.metadata.name;
+    return ctx.store.create(pod, { fieldManager: MANAGER, nameSuffix: suffix });
   }
 }
+
+/** How soon a ReplicaSet whose pod was refused tries again. */
+const FAILED_CREATE_RETRY_MS = 10_000;
 
 /** Lower ranks are deleted first (controller.ActivePods ordering). */
 const PHASE_RANK: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
@@ -127,15 +136,24 @@ export class ReplicaSetController {
     const now = clock.now();
     let active = ReplicaSetController.ownedPods(this.ctx, rs).filter(isPodActive);
     const want = rs.spec?.replicas ?? 1;
+    let failure: ApiError | undefined;
     if (!rs.metadata.deletionTimestamp) {
       if (active.length < want) {
         const created: KubeObject[] = [];
         for (let i = active.length; i < want; i++) {
-          created.push(
-            createPodWithGeneratedName(this.ctx, rs, `${name}-`, (podName) =>
-              podFromTemplate(rs, rs.spec.template, podName),
-            ),
-          );
+          try {
+            created.push(
+              createPodWithGeneratedName(this.ctx, rs, `${name}-`, (podName) =>
+                podFromTemplate(rs, rs.spec.template, podName),
+              ),
+            );
+          } catch (error) {
+            // Refused by admission or validation (a missing ServiceAccount, say): stop this pass, as the
+            // controller's slow-start batches do, and tell the owner.
+            if (!(error instanceof ApiError)) throw error;
+            failure = error;
+            break;
+          }
         }
         active = [...active, ...created];
       } else if (active.length > want) {
@@ -166,6 +184,20 @@ export class ReplicaSetController {
       availableReplicas: available,
       observedGeneration: rs.metadata.generation,
     };
+    let conditions: KubeObject[] = (rs.status?.conditions ?? []).filter((c: KubeObject) => c.type !== 'ReplicaFailure');
+    if (failure) {
+      this.ctx.events.record(rs, 'Warning', 'FailedCreate', `Error creating: ${failure.message}`, {
+        component: 'replicaset-controller',
+      });
+      conditions = setCondition(
+        rs.status?.conditions ?? [],
+        { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure.message },
+        now,
+      );
+      // The work queue's rate limit, simplified: try again in 10 s.
+      this.queue.addAfter(k, FAILED_CREATE_RETRY_MS);
+    }
+    if (conditions.length > 0) status.conditions = conditions;
     if (JSON.stringify(rs.status ?? {}) !== JSON.stringify(status)) {
       writeStatus(store, REPLICASETS, rs, status, MANAGER);
     }

@@ -192,7 +192,7 @@ export function* containerTimeline(input: TimelineInput): Generator<Step, void, 
     const terminated: ContainerState = {
       terminated: {
         exitCode: code,
-        reason: code === 0 ? 'Completed' : 'Error',
+        reason: b.exitReason ?? (code === 0 ? 'Completed' : 'Error'),
         ...(b.exitMessage ? { message: b.exitMessage } : {}),
         startedAt: iso(runStart),
         finishedAt: iso(finishedAt),

@@ -38,7 +38,10 @@ function stepsIn(node: unknown, file: string, out: Step[]): Step[] {
   else if (node && typeof node === 'object') {
     const record = node as Record<string, unknown>;
     const uses = typeof record['uses'] === 'string' ? record['uses'] : '';
-    const own = /deploy-actions\/actions\/([a-z-]+)@/.exec(uses)?.[1];
+    // `org/deploy-actions/canary@v1` is canary-promote under its short path (canary/action.yml).
+    const own = /deploy-actions\/canary@/.test(uses)
+      ? 'canary-promote'
+      : /deploy-actions\/actions\/([a-z-]+)@/.exec(uses)?.[1];
     const umbrella = /deploy-actions@/.test(uses)
       ? (record['with'] as Record<string, unknown>)?.['command']
       : undefined;

@@ -91,10 +91,23 @@ function condition(job: Job, type: string) {
   return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 }
 
+/** Creates the Job; a name taken already (two runs in one second) gets `-2`, `-3`, ... */
+async function createUnique(client: KubeClient, job: Job): Promise<Job> {
+  const base = job.metadata!.name!;
+  for (let attempt = 1; ; attempt++) {
+    const name = attempt === 1 ? base : `${base.slice(0, 60)}-${attempt}`;
+    try {
+      return await client.create<Job>('Job', { ...job, metadata: { ...job.metadata, name } });
+    } catch (error) {
+      if ((error as { code?: number }).code !== 409 || attempt >= 20) throw error;
+    }
+  }
+}
+
 /** Creates `job`, waits for it to complete, and returns its name; throws a UserError saying why it failed. */
 export async function runJob(job: Job, context: JobContext): Promise<string> {
   const { client, namespace } = context;
-  const created = await client.create<Job>('Job', { ...job, metadata: { ...job.metadata, namespace } });
+  const created = await createUnique(client, { ...job, metadata: { ...job.metadata, namespace } });
   const name = created.metadata!.name!;
   context.log(`Created job/${name}`);
   const logged = new Set<string>();

@@ -98,13 +98,30 @@ export function secretsOf(metrics: readonly MetricSpec[]): string[] {
   const secrets: string[] = [];
   for (const metric of metrics) {
     if (metric.kind === 'kubernetes') continue;
-    const { apiKey, applicationKey, headers } = metric.provider;
+    const { apiKey, applicationKey, headers, address } = metric.provider;
+    // Credentials in a URL (http://user:pass@prometheus): the password, and the whole URL (the record keeps
+    // strings equal to a secret as REDACTED).
+    for (const text of [address, 'query' in metric && metric.provider.kind === 'web' ? metric.query : undefined])
+      secrets.push(...urlCredentials(text));
     if (apiKey) secrets.push(apiKey);
     if (applicationKey) secrets.push(applicationKey);
     for (const [name, value] of Object.entries(headers))
       if (/auth|key|token|secret|cookie/i.test(name)) secrets.push(value);
   }
   return secrets;
+}
+
+/** The password of a URL with credentials, raw and decoded, and the URL itself; nothing for any other text. */
+function urlCredentials(text: string | undefined): string[] {
+  if (text === undefined || !text.includes('@')) return [];
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return [];
+  }
+  if (url.password === '' && url.username === '') return [];
+  return [text, ...new Set([url.password, decodeURIComponent(url.password)].filter((secret) => secret !== ''))];
 }
 
 type Side = 'canary' | 'control';

@@ -45,11 +45,14 @@ export async function requestJson(
 ): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(PROVIDER_TIMEOUT_MS);
   const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+  const { url: target, authorization: fromUrl } = withoutCredentials(url);
+  const own = Object.keys(init.headers ?? {}).some((name) => name.toLowerCase() === 'authorization');
+  const authorization = own ? {} : fromUrl;
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await fetch(target, {
       method: init.method ?? 'GET',
-      headers: { accept: 'application/json', ...init.headers },
+      headers: { accept: 'application/json', ...authorization, ...init.headers },
       body: init.body,
       signal,
     });
@@ -69,6 +72,19 @@ export async function requestJson(
     body = undefined;
   }
   return { status: response.status, body, text };
+}
+
+/**
+ * `http://user:pass@host/...` → the URL without them and a Basic Authorization header (fetch refuses URLs with
+ * credentials); headers given on the metric win.
+ */
+function withoutCredentials(url: string): { url: string; authorization: Record<string, string> } {
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return { url, authorization: {} };
+  const pair = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), authorization: { authorization: `Basic ${Buffer.from(pair).toString('base64')}` } };
 }
 
 /** A numeric answer: numbers or numeric strings; NaN (0/0 with no traffic) counts as no data. */

@@ -66,6 +66,9 @@ import {
   withImages,
 } from './workloads';
 
+/** How often a pause without analysis says how long is left. */
+const PROGRESS_EVERY_MS = 60_000;
+
 /** Percentage points a step's real share may differ from its weight before weight-rounding decides. */
 export const WEIGHT_TOLERANCE = 5;
 
@@ -789,10 +792,16 @@ export class Rollout {
 
   private async analyse(stepIndex: number, weight: number, metrics: MetricSpec[], duration: number) {
     if (metrics.length === 0) {
-      if (duration > 0) await this.rt.clock.sleep(duration, this.rt.signal);
+      if (duration > 0) {
+        this.log.info(`Holding ${weight}% for ${formatDuration(duration)} (until ${until} UTC), no analysis`);
+        await this.pauseWithProgress(weight, duration);
+      }
       return undefined;
     }
     // One list + watch per selector for the whole analysis, not a list per check.
+    this.log.info(
+      `Holding ${weight}% for ${formatDuration(duration)} (until ${until} UTC), checking ${metrics.map((metric) => `${metric.name} every ${formatDuration(metric.interval)}`).join(', ')}`,
+    );
     const pods = new PodCache(this.client, { namespace: this.settings.namespace, clock: this.rt.clock });
     const result = await runAnalysis({
       metrics,
@@ -811,6 +820,16 @@ export class Rollout {
   }
 
   private verdict(step: number, weight: number, verdict: StepVerdict['verdict'], reason: string): StepVerdict[] {
+  /** A pause without checks: a line with the time left every PROGRESS_EVERY_MS, so a long wait is never silent. */
+  private async pauseWithProgress(weight: number, duration: number): Promise<void> {
+    const end = this.rt.clock.now() + duration;
+    for (let left = duration; left > 0; left = end - this.rt.clock.now()) {
+      await this.rt.clock.sleep(Math.min(left, PROGRESS_EVERY_MS), this.rt.signal);
+      const now = end - this.rt.clock.now();
+      if (now > 0) this.log.info(`  ${weight}%: ${formatDuration(now)} of the pause left`);
+    }
+  }
+
     // The share really served at this weight (the last time it was set), recorded beside the one asked.
     const served = [...this.timeline].reverse().find((point) => point.weight === weight)?.actual;
     return [

@@ -791,6 +791,7 @@ export class Rollout {
   }
 
   private async analyse(stepIndex: number, weight: number, metrics: MetricSpec[], duration: number) {
+    const until = new Date(this.rt.clock.now() + duration).toISOString().slice(11, 19);
     if (metrics.length === 0) {
       if (duration > 0) {
         this.log.info(`Holding ${weight}% for ${formatDuration(duration)} (until ${until} UTC), no analysis`);
@@ -798,10 +799,10 @@ export class Rollout {
       }
       return undefined;
     }
-    // One list + watch per selector for the whole analysis, not a list per check.
     this.log.info(
       `Holding ${weight}% for ${formatDuration(duration)} (until ${until} UTC), checking ${metrics.map((metric) => `${metric.name} every ${formatDuration(metric.interval)}`).join(', ')}`,
     );
+    // One list + watch per selector for the whole analysis, not a list per check.
     const pods = new PodCache(this.client, { namespace: this.settings.namespace, clock: this.rt.clock });
     const result = await runAnalysis({
       metrics,
@@ -819,7 +820,6 @@ export class Rollout {
     return result;
   }
 
-  private verdict(step: number, weight: number, verdict: StepVerdict['verdict'], reason: string): StepVerdict[] {
   /** A pause without checks: a line with the time left every PROGRESS_EVERY_MS, so a long wait is never silent. */
   private async pauseWithProgress(weight: number, duration: number): Promise<void> {
     const end = this.rt.clock.now() + duration;
@@ -830,6 +830,7 @@ export class Rollout {
     }
   }
 
+  private verdict(step: number, weight: number, verdict: StepVerdict['verdict'], reason: string): StepVerdict[] {
     // The share really served at this weight (the last time it was set), recorded beside the one asked.
     const served = [...this.timeline].reverse().find((point) => point.weight === weight)?.actual;
     return [

@@ -53,7 +53,7 @@ type Inputs = ReturnType<typeof inputs.parse>;
 
 async function githubAccess(rt: Runtime, token: string | undefined) {
   if (token === undefined || token.trim() === '') return undefined;
-  const { GitHubApi, githubContext } = await import('@deploy-actions/core/github');
+  const { createDeploymentRecorder, GitHubApi, githubContext } = await import('@deploy-actions/core/github');
   const context = githubContext(rt.env);
   const api = new GitHubApi(rt, {
     token,
@@ -61,7 +61,9 @@ async function githubAccess(rt: Runtime, token: string | undefined) {
     graphqlUrl: context.graphqlUrl,
     repository: context.repository,
   });
-  return { api, repository: context.repository };
+  const activeDeployment = (environment: string) =>
+    createDeploymentRecorder(rt, token, { context }).activeDeployment(environment, { limit: 20 });
+  return { api, repository: context.repository, activeDeployment };
 }
 
 const releaseNotes: ActionDefinition<Inputs> = {

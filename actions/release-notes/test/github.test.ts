@@ -265,4 +265,34 @@ describe('release-notes with a token', () => {
     expect(code).toBe(1);
     expect(errors).toContain('The GitHub token was refused (401 Bad credentials)');
   });
+
+  it("completes the deployment facts from the environment's active GitHub Deployment of this commit", async () => {
+    const { r, github } = await setup();
+    r.commit('chore: init');
+    r.tag('v1.0.0');
+    const head = r.commit('feat: one');
+    github.deployments.push({
+      id: 77,
+      sha: head,
+      environment: 'production',
+      payload: {
+        app: 'api',
+        images: { api: 'ghcr.io/acme/api@sha256:2222222222222222222222222222222222222222222222222222222222222222' },
+      },
+      statuses: [{ id: 2, state: 'success', environment_url: 'https://api.example.com' }],
+    });
+    const { outputs, errors } = await run(r, github, { tag: 'v1.1.0', environment: 'production' });
+    expect(errors).toBe('');
+    expect(outputs['notes']).toContain(
+      'Environment: **production** · GitHub Deployment #77 (success): https://api.example.com',
+    );
+    expect(outputs['notes']).toContain(
+      '| api | ghcr.io/acme/api | `sha256:2222222222222222222222222222222222222222222222222222222222222222` |',
+    );
+    // A Deployment of another commit is not this release's.
+    github.deployments[0]!.sha = 'f'.repeat(40);
+    const other = await run(r, github, { tag: 'v1.1.0', environment: 'production' });
+    expect(other.outputs['notes']).not.toContain('#77');
+    expect(other.outputs['notes']).toContain('Environment: **production**');
+  });
 });

@@ -95,7 +95,9 @@ describe('release-notes from commits', () => {
     expect(json.sections.map((s: { title: string }) => s.title)).toContain('Security');
     expect(summary).toContain('## 📝 Release notes v1.5.0');
     expect(summary).toContain('| previous tag | v1.4.0 |');
-    expect(summary).toContain('pie showData title Changes by section\n    "Breaking changes" : 1\n    "Security" : 1\n    "Features" : 1');
+    expect(summary).toContain(
+      'pie showData title Changes by section\n    "Breaking changes" : 1\n    "Security" : 1\n    "Features" : 1',
+    );
     expect(summary).toContain(notes);
   });
 

@@ -2,6 +2,7 @@
  * Deployment facts for the notes: the images and digests build-tag produced, the environment, the GitHub
  * Deployment. Given as inputs; shown as a small table.
  */
+import type { SuccessfulDeployment } from '../github';
 import { table } from '../report';
 
 export interface DeploymentFacts {
@@ -10,6 +11,23 @@ export interface DeploymentFacts {
   environment: string | undefined;
   /** The GitHub Deployment (or environment) URL. */
   url: string | undefined;
+  /** The environment's active GitHub Deployment of this very commit, when a token found one. */
+  deployment?: { id: number; state: string; environmentUrl: string | undefined } | undefined;
+}
+
+/**
+ * The facts completed from the environment's active GitHub Deployment when it deployed `commit`: its id, state
+ * and URL, and its images when none were given. A Deployment of another commit says nothing about this release.
+ */
+export function withDeployment(
+  facts: DeploymentFacts,
+  active: SuccessfulDeployment | undefined,
+  commit: string,
+): DeploymentFacts {
+  if (!active || active.sha !== commit) return facts;
+  const images = Object.keys(facts.images).length > 0 ? facts.images : { ...(active.payload.images ?? {}) };
+  const environmentUrl = active.status.environment_url ?? undefined;
+  return { ...facts, images, deployment: { id: active.id, state: active.latestState, environmentUrl } };
 }
 
 /** `name=ref` lines (or a bare `ref` named after its repository), or a JSON object / list from build-tag. */
@@ -58,11 +76,15 @@ function repositoryName(ref: string): string {
 }
 
 export function renderDeployment(facts: DeploymentFacts | undefined, level = 3): string {
-  if (!facts || (Object.keys(facts.images).length === 0 && !facts.environment && !facts.url)) return '';
+  if (!facts || (Object.keys(facts.images).length === 0 && !facts.environment && !facts.url && !facts.deployment))
+    return '';
   const lines = [`${'#'.repeat(level)} Deployment`, ''];
   const where = [
     facts.environment ? `Environment: **${facts.environment}**` : '',
     facts.url ? `Deployment: ${facts.url}` : '',
+    facts.deployment
+      ? `GitHub Deployment #${facts.deployment.id} (${facts.deployment.state})${facts.deployment.environmentUrl ? `: ${facts.deployment.environmentUrl}` : ''}`
+      : '',
   ].filter(Boolean);
   if (where.length > 0) lines.push(where.join(' · '), '');
   const images = Object.entries(facts.images);

@@ -9,11 +9,11 @@ import { dirname, join, relative } from 'node:path';
 import semver from 'semver';
 import { InputError } from '../errors';
 import { dropReverted, Git, nextVersion, parseVersionTag, type ReleaseRange, readRange } from '../git';
-import type { GitHubApi } from '../github';
+import type { GitHubApi, SuccessfulDeployment } from '../github';
 import type { Runtime } from '../runtime/port';
 import { type ChangelogUpdate, updateChangelog } from './changelog';
 import { applyReleaseYml, DEFAULT_CONFIG, type NotesConfig } from './config';
-import { type DeploymentFacts, renderDeployment } from './deployment';
+import { type DeploymentFacts, renderDeployment, withDeployment } from './deployment';
 import { buildNotes, type PullRequestInfo, type ReleaseNotes } from './model';
 import { fetchPullRequests, findFirstTimers } from './pulls';
 import { checkRelease, generateGitHubNotes, type ReleaseResult, upsertRelease } from './release';
@@ -23,6 +23,8 @@ export interface GitHubAccess {
   api: GitHubApi;
   /** `owner/name` */
   repository: string;
+  /** The environment's active GitHub Deployment (core/github's DeploymentRecorder), for the deployment facts. */
+  activeDeployment?: ((environment: string) => Promise<SuccessfulDeployment | undefined>) | undefined;
 }
 
 export interface ReleaseNotesOptions {
@@ -184,7 +186,16 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
     reverted,
     { config, pulls, firstTimers },
   );
-  const deployment = renderDeployment(options.deployment);
+  let facts = options.deployment;
+  if (facts?.environment && github?.activeDeployment) {
+    // A convenience: a token without `deployments: read` costs the notes this line, not the release.
+    const active = await github.activeDeployment(facts.environment).catch((error: unknown) => {
+      rt.log.warning(`Could not read the GitHub Deployments of ${facts!.environment}: ${(error as Error).message}`);
+      return undefined;
+    });
+    facts = withDeployment(facts, active, range.toCommit);
+  }
+  const deployment = renderDeployment(facts);
   const renderOptions = { approvers: options.approvers, deployment };
   let markdown = renderNotes(notes, options.template ?? DEFAULT_TEMPLATE, renderOptions);
   if (options.source === 'github') {

@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       {
         title: 'Pre-flight gates',
         command: 'preflight',
-        flags: ['--namespace', 'shop', '--checks', '- kube: nodes-ready'],
+        flags: ['--namespace', 'shop', '--gates', 'cluster,workload', '--workload', 'web'],
       },
       { title: 'Image tags', command: 'build-tag', flags: ['--images', 'ghcr.io/acme/web'] },
       {

@@ -80,7 +80,7 @@ function gitWorkspace(): string {
 function cases(): Record<string, { good: Record<string, string>; bad: [string, string] }> {
   const kube = { kubeconfig, namespace: 'shop' };
   return {
-    preflight: { good: { checks: '- kube: nodes-ready' }, bad: ['fail-on', 'sometimes'] },
+    preflight: { good: { window: '00:00-24:00 UTC' }, bad: ['gate-timeout', 'forever'] },
     'build-tag': { good: { images: 'ghcr.io/acme/web' }, bad: ['dry-run', 'perhaps'] },
     migrate: { good: { 'database-url': 'postgres://app:s3cret@db:5432/app' }, bad: ['runner', 'flyway'] },
     'canary-promote': {

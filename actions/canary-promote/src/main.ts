@@ -554,15 +554,12 @@ function planFromRecord(rt: Runtime, values: Inputs, record: RolloutRecord): Inp
 }
 
 async function connect(rt: Runtime, values: Inputs) {
-  return KubeClient.connect(
-    kubeSource(rt, values),
-    {
-      clock: rt.clock,
-      signal: rt.signal,
-      onRetry: (message) => rt.log.warning(message),
-      retryBudgetMs: values['api-retry-budget'],
-    },
-  );
+  return KubeClient.connect(kubeSource(rt, values), {
+    clock: rt.clock,
+    signal: rt.signal,
+    onRetry: (message) => rt.log.warning(message),
+    retryBudgetMs: values['api-retry-budget'],
+  });
 }
 
 /** The Lease options of this run: holder, force, renewal tied to the run's signal, takeovers said in the log. */
@@ -709,7 +706,10 @@ async function progressiveFor(
   const { plan, say, client, raw, held, namespace, resolved, stables, app, store } = context;
   // The Deployments the release touches: a live release of another app on one of them refuses this one.
   const touched = [
-    ...new Set([...stables.map((stable) => stable.metadata?.name ?? ''), ...(store.record?.workloads ?? []).map((w) => w.stable)]),
+    ...new Set([
+      ...stables.map((stable) => stable.metadata?.name ?? ''),
+      ...(store.record?.workloads ?? []).map((w) => w.stable),
+    ]),
   ].filter((name) => name !== '');
   const lease = () => RolloutLease.acquire(raw, leaseOptions(rt, values, namespace, app, touched));
   const settingsFor = (
@@ -909,6 +909,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
   verdictResult: true,
   async run(rt, values) {
     checkStrategyInputs(values);
+    checkImageReferences('images', values.images ?? {}, 'web=ghcr.io/acme/web:v1.2.3');
     if (values.strategy === 'rolling' || values.strategy === 'helm') return plainDeploy(rt, values);
     return progressive(rt, values);
   },
@@ -938,12 +939,12 @@ const canaryPromote: ActionDefinition<Inputs> = {
       // Another run took over after our lease expired: the app is its to change now.
       rt.log.warning(`The rollout of ${app} was not aborted: ${(error as Error).message}`);
       return;
-    checkImageReferences('images', values.images ?? {}, 'web=ghcr.io/acme/web:v1.2.3');
     }
     try {
       await abortAfterCancel(rt, values, lease.fence(client), namespace, app);
     } finally {
       await lease.release();
+      rt.log.info(`Lease deploy-actions-${app} handed back: another run (or action: abort) may go on at once.`);
     }
   },
 };

@@ -71,8 +71,11 @@ export class LeaseLostError extends UserError {}
 export function holderIdentity(env: Readonly<Record<string, string | undefined>>): string {
   const run = env['GITHUB_RUN_ID'];
   if (run) return `${run}-${env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
-  return `local-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  return `local-${process.pid}-${LOCAL_RUN}`;
 }
+
+/** One per process: the CLI's clean-up after an interrupted step holds the Lease as the step did. */
+const LOCAL_RUN = Math.random().toString(36).slice(2, 8);
 
 /** MicroTime as the API server writes it. */
 function microTime(ms: number): string {
@@ -347,9 +350,7 @@ export class RolloutLease {
         } catch (error) {
           if (signal.aborted || error instanceof LeaseLostError) return;
           if (isNotFound(error)) {
-            this.lost = new LeaseLostError(
-              `The rollout lease of "${this.options.app}" was deleted: this run changed nothing more and stopped`,
-            );
+            await this.check().catch(() => {}); // sets `lost`, saying how
             return;
           }
           // One failed renewal is not fatal: the lease lasts three renewal periods.

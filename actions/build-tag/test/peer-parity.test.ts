@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GitHubApi } from '@deploy-actions/core/github';
 import {
+  bakeDefinitions,
   computeImageMeta,
+  inputLines,
   parseFlavor,
   parseImages,
   parseTagRules,
@@ -61,6 +63,8 @@ describe.skipIf(!bundle || !existsSync(bundle))('same outputs as docker/metadata
         INPUT_IMAGES: test.images ?? '',
         INPUT_TAGS: test.tags ?? '',
         INPUT_FLAVOR: test.flavor ?? '',
+        INPUT_LABELS: test.labels ?? '',
+        INPUT_ANNOTATIONS: test.annotations ?? '',
         INPUT_CONTEXT: 'workflow',
         'INPUT_GITHUB-TOKEN': 'ghs_test',
       },
@@ -88,11 +92,21 @@ describe.skipIf(!bundle || !existsSync(bundle))('same outputs as docker/metadata
       },
       context,
     );
-    const withoutCreated = (text: string) => text.replace(/created=[^\n"]*/g, 'created=');
+    const withoutCreated = (text: string) => text.replace(/(created(?:=|": ?"))[^\n",]*/g, '$1');
     expect(peer.version).toBe(ours.version.main ?? '');
     expect(peer.tags).toBe(ours.tags.join('\n'));
     expect(peer['tag-names']).toBe(ours.tagNames.join('\n'));
     expect(withoutCreated(peer.labels!)).toBe(withoutCreated(ours.labels.join('\n')));
     expect(withoutCreated(peer.annotations!)).toBe(withoutCreated(ours.annotations.join('\n')));
+    expect(withoutCreated(peer.json!)).toBe(withoutCreated(JSON.stringify(ours.json)));
+    const bake = bakeDefinitions(ours, 'docker-metadata-action');
+    for (const [output, text] of [
+      ['bake-file-tags', bake.tags],
+      ['bake-file-labels', bake.labels],
+      ['bake-file-annotations', bake.annotations],
+      ['bake-file', bake.all],
+    ] as const) {
+      expect(withoutCreated(await readFile(peer[output]!, 'utf8'))).toBe(withoutCreated(text));
+    }
   });
 });

@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments } from 'yaml';
-import { holdVirtualTime } from '../clock/quiescence';
 import { manifestFiles } from '../deploy/manifests';
 import { RESOURCES, type ResourceType, resourcePath } from '../kube/resources';
 import type { KubeObject } from '../kube/types';
 import { configError, optionalBoolean, stringList } from './config';
+import { type SchemaError, validatorFor } from './manifest-schemas';
 import type { GateContext, GateDefinition, GateOutcome } from './types';
 
 interface ManifestsConfig {
@@ -43,13 +43,6 @@ const CLUSTER_SCOPED = new Set([
   'MutatingWebhookConfiguration',
 ]);
 
-interface SchemaError {
-  instancePath: string;
-  keyword: string;
-  params?: Record<string, unknown>;
-}
-type Validate = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
-
 /** The compiled validators report keywords, not sentences: say what was wrong. */
 function describeError(error: SchemaError): { field: string; problem: string } {
   const field = error.instancePath.split('/').slice(1).join('.') || '(object)';
@@ -65,23 +58,6 @@ function describeError(error: SchemaError): { field: string; problem: string } {
     }
     default:
       return { field, problem: `breaks the schema (${error.keyword} ${JSON.stringify(params)})` };
-  }
-}
-
-/** The package's validator for apiVersion/kind, or undefined for kinds it has no schema for (custom resources). */
-async function validatorFor(apiVersion: string, kind: string): Promise<Validate | undefined> {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  if (!/^[a-z0-9.-]*$/.test(group!) || !/^v\d+[a-z0-9]*$/.test(version ?? '') || !/^[A-Z][A-Za-z0-9]*$/.test(kind))
-    return undefined;
-  const parts = (group === '' ? ['Io', 'K8s', 'Api', 'Core'] : ['Io', 'K8s', 'Api', group!.split('.')[0]!]).map(
-    (p) => p.charAt(0).toUpperCase() + p.slice(1),
-  );
-  const name = `${parts.join('')}${version!.charAt(0).toUpperCase()}${version!.slice(1)}${kind}`;
-  try {
-    const module = (await holdVirtualTime(import(`kubernetes-models/_schemas/${name}`))) as { validate?: Validate };
-    return module.validate;
-  } catch {
-    return undefined;
   }
 }
 

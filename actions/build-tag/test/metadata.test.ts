@@ -7,6 +7,7 @@
 import { GitHubApi } from '@deploy-actions/core/github';
 import {
   computeImageMeta,
+  inputLines,
   type MetaContext,
   parseFlavor,
   parseImages,
@@ -43,8 +44,8 @@ describe('tags and version over runner event fixtures', () => {
         images: parseImages(test.images),
         rules: parseTagRules(test.tags),
         flavor: parseFlavor(test.flavor),
-        labels: [],
-        annotations: [],
+        labels: inputLines(test.labels),
+        annotations: inputLines(test.annotations),
         annotationLevels: ['manifest'],
       },
       context,

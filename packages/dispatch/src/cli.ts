@@ -2,6 +2,9 @@
  * `deploy-actions <command> [--input value ...]`: the same action code the GitHub runner
  * runs, with inputs from flags and defaults from the action's action.yml.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ActionManifest, manifestPath, readManifest } from './manifest';
 import { actionLoaders, actionNames, isActionName } from './registry';
 
@@ -9,6 +12,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
+  /** Aborted (with the reason) when the user interrupts the run; default: the process's SIGINT and SIGTERM. */
+  interrupt?: AbortSignal;
 }
 
 const processIo: CliIo = {
@@ -118,7 +123,57 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return 1;
   }
   const { createTerminalRuntime, executeAction } = await import('@deploy-actions/core/runtime');
-  const runtime = createTerminalRuntime({ args: inputsWithDefaults(flags, manifest, io.env) });
+  const args = inputsWithDefaults(flags, manifest, io.env);
   const definition = (await actionLoaders[command]!()).default;
-  return executeAction(definition, runtime, 'main');
+  const interrupted = interruption(io);
+  // main and its clean-up share their state (what main began), as the runner's main and post steps do.
+  const state = mkdtempSync(join(tmpdir(), 'deploy-actions-state-'));
+  const stateFile = join(state, 'state.json');
+  try {
+    const main = createTerminalRuntime({ args, stateFile, signal: interrupted.signal, out: io.out, err: io.err });
+    const code = await executeAction(definition, main, 'main');
+    if (definition.post === undefined || (code === 0 && !interrupted.signal.aborted)) return code;
+    // On GitHub the post step (post-if: always()) cleans up after a main step that was cancelled, timed out or
+    // failed: the CLI has no post step, so it runs it here (a second interrupt stops it).
+    io.err(`${command}: the step did not finish; running its clean-up (what the post step does on GitHub)`);
+    const again = interruption(io);
+    const post = createTerminalRuntime({ args, stateFile, signal: again.signal, out: io.out, err: io.err });
+    const cleaned = await executeAction(definition, post, 'post');
+    again.dispose();
+    if (interrupted.signal.aborted) return interrupted.exitCode;
+    return code === 0 ? cleaned : code;
+  } finally {
+    interrupted.dispose();
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+/** An AbortSignal for SIGINT and SIGTERM (or the io's own), saying so once, and the exit code it means. */
+function interruption(io: CliIo) {
+  const controller = new AbortController();
+  const result = { signal: controller.signal, exitCode: 130, dispose: () => {} };
+  const stop = (name: 'SIGINT' | 'SIGTERM') => {
+    if (controller.signal.aborted) return;
+    result.exitCode = name === 'SIGINT' ? 130 : 143;
+    io.err(`${name}: stopping the step`);
+    controller.abort(new Error(`Interrupted (${name})`));
+  };
+  if (io.interrupt) {
+    const forward = () => {
+      if (!controller.signal.aborted) controller.abort(io.interrupt!.reason);
+    };
+    // An interrupt that came before (it stopped main) does not stop the clean-up.
+    io.interrupt.addEventListener('abort', forward, { once: true });
+    result.dispose = () => io.interrupt!.removeEventListener('abort', forward);
+    return result;
+  }
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  result.dispose = () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  };
+  return result;
 }

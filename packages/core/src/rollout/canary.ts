@@ -895,6 +895,12 @@ export class Rollout {
     // A run that lost its Lease changes nothing more: the run holding it now decides.
     if (error instanceof LeaseLostError) return error;
     const message = sentenceOf(error);
+    // Cancelled or timed out: this run's requests are cancelled too; the post step (on GitHub) or the CLI's
+    // clean-up aborts the release with a fresh signal.
+    if (this.rt.signal.aborted)
+      return new UserError(
+        `${message}. The release stays ${this.record.phase} at ${this.record.weight}% until the post step (the CLI's clean-up) aborts it (on-cancel: abort); else run action: abort`,
+      );
     try {
       await this.abortTraffic(`the run stopped: ${message}`);
       return new UserError(

@@ -71,28 +71,23 @@ describe('against a running cluster', () => {
     expect(tight.gate('cluster').details.cpu).toBe(cpu);
 
     const node = nodes[0]!.metadata!.name!;
-    cluster.sim.store.modify(
-      'v1/nodes',
-      undefined,
-      node,
-      (draft) => {
-        const status = draft['status'] as { conditions: Array<{ type: string; status: string }> };
-        status.conditions.push({ type: 'MemoryPressure', status: 'True' });
-      },
-      { subresource: 'status' },
-    );
-    const pressure = await run(cluster, { gates: 'cluster' });
-    expect(pressure.gate('cluster').message).toContain(`${node} has MemoryPressure`);
-    cluster.sim.store.modify(
-      'v1/nodes',
-      undefined,
-      node,
-      (draft) => {
-        const status = draft['status'] as { conditions: Array<{ type: string; status: string }> };
-        status.conditions = status.conditions.filter((c) => c.type !== 'MemoryPressure');
-      },
-      { subresource: 'status' },
-    );
+    // The kubelet reports pressure through the node's status.
+    const pressure = (on: boolean) =>
+      cluster.sim.store.modify(
+        'v1/nodes',
+        undefined,
+        node,
+        (draft) => {
+          const status = draft['status'] as { conditions: Array<{ type: string; status: string }> };
+          status.conditions = status.conditions.filter((c) => c.type !== 'MemoryPressure');
+          if (on) status.conditions.push({ type: 'MemoryPressure', status: 'True' });
+        },
+        { subresource: 'status' },
+      );
+    pressure(true);
+    const underPressure = await run(cluster, { gates: 'cluster' });
+    expect(underPressure.gate('cluster').message).toContain(`${node} has MemoryPressure`);
+    pressure(false);
     await cluster.client.delete('Deployment', { namespace: cluster.namespace, name: 'batch' });
   });
 

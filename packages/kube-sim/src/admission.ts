@@ -43,6 +43,17 @@ export function apiServerDefaults(): Admission {
       spec.sessionAffinity ??= 'None';
       if (spec.type !== 'ExternalName') {
         if (old?.spec?.clusterIP && !spec.clusterIP) spec.clusterIP = old.spec.clusterIP;
+        // A changed clusterIP with the old clusterIPs carried along: the primary follows it (normalizeClusterIPs),
+        // and the update validation then refuses the change.
+        const oldIps = old?.spec?.clusterIPs;
+        if (old && Array.isArray(spec.clusterIPs) && Array.isArray(oldIps) && spec.clusterIP !== old.spec.clusterIP) {
+          if (
+            spec.clusterIPs.length === oldIps.length &&
+            spec.clusterIPs.every((ip: string, i: number) => ip === oldIps[i])
+          ) {
+            spec.clusterIPs = [spec.clusterIP, ...spec.clusterIPs.slice(1)];
+          }
+        }
         if (!spec.clusterIP) {
           spec.clusterIP = `10.96.${Math.floor(nextIp / 254)}.${(nextIp % 254) + 1}`;
           nextIp++;

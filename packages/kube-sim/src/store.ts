@@ -9,6 +9,7 @@
  */
 import type { Clock } from '@deploy-actions/core/clock';
 import { admitServiceAccount, apiServerDefaults } from './admission';
+import { checkImmutable } from './immutable';
 import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound } from './errors';
 import { copyJson, copySharingFrozen, deepFreeze } from './frozen';
 import { recordUpdate, serverSideApply } from './managed-fields';
@@ -403,6 +404,7 @@ export class ObjectStore {
   ): KubeObject {
     if (options.subresource !== 'status') for (const admit of this.admissions) admit(type, next, old);
     validate(type, next);
+    if (options.subresource !== 'status') checkImmutable(type, old, next);
     if (old.metadata.deletionTimestamp) {
       // Finalizers can only be removed while terminating.
       const added = (next.metadata.finalizers ?? []).filter(
@@ -574,6 +576,7 @@ export class ObjectStore {
   ): KubeObject {
     for (const admit of this.admissions) admit(type, next, old);
     validate(type, next);
+    if (options.subresource !== 'status') checkImmutable(type, old, next);
     if (type.hasSpec && old.metadata.generation !== undefined && specChanged(type, old, next)) {
       next.metadata.generation = (old.metadata.generation as number) + 1;
     }

@@ -165,7 +165,10 @@ export class KubeSim {
 /** The API server's answer to a request without the one accepted bearer token. */
 function authenticated(token: string, handle: (req: IncomingMessage, res: ServerResponse) => void) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.headers.authorization === `Bearer ${token}`) return handle(req, res);
+    if (req.headers.authorization === `Bearer ${token}`) {
+      handle(req, res);
+      return;
+    }
     const status = {
       kind: 'Status',
       apiVersion: 'v1',

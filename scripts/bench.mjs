@@ -32,6 +32,7 @@ const QUICK_ARGS = {
   'kube-sim': ['50', '5'],
   'kube-sim-api': ['50', '5'],
   preflight: ['1'],
+  'release-notes': ['5000', '1'],
   retag: ['256', '1'],
   rollback: ['1'],
   rolling: ['1'],

@@ -16,7 +16,7 @@ import { GitHubApi } from '../../packages/core/src/github';
 import { createReleaseNotes } from '../../packages/core/src/release-notes';
 import { createMemoryRuntime } from '../../packages/core/src/runtime';
 import { TestRepo } from '../../packages/testkit/src/git-repo';
-import { median, seconds } from '../support';
+import { median, reportResult, seconds } from '../support';
 
 const commits = Number(process.argv[2] ?? 50_000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -119,6 +119,7 @@ async function requestCounts(): Promise<void> {
     });
     const oursMs = performance.now() - started;
     const oursCount = github.requests.length;
+    const oursPullQueries = github.requests.filter((q) => q.body?.query?.includes('associatedPullRequests')).length;
     // The one-call-per-commit way: the commit's pull requests, then each pull request's reviews.
     github.requests.length = 0;
     const rest = api();
@@ -129,6 +130,15 @@ async function requestCounts(): Promise<void> {
     }
     const restMs = performance.now() - started;
     const restCount = github.requests.length;
+    reportResult({
+      measure: 'GitHub requests for the pull request details of 500 commits',
+      ours: `${oursCount} requests`,
+      peer: `${restCount} requests`,
+      peerName: 'one REST call per commit (+ reviews per pull request)',
+      ratio: `${(oursCount / restCount).toFixed(3)}x`,
+      target: '≤ 5 GraphQL queries for the pull requests',
+      met: oursPullQueries <= 5,
+    });
     console.log(
       `pull request details for 500 commits: ours ${oursCount} requests (GraphQL, ${seconds(oursMs)} for the whole run), REST per commit ${restCount} requests (${seconds(restMs)} on loopback) → ${(restCount / oursCount).toFixed(0)}x fewer requests`,
     );
@@ -141,7 +151,7 @@ async function requestCounts(): Promise<void> {
 async function main() {
   if (!existsSync(CLIFF))
     throw new Error(`git-cliff's binary is not at ${CLIFF}: npm install (git-cliff is a devDependency)`);
-  let started = performance.now();
+  const started = performance.now();
   const repo = generate(commits);
   console.log(`generated ${commits} commits in ${seconds(performance.now() - started)} (${repo.dir})`);
   const samples = { ours: [] as number[], cliff: [] as number[] };
@@ -161,7 +171,15 @@ async function main() {
     }
     const o = median(samples.ours);
     const c = median(samples.cliff);
-    started = performance.now();
+    reportResult({
+      measure: `release notes for a ${commits}-commit range (wall time, median of ${rounds})`,
+      ours: seconds(o),
+      peer: seconds(c),
+      peerName: 'git-cliff',
+      ratio: `${(o / c).toFixed(2)}x`,
+      target: '≤ 1.0x',
+      met: o <= c,
+    });
     console.log(
       `notes for ${commits} commits: ours ${seconds(o)} (${samples.ours.map((ms) => seconds(ms)).join(', ')}), git-cliff ${seconds(c)} (${samples.cliff.map((ms) => seconds(ms)).join(', ')}) → ours/git-cliff ${(o / c).toFixed(2)}x (target ≤ 1.0x)`,
     );

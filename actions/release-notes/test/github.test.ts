@@ -161,6 +161,9 @@ describe('release-notes with a token', () => {
     r.commit('chore: init');
     r.tag('v1.0.0');
     r.commit('feat: one');
+    const dry = await run(r, github, { release: 'true', 'dry-run': 'true' });
+    expect(dry.summary).toContain('| GitHub release | would create v1.1.0 (dry run) |');
+    expect(github.releases).toHaveLength(0);
     const first = await run(r, github, { release: 'true', 'make-latest': 'legacy' });
     expect(first.errors).toBe('');
     expect(github.releases).toHaveLength(1);

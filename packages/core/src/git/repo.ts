@@ -94,11 +94,6 @@ export class Git {
     return result.stdout.trim() === 'true';
   }
 
-  /** The top folder of the working copy. */
-  async root(): Promise<string> {
-    return (await this.run(['rev-parse', '--show-toplevel'])).trim();
-  }
-
   /** Every tag name; `merged`: only tags reachable from that ref; `pointsAt`: only tags on that commit. */
   async tags(options: { merged?: string; pointsAt?: string } = {}): Promise<string[]> {
     const args = ['tag', '--list'];
@@ -107,28 +102,11 @@ export class Git {
     return (await this.run(args)).split('\n').filter((line) => line !== '');
   }
 
-  /** The root commits reachable from `ref` (where "from the first commit" starts). */
-  async roots(ref: string): Promise<string[]> {
-    return (await this.run(['rev-list', '--max-parents=0', '--end-of-options', ref])).split('\n').filter(Boolean);
-  }
-
   /** Whether `ancestor` is reachable from `descendant`. */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     const result = await this.exec(['merge-base', '--is-ancestor', ancestor, descendant]);
     if (result.exitCode > 1)
       throw new GitError(`git merge-base failed: ${result.stderr.trim()}`, [], result.exitCode, result.stderr);
     return result.exitCode === 0;
-  }
-
-  /** A file's content at a ref, or undefined when the file is not there. */
-  async show(ref: string, path: string): Promise<string | undefined> {
-    const result = await this.exec(['show', `${ref}:${path}`]);
-    return result.exitCode === 0 ? result.stdout : undefined;
-  }
-
-  /** The remote's URL (`origin` by default), or undefined. */
-  async remoteUrl(name = 'origin'): Promise<string | undefined> {
-    const result = await this.exec(['remote', 'get-url', name]);
-    return result.exitCode === 0 ? result.stdout.trim() : undefined;
   }
 }

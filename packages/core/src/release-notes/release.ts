@@ -77,6 +77,16 @@ export async function checkRelease(
   return existing;
 }
 
+/** Whether the release as it stands differs from what is asked (title, body, draft, prerelease). */
+export function releaseDiffers(existing: GitHubRelease, want: ReleaseRequest): boolean {
+  return (
+    (existing.name ?? '') !== want.name ||
+    (existing.body ?? '').trim() !== want.body.trim() ||
+    existing.draft !== want.draft ||
+    existing.prerelease !== want.prerelease
+  );
+}
+
 /** Create the release, or update `existing` (from checkRelease) when something differs. */
 export async function upsertRelease(
   api: GitHubApi,
@@ -92,12 +102,8 @@ export async function upsertRelease(
     make_latest: want.makeLatest,
   };
   if (existing) {
-    const same =
-      (existing.name ?? '') === want.name &&
-      (existing.body ?? '').trim() === want.body.trim() &&
-      existing.draft === want.draft &&
-      existing.prerelease === want.prerelease;
-    if (same) return { action: 'unchanged', id: existing.id, url: existing.html_url, draft: existing.draft };
+    if (!releaseDiffers(existing, want))
+      return { action: 'unchanged', id: existing.id, url: existing.html_url, draft: existing.draft };
     const { data } = await api.request<GitHubRelease>('PATCH', `/repos/${repo}/releases/${existing.id}`, {
       body: fields,
       permission: PERMISSION,

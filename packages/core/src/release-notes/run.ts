@@ -16,7 +16,7 @@ import { applyReleaseYml, DEFAULT_CONFIG, type NotesConfig } from './config';
 import { type DeploymentFacts, renderDeployment, withDeployment } from './deployment';
 import { buildNotes, type PullRequestInfo, type ReleaseNotes } from './model';
 import { fetchPullRequests, findFirstTimers } from './pulls';
-import { checkRelease, generateGitHubNotes, type ReleaseResult, upsertRelease } from './release';
+import { checkRelease, generateGitHubNotes, type ReleaseResult, releaseDiffers, upsertRelease } from './release';
 import { DEFAULT_TEMPLATE, renderNotes, renderSections } from './render';
 
 export interface GitHubAccess {
@@ -70,6 +70,8 @@ export interface ReleaseNotesResult {
   range: { from: string | undefined; to: string; toCommit: string; commits: number; automatic: boolean };
   changelog: (ChangelogUpdate & { path: string; written: boolean }) | undefined;
   release: ReleaseResult | undefined;
+  /** In a dry run: what `release: true` would do. */
+  releasePlan: 'create' | 'update' | 'leave as it is' | undefined;
   /** GitHub API requests sent (0 without a token). */
   requests: number;
   /** What the user should know (no previous tag, label categories without a token ...). */
@@ -293,7 +295,9 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
   }
 
   let release: ReleaseResult | undefined;
+  let releasePlan: ReleaseNotesResult['releasePlan'];
   if (want && !options.dryRun) release = await upsertRelease(github!.api, github!.repository, want, existing);
+  else if (want) releasePlan = !existing ? 'create' : releaseDiffers(existing, want) ? 'update' : 'leave as it is';
   return {
     notes,
     markdown,
@@ -307,6 +311,7 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
     },
     changelog,
     release,
+    releasePlan,
     requests: github?.api.requests ?? 0,
     notices,
   };

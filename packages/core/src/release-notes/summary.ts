@@ -32,6 +32,7 @@ export function renderReleaseNotesSummary(result: ReleaseNotesResult, dryRun: bo
       `${what}${dryRun && changelog.action !== 'unchanged' ? ' (dry run: not written)' : ''}`,
     ]);
   }
+  if (result.releasePlan) rows.push(['GitHub release', `would ${result.releasePlan} ${notes.tag} (dry run)`]);
   if (release) rows.push(['GitHub release', `${release.action}${release.draft ? ' (draft)' : ''}: ${release.url}`]);
   if (result.requests > 0) rows.push(['GitHub API requests', String(result.requests)]);
   const heading = `## 📝 Release notes${notes.tag ? ` ${notes.tag}` : ''}${dryRun ? ' (dry run)' : ''}`;

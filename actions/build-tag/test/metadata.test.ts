@@ -7,7 +7,6 @@
 import { GitHubApi } from '@deploy-actions/core/github';
 import {
   computeImageMeta,
-  inputLines,
   type MetaContext,
   parseFlavor,
   parseImages,
@@ -16,7 +15,7 @@ import {
 } from '@deploy-actions/core/image-meta';
 import { createMemoryRuntime } from '@deploy-actions/core/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cases, EPOCH, fixtureEnv } from './fixtures/cases';
+import { cases, EPOCH, fixtureEnv, metaInputsOf } from './fixtures/cases';
 import { FakeGitHubApi } from './github-server';
 
 const CREATED = new Date(EPOCH * 1000).toISOString();
@@ -39,17 +38,7 @@ async function contextFor(event: string, extra: Record<string, string> = {}): Pr
 describe('tags and version over runner event fixtures', () => {
   it.each(cases)('$name', async (test) => {
     const context = await contextFor(test.event, test.env);
-    const meta = computeImageMeta(
-      {
-        images: parseImages(test.images),
-        rules: parseTagRules(test.tags),
-        flavor: parseFlavor(test.flavor),
-        labels: inputLines(test.labels),
-        annotations: inputLines(test.annotations),
-        annotationLevels: ['manifest'],
-      },
-      context,
-    );
+    const meta = computeImageMeta(metaInputsOf(test), context);
     expect(meta.version.main ?? '').toBe(test.version);
     expect(meta.tags).toEqual(test.tags_out);
   });

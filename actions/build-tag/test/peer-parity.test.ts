@@ -11,18 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GitHubApi } from '@deploy-actions/core/github';
-import {
-  bakeDefinitions,
-  computeImageMeta,
-  inputLines,
-  parseFlavor,
-  parseImages,
-  parseTagRules,
-  readMetaContext,
-} from '@deploy-actions/core/image-meta';
+import { bakeDefinitions, computeImageMeta, readMetaContext } from '@deploy-actions/core/image-meta';
 import { createMemoryRuntime } from '@deploy-actions/core/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cases, fixtureEnv } from './fixtures/cases';
+import { cases, fixtureEnv, metaInputsOf } from './fixtures/cases';
 import { FakeGitHubApi } from './github-server';
 
 const bundle = process.env.METADATA_ACTION_BUNDLE;
@@ -81,17 +73,7 @@ describe.skipIf(!bundle || !existsSync(bundle))('same outputs as docker/metadata
     const rt = createMemoryRuntime({ env });
     const api = new GitHubApi(rt, { token: 'ghs_test', apiUrl: github.url, repository: 'acme/web' });
     const context = await readMetaContext({ source: 'workflow', env, api, now: () => new Date(), warn: () => {} });
-    const ours = computeImageMeta(
-      {
-        images: parseImages(test.images),
-        rules: parseTagRules(test.tags),
-        flavor: parseFlavor(test.flavor),
-        labels: inputLines(test.labels),
-        annotations: inputLines(test.annotations),
-        annotationLevels: ['manifest'],
-      },
-      context,
-    );
+    const ours = computeImageMeta(metaInputsOf(test), context);
     const withoutCreated = (text: string) => text.replace(/(created(?:=|": ?"))[^\n",]*/g, '$1');
     expect(peer.version).toBe(ours.version.main ?? '');
     expect(peer.tags).toBe(ours.tags.join('\n'));

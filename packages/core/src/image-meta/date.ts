@@ -5,6 +5,7 @@
  * every zone, and the tokens are a table.
  */
 import { UserError } from '../errors';
+import { checkZone, type LocalTime, localTime, offsetAt } from '../preflight/zone';
 
 const MONTHS = [
   'January',
@@ -24,63 +25,23 @@ const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 
 const TOKENS =
   /\[([^\]]*)]|YYYYYY|YYYY|YY|Q|MMMM|MMM|MM|Mo|M|DDDD|DDDo|DDD|Do|DD|D|dddd|ddd|dd|do|d|E|e|WW|Wo|W|GGGG|HH|H|hh|h|kk|k|mm|m|ss|s|S{1,9}|A|a|ZZ|Z|X|x/g;
 
-interface Parts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
+interface Parts extends LocalTime {
   ms: number;
-  weekday: number;
   offsetMinutes: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
+/** The wall clock in the zone (core's Intl-based zone helpers, shared with preflight's window gate). */
 function partsIn(date: Date, timeZone: string): Parts {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    try {
-      formatter = new Intl.DateTimeFormat('en-US', {
-        timeZone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-      });
-    } catch {
-      throw new UserError(`Unknown time zone ${JSON.stringify(timeZone)} in a date expression`, {
-        hint: "Use an IANA zone name, e.g. {{date 'YYYYMMDD' tz='Europe/Paris'}}",
-      });
-    }
-    formatters.set(timeZone, formatter);
+  if (checkZone(timeZone) === undefined) {
+    throw new UserError(`Unknown time zone ${JSON.stringify(timeZone)} in a date expression`, {
+      hint: "Use an IANA zone name, e.g. {{date 'YYYYMMDD' tz='Europe/Paris'}}",
+    });
   }
-  const values: Record<string, number> = {};
-  for (const part of formatter.formatToParts(date)) if (part.type !== 'literal') values[part.type] = Number(part.value);
-  const ms = date.getUTCMilliseconds();
-  const local = Date.UTC(
-    values.year!,
-    values.month! - 1,
-    values.day!,
-    values.hour!,
-    values.minute!,
-    values.second!,
-    ms,
-  );
+  const at = date.getTime();
   return {
-    year: values.year!,
-    month: values.month!,
-    day: values.day!,
-    hour: values.hour!,
-    minute: values.minute!,
-    second: values.second!,
-    ms,
-    weekday: new Date(Date.UTC(values.year!, values.month! - 1, values.day!)).getUTCDay(),
-    offsetMinutes: Math.round((local - date.getTime()) / 60_000),
+    ...localTime(timeZone, at),
+    ms: date.getUTCMilliseconds(),
+    offsetMinutes: Math.round(offsetAt(timeZone, at) / 60_000),
   };
 }
 

@@ -58,7 +58,7 @@ export function localTime(zone: string, at: number): LocalTime {
 }
 
 /** How far the zone's wall clock is ahead of UTC at `at`, in ms. */
-function offsetAt(zone: string, at: number): number {
+export function offsetAt(zone: string, at: number): number {
   const local = localTime(zone, at);
   const wall = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second);
   return wall - (at - (((at % 1000) + 1000) % 1000));

@@ -127,6 +127,18 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
     expect(summary).toContain('Migration failed');
   });
 
+  it('refuses a file that ends inside a comment: nothing of it stays', async () => {
+    const db = testDatabase(server);
+    db.files({ 'V1__create_users.sql': `${V1}/* forgot to close this comment\n` });
+    const { code, errors } = await db.run({ backup: 'none' });
+    expect(code).toBe(1);
+    // The parser sees it before anything runs (the runner would refuse it too: its COMMIT never ran).
+    expect(errors.at(-1)).toMatch(/db\/migrations\/V1__create_users\.sql:2 does not parse \(unterminated \/\* comment/);
+    expect(db.psql("SELECT count(*) FROM pg_tables WHERE tablename IN ('users', 'deploy_actions_migrations')")).toBe(
+      '0',
+    );
+  });
+
   it('reports a changed applied file as drift and applies nothing', async () => {
     const db = testDatabase(server);
     db.files({ 'V1__create_users.sql': V1 });

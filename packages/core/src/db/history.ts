@@ -72,17 +72,22 @@ export async function readHistory(db: Database, table: string): Promise<HistoryR
   }));
 }
 
-export async function recordHistory(
-  db: Database,
-  table: string,
-  row: Pick<HistoryRow, 'version' | 'description' | 'type' | 'script' | 'checksum' | 'executionMs' | 'runId'> & {
-    /** Who ran it (the GitHub actor); null: the database user. */
-    installedBy: string | null;
-  },
-): Promise<void> {
-  await db.query(
-    `INSERT INTO ${quoteTable(table)} (version, description, type, script, checksum, execution_ms, run_id, installed_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, current_user))`,
-    [row.version, row.description, row.type, row.script, row.checksum, row.executionMs, row.runId, row.installedBy],
-  );
+export type HistoryEntry = Pick<HistoryRow, 'version' | 'description' | 'type' | 'script' | 'checksum' | 'runId'> & {
+  /** Who ran it (the GitHub actor); null: the database user. */
+  installedBy: string | null;
+};
+
+/**
+ * The INSERT of one history row as SQL text (values escaped by the driver), so that it can travel in the
+ * same round trip as the migration it records. `executionMs` is an SQL expression or a number.
+ */
+export function historyInsert(db: Database, table: string, row: HistoryEntry, executionMs: string | number): string {
+  const literal = (value: string | null) => (value === null ? 'NULL' : db.escapeLiteral(value));
+  const values = [row.version, row.description, row.type, row.script, row.checksum, row.runId].map(literal);
+  return `INSERT INTO ${quoteTable(table)} (version, description, type, script, checksum, run_id, installed_by, execution_ms)
+VALUES (${values.join(', ')}, COALESCE(${literal(row.installedBy)}, current_user), ${executionMs})`;
+}
+
+export async function recordHistory(db: Database, table: string, row: HistoryEntry, executionMs = 0): Promise<void> {
+  await db.query(historyInsert(db, table, row, Math.round(executionMs)));
 }

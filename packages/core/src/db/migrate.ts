@@ -134,7 +134,10 @@ async function lintOrRefuse(rt: Runtime, request: MigrateRequest, files: Migrati
   if (blocking.length > 0 && (request.mode === 'apply' || request.mode === 'undo') && !request.dryRun) {
     throw new UserError(
       `${blocking.length} statement${blocking.length === 1 ? '' : 's'} blocked by the lint (set allow-destructive: true to run them): ${blocking
-        .map((f) => `${f.path}:${f.line} ${f.rule}${f.statement ? ` "${f.statement}"` : ''}`)
+        .map(
+          (f) =>
+            `${f.path}:${f.line} ${f.rule === 'syntax' ? `does not parse (${f.message})` : `${f.rule} "${f.statement}"`}`,
+        )
         .join('; ')}; nothing was applied`,
     );
   }

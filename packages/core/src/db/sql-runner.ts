@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { UserError } from '../errors';
 import type { Database } from './connect';
 import type { MigrationFile } from './files';
-import { createHistory, type HistoryType, recordHistory } from './history';
+import { createHistory, type HistoryType, historyInsert, recordHistory } from './history';
 import { parseStatements } from './lint';
 
 /** 'migr' in ASCII: the first half of the advisory lock key, so our locks do not meet an app's own. */
@@ -85,6 +85,15 @@ function explain(error: unknown): string {
 }
 
 /** Runs one file and records it; returns its run time. */
+/** Marks the start of a migration inside its transaction, so the server measures its run time. */
+const START = "SELECT set_config('deploy_actions.started', clock_timestamp()::text, true);\n";
+const ELAPSED =
+  "(EXTRACT(EPOCH FROM clock_timestamp() - current_setting('deploy_actions.started')::timestamptz) * 1000)::int";
+
+/**
+ * Runs one file and records it. In a transaction, BEGIN, the file, its history row and COMMIT go to the
+ * server as one simple query: one round trip per migration, and nothing of it stays if any part fails.
+ */
 export async function runMigration(
   db: Database,
   file: MigrationFile,
@@ -92,29 +101,35 @@ export async function runMigration(
   options: { table: string; runId: string | null; installedBy: string | null },
 ): Promise<Applied> {
   const started = performance.now();
-  const record = (ms: number) =>
-    recordHistory(db, options.table, {
-      version: file.version ?? null,
-      description: file.description,
-      type,
-      script: file.file,
-      checksum: file.checksum,
-      executionMs: Math.round(ms),
-      runId: options.runId,
-      installedBy: options.installedBy,
-    });
+  const row = {
+    version: file.version ?? null,
+    description: file.description,
+    type,
+    script: file.file,
+    checksum: file.checksum,
+    runId: options.runId,
+    installedBy: options.installedBy,
+  };
   if (file.transaction) {
-    await db.query('BEGIN');
+    const prefix = `BEGIN;\n${START}`;
+    // The newline ends a last line that is a comment; the semicolon a last statement without one.
+    const text = `${prefix}${file.sql}\n;\n${historyInsert(db, options.table, row, ELAPSED)};\nCOMMIT;`;
     try {
-      await db.query(file.sql);
-      await record(performance.now() - started);
-      await db.query('COMMIT');
+      const results = await db.query(text);
+      // An unterminated comment in the file swallows the INSERT and COMMIT after it: nothing may stay then.
+      const last = ([] as Array<{ command?: string }>).concat(results as never).at(-1);
+      if (last?.command !== 'COMMIT') {
+        throw Object.assign(new Error('the file ends inside a comment or string (unterminated /* or quote)'), {
+          code: 'unterminated',
+        });
+      }
     } catch (error) {
       await db.query('ROLLBACK').catch(() => {});
+      const position = Number((error as { position?: string }).position) - prefix.length;
       throw new MigrationError(
         `${file.file} failed: ${explain(error)}. Rolled back: the schema and history are as before this file`,
         file.path,
-        lineAt(file.sql, Number((error as { position?: string }).position)),
+        position > 0 && position <= file.sql.length ? lineAt(file.sql, position) : undefined,
         { cause: error },
       );
     }
@@ -135,7 +150,7 @@ export async function runMigration(
       );
     }
   }
-  await record(performance.now() - started);
+  await recordHistory(db, options.table, row, performance.now() - started);
   return { file, type, executionMs: performance.now() - started };
 }
 
@@ -147,7 +162,6 @@ export async function recordBaseline(db: Database, table: string, version: strin
     type: 'BASELINE',
     script: '<< baseline >>',
     checksum: null,
-    executionMs: 0,
     runId,
     installedBy: null,
   });

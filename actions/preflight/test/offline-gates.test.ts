@@ -329,5 +329,9 @@ describe('the JSON result', () => {
       ['window', 'fail'],
       ['coverage', 'pass'],
     ]);
+    // The timeline: both gates started together.
+    expect(result.summary).toContain('```mermaid\ngantt\n    dateFormat x\n');
+    expect(result.summary).toMatch(/^ {4}window fail :crit, 0, \d+$/m);
+    expect(result.summary).toMatch(/^ {4}coverage pass :done, 0, \d+$/m);
   });
 });

@@ -44,6 +44,7 @@ export async function runGates(
   ctx: GateContext,
   options: RunGatesOptions = {},
 ): Promise<GateReport[]> {
+  const runStart = ctx.clock.now();
   const one = async (gate: PlannedGate): Promise<GateReport> => {
     const started = ctx.clock.now();
     const outcome = await runOne(gate, ctx).catch(failed);
@@ -71,6 +72,7 @@ export async function runGates(
       required: gate.required,
       original: outcome.status,
       status,
+      startMs: started - runStart,
       durationMs,
     };
   };

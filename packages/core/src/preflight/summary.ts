@@ -54,10 +54,30 @@ export function renderChecklist(
     formatDuration(r.durationMs),
   ]);
   lines.push(table(['', 'Gate', 'Measured', 'Limit', 'Details', 'Time'], rows));
+  if (reports.length > 1) lines.push(timeline(reports));
   const slowest = Math.max(0, ...reports.map((r) => r.durationMs));
   lines.push(
     `Gates ran at the same time: ${formatDuration(options.wallMs)} in all, the slowest gate ${formatDuration(slowest)}.${options.policy ? ` Policy: \`${options.policy}\`.` : ''}`,
     '',
   );
   return lines.join('\n');
+}
+
+const TAG = { pass: 'done', warn: 'active', fail: 'crit' } as const;
+
+/** A mermaid gantt of when each gate ran: the picture of "at the same time". */
+export function timeline(reports: readonly GateReport[]): string {
+  const tasks = reports.map(
+    (r) => `    ${r.name} ${r.status} :${TAG[r.status]}, ${r.startMs}, ${r.startMs + Math.max(1, r.durationMs)}`,
+  );
+  return [
+    '```mermaid',
+    'gantt',
+    '    dateFormat x',
+    '    axisFormat %M:%S.%L',
+    '    section gates',
+    ...tasks,
+    '```',
+    '',
+  ].join('\n');
 }

@@ -80,5 +80,7 @@ export interface GateReport extends GateOutcome {
   required: boolean;
   /** The status before emergency mode turned a failure into a warning. */
   original: GateStatus;
+  /** ms after the first gate started (the summary's timeline). */
+  startMs: number;
   durationMs: number;
 }

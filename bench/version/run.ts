@@ -41,8 +41,8 @@ function generate(): TestRepo {
     lines.push(`data ${Buffer.byteLength(message)}`, message);
     if (i === 1) lines.push(`from ${parent}`);
     lines.push('');
-    // Tag every `every` commits, but leave the last stretch untagged so there is something to bump.
-    if (i % every === 0 && tagged < tags && i <= commits - every) {
+    // Tag the first commit of every stretch of `every`, so the last stretch has untagged commits to bump from.
+    if (i % every === 1 % every && tagged < tags) {
       lines.push(`reset refs/tags/${versionOf(tagged++)}`, `from :${i}`, '');
     }
   }

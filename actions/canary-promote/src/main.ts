@@ -47,6 +47,7 @@ import {
   CommandRollout,
   checkImageReferences,
   checkPausesFitTimeout,
+  githubRunEnded,
   holderIdentity,
   IN_FLIGHT_PHASES,
   imagesFor,
@@ -574,6 +575,19 @@ function leaseOptions(rt: Runtime, values: Inputs, namespace: string, app: strin
     force: values.force,
     signal: rt.signal,
     log: (line: string) => rt.log.warning(line),
+    // With a token: a holder whose GitHub run GitHub reports completed or cancelled is taken over at once.
+    ...(values.token && rt.env['GITHUB_REPOSITORY']
+      ? {
+          holderDead: githubRunEnded(async () => {
+            const { GitHubApi } = await holdVirtualTime(import('@deploy-actions/core/github'));
+            return new GitHubApi(rt, {
+              token: values.token!,
+              apiUrl: rt.env['GITHUB_API_URL'] ?? 'https://api.github.com',
+              repository: rt.env['GITHUB_REPOSITORY']!,
+            });
+          }, rt.env['GITHUB_REPOSITORY']),
+        }
+      : {}),
   };
 }
 

@@ -5,6 +5,10 @@
  * lapses within 60 s, and the end state (aborted or promoted, never both). "Killed" is a kill -9: the run's
  * signal aborts, no post step runs, nothing is handed back.
  */
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { KubeObject } from '@deploy-actions/core/kube';
 import type { MemoryRuntime } from '@deploy-actions/core/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +20,15 @@ let c: Cluster;
 
 beforeAll(async () => {
   c = await startCluster(18);
+  // kube-sim's first Lease create lets the virtual clock jump (about an hour here, past a run's 30m timeout
+  // when nothing else is pending): paid once before any run.
+  await c.client.create('Lease', {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'warm-up', namespace: NS },
+    spec: {},
+  });
+  await c.client.delete('Lease', { namespace: NS, name: 'warm-up' });
 });
 
 afterAll(async () => {
@@ -217,6 +230,69 @@ describe('a dead runner never locks anyone out', () => {
     expect(c.record('echo')).toMatchObject({ phase: 'promoted' });
     expectOneVersion('echo', 'ghcr.io/acme/echo:v2');
     expect(cap.min, cap.at).toBeGreaterThanOrEqual(REPLICAS);
+  });
+});
+
+describe('a holder proven dead is taken over at once', () => {
+  it('same host, its PID gone: the next abort takes the Lease without waiting, saying why', async () => {
+    await app('papa');
+    const paused = await c.run(release('papa', { 'pause-at': '25' }));
+    expect(paused.errors).toEqual([]);
+    expect(paused.outputs['result']).toBe('paused');
+    // A CLI run on this host that died holding the Lease a moment ago.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const now = new Date(c.clock.now()).toISOString();
+    await c.client.create('Lease', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: 'deploy-actions-papa',
+        namespace: NS,
+        labels: { 'app.kubernetes.io/managed-by': 'deploy-actions', 'deploy-actions.dev/app': 'papa' },
+        annotations: { 'deploy-actions.dev/host': hostname(), 'deploy-actions.dev/pid': String(dead) },
+      },
+      spec: { holderIdentity: `local-${dead}-x1`, leaseDurationSeconds: 30, acquireTime: now, renewTime: now },
+    });
+    const started = c.clock.now();
+    const abort = await c.run({ app: 'papa', action: 'abort' }, { env: { GITHUB_RUN_ID: '5016' } });
+    expect(abort.outputs['result']).toBe('aborted');
+    expect(c.clock.now() - started).toBeLessThan(30_000);
+    expect(abort.warnings.join('\n')).toContain(
+      `Took over the rollout lease of "papa" from local-${dead}-x1: its process ${dead} on ${hostname()} is gone`,
+    );
+  });
+
+  it('a GitHub run the API reports cancelled: the next abort takes the Lease without waiting', async () => {
+    await app('quebec');
+    const asked: string[] = [];
+    const api = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify(
+          req.url === '/repos/acme/shop/actions/runs/4242/attempts/1'
+            ? { status: 'completed', conclusion: 'cancelled' }
+            : { status: 'in_progress' },
+        ),
+      );
+    });
+    await new Promise<void>((done) => api.listen(0, '127.0.0.1', done));
+    try {
+      await runAndKill('quebec', (record) => record.weight === 50);
+      const started = c.clock.now();
+      const abort = await c.run(
+        { app: 'quebec', action: 'abort', token: 'ghs_test' },
+        { env: { GITHUB_RUN_ID: '5017', GITHUB_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}` } },
+      );
+      expect(abort.outputs['result']).toBe('aborted');
+      expect(c.clock.now() - started).toBeLessThan(30_000);
+      expect(abort.warnings.join('\n')).toContain(
+        'from 4242-1 (https://github.com/acme/shop/actions/runs/4242): GitHub reports its run 4242 (attempt 1) cancelled',
+      );
+      expect(asked).toContain('/repos/acme/shop/actions/runs/4242/attempts/1');
+    } finally {
+      api.close();
+    }
   });
 });
 

@@ -25,9 +25,18 @@ export {
   NO_CLUSTER_NOTE,
   UNKNOWN_STABLE,
 } from './command';
-export { holderIdentity, LEASE_SECONDS, RolloutLease, readLease } from './lease';
+export {
+  FORCE_HINT,
+  holderIdentity,
+  LEASE_SECONDS,
+  LeaseLostError,
+  type LeaseOptions,
+  RolloutLease,
+  readLease,
+} from './lease';
 export { checkPausesFitTimeout, describeSteps, parseSteps, type Step, type StepDefaults } from './plan';
 export * from './record';
+export { githubRunEnded, type RunRequester } from './run-liveness';
 export { renderRolloutSummary } from './summary';
 export * from './workloads';
 

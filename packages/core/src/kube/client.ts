@@ -8,10 +8,11 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { systemClock } from '../clock/system';
+import { UserError } from '../errors';
 import { retry } from '../retry';
 import type { Clock } from '../runtime/port';
 import { type ClientNode, importClientNode, type KubeConfigSource, loadKubeConfig } from './config';
-import { isTransient, KubeApiError } from './errors';
+import { isConnectionError, isTransient, KubeApiError } from './errors';
 import { type KnownKind, type ObjectRef, type ResourceType, resourcePath } from './resources';
 import type { KubeList, KubeObject } from './types';
 
@@ -158,9 +159,25 @@ export class KubeClient {
       isRetryable: (error) => (retryAll ? isTransient(error) : error instanceof KubeApiError && error.code === 429),
       onRetry: ({ attempt, delayMs, error }) =>
         this.options.onRetry?.(
-          `${method} ${path} failed (attempt ${attempt}): ${(error as Error).message}; retrying in ${delayMs} ms`,
+          `${method} ${path} failed (attempt ${attempt}): ${this.unreachable(error) ?? (error as Error).message}; retrying in ${delayMs} ms`,
         ),
+    }).catch((error: unknown) => {
+      // "fetch failed" says nothing: name the server, and what the connection said, once the retries are over.
+      const why = this.options.signal?.aborted ? undefined : this.unreachable(error);
+      if (why === undefined) throw error;
+      throw new UserError(`${why} (${method} ${path})`, {
+        hint: "check the kubeconfig's cluster server and context, and that the runner can reach it",
+        cause: error,
+      });
     });
+  }
+
+  /** `Kubernetes API server https://host:6443 could not be reached: connect ECONNREFUSED ...` for a connection error. */
+  private unreachable(error: unknown): string | undefined {
+    if (!isConnectionError(error)) return undefined;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.message ?? cause?.code ?? (error as Error).message;
+    return `Kubernetes API server ${this.server} could not be reached: ${detail}`;
   }
 
   get<T extends KubeObject>(kind: KnownKind | ResourceType, ref: ObjectRef): Promise<T> {

@@ -34,7 +34,7 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** fetch's "fetch failed" (cause: ECONNREFUSED, ECONNRESET, a TLS error) and socket errors carrying a code. */
-function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error) || error.name === 'AbortError' || error.name === 'TimeoutError') return false;
   if (error instanceof TypeError && error.message === 'fetch failed') return true;
   const code = (error as { code?: unknown }).code;

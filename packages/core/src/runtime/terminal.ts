@@ -3,7 +3,7 @@
  * headings with their content indented), outputs as `name=value` lines, the
  * summary printed at the end or written to a file.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { systemClock } from '../clock/system';
 import { mapSource } from '../inputs/schema';
 import { buildRuntime, memoryState } from './base';
@@ -16,8 +16,13 @@ export interface TerminalRuntimeOptions {
   out?: (line: string) => void;
   /** Warnings and errors (default stderr). */
   err?: (line: string) => void;
-  /** Write the summary markdown here instead of printing it. */
+  /** Write the summary markdown here instead of printing it (default: where GITHUB_STEP_SUMMARY points, appended). */
   summaryFile?: string;
+  /**
+   * A person reads the output (default: stdout is a TTY): a JSON output longer than a line is named, not
+   * printed (the summary says the same as text).
+   */
+  tty?: boolean;
   /** Keep state (main → post) in this JSON file instead of memory. */
   stateFile?: string;
   /** Show debug lines (default: env DEPLOY_ACTIONS_DEBUG or RUNNER_DEBUG is 1). */
@@ -29,6 +34,9 @@ export interface TerminalRuntimeOptions {
   /** Abort on Ctrl-C (default true unless a signal is given). */
   handleSignals?: boolean;
 }
+
+/** A JSON output longer than this is named on a terminal rather than printed on one line. */
+const LONG_JSON = 200;
 
 function where(props?: AnnotationProps): string {
   if (!props?.file) return '';
@@ -46,6 +54,8 @@ export function createTerminalRuntime(options: TerminalRuntimeOptions): Runtime 
   const out = options.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const err = options.err ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const debug = options.debug ?? (env['DEPLOY_ACTIONS_DEBUG'] === '1' || env['RUNNER_DEBUG'] === '1');
+  const tty = options.tty ?? process.stdout.isTTY === true;
+  const stepSummary = options.summaryFile === undefined ? env['GITHUB_STEP_SUMMARY'] || undefined : undefined;
   let indent = '';
   // Every line of a multi-line message gets the group's indent.
   const print = (sink: (line: string) => void, text: string) => {
@@ -85,11 +95,17 @@ export function createTerminalRuntime(options: TerminalRuntimeOptions): Runtime 
         indent = '';
       },
       output: (name, value) => {
-        if (value.includes('\n')) out(`${name}<<EOF\n${value}\nEOF`);
+        if (tty && value.length > LONG_JSON && /^[[{]/.test(value))
+          out(
+            `${name}: JSON, ${value.length} characters (the summary${stepSummary ? ` in ${stepSummary}` : ' below'} says the same)`,
+          );
+        else if (value.includes('\n')) out(`${name}<<EOF\n${value}\nEOF`);
         else out(`${name}=${value}`);
       },
       async writeSummary(markdown) {
         if (options.summaryFile) writeFileSync(options.summaryFile, markdown);
+        // As the runner does: each step appends its summary to the job's file.
+        else if (stepSummary) appendFileSync(stepSummary, markdown);
         else out(`\n${markdown.trimEnd()}`);
       },
     },

@@ -8,11 +8,11 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { Masker } from '@deploy-actions/core/mask';
 import type { Clock } from '@deploy-actions/core/runtime';
 import { type ActionManifest, readManifest, repoRoot } from '../manifest';
-import { isActionName } from '../registry';
+import { actionNames, isActionName } from '../registry';
 import { parseFileCommands, parseWorkflowCommand } from './commands';
 import {
   type EvalContext,
@@ -174,7 +174,8 @@ export async function runWorkflow(workflow: Workflow, options: RunWorkflowOption
   const masker = new Masker();
   for (const secret of Object.values(options.secrets ?? {})) masker.add(secret);
   const say = (line: string) => options.log?.(masker.redact(line));
-  const workspace = options.workspace ?? process.cwd();
+  // Absolute: the runner changes into it before each action, so a relative path would be read twice relative.
+  const workspace = resolve(options.workspace ?? process.cwd());
   const baseEnv = options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME };
   const inputs = dispatchInputs(workflow, options.inputs ?? {});
   const eventName = options.github?.['event_name'] ?? workflow.events[0] ?? 'push';
@@ -478,6 +479,11 @@ export async function runWorkflow(workflow: Workflow, options: RunWorkflowOption
         record({ ...base, status: 'not-run', outcome: 'skipped', conclusion: 'skipped', reason }, step);
         continue;
       }
+      // A mistyped action name (canry-promote) is one line naming it and the actions there are, not ENOENT.
+      if (ref.name !== undefined && !isActionName(ref.name))
+        throw new WorkflowError(
+          `${where(stepName)}: uses: ${step.uses}: there is no action "${ref.name}"; the actions are ${actionNames.join(', ')}`,
+        );
       const manifest = await manifestOf(ref.manifestFile);
       const warnings: Annotation[] = [];
       const unexpected = Object.keys(withValues).filter((name) => !Object.hasOwn(manifest.inputs, name));

@@ -194,7 +194,7 @@ describe('on-step-failure: previous-step, when going back fails', () => {
     // Once the 50 % step is set, every patch of the Deployments fails: going back to 25 % cannot happen.
     const faults: Array<() => void> = [];
     const stop = c.onRecord('memo', (record) => {
-      if (record.verdicts.some((v: { verdict: string }) => v.verdict === 'fail') && faults.length === 0)
+      if ((record.verdicts as Array<{ verdict: string }>).some((v) => v.verdict === 'fail') && faults.length === 0)
         for (const name of ['memo', 'memo-canary'])
           faults.push(c.sim.faults.add({ verb: 'patch', resource: 'deployments', name, status: 503 }));
     });
@@ -222,7 +222,7 @@ describe('on-step-failure: previous-step, when going back fails', () => {
     await c.app('blog', 'ghcr.io/acme/blog:v1');
     const faults: Array<() => void> = [];
     const stop = c.onRecord('blog', (record) => {
-      if (record.verdicts.some((v: { verdict: string }) => v.verdict === 'fail') && faults.length === 0)
+      if ((record.verdicts as Array<{ verdict: string }>).some((v) => v.verdict === 'fail') && faults.length === 0)
         for (const name of ['blog', 'blog-canary'])
           faults.push(c.sim.faults.add({ verb: 'patch', resource: 'deployments', name, status: 503 }));
     });

@@ -183,6 +183,19 @@ describe('release-notes from commits', () => {
     expect(existsSync(join(r.dir, 'out/notes.md'))).toBe(false);
   });
 
+  it('refuses release: true and source: github without a token, and a tag that is no version', async () => {
+    const r = repo();
+    r.commit('feat: first');
+    const release = await run(r, { release: 'true' });
+    expect(release.code).toBe(1);
+    expect(release.errors).toContain("Input 'token': is needed for the GitHub release (release: true)");
+    const source = await run(r, { source: 'github' });
+    expect(source.errors).toContain("Input 'source': github needs a token");
+    const tag = await run(r, { tag: 'release-7' });
+    expect(tag.errors).toContain('Input \'tag\': must be a semver version, with or without v (got "release-7")');
+    expect(existsSync(join(r.dir, 'out/notes.md'))).toBe(false);
+  });
+
   it('refuses a bad config and an unknown template placeholder before anything is written', async () => {
     const r = repo();
     r.commit('feat: first');

@@ -17,7 +17,7 @@ import { type DeploymentFacts, renderDeployment, withDeployment } from './deploy
 import { buildNotes, type PullRequestInfo, type ReleaseNotes } from './model';
 import { fetchPullRequests, findFirstTimers } from './pulls';
 import { checkRelease, generateGitHubNotes, type ReleaseResult, releaseDiffers, upsertRelease } from './release';
-import { DEFAULT_TEMPLATE, renderNotes, renderSections } from './render';
+import { DEFAULT_TEMPLATE, type RenderOptions, renderNotes, renderSections } from './render';
 
 export interface GitHubAccess {
   api: GitHubApi;
@@ -98,6 +98,42 @@ function releaseVersion(
   return { version: next, tag: `${options.tagPrefix ?? ''}${bare ? '' : 'v'}${next}` };
 }
 
+/** GitHub's generated body first, then what it does not say: breaking changes and who approved each change. */
+function withGitHubBody(
+  body: string,
+  notes: ReleaseNotes,
+  config: NotesConfig,
+  options: RenderOptions & { deployment: string },
+): string {
+  const breaking = notes.sections.filter((s) => config.sections.find((c) => c.title === s.title)?.breaking);
+  const approvals = options.approvers
+    ? renderSections(
+        { ...notes, sections: [{ title: 'Approvals', entries: notes.sections.flatMap((s) => s.entries) }] },
+        options,
+      )
+    : '';
+  const parts = [body.trim(), breaking.length > 0 ? renderSections({ ...notes, sections: breaking }, options) : ''];
+  return `${[...parts, approvals, options.deployment].filter(Boolean).join('\n\n')}\n`;
+}
+
+/** Inputs that only make sense together, checked before anything is read; returns the version of `tag`. */
+function checkInputs(options: ReleaseNotesOptions): semver.SemVer | undefined {
+  if (options.release && !options.github)
+    throw new InputError('token', 'is needed for the GitHub release (release: true)', undefined, '${{ github.token }}');
+  if (options.source === 'github' && !options.github)
+    throw new InputError('source', 'github needs a token (the generate-notes API)', 'github', 'commits');
+  if (options.tag === undefined) return undefined;
+  const parsed = parseVersionTag(options.tag, options.tagPrefix ?? '');
+  if (!parsed)
+    throw new InputError(
+      'tag',
+      `must be a semver version${options.tagPrefix ? ` after the prefix ${options.tagPrefix}` : ''}, with or without v`,
+      options.tag,
+      `${options.tagPrefix ?? ''}v1.2.0`,
+    );
+  return parsed.version;
+}
+
 function readReleaseYml(cwd: string, path: string): string | undefined {
   const full = join(cwd, path);
   if (existsSync(full)) return readFileSync(full, 'utf8');
@@ -108,18 +144,7 @@ function readReleaseYml(cwd: string, path: string): string | undefined {
 export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptions): Promise<ReleaseNotesResult> {
   const notices: string[] = [];
   const git = new Git({ cwd: options.cwd, signal: rt.signal, env: rt.env });
-  let current: semver.SemVer | undefined;
-  if (options.tag !== undefined) {
-    const parsed = parseVersionTag(options.tag, options.tagPrefix ?? '');
-    if (!parsed)
-      throw new InputError(
-        'tag',
-        `must be a semver version${options.tagPrefix ? ` after the prefix ${options.tagPrefix}` : ''}, with or without v`,
-        options.tag,
-        `${options.tagPrefix ?? ''}v1.2.0`,
-      );
-    current = parsed.version;
-  }
+  const current = checkInputs(options);
   const range = await rt.log.group('Reading the commits', () =>
     readRange(git, {
       from: options.from,
@@ -142,6 +167,9 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
   const { version, tag } = releaseVersion(options, range, kept);
 
   let config = options.config ?? DEFAULT_CONFIG;
+  // Parsed before any request, so a broken release.yml is refused first.
+  const releaseYml = readReleaseYml(options.cwd, options.releaseConfig);
+  const labelConfig = releaseYml === undefined ? undefined : applyReleaseYml(config, releaseYml, options.releaseConfig);
   let pulls: Map<string, PullRequestInfo> | undefined;
   let firstTimers: Set<string> | undefined;
   const github = options.github;
@@ -160,9 +188,8 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
       if (pull.author) perAuthor.set(pull.author, (perAuthor.get(pull.author) ?? 0) + 1);
     firstTimers = perAuthor.size > 0 ? await findFirstTimers(github.api, github.repository, perAuthor) : new Set();
   }
-  const releaseYml = readReleaseYml(options.cwd, options.releaseConfig);
   if (releaseYml !== undefined) {
-    if (pulls) config = applyReleaseYml(config, releaseYml, options.releaseConfig);
+    if (pulls) config = labelConfig!;
     else {
       const notice = `${options.releaseConfig} sorts by pull request labels, which need a token: the changes are sorted by commit type`;
       notices.push(notice);
@@ -201,30 +228,14 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
   const renderOptions = { approvers: options.approvers, deployment };
   let markdown = renderNotes(notes, options.template ?? DEFAULT_TEMPLATE, renderOptions);
   if (options.source === 'github') {
-    if (!github || !tag) {
-      throw new InputError(
-        'source',
-        github ? 'github needs a tag (none given or found)' : 'github needs a token',
-        'github',
-        'commits',
-      );
-    }
-    const generated = await generateGitHubNotes(github.api, github.repository, {
+    if (!tag) throw new InputError('tag', 'is needed for source: github: none was given or found', undefined, 'v1.2.0');
+    const generated = await generateGitHubNotes(github!.api, github!.repository, {
       tag,
       target: range.toCommit,
       previousTag: notes.previousTag,
       configurationFile: releaseYml !== undefined ? options.releaseConfig : undefined,
     });
-    // GitHub's body first, then what it does not say: breaking changes and who approved each change.
-    const breaking = notes.sections.filter((s) => config.sections.find((c) => c.title === s.title)?.breaking);
-    const ours = renderSections({ ...notes, sections: breaking }, renderOptions);
-    const approvals = options.approvers
-      ? renderSections(
-          { ...notes, sections: [{ title: 'Approvals', entries: notes.sections.flatMap((s) => s.entries) }] },
-          renderOptions,
-        )
-      : '';
-    markdown = `${[generated.body.trim(), breaking.length > 0 ? ours : '', approvals, deployment].filter(Boolean).join('\n\n')}\n`;
+    markdown = withGitHubBody(generated.body, notes, config, renderOptions);
   }
 
   // Check the release before writing anything: a refused release changes nothing.
@@ -241,13 +252,6 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
           makeLatest: options.release.makeLatest,
         }
       : undefined;
-  if (options.release && !github)
-    throw new InputError(
-      'token',
-      'is needed to create the GitHub release (release: true)',
-      undefined,
-      '${{ github.token }}',
-    );
   if (want) {
     if (!tag)
       throw new InputError(

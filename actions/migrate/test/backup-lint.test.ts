@@ -149,6 +149,26 @@ describe.skipIf(missing !== undefined)(`lint ${missing ?? ''}`, () => {
     expect(warnings).toEqual(['drop-table: DROP TABLE legacy_sessions: drops a table and its data']);
   });
 
+  it('lints many files at once with each finding on its own file and line, even when a file ends inside a comment', async () => {
+    const db = testDatabase(server);
+    db.files({
+      'V1__setup.sql': setup,
+      'V2__open.sql': 'SELECT 1;\n/* never closed\n',
+      'V3__drop.sql': '-- cleanup */\n\nDROP TABLE audit;\n',
+      'V4__fine.sql': 'SELECT 2;\nTRUNCATE audit;\n',
+    });
+    const { code, rt } = await db.run({ mode: 'plan' });
+    expect(code).toBe(0);
+    const found = rt.logs
+      .filter((entry) => entry.props?.file)
+      .map((entry) => [entry.props?.file, entry.props?.startLine, entry.message.split(':')[0]]);
+    expect(found).toEqual([
+      ['db/migrations/V2__open.sql', 2, 'syntax'],
+      ['db/migrations/V3__drop.sql', 3, 'drop-table'],
+      ['db/migrations/V4__fine.sql', 2, 'truncate'],
+    ]);
+  });
+
   it('a file that does not parse is an error on its line; plan still shows it and changes nothing', async () => {
     const db = testDatabase(server);
     db.files({ 'V1__bad.sql': 'CREATE TABLE ok (id int);\n\nCREAT TABLE typo (id int);\n' });

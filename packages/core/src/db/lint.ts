@@ -59,12 +59,6 @@ export class SqlSyntaxError extends Error {
   }
 }
 
-function lineOf(text: string, index: number): number {
-  let line = 1;
-  for (let i = 0; i < index && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
-
 /** Skips whitespace and comments: PostgreSQL's statement locations may start at a comment before it. */
 function firstToken(text: string, from: number): number {
   let i = from;
@@ -81,27 +75,107 @@ function firstToken(text: string, from: number): number {
 }
 
 /** Splits a file into its statements (text and line), as the server parses it. Throws SqlSyntaxError. */
-export async function parseStatements(sql: string): Promise<ParsedStatement[]> {
+/** 1-based line of a character index, by binary search over the line starts. */
+function lineFinder(text: string): (index: number) => number {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (index) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (starts[middle]! <= index) low = middle;
+      else high = middle - 1;
+    }
+    return low + 1;
+  };
+}
+
+interface Located extends ParsedStatement {
+  /** Character offsets of the statement in the text: its first token, its end. */
+  start: number;
+  end: number;
+}
+
+async function parseLocated(sql: string): Promise<Located[]> {
   const parse = await loadParser();
+  const lineAt = lineFinder(sql);
+  const bytes = Buffer.from(sql);
   let result: { stmts?: RawStatement[] };
   try {
     result = await parse(sql);
   } catch (error) {
     const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
-    const bytes = Buffer.from(sql);
     const index = position === undefined ? 0 : bytes.subarray(0, Math.max(0, position)).toString().length;
-    throw new SqlSyntaxError((error as Error).message, lineOf(sql, index));
+    throw new SqlSyntaxError((error as Error).message, lineAt(index));
   }
-  // Locations are byte offsets into the UTF-8 text.
-  const bytes = Buffer.from(sql);
+  // Locations are byte offsets into the UTF-8 text (the same as characters for ASCII, the usual case).
+  const ascii = bytes.length === sql.length;
+  const chars = (offset: number) => (ascii ? offset : bytes.subarray(0, offset).toString().length);
   return (result.stmts ?? []).map((raw) => {
-    const start = raw.stmt_location ?? 0;
-    const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
-    const before = bytes.subarray(0, start).toString().length;
-    const text = bytes.subarray(start, end).toString();
-    const at = firstToken(sql, before);
-    return { node: raw.stmt, text: text.trim(), line: lineOf(sql, at) };
+    const start = chars(raw.stmt_location ?? 0);
+    const end = raw.stmt_len ? chars((raw.stmt_location ?? 0) + raw.stmt_len) : sql.length;
+    const at = firstToken(sql, start);
+    return { node: raw.stmt, text: sql.slice(start, end).trim(), line: lineAt(at), start: at, end };
   });
+}
+
+/** Splits a file into its statements (text and line), as the server parses it. Throws SqlSyntaxError. */
+export async function parseStatements(sql: string): Promise<ParsedStatement[]> {
+  return (await parseLocated(sql)).map(({ node, text, line }) => ({ node, text, line }));
+}
+
+/**
+ * Every file's statements, or its syntax error. All files go to the parser in one call (its cost per call
+ * dominates small files), with a marker statement between two files; when a marker is not where it was put
+ * (an open comment or string at a file's end swallowed it) or anything fails to parse, each file is parsed
+ * on its own.
+ */
+async function parseFiles(files: readonly MigrationFile[]): Promise<Array<ParsedStatement[] | SqlSyntaxError>> {
+  const lead = '\n;\n';
+  const separator = `${lead}SELECT 1;\n`;
+  if (files.length > 1) {
+    const starts: number[] = [];
+    const markers = new Set<number>();
+    let offset = 0;
+    for (const file of files) {
+      starts.push(offset);
+      offset += file.sql.length;
+      markers.add(offset + lead.length);
+      offset += separator.length;
+    }
+    markers.delete(offset - separator.length + lead.length);
+    const combined = files.map((file) => file.sql).join(separator);
+    const located = await parseLocated(combined).catch(() => undefined);
+    if (located !== undefined) {
+      const lineAt = lineFinder(combined);
+      const perFile: ParsedStatement[][] = files.map(() => []);
+      let seen = 0;
+      let index = 0;
+      let clean = true;
+      for (const statement of located) {
+        if (markers.has(statement.start) && statement.text === 'SELECT 1') {
+          seen++;
+          continue;
+        }
+        while (index + 1 < starts.length && starts[index + 1]! <= statement.start) index++;
+        if (statement.end > starts[index]! + files[index]!.sql.length + 1) clean = false;
+        const firstLine = lineAt(starts[index]!);
+        perFile[index]!.push({ node: statement.node, text: statement.text, line: statement.line - firstLine + 1 });
+      }
+      if (clean && seen === markers.size) return perFile;
+    }
+  }
+  const parsed: Array<ParsedStatement[] | SqlSyntaxError> = [];
+  for (const file of files) {
+    parsed.push(
+      await parseStatements(file.sql).catch((error: unknown) => {
+        if (error instanceof SqlSyntaxError) return error;
+        throw error;
+      }),
+    );
+  }
+  return parsed;
 }
 
 const kindOf = (node: Record<string, any>) => Object.keys(node)[0]!;
@@ -186,19 +260,17 @@ function check(node: Record<string, any>, created: Set<string>): Array<{ rule: L
 export async function lintMigrations(files: readonly MigrationFile[]): Promise<LintFinding[]> {
   const findings: LintFinding[] = [];
   const created = new Set<string>();
-  for (const file of files) {
-    let statements: ParsedStatement[];
-    try {
-      statements = await parseStatements(file.sql);
-    } catch (error) {
-      if (!(error instanceof SqlSyntaxError)) throw error;
+  const parsed = await parseFiles(files);
+  for (const [index, file] of files.entries()) {
+    const statements = parsed[index]!;
+    if (statements instanceof SqlSyntaxError) {
       findings.push({
         path: file.path,
         file: file.file,
-        line: error.line,
+        line: statements.line,
         rule: 'syntax',
         statement: '',
-        message: error.message,
+        message: statements.message,
       });
       continue;
     }

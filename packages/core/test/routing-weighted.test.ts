@@ -29,6 +29,16 @@ beforeAll(async () => {
   await registerCrds(cluster.client);
   await cluster.client.create('Service', service('web', { app: 'web', track: 'stable' }));
   await cluster.client.create('Service', service('web-canary', { app: 'web', track: 'canary' }));
+  // What the endpoints controller writes once a canary pod is Ready (nginx moves weight only with one behind it).
+  await cluster.client.create(ENDPOINTS, canaryEndpoints([{ ip: '10.0.0.7' }]));
+});
+
+const ENDPOINTS = { group: '', version: 'v1', plural: 'endpoints', namespaced: true };
+const canaryEndpoints = (addresses: Array<{ ip: string }>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Endpoints',
+  metadata: { name: 'web-canary', namespace: NS },
+  subsets: [{ addresses, ports: [{ port: 8080 }] }],
 });
 afterAll(async () => {
   await cluster?.stop();
@@ -75,6 +85,24 @@ describe('nginx router', () => {
     await cluster.client.delete('Ingress', { namespace: NS, name: 'web-canary' }).catch(() => undefined);
     await cluster.client.delete('Ingress', { namespace: NS, name: 'web' }).catch(() => undefined);
     await cluster.client.create('Ingress', structuredClone(ingress));
+  });
+
+  it('moves no weight to a canary Service without Ready endpoints (issue #17 item 6)', async () => {
+    await cluster.client.replace(ENDPOINTS, {
+      ...canaryEndpoints([]),
+      metadata: {
+        ...canaryEndpoints([]).metadata,
+        resourceVersion: (await cluster.client.get(ENDPOINTS, { namespace: NS, name: 'web-canary' })).metadata
+          ?.resourceVersion,
+      },
+    });
+    const nginx = router('nginx', { ingress: 'web' });
+    await expect(nginx.setWeight(5)).rejects.toThrow(
+      "Service 'web-canary' (the canary Service) has no ready endpoints: its selector matches no Ready pod of the canary, so no weight was moved to it.",
+    );
+    expect(await canaryIngress()).toBeUndefined();
+    await cluster.client.delete(ENDPOINTS, { namespace: NS, name: 'web-canary' });
+    await cluster.client.create(ENDPOINTS, canaryEndpoints([{ ip: '10.0.0.7' }]));
   });
 
   it('creates web-canary with canary-weight 5, 25, 50, 100 pointing at the canary Service; promote deletes it', async () => {

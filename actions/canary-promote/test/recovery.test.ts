@@ -296,6 +296,28 @@ describe('a holder proven dead is taken over at once', () => {
   });
 });
 
+describe('rollback in-flight after a death', () => {
+  it('force: true takes the Lease of a killed run at once and returns traffic to the stable', async () => {
+    await app('romeo');
+    const cap = capacity('romeo');
+    await runAndKill('romeo', (record) => record.weight === 50);
+    const started = c.clock.now();
+    const rolled = await c.runAction(
+      rollback,
+      { mode: 'in-flight', deployments: 'romeo', reason: 'runner lost', force: 'true' },
+      { env: { GITHUB_RUN_ID: '5018' } },
+    );
+    expect(rolled.code).toBe(0);
+    expect(c.clock.now() - started).toBeLessThan(30_000);
+    expect(rolled.warnings.join('\n')).toContain('Took over the rollout lease of "romeo" from 4242-1');
+    await c.clock.sleep(10_000);
+    cap.stop();
+    expect(c.record('romeo')).toMatchObject({ phase: 'aborted' });
+    expectOneVersion('romeo', 'ghcr.io/acme/romeo:v1');
+    expect(cap.min, cap.at).toBeGreaterThanOrEqual(REPLICAS);
+  });
+});
+
 describe('the Lease is a real lock', () => {
   it('a run whose Lease was taken over changes nothing more and stops, saying so', async () => {
     await app('foxtrot');

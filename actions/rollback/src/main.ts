@@ -65,6 +65,7 @@ export const inputs = defineInputs({
   reason: string({ example: 'error rate above 5% after v1.4.0' }),
   'database-restore': structured({ example: '{ pg-dump: backups/pre-v1.4.0.dump }' }),
   'confirm-database-restore': boolean({ default: 'false' }),
+  force: boolean({ default: 'false' }),
   ...kubeInputs,
   ...commonInputs,
 });
@@ -487,6 +488,7 @@ async function inFlightMode(
       : `canary-promote's default, the first Deployment's name: no in-flight record moves ${named.join(', ')}`,
     reason: values.reason,
     triggeredBy: triggeredBy(rt.env),
+    force: values.force,
     // Each wait gets what is left of the step's timeout, less a margin, so the wait's own error comes first.
     timeoutMs:
       values.timeout === undefined

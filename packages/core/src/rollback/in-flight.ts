@@ -33,6 +33,8 @@ export interface InFlightRequest {
   triggeredBy?: string | undefined;
   /** Limit for each wait on pods (an abort during the promotion waits for the stables); default 600 s. */
   timeoutMs?: number | undefined;
+  /** Take the app's rollout Lease over whoever holds it (named in the log). */
+  force?: boolean | undefined;
   /** How `app` was chosen (the app input, the Deployments' in-flight records, the first Deployment's name), for the error when it has no record. */
   chosen?: string | undefined;
 }
@@ -111,9 +113,11 @@ export async function rollbackInFlight(
     app: request.app,
     reason,
     timeoutMs: request.timeoutMs,
-    makeRouter: (target) =>
+    force: request.force,
+    // The router writes through the abort's client, fenced by its Lease.
+    makeRouter: (target, fenced) =>
       createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
-        client,
+        client: fenced ?? client,
         exec: loggedExec(rt),
         log: rt.log,
       }),

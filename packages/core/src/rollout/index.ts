@@ -45,7 +45,7 @@ export interface AbortOptions {
   app: string;
   reason: string;
   /** Builds the router the record names (rollback passes createRouter bound to its deps). */
-  makeRouter: (target: TrafficTarget) => TrafficRouter;
+  makeRouter: (target: TrafficTarget, client?: KubeClient) => TrafficRouter;
   /** Limit for each wait on pods (an abort during the promotion waits for the stables); default 600 s. */
   timeoutMs?: number | undefined;
   /** Take the app's Lease over whoever holds it (named in the log). */
@@ -97,7 +97,7 @@ export async function abortRollout(
       onStepFailure: 'abort',
       baseline: record.workloads.some((w) => w.baseline !== undefined),
       router: record.router,
-      makeRouter: options.makeRouter,
+      makeRouter: (target) => options.makeRouter(target, fenced),
       rolloutTimeoutMs: timeoutMs,
       holdLease: (ms) => lease.hold(ms),
     });

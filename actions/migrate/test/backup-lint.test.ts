@@ -5,24 +5,18 @@
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { postgresMissing, type RunningPostgres, startPostgres } from '@deploy-actions/testkit/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, testDatabase } from './support';
+import { describe, expect, it } from 'vitest';
+import { PASSWORD, pgMissing, testDatabase, usePostgres } from './support';
 
-const missing = postgresMissing();
-let server: RunningPostgres;
-
-beforeAll(async () => {
-  if (!missing) server = await startPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
+const missing = pgMissing;
+const postgres = usePostgres();
 
 const V1 =
   "CREATE TABLE prices (sku text PRIMARY KEY, cents int);\nINSERT INTO prices VALUES ('tea', 350), ('cake', 420);\n";
 
 describe.skipIf(missing !== undefined)(`backups and restore ${missing ?? ''}`, () => {
   it('backs up with pg_dump before applying; restore gives back the same rows', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__prices.sql': V1 });
     await db.run({ backup: 'none' });
     db.files({ 'V2__discount.sql': 'UPDATE prices SET cents = cents / 2;\n' });
@@ -46,7 +40,7 @@ describe.skipIf(missing !== undefined)(`backups and restore ${missing ?? ''}`, (
   });
 
   it('a failing backup stops the migration, its error masked', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__prices.sql': V1 });
     const { code, errors, rt } = await db.run({
       backup: `{ command: ["${process.execPath}", "-e", "console.error('snapshot of ' + process.env.DATABASE_URL + ' failed'); process.exit(4)"] }`,
@@ -60,7 +54,7 @@ describe.skipIf(missing !== undefined)(`backups and restore ${missing ?? ''}`, (
   });
 
   it('a failing pg_dump stops the migration; its stderr reaches the log without the password', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__prices.sql': V1 });
     // A table the migration role cannot read: pg_dump fails half-way.
     db.psql('CREATE TABLE private (id int); REVOKE ALL ON private FROM PUBLIC');
@@ -75,7 +69,7 @@ describe.skipIf(missing !== undefined)(`backups and restore ${missing ?? ''}`, (
   });
 
   it('a command backup: its last line of output is the backup id', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__prices.sql': V1 });
     const { code, outputs } = await db.run({
       backup: `{ command: ["${process.execPath}", "-e", "console.log('creating snapshot'); console.log('rds:prod-db-snapshot-42')"] }`,
@@ -86,7 +80,7 @@ describe.skipIf(missing !== undefined)(`backups and restore ${missing ?? ''}`, (
   });
 
   it('refuses a restore of a dump that does not exist', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     const { code, errors } = await db.run({ mode: 'restore', restore: '{ pg-dump: backups/nothing.dump }' });
     expect(code).toBe(1);
     expect(errors[0]).toContain("Input 'restore': pg-dump names a file that does not exist: backups/nothing.dump");
@@ -112,7 +106,7 @@ describe.skipIf(missing !== undefined)(`lint ${missing ?? ''}`, () => {
     'CREATE TABLE users (id int, name text, email text, fax text);\nCREATE TABLE legacy_sessions (id int);\nCREATE TABLE audit (id int);\n';
 
   it('annotates each destructive or locking statement on its line and blocks them, applying nothing', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__setup.sql': setup });
     await db.run({ backup: 'none' });
     db.files({ 'V2__risky.sql': `-- a risky release\n${RISKY.join('\n')}\n` });
@@ -139,7 +133,7 @@ describe.skipIf(missing !== undefined)(`lint ${missing ?? ''}`, () => {
   });
 
   it('allow-destructive runs them, the findings as warnings', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__setup.sql': setup, 'V2__drop.sql': 'DROP TABLE legacy_sessions;\n' });
     // A table created earlier in the same run is new: indexing it needs no CONCURRENTLY.
     db.files({ 'V3__new.sql': 'CREATE TABLE carts (id int);\nCREATE INDEX carts_id ON carts (id);\n' });
@@ -150,7 +144,7 @@ describe.skipIf(missing !== undefined)(`lint ${missing ?? ''}`, () => {
   });
 
   it('lints many files at once with each finding on its own file and line, even when a file ends inside a comment', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({
       'V1__setup.sql': setup,
       'V2__open.sql': 'SELECT 1;\n/* never closed\n',
@@ -170,7 +164,7 @@ describe.skipIf(missing !== undefined)(`lint ${missing ?? ''}`, () => {
   });
 
   it('a file that does not parse is an error on its line; plan still shows it and changes nothing', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__bad.sql': 'CREATE TABLE ok (id int);\n\nCREAT TABLE typo (id int);\n' });
     const { code, rt } = await db.run({ mode: 'plan' });
     expect(code).toBe(0);
@@ -182,7 +176,7 @@ describe.skipIf(missing !== undefined)(`lint ${missing ?? ''}`, () => {
 
 describe.skipIf(missing !== undefined)(`command runner ${missing ?? ''}`, () => {
   it('runs the project tool with DATABASE_URL, then the status command into the summary, password masked', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     const tool = join(db.workspace, 'tool.cjs');
     writeFileSync(
       tool,

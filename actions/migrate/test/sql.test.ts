@@ -4,18 +4,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { postgresMissing, type RunningPostgres, startPostgres } from '@deploy-actions/testkit/postgres';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, testDatabase } from './support';
+import { describe, expect, it } from 'vitest';
+import { PASSWORD, pgMissing, testDatabase, usePostgres } from './support';
 
-const missing = postgresMissing();
-let server: RunningPostgres;
-
-beforeAll(async () => {
-  if (!missing) server = await startPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
+const missing = pgMissing;
+const postgres = usePostgres();
 
 const V1 = 'CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);\n';
 const V2 = "-- seed\nINSERT INTO users (name) VALUES ('ada'), ('grace');\n";
@@ -23,7 +17,7 @@ const HISTORY = 'deploy_actions_migrations';
 
 describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   it('applies pending files in version order, records them, and is up to date the second time', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({
       'V1__create_users.sql': V1,
       'V1_1__seed.sql': V2,
@@ -61,7 +55,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('status and plan list pending migrations with their SQL and change nothing', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__create_users.sql': V1 });
     await db.run({ backup: 'none' });
     db.files({ 'V2__seed.sql': V2 });
@@ -77,7 +71,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('two concurrent runs apply each migration exactly once (the second waits for the advisory lock)', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({
       'V1__counter.sql': 'CREATE TABLE runs (migration text);\n',
       'V2__one.sql': "INSERT INTO runs VALUES ('V2');\n",
@@ -107,7 +101,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('a failing migration leaves schema and history as before, naming the file and line', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__create_users.sql': V1 });
     await db.run({ backup: 'none' });
     db.files({
@@ -128,7 +122,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('refuses a file that ends inside a comment: nothing of it stays', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__create_users.sql': `${V1}/* forgot to close this comment\n` });
     const { code, errors } = await db.run({ backup: 'none' });
     expect(code).toBe(1);
@@ -140,7 +134,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('reports a changed applied file as drift and applies nothing', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__create_users.sql': V1 });
     await db.run({ backup: 'none' });
     db.files({ 'V1__create_users.sql': `${V1}-- edited later\n`, 'V2__seed.sql': V2 });
@@ -153,7 +147,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('refuses an out-of-order file unless out-of-order is true', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__create_users.sql': V1, 'V3__noop.sql': 'SELECT 1;\n' });
     await db.run({ backup: 'none' });
     db.files({ 'V2__seed.sql': V2 });
@@ -167,7 +161,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('baselines a database that predates the tool: older files are skipped, newer ones applied', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.psql(`${V1}GRANT ALL ON users, users_id_seq TO PUBLIC;`);
     db.files({ '20250101_create_users.sql': V1, '20250117_seed.sql': V2 });
     const { code, outputs } = await db.run({ backup: 'none', baseline: '20250101' });
@@ -179,7 +173,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('undoes the last version with its undo file; refuses when the undo file is missing', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__create_users.sql': V1, 'V2__email.sql': 'ALTER TABLE users ADD COLUMN email text;\n' });
     await db.run({ backup: 'none' });
     const refused = await db.run({ mode: 'undo', backup: 'none' });
@@ -199,7 +193,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('runs a file that opts out of the transaction statement by statement (CREATE INDEX CONCURRENTLY)', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({
       'V1__create_users.sql': V1,
       'V2__index.sql':
@@ -212,7 +206,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
   });
 
   it('fails fast on a table lock held elsewhere (lock-timeout), changing nothing', async () => {
-    const db = testDatabase(server);
+    const db = testDatabase(postgres());
     db.files({ 'V1__create_users.sql': V1 });
     await db.run({ backup: 'none' });
     db.files({ 'V2__email.sql': 'ALTER TABLE users ADD COLUMN email text;\n' });
@@ -236,7 +230,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
       expect(db.psql(`SELECT count(*) FROM pg_tables WHERE tablename IN ('${HISTORY}', 'users')`)).toBe('0');
 
     it('a missing folder', async () => {
-      const db = testDatabase(server);
+      const db = testDatabase(postgres());
       const { code, errors } = await db.run({ migrations: 'db/nowhere', backup: 'none' });
       expect(code).toBe(1);
       expect(errors[0]).toContain("Input 'migrations': does not exist: db/nowhere");
@@ -244,7 +238,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
     });
 
     it('duplicate versions and unparsable names, all listed', async () => {
-      const db = testDatabase(server);
+      const db = testDatabase(postgres());
       db.files({
         'V1__create_users.sql': V1,
         'V1_0__again.sql': V2,
@@ -260,7 +254,7 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
     });
 
     it('connection refused', async () => {
-      const db = testDatabase(server);
+      const db = testDatabase(postgres());
       db.files({ 'V1__create_users.sql': V1 });
       const { code, errors } = await db.run({ 'database-url': 'postgres://app:pw@127.0.0.1:1/shop', backup: 'none' });
       expect(code).toBe(1);
@@ -270,17 +264,17 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
     });
 
     it('a wrong password, without the password in the message', async () => {
-      const db = testDatabase(server);
+      const db = testDatabase(postgres());
       db.files({ 'V1__create_users.sql': V1 });
       // trust authentication on loopback accepts any password: require one for this role.
       const wrong = db.url.replace(encodeURIComponent(PASSWORD), 'not-the-password');
-      server.psql(`ALTER SYSTEM SET password_encryption = 'scram-sha-256'`);
-      const hba = server.psql('SHOW hba_file');
+      postgres().psql(`ALTER SYSTEM SET password_encryption = 'scram-sha-256'`);
+      const hba = postgres().psql('SHOW hba_file');
       writeFileSync(
         hba,
         `local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n`,
       );
-      server.psql('SELECT pg_reload_conf()');
+      postgres().psql('SELECT pg_reload_conf()');
       try {
         const { code, errors, rt } = await db.run({ 'database-url': wrong, backup: 'none' });
         expect(code).toBe(1);
@@ -290,13 +284,13 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
         expect(JSON.stringify(rt.logs)).not.toContain('not-the-password');
       } finally {
         writeFileSync(hba, 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
-        server.psql('SELECT pg_reload_conf()');
+        postgres().psql('SELECT pg_reload_conf()');
       }
       nothingApplied(db);
     });
 
     it('a backup path that cannot be written', async () => {
-      const db = testDatabase(server);
+      const db = testDatabase(postgres());
       db.files({ 'V1__create_users.sql': V1 });
       writeFileSync(join(db.workspace, 'blocked'), 'a file, not a folder');
       const { code, errors } = await db.run({ backup: '{ pg-dump: blocked/ }' });

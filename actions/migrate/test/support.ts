@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '@deploy-actions/testkit/cluster';
-import type { RunningPostgres } from '@deploy-actions/testkit/postgres';
+import { postgresMissing, type RunningPostgres, startPostgres } from '@deploy-actions/testkit/postgres';
+import { afterAll, beforeAll } from 'vitest';
 import migrate from '../src/main';
 
 let counter = 0;
@@ -45,4 +46,17 @@ export function testDatabase(pg: RunningPostgres): TestDatabase {
         },
       ),
   };
+}
+
+/** Why PostgreSQL tests are skipped here, if they are. */
+export const pgMissing = postgresMissing();
+
+/** One throwaway server for the test file (started before its tests, removed after); `server()` gives it. */
+export function usePostgres(): () => RunningPostgres {
+  let server: RunningPostgres | undefined;
+  beforeAll(async () => {
+    if (!pgMissing) server = await startPostgres();
+  }, 60_000);
+  afterAll(() => server?.stop());
+  return () => server!;
 }

@@ -18,7 +18,7 @@ import { runJob } from './jobs';
 import { type LintFinding, lintMigrations } from './lint';
 import { enterMaintenance, leaveMaintenance, type MaintenanceOptions, type Saved } from './maintenance';
 import { type MigrationPlan, planMigrations, planUndo } from './plan';
-import { type RestoreResult, type RestoreSpec, restoreDatabase } from './restore';
+import { type RestoreContext, type RestoreResult, type RestoreSpec, restoreDatabase } from './restore';
 import { type Applied, MigrationError, recordBaseline, runMigration, withMigrationLock } from './sql-runner';
 import { migrateOutputs, renderMigrateSummary } from './summary';
 
@@ -144,6 +144,21 @@ async function lintOrRefuse(rt: Runtime, request: MigrateRequest, files: Migrati
   return findings;
 }
 
+/** What backups and restores run with: the step's clock, signal, log and masking (and the cluster for a CronJob). */
+async function programContext(ctx: MigrateContext, request: MigrateRequest, cluster: boolean): Promise<RestoreContext> {
+  const { rt } = ctx;
+  return {
+    ...(cluster ? { client: await ctx.kube() } : {}),
+    namespace: request.namespace,
+    clock: rt.clock,
+    signal: rt.signal,
+    timeoutMs: request.timeoutMs,
+    mask: (secret) => rt.mask(secret),
+    log: (line) => rt.log.info(line),
+    env: rt.env,
+  };
+}
+
 async function backupFirst(ctx: MigrateContext, request: MigrateRequest): Promise<BackupResult | undefined> {
   const { rt } = ctx;
   if (request.backup.kind === 'none') return undefined;
@@ -151,14 +166,7 @@ async function backupFirst(ctx: MigrateContext, request: MigrateRequest): Promis
   return rt.log.group(`Backup (${spec.kind})`, async () => {
     try {
       const backup = await takeBackup(spec, {
-        ...(spec.kind === 'cronjob' ? { client: await ctx.kube() } : {}),
-        namespace: request.namespace,
-        clock: rt.clock,
-        signal: rt.signal,
-        timeoutMs: request.timeoutMs,
-        mask: (secret) => rt.mask(secret),
-        log: (line) => rt.log.info(line),
-        env: rt.env,
+        ...(await programContext(ctx, request, spec.kind === 'cronjob')),
         databaseUrl: request.databaseUrl,
         workspace: rt.workspace,
       });
@@ -387,16 +395,7 @@ export async function runMigrate(ctx: MigrateContext, request: MigrateRequest): 
     const spec = request.restore;
     result.restore = await inMaintenance(ctx, request, () =>
       rt.log.group(`Restore (${spec.kind})`, async () =>
-        restoreDatabase(spec, {
-          ...(spec.kind === 'cronjob' ? { client: await ctx.kube() } : {}),
-          namespace: request.namespace,
-          clock: rt.clock,
-          signal: rt.signal,
-          timeoutMs: request.timeoutMs,
-          mask: (secret) => rt.mask(secret),
-          log: (line) => rt.log.info(line),
-          env: rt.env,
-        }),
+        restoreDatabase(spec, await programContext(ctx, request, spec.kind === 'cronjob')),
       ),
     );
     result.verdict = 'restored';

@@ -37,7 +37,7 @@ import {
   rollback as rollbackWorkloads,
   verify,
 } from '@deploy-actions/core/rollback';
-import { checkTag, parseSteps, ROLE_LABEL, trafficInputs } from '@deploy-actions/core/rollout';
+import { checkPausesFitTimeout, checkTag, parseSteps, ROLE_LABEL, trafficInputs } from '@deploy-actions/core/rollout';
 import {
   createRouter,
   parseRouterConfig,
@@ -83,6 +83,8 @@ function parseStagedPlan(values: Inputs) {
     analysis,
     analysisInterval: values['analysis-interval'],
   });
+  // The reverse canary's pauses must fit in timeout, or it stops half-way with traffic split.
+  checkPausesFitTimeout(steps, values.timeout, { stepsGiven: typeof values.steps === 'object' });
   const kind: RouterKind = parseRouterKind(values.router);
   const config = parseRouterConfig(kind, values['router-config']);
   return { analysis, steps, kind, config };

@@ -53,6 +53,7 @@ const CASES: Array<[string, Record<string, string>, string]> = [
   ['staged: steps words', { mode: 'staged', steps: 'all' }, 'steps'],
   ['staged: steps huge', { mode: 'staged', steps: HUGE }, 'steps'],
   ['staged: pause words', { mode: 'staged', pause: 'a while' }, 'pause'],
+  ['staged: pauses beyond timeout', { mode: 'staged', pause: '25d' }, 'pause'],
   ['staged: router unknown', { mode: 'staged', router: 'traefik' }, 'router'],
   ['staged: router-config malformed', { mode: 'staged', 'router-config': '{ service: [' }, 'router-config'],
   ['staged: analysis malformed', { mode: 'staged', analysis: '[{ name: x' }, 'analysis'],

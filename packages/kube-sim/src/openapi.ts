@@ -1,9 +1,10 @@
 /**
- * A skeletal OpenAPI v3 (paths and operations, no schemas). kubectl reads it to learn that the server
+ * An OpenAPI v3 of paths, operations and the kinds' schemas (field names and types). kubectl reads it to learn that the server
  * validates fields itself (the `fieldValidation` query parameter on PATCH), so it skips client-side schema
  * validation, which would need the full OpenAPI v2 document. Without strategic-merge request bodies listed,
  * kubectl's client-side apply computes its patches from its own compiled-in types.
  */
+import { openApiSchemas } from './field-validation';
 import type { ResourceRegistry, ResourceType } from './resources';
 
 function gvPath(group: string, version: string): string {
@@ -44,8 +45,14 @@ function operations(t: ResourceType, action: string[]): Record<string, unknown> 
   return out;
 }
 
-/** GET /openapi/v3/<api/v1 | apis/group/version>. Undefined for an unknown group/version. */
-export function openApiGroupVersion(registry: ResourceRegistry, path: string): Record<string, unknown> | undefined {
+/**
+ * GET /openapi/v3/<api/v1 | apis/group/version>, with the kinds' schemas from the published OpenAPI
+ * (field-validation.ts) so that `kubectl explain` works. Undefined for an unknown group/version.
+ */
+export async function openApiGroupVersion(
+  registry: ResourceRegistry,
+  path: string,
+): Promise<Record<string, unknown> | undefined> {
   const m = /^(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/.exec(path);
   if (!m) return undefined;
   const group = m[2] ?? '';
@@ -62,7 +69,7 @@ export function openApiGroupVersion(registry: ResourceRegistry, path: string): R
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.31.0' },
     paths,
-    components: { schemas: {} },
+    components: { schemas: await openApiSchemas(types) },
   };
 }
 

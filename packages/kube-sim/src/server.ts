@@ -5,6 +5,14 @@ import { parse as parseYaml } from 'yaml';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery';
 import { ApiError, badRequest, invalid, methodNotAllowed, notFound, type StatusCause } from './errors';
 import type { FaultInjector, RequestInfo } from './faults';
+import {
+  type FieldValidation,
+  fieldValidationOf,
+  loadSchema,
+  strictError,
+  unknownFields,
+  warningHeaders,
+} from './field-validation';
 import { openApiGroupVersion, openApiIndex, openApiV2Json, openApiV2Protobuf } from './openapi';
 import { protobufBodyToJson } from './protobuf/index';
 import { apiVersionOf, type ResourceType } from './resources';
@@ -70,7 +78,7 @@ const JSON_TYPE = 'application/json';
 /** Text kept for gets, lists and watch replays of current objects (the 2 000 pods of the bench take 7 MB). */
 const JSON_CACHE_BYTES = 16 * 1024 * 1024;
 
-function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache, private', ...headers });
   res.end(text);
@@ -362,9 +370,10 @@ export class ApiServer {
       return true;
     }
     if (path.startsWith('/openapi/v3/')) {
-      const found = openApiGroupVersion(reg, path.slice('/openapi/v3/'.length));
-      if (found) send(res, 200, found);
-      else sendError(res, new ApiError(404, 'NotFound', 'the server could not find the requested resource'));
+      void openApiGroupVersion(reg, path.slice('/openapi/v3/'.length)).then((found) => {
+        if (found) send(res, 200, found);
+        else sendError(res, new ApiError(404, 'NotFound', 'the server could not find the requested resource'));
+      });
       return true;
     }
     if (path.startsWith('/openapi/')) {
@@ -473,8 +482,9 @@ export class ApiServer {
         if (!obj || typeof obj !== 'object') throw badRequest('the body of the request must be an object');
         checkBodyKind(store, type, obj);
         checkIntegerFields(type, obj);
+        const warnings = await checkFields(type, obj, fieldValidationOf(q, verb), decodePrefix(type));
         const created = store.createIn(type, namespace, obj, { fieldManager, dryRun });
-        return send(res, 201, this.jsonAs(created, type));
+        return send(res, 201, this.jsonAs(created, type), warnings);
       }
       case 'update': {
         const obj = parseJson(body) as KubeObject;
@@ -489,9 +499,10 @@ export class ApiServer {
         checkBodyKind(store, type, obj);
         // Decoding comes before the resourceVersion check: a bad body is a 400 even when stale.
         checkIntegerFields(type, obj);
+        const warnings = await checkFields(type, obj, fieldValidationOf(q, verb), decodePrefix(type));
         const opts = { fieldManager, dryRun, ...(subresource === 'status' ? { subresource: 'status' as const } : {}) };
         const updated = store.updateIn(type, namespace, { ...obj, metadata: { ...(obj.metadata ?? {}), name } }, opts);
-        return send(res, 200, this.jsonAs(updated, type));
+        return send(res, 200, this.jsonAs(updated, type), warnings);
       }
       case 'patch': {
         const patchType = patchTypeOf(req.headers['content-type']);
@@ -526,9 +537,17 @@ export class ApiServer {
             },
           ]);
         }
+        const validation = fieldValidationOf(q, verb);
+        let warnings: Record<string, string[]> = {};
+        if (subresource !== 'scale' && patchType !== 'json') {
+          // A merge or strategic patch is decoded strictly as a partial object; an apply configuration is typed
+          // against the schema (structured-merge-diff's wording).
+          const where = `${namespace ? `${namespace}/` : '/'}${name}; ${apiVersionOf(type).includes('/') ? apiVersionOf(type) : `/${apiVersionOf(type)}`}, Kind=${type.kind}`;
+          warnings = await checkFields(type, patch, validation, '', patchType === 'apply' ? where : undefined);
+        }
         const patched = store.patch(type, namespace, name!, patchType, patch, opts as never);
-        if (subresource === 'scale' && patchType !== 'apply') return send(res, 200, patched);
-        return send(res, 200, this.jsonAs(patched, type));
+        if (subresource === 'scale' && patchType !== 'apply') return send(res, 200, patched, warnings);
+        return send(res, 200, this.jsonAs(patched, type), warnings);
       }
       case 'delete': {
         const opts = deleteOptions(q, parseJson(body) as KubeObject | undefined);
@@ -835,6 +854,37 @@ export function boolParam(q: URLSearchParams, key: string): boolean | undefined 
   const raw = q.get(key);
   if (raw === null) return undefined;
   return !(raw === '0' || raw.toLowerCase() === 'false');
+}
+
+/** How the decoder names a body it refuses: `Deployment in version "v1" cannot be handled as a Deployment: `. */
+function decodePrefix(type: ResourceType): string {
+  return `${type.kind} in version ${JSON.stringify(type.version)} cannot be handled as a ${type.kind}: `;
+}
+
+/**
+ * Unknown fields of a body under the request's fieldValidation: Strict refuses them (400, the decoder's
+ * wording, or for an apply `failed to create typed patch object (...): .a.b: field not declared in schema`);
+ * Warn and Ignore drop them, Warn with a `Warning` header each. Returns the headers for the answer.
+ */
+async function checkFields(
+  type: ResourceType,
+  body: unknown,
+  validation: FieldValidation,
+  prefix: string,
+  applyTo?: string,
+): Promise<Record<string, string[]>> {
+  await loadSchema(type);
+  const unknown = unknownFields(type, body, validation !== 'Strict');
+  if (unknown.length === 0) return {};
+  if (validation === 'Strict') {
+    if (applyTo !== undefined) {
+      throw badRequest(
+        `failed to create typed patch object (${applyTo}): .${unknown[0]}: field not declared in schema`,
+      );
+    }
+    throw strictError(unknown, prefix);
+  }
+  return validation === 'Warn' ? { Warning: warningHeaders(unknown) } : {};
 }
 
 /** An integer query parameter: one that does not parse is a 400 from the parameter codec (strconv.ParseInt). */

@@ -101,6 +101,27 @@ describe('coverage gate', () => {
   });
 });
 
+describe('malformed reports name their file and line', () => {
+  it('a Cobertura report cut short, a SARIF file whose results are not a list', async () => {
+    const xml = readFileSync(new URL('./fixtures/cobertura.xml', import.meta.url), 'utf8');
+    const cut = xml.split('\n').slice(0, 12).join('\n');
+    const cobertura = await run({ 'coverage-report': 'c.xml' }, { workspace: workspace({ 'c.xml': cut }) });
+    expect(cobertura.errors[0]).toBe('c.xml:12: does not end with </coverage> (is the file cut short?)');
+    const sarif = readFileSync(new URL('./fixtures/results.sarif', import.meta.url), 'utf8')
+      .replace('"results": [', '"results": {"first": [')
+      .replace(/\]\s*\}\s*\]\s*\}\s*$/, ']}}]}');
+    const broken = await run({ 'security-reports': 'r.sarif' }, { workspace: workspace({ 'r.sarif': sarif }) });
+    expect(broken.errors[0]).toMatch(/^r\.sarif:\d+: results must be a list/);
+    const unknown = await run(
+      { 'security-reports': 'x.json' },
+      { workspace: workspace({ 'x.json': '{"scanner": "other"}' }) },
+    );
+    expect(unknown.errors[0]).toContain(
+      'x.json:1: is not a SARIF, Trivy JSON, Grype JSON or `npm audit --json` report',
+    );
+  });
+});
+
 describe('security gate', () => {
   it('Trivy, Grype, SARIF and npm audit findings at or above the severity fail; lower ones do not', async () => {
     const trivy = await run({ 'security-reports': 'reports/trivy.json' });

@@ -4,6 +4,11 @@
  * `drop` from a DROP, or sees through comments and dollar-quoting. The parser (1.7 MB of WebAssembly) is
  * imported only here, only when there is something to lint, so runs without pending migrations never load it.
  */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliDecompressSync } from 'node:zlib';
+import { UserError } from '../errors';
 import type { MigrationFile } from './files';
 
 export type LintRule =
@@ -45,8 +50,44 @@ type Parser = (sql: string) => Promise<{ stmts?: RawStatement[] }>;
 let parser: Promise<Parser> | undefined;
 
 function loadParser(): Promise<Parser> {
-  parser ??= import('libpg-query').then((module) => module.parse as unknown as Parser);
+  parser ??= importParser();
   return parser;
+}
+
+async function importParser(): Promise<Parser> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const bundled = unpackWasm(here);
+  // Emscripten's loader finds its .wasm through CommonJS's __dirname, which an ES module bundle lacks: lend
+  // it for the import (the loader reads it once, while the module starts).
+  const global = globalThis as { __dirname?: string };
+  const lend = bundled && global.__dirname === undefined;
+  if (lend) global.__dirname = here;
+  try {
+    return (await import('libpg-query')).parse as unknown as Parser;
+  } finally {
+    if (lend) delete global.__dirname;
+  }
+}
+
+/**
+ * In the bundle, the parser's WebAssembly ships brotli-packed beside it (dist/ has a size budget): unpacked
+ * there on first use, where the parser looks for it. In the source tree it sits in node_modules as it is.
+ * Returns whether this is the bundle.
+ */
+function unpackWasm(here: string): boolean {
+  const wasm = join(here, 'libpg-query.wasm');
+  if (!existsSync(`${wasm}.br`)) return false;
+  if (existsSync(wasm)) return true;
+  const temporary = `${wasm}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, brotliDecompressSync(readFileSync(`${wasm}.br`)));
+    renameSync(temporary, wasm);
+  } catch (error) {
+    throw new UserError(
+      `The SQL parser for the lint could not be unpacked beside the action (${(error as Error).message}); the action's folder must be writable`,
+    );
+  }
+  return true;
 }
 
 /** A parse error with the line it points at. */
@@ -105,6 +146,8 @@ async function parseLocated(sql: string): Promise<Located[]> {
   try {
     result = await parse(sql);
   } catch (error) {
+    // Only the parser's verdict on the SQL is a syntax error; anything else (it did not load) is thrown as is.
+    if ((error as { sqlDetails?: unknown }).sqlDetails === undefined) throw error;
     const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
     const index = position === undefined ? 0 : bytes.subarray(0, Math.max(0, position)).toString().length;
     throw new SqlSyntaxError((error as Error).message, lineAt(index));

@@ -4,7 +4,7 @@
  * from it (standalone code, so a run neither loads ajv nor compiles the schema: about 130 ms saved).
  * The preflight tests fail when either is stale.
  *
- *   npx tsx actions/preflight/scripts/generate.ts
+ *   npx tsx actions/preflight/scripts/generate.ts && npx biome check --write actions/preflight/deploy-policy.schema.json
  */
 import { writeFileSync } from 'node:fs';
 import { generated } from '../test/generated';

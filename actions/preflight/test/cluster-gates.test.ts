@@ -289,5 +289,18 @@ spec:
       '2 object(s) in 1 file(s) valid (schema + server dry-run, 2 dry-runs)',
     );
     expect(cluster.find('apps/v1/deployments', 'shop')).toBeUndefined();
+
+    // An unknown field passes the OpenAPI schema (it does not forbid them); the server's strict field validation refuses it.
+    const typo = manifest.replace(
+      'image: ghcr.io/acme/shop:v2',
+      'image: ghcr.io/acme/shop:v2\n          imagePullPolicyy: Always',
+    );
+    const strict = await run(cluster, { gates: 'manifests', manifests: 'typo/' }, { 'typo/shop.yaml': typo });
+    expect(strict.code).toBe(1);
+    const dryRun = strict.rt.logs.find((l) => l.level === 'error' && l.props?.file === 'typo/shop.yaml');
+    expect(dryRun?.props?.startLine).toBe(1);
+    expect(dryRun?.message).toMatch(
+      /^dry-run: .*\.spec\.template\.spec\.containers\[0\]\.imagePullPolicyy: field not declared in schema/,
+    );
   });
 });

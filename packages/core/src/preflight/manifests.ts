@@ -137,7 +137,7 @@ async function dryRun(parsed: Parsed, ctx: GateContext, namespace: string): Prom
     await client.request('PATCH', resourcePath(type, { namespace: ns, name }), {
       body: { ...parsed.object, metadata: { ...parsed.object.metadata, ...(ns ? { namespace: ns } : {}) } },
       contentType: 'application/apply-patch+yaml',
-      query: { dryRun: 'All', fieldManager: 'deploy-actions-preflight', force: true },
+      query: { dryRun: 'All', fieldManager: 'deploy-actions-preflight', force: true, fieldValidation: 'Strict' },
       retry: false,
     });
     return undefined;

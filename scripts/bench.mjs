@@ -31,6 +31,7 @@ const QUICK_ARGS = {
   'canary-analysis': ['--runs', '300'],
   'kube-sim': ['50', '5'],
   'kube-sim-api': ['50', '5'],
+  migrate: ['1', '100', '1000'],
   preflight: ['1'],
   'release-notes': ['5000', '1'],
   retag: ['256', '1'],

@@ -35,7 +35,7 @@ interface Event extends KubeObject {
 }
 
 /** Reasons a container is not running that a user can act on (not the normal ContainerCreating). */
-const STUCK = new Set([
+export const STUCK_REASONS: ReadonlySet<string> = new Set([
   'CrashLoopBackOff',
   'ImagePullBackOff',
   'ErrImagePull',
@@ -55,7 +55,7 @@ export async function explainDeployment(client: KubeClient, deployment: Deployme
     const name = pod.metadata?.name ?? '';
     for (const container of pod.status?.containerStatuses ?? []) {
       const waiting = container.state?.waiting;
-      if (waiting?.reason && STUCK.has(waiting.reason)) {
+      if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
         const last = container.lastState?.terminated;
         const exit = last ? `, last exit code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}` : '';
         lines.push(

@@ -5,19 +5,11 @@
  */
 import { formatDuration } from '../inputs/scalars';
 import type { KubeClient } from '../kube/client';
+import { STUCK_REASONS } from '../kube/explain';
 import type { Deployment, KubeObject } from '../kube/types';
 import { matchLabelsSelector } from '../kube/workloads';
 import type { Clock } from '../runtime/port';
 
-/** A container waiting for one of these will not start by itself. */
-export const FATAL_WAITING_REASONS = new Set([
-  'CrashLoopBackOff',
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'CreateContainerConfigError',
-  'InvalidImageName',
-  'RunContainerError',
-]);
 /** Restarts of one container above this end the wait when the plan sets no restarts limit. */
 export const DEFAULT_RESTART_LIMIT = 3;
 export const PROGRESS_EVERY_MS = 30_000;
@@ -40,7 +32,7 @@ export function podFailure(pods: readonly Pod[], restartLimit: number): string |
     const name = pod.metadata?.name ?? '';
     for (const container of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
       const waiting = container.state?.waiting;
-      if (waiting?.reason && FATAL_WAITING_REASONS.has(waiting.reason))
+      if (waiting?.reason && STUCK_REASONS.has(waiting.reason))
         return `pod ${name}: container ${container.name} ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`;
       if (container.lastState?.terminated?.reason === 'OOMKilled')
         return `pod ${name}: container ${container.name} OOMKilled (restarts ${container.restartCount ?? 0})`;

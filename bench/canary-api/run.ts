@@ -159,8 +159,9 @@ for (const analysis of [false, true]) {
   reportResult({
     measure: `API requests of a 4-step canary of 20 Deployments, 10-minute pauses${analysis ? ', restarts signal every 10 s' : ''}`,
     ours: `${runs[3]!.total} requests (${runs[2]!.total} with 1-minute pauses)`,
-    target: 'no request count grows with the minutes waited',
-    met: growing.length === 0,
+    // The Lease is renewed every 10 s on purpose (a dead runner's Lease lapses within a minute): only its rows may grow.
+    target: 'no request count grows with the minutes waited but the Lease renewal (1 GET + 1 PUT per 10 s)',
+    met: growing.every((key) => key.endsWith('leases.coordination.k8s.io')),
   });
   if (analysis) {
     // Three analysed steps of `pause` each, one check per 10 s: pod requests per Deployment per check.

@@ -10,6 +10,7 @@ import {
   type ServiceSpec,
   validateServices,
 } from '@deploy-actions/core/build-tag';
+import { InputError } from '@deploy-actions/core/errors';
 import { boolean, defineInputs, string, structured } from '@deploy-actions/core/inputs';
 import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
 
@@ -59,6 +60,15 @@ const buildTagAction: ActionDefinition<Inputs> = {
   async run(rt, values) {
     const username = values['registry-username'];
     const password = values['registry-password'];
+    if ((username === undefined) !== (password === undefined)) {
+      const missing = username === undefined ? 'registry-username' : 'registry-password';
+      throw new InputError(
+        missing,
+        'is needed with the other registry credential',
+        undefined,
+        missing === 'registry-username' ? '${{ github.actor }}' : '${{ secrets.GITHUB_TOKEN }}',
+      );
+    }
     const result = await buildTag(rt, {
       context: values.context,
       images: values.images,

@@ -166,6 +166,13 @@ describe('metadata-action outputs', () => {
     expect(rt.outputs.tags).toBeUndefined();
   });
 
+  it('a registry password without a user name is refused naming the missing input', async () => {
+    const { rt, code } = await run('push_master', { images: 'acme/web', 'registry-password': 's3cret-pw' });
+    expect(code).toBe(1);
+    expect(rt.lines('error')[0]).toContain("Input 'registry-username': is needed with the other registry credential");
+    expect(rt.lines('error')[0]).not.toContain('s3cret-pw');
+  });
+
   it('an invalid bump names the input and its choices', async () => {
     const { rt, code } = await run('push_master', { images: 'acme/web', bump: 'huge' });
     expect(code).toBe(1);

@@ -135,6 +135,28 @@ describe.skipIf(missing)('registry client and promote (token auth, like GHCR)', 
     expect((await client.manifestExists(`${registry.host}/acme/api:v1`))?.digest).toBe(multi.digest);
   });
 
+  it('a failure half-way says which tags moved and which did not; a re-run finishes', async () => {
+    const failing = new RegistryClient({
+      credentials: credentials,
+      fetch: async (url, init) => {
+        if (init.method === 'PUT' && url.endsWith('/acme/half/manifests/b')) {
+          return new Response(JSON.stringify({ errors: [{ code: 'DENIED', message: 'quota exceeded' }] }), {
+            status: 400,
+          });
+        }
+        return fetch(url, init);
+      },
+    });
+    const targets = ['a', 'b', 'c'].map((tag) => `${registry.host}/acme/half:${tag}`);
+    await expect(promoteImage(failing, `${registry.host}/acme/staging:single`, targets)).rejects.toThrow(
+      `Promotion of ${single.digest} stopped at ${registry.host}/acme/half:b: Registry ${registry.host}: PUT manifest ${registry.host}/acme/half:b failed with HTTP 400 (DENIED: quota exceeded). Already at the digest: ${registry.host}/acme/half:a; not changed: ${registry.host}/acme/half:b, ${registry.host}/acme/half:c. Running the step again finishes the job.`,
+    );
+    expect((await client.manifestExists(targets[0]!))?.digest).toBe(single.digest);
+    expect(await client.manifestExists(targets[2]!)).toBeUndefined();
+    const again = await promoteImage(client, `${registry.host}/acme/staging:single`, targets);
+    expect(again.targets.map((target) => target.state)).toEqual(['unchanged', 'created', 'created']);
+  });
+
   it('says clearly when promote-from does not exist', async () => {
     await expect(
       promoteImage(client, `${registry.host}/acme/staging:missing`, [`${registry.host}/acme/web:x`]),

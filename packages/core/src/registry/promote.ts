@@ -101,15 +101,29 @@ export async function promoteImage(
   if (options.dryRun) return result;
 
   const prepared = new Set<string>();
+  const moved: string[] = [];
   for (const plan of plans) {
     if (plan.state === 'unchanged') continue;
     const { registry, repository } = plan.ref;
     const key = `${registry}/${repository}`;
-    if (!prepared.has(key) && key !== `${sourceRef.registry}/${sourceRef.repository}`) {
-      await copyContent(client, source, registry, repository, result, options.log);
+    try {
+      if (!prepared.has(key) && key !== `${sourceRef.registry}/${sourceRef.repository}`) {
+        await copyContent(client, source, registry, repository, result, options.log);
+      }
+      prepared.add(key);
+      await client.putManifest(registry, repository, plan.ref.tag!, source.top);
+    } catch (error) {
+      // Say exactly where things stand: which tags already point at the digest, which were not touched.
+      const untouched = plans.filter(
+        (other) => other.state !== 'unchanged' && !moved.includes(formatReference(other.ref)),
+      );
+      throw new UserError(
+        `Promotion of ${digest} stopped at ${formatReference(plan.ref)}: ${(error as Error).message}. ` +
+          `Already at the digest: ${moved.length > 0 ? moved.join(', ') : 'none'}; not changed: ${untouched.map((other) => formatReference(other.ref)).join(', ')}. Running the step again finishes the job.`,
+        { cause: error },
+      );
     }
-    prepared.add(key);
-    await client.putManifest(registry, repository, plan.ref.tag!, source.top);
+    moved.push(formatReference(plan.ref));
     result.manifestsWritten++;
     options.log?.(`${formatReference(plan.ref)} → ${digest} (${plan.state})`);
   }

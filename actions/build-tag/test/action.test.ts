@@ -382,6 +382,30 @@ describe.skipIf(registryMissing())('promote-from (the SaaS emergency retag) agai
     expect(wrong.rt.masked).toContain('wrong-secret-123');
   });
 
+  it('a git tag on another commit stops the step before the registry is touched', async () => {
+    const r = new TestRepo('build-tag-tag-conflict-');
+    try {
+      r.commit('feat: a');
+      r.tag('v7.0.0');
+      github.refs.set('refs/tags/v7.0.0', 'b'.repeat(40));
+      const inputs = { ...promoteInputs(), tags: 'type=semver,pattern={{version}}', 'git-tag': 'true' };
+      const { rt, code } = await run('push_master', inputs, {
+        workspace: r.dir,
+        env: { GITHUB_REF: 'refs/tags/v7.0.0', GITHUB_SHA: r.head() },
+      });
+      expect(code).toBe(1);
+      expect(rt.lines('error')[0]).toContain(
+        `The tag v7.0.0 already exists on commit ${'b'.repeat(40)}, not on ${r.head()}`,
+      );
+      const client = new RegistryClient({
+        credentials: () => ({ username: registry.username, password: registry.password }),
+      });
+      expect(await client.manifestExists(`${registry.host}/acme/web:7.0.0`)).toBeUndefined();
+    } finally {
+      r.remove();
+    }
+  });
+
   it('dry-run checks everything and pushes nothing', async () => {
     // `latest` points at the `broken` image since the overwrite above: promoting that one again is allowed.
     const { rt, code } = await run('release', {

@@ -14,6 +14,7 @@ import {
   bakeDefinitions,
   computeImageMeta,
   type ImageMeta,
+  inputLines,
   type MetaContext,
   type MetaInputs,
   metadataOutputs,
@@ -24,7 +25,6 @@ import {
   readMetaContext,
   type Separators,
 } from '../image-meta';
-import { inputLines } from '../image-meta/rules';
 import {
   type PromoteResult,
   parseImageReference,

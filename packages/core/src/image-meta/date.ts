@@ -5,7 +5,7 @@
  * every zone, and the tokens are a table.
  */
 import { UserError } from '../errors';
-import { checkZone, type LocalTime, localTime, offsetAt } from '../preflight/zone';
+import { checkZone, type LocalTime, localTime, offsetAt } from '../clock/zone';
 
 const MONTHS = [
   'January',

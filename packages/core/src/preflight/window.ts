@@ -6,7 +6,7 @@
 import { formatDuration } from '../inputs/scalars';
 import { configError } from './config';
 import type { ConfigSource, GateDefinition } from './types';
-import { checkZone, formatLocal, instantOf, localTime, WEEKDAYS } from './zone';
+import { checkZone, formatLocal, instantOf, localTime, WEEKDAYS } from '../clock/zone';
 
 export interface AllowWindow {
   text: string;

@@ -45,7 +45,7 @@ let loopback: string;
 /** What the loopback server was asked, path by path. */
 const requests: { method: string; path: string; auth?: string | undefined; body: string }[] = [];
 /** Answer of the fake Prometheus to any query (a healthy release by default). */
-let prometheusValue = '0.001';
+const prometheusValue = '0.001';
 /** When set, answers a query instead (given the query text). */
 let prometheusFor: ((query: string) => string) | undefined;
 const SMOKE_PASSWORD = 'smoke-pw-51f0';
@@ -189,9 +189,10 @@ const RUN = [
   'leanvibe-production.yml',
   'nextgen-canary.yml',
   'rollback.yml',
-  'rolling-monitor.yml',
   'summit-release.yml',
 ];
+/** Run end to end against real parts by the files in test/examples/. */
+const RUN_END_TO_END = ['rolling-monitor.yml'];
 const NOT_YET_RUN: string[] = [];
 
 const helmBin = findHelm();
@@ -261,7 +262,7 @@ function recorder(name: string) {
 describe('the examples', () => {
   it('each file in workflows-examples/ has a run below (or a todo saying what is missing)', () => {
     const files = readdirSync(examples).filter((name) => name.endsWith('.yml'));
-    expect(files.sort()).toEqual([...RUN, ...NOT_YET_RUN].sort());
+    expect(files.sort()).toEqual([...RUN, ...RUN_END_TO_END, ...NOT_YET_RUN].sort());
   });
 
   // The runbook's load gate runs 60 s at 10,000 req/s; the test sets the workflow's LOAD_TEST_DURATION
@@ -314,7 +315,8 @@ describe('the examples', () => {
       expect(result.conclusion).toBe('failure');
       const gate = step(result, 'load-gate', 'org/deploy-actions/actions/smoke@v1');
       expect(gate.status).toBe('failure');
-      expect(gate.reason).toContain('load gate failed: error-rate 100.00% (wanted ≤ 0.10%)');
+      // p99 and the achieved rate may fail too on a busy machine; the error rate always does.
+      expect(gate.reason).toMatch(/^load gate failed: .*error-rate 100\.00% \(wanted ≤ 0\.10%\)/);
       expect(result.jobs.find((job) => job.id === 'canary')).toMatchObject({ status: 'skipped' });
       expect(az.calls()).toEqual([]);
     } finally {
@@ -527,39 +529,6 @@ describe('the examples', () => {
     });
     expect(version.conclusion).toBe('success');
     expect(images('production', 'checkout')).toEqual(['ghcr.io/acme/checkout:v1.3.2']);
-  });
-
-  it('rolling-monitor.yml: the manifests with production values, the image at the commit, 10 minutes watched', async () => {
-    prometheusValue = '0.001';
-    const result = await run('rolling-monitor.yml', { vars: { APP_URL: loopback } });
-    const deploy = step(result, 'deploy', 'org/deploy-actions/actions/canary-promote@v1');
-    expect(deploy.status, deploy.log.join('\n')).toBe('success');
-    expect(result.conclusion).toBe('success');
-    expectCleanInputs(result);
-    expect(step(result, 'deploy', 'actions/checkout@v4')).toMatchObject({ status: 'not-run' });
-    expect(images('production', 'app')).toEqual([`ghcr.io/acme/app:${SHA}`]);
-    expect((sim.store.find('apps/v1/deployments', 'production', 'app') as Deployment).spec?.replicas).toBe(3);
-    expect(deploy.outputs['result']).toBe('deployed');
-    const summary = result.jobs[0]!.summary;
-    expect(summary).toContain('| workload | rollout | revision before |');
-    expect(summary).toContain('| error-rate | ✅ pass |');
-    expect(summary).toContain('| health | ✅ pass | health stayed within its limits in 60 checks. |');
-    // The health metric was read from APP_URL, every analysis interval of the monitoring.
-    expect(requests.filter((r) => r.path === '/health').length).toBeGreaterThan(10);
-  });
-
-  it('rolling-monitor.yml: an error rate over 5% during the monitoring undoes the rollout and fails the job', async () => {
-    prometheusValue = '0.2';
-    try {
-      const result = await run('rolling-monitor.yml', { vars: { APP_URL: loopback }, github: { sha: 'b'.repeat(40) } });
-      expect(result.conclusion).toBe('failure');
-      const deploy = step(result, 'deploy', 'org/deploy-actions/actions/canary-promote@v1');
-      expect(deploy.outputs['result']).toBe('rolled-back');
-      expect(deploy.reason).toMatch(/error-rate/);
-      expect(images('production', 'app')).toEqual([`ghcr.io/acme/app:${SHA}`]);
-    } finally {
-      prometheusValue = '0.001';
-    }
   });
 
   it('summit-release.yml: the canary job stops at 5%, the production job continues it to 100%', async () => {

@@ -39,6 +39,7 @@ import {
   IN_FLIGHT_PHASES,
   MANAGED_BY,
   type RecordStore,
+  ROLE_LABEL,
   type RolloutPhase,
   type RolloutPlan,
   type RolloutRecord,
@@ -319,6 +320,8 @@ export class Rollout {
     for (const step of this.settings.steps) {
       if (step.weight >= 100) continue;
       for (const unit of this.units) {
+        // A canary or baseline Deployment a selector matched (it carries the stable's labels) serves no share.
+        if (unit.stable.metadata?.labels?.[ROLE_LABEL] !== undefined) continue;
         const given = (await unit.router.achievableWeight?.(step.weight)) ?? step.weight;
         if (given === step.weight) continue;
         const line = `${step.weight}% of ${unit.record.stable} is served as ${given}%`;

@@ -3,6 +3,7 @@
  * template labels, Service cluster IPs and port defaults, the Pending phase of new Pods, namespace labels.
  */
 import { forbidden } from './errors';
+import { defaultCronJobSpec, defaultJobSpec, defaultPod, defaultPodSpec, templateOf } from './pod-defaults';
 import type { ResourceType } from './resources';
 import type { Admission, KubeObject } from './store';
 
@@ -66,6 +67,12 @@ export function apiServerDefaults(): Admission {
       }
       return;
     }
+    // Decoding defaults, on every write: pod templates, Pods, Jobs and CronJobs.
+    const template = templateOf(kind, obj);
+    if (template) defaultPodSpec(template.spec);
+    if (kind === '/Pod') defaultPod(obj);
+    else if (kind === 'batch/Job') defaultJobSpec(obj.spec);
+    else if (kind === 'batch/CronJob') defaultCronJobSpec(obj.spec);
     if (old) return;
     if (kind === 'batch/Job' && !obj.spec?.manualSelector) {
       const uid = obj.metadata.uid as string;

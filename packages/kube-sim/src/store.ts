@@ -9,9 +9,9 @@
  */
 import type { Clock } from '@deploy-actions/core/clock';
 import { admitServiceAccount, apiServerDefaults } from './admission';
-import { checkImmutable } from './immutable';
 import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound } from './errors';
 import { copyJson, copySharingFrozen, deepFreeze } from './frozen';
+import { checkImmutable } from './immutable';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { isObject, type Json, type JsonObject, jsonPatch, mergePatch, strategicMerge } from './patch';
 import { apiVersionOf, type Gvr, gvrKey, ResourceRegistry, type ResourceType } from './resources';
@@ -309,6 +309,10 @@ export class ObjectStore {
     if (type.subresources.includes('status')) delete obj.status;
     meta.uid = newUid();
     for (const admit of this.admissions) admit(type, obj, undefined);
+    // Created objects of built-in kinds with a status carry one, empty until a controller writes it.
+    if (!type.custom && type.subresources.includes('status') && obj.status === undefined) {
+      obj.status = type.kind === 'Service' || type.kind === 'Ingress' ? { loadBalancer: {} } : {};
+    }
     if (type.kind === 'Pod' && type.group === '') {
       admitServiceAccount(obj, shownName, (ns, sa) => this.find('v1/serviceaccounts', ns, sa) !== undefined);
     }

@@ -58,13 +58,18 @@ export function ensureNodes(ctx: ControllerContext, names = DEFAULT_NODES): void
             { type: 'InternalIP', address: `172.18.0.${i + 2}` },
             { type: 'Hostname', address: name },
           ],
+          // Every field of NodeSystemInfo: the official clients' typed models require them all.
           nodeInfo: {
-            kubeletVersion: 'v1.32.0',
+            machineID: fakeDigest(`machine/${name}`).slice(0, 32),
+            systemUUID: uuidOf(fakeDigest(`system/${name}`)),
+            bootID: uuidOf(fakeDigest(`boot/${name}`)),
+            kernelVersion: '6.1.0',
+            osImage: 'kube-sim',
             containerRuntimeVersion: 'containerd://1.7.0',
+            kubeletVersion: 'v1.32.0',
+            kubeProxyVersion: 'v1.32.0',
             operatingSystem: 'linux',
             architecture: 'amd64',
-            osImage: 'kube-sim',
-            kernelVersion: '6.1.0',
           },
         };
       },
@@ -573,6 +578,11 @@ function imageDigest(text: string): string {
   if (digests.size >= 4096) digests.delete(digests.keys().next().value!);
   digests.set(text, out);
   return out;
+}
+
+/** 32 hex digits in the 8-4-4-4-12 form of a UUID. */
+function uuidOf(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 function fakeDigest(text: string): string {

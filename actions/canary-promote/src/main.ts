@@ -578,14 +578,18 @@ function leaseOptions(rt: Runtime, values: Inputs, namespace: string, app: strin
     // With a token: a holder whose GitHub run GitHub reports completed or cancelled is taken over at once.
     ...(values.token && rt.env['GITHUB_REPOSITORY']
       ? {
-          holderDead: githubRunEnded(async () => {
-            const { GitHubApi } = await holdVirtualTime(import('@deploy-actions/core/github'));
-            return new GitHubApi(rt, {
-              token: values.token!,
-              apiUrl: rt.env['GITHUB_API_URL'] ?? 'https://api.github.com',
-              repository: rt.env['GITHUB_REPOSITORY']!,
-            });
-          }, rt.env['GITHUB_REPOSITORY']),
+          // Real HTTP (and a module loaded on first use): virtual time waits for it in tests.
+          holderDead: (holder: string) =>
+            holdVirtualTime(
+              githubRunEnded(async () => {
+                const { GitHubApi } = await import('@deploy-actions/core/github');
+                return new GitHubApi(rt, {
+                  token: values.token!,
+                  apiUrl: rt.env['GITHUB_API_URL'] ?? 'https://api.github.com',
+                  repository: rt.env['GITHUB_REPOSITORY']!,
+                });
+              }, rt.env['GITHUB_REPOSITORY']!)(holder),
+            ),
         }
       : {}),
   };

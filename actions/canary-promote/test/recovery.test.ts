@@ -284,6 +284,7 @@ describe('a holder proven dead is taken over at once', () => {
         { app: 'quebec', action: 'abort', token: 'ghs_test' },
         { env: { GITHUB_RUN_ID: '5017', GITHUB_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}` } },
       );
+      expect(abort.errors.filter((line) => line !== 'Aborted by hand.')).toEqual([]);
       expect(abort.outputs['result']).toBe('aborted');
       expect(c.clock.now() - started).toBeLessThan(30_000);
       expect(abort.warnings.join('\n')).toContain(

@@ -14,6 +14,32 @@ function flaky(clock: VirtualClock, failures: number, makeError: (n: number) => 
 }
 
 describe('retry', () => {
+  it('with a budget: retries an outage shorter than it, gives up on a longer one once the budget is spent', async () => {
+    const clock = new VirtualClock(0);
+    const auto = clock.startAutoAdvance();
+    // 30 s of failures (one call every backoff): ridden out within a 2-minute budget.
+    const outage = (ms: number) => {
+      const calls: number[] = [];
+      const fn = async () => {
+        calls.push(clock.now());
+        if (clock.now() < ms) throw new Error('500');
+        return 'ok';
+      };
+      return { fn, calls };
+    };
+    const short = outage(30_000);
+    const options = { attempts: Number.POSITIVE_INFINITY, budgetMs: 120_000, baseMs: 200, maxMs: 5_000, clock };
+    expect(await retry(short.fn, options)).toBe('ok');
+    expect(short.calls.at(-1)).toBeGreaterThanOrEqual(30_000);
+    const start = clock.now();
+    const long = outage(start + 10 * 60_000);
+    await expect(retry(long.fn, options)).rejects.toThrow('500');
+    auto.stop();
+    // It stopped before the budget ran out, not at the 10-minute mark.
+    expect(long.calls.at(-1)! - start).toBeLessThanOrEqual(120_000);
+    expect(long.calls.at(-1)! - start).toBeGreaterThan(100_000);
+  });
+
   it('backs off exponentially with full jitter, capped at maxMs', async () => {
     const clock = new VirtualClock(0);
     const { fn, calls } = flaky(clock, 4);

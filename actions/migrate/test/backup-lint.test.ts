@@ -79,6 +79,19 @@ describe.skipIf(missing !== undefined)(`backups and restore ${missing ?? ''}`, (
     expect(outputs['backup-path']).toBe('');
   });
 
+  it('a refused backup or restore input never echoes a password', async () => {
+    const db = testDatabase(postgres());
+    const backup = await db.run({ backup: '{ command: ["pg_dump", "postgres://u:hunter22@db/shop"], cronjob: x }' });
+    expect(backup.errors[0]).toContain("Input 'backup': give exactly one of pg-dump, cronjob or command");
+    expect(backup.errors[0]).toContain('postgres://u:***@db/shop');
+    const restore = await db.run({
+      mode: 'restore',
+      restore: '{ pg-dump: nothing.dump, database-url: "postgres://u:hunter22@db/shop" }',
+    });
+    expect(restore.errors[0]).toContain("Input 'restore': pg-dump names a file that does not exist");
+    expect(JSON.stringify([backup.rt.logs, restore.rt.logs])).not.toContain('hunter22');
+  });
+
   it('refuses a restore of a dump that does not exist', async () => {
     const db = testDatabase(postgres());
     const { code, errors } = await db.run({ mode: 'restore', restore: '{ pg-dump: backups/nothing.dump }' });

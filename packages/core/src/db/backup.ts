@@ -10,7 +10,7 @@ import { InputError, UserError } from '../errors';
 import { resolveInWorkspace } from '../inputs/files';
 import { urlPassword } from './connect';
 import { jobFromCronJob, runJob } from './jobs';
-import { commandSecrets, type RestoreContext, runProgram } from './restore';
+import { commandSecrets, type RestoreContext, runProgram, withoutPasswords } from './restore';
 
 export type BackupSpec =
   | { kind: 'none' }
@@ -37,7 +37,8 @@ const EXAMPLE = '{ pg-dump: backups/ } (or { cronjob: db-backup }, { command: [.
 /** Reads the `backup` input: `none`, or exactly one of pg-dump, cronjob, command. */
 export function parseBackupSpec(document: unknown, workspace: string, input = 'backup'): BackupSpec {
   const fail = (problem: string): never => {
-    throw new InputError(input, problem, typeof document === 'string' ? document : JSON.stringify(document), EXAMPLE);
+    const given = typeof document === 'string' ? document : JSON.stringify(document);
+    throw new InputError(input, problem, withoutPasswords(given), EXAMPLE);
   };
   if (document === 'none' || document === false) return { kind: 'none' };
   if (document === null || typeof document !== 'object' || Array.isArray(document))

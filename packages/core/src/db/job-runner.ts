@@ -5,6 +5,7 @@
 import { InputError } from '../errors';
 import type { KubeClient } from '../kube/client';
 import { type Job, jobFromCronJob } from './jobs';
+import { withoutPasswords } from './restore';
 
 export type JobSpec =
   | { kind: 'manifest'; job: Job; image?: string | undefined; secret?: string | undefined }
@@ -15,7 +16,7 @@ const EXAMPLE = '{ cronjob: db-migrate, image: ghcr.io/acme/api:v2, secret: db-c
 /** Reads the `job` input: a Job manifest (kind: Job), or `cronjob` with optional `image` and `secret`. */
 export function parseJobSpec(document: unknown, input = 'job'): JobSpec {
   const fail = (problem: string): never => {
-    throw new InputError(input, problem, JSON.stringify(document), EXAMPLE);
+    throw new InputError(input, problem, withoutPasswords(JSON.stringify(document)), EXAMPLE);
   };
   if (document === null || typeof document !== 'object' || Array.isArray(document)) return fail('must be a mapping');
   const spec = document as Record<string, any>;

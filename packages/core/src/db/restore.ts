@@ -31,7 +31,7 @@ export function parseRestoreSpec(
   input = 'database-restore',
 ): RestoreSpec {
   const fail = (problem: string): never => {
-    throw new InputError(input, problem, JSON.stringify(document), EXAMPLE);
+    throw new InputError(input, problem, withoutPasswords(JSON.stringify(document)), EXAMPLE);
   };
   if (document === null || typeof document !== 'object' || Array.isArray(document)) return fail('must be a mapping');
   const spec = document as Record<string, unknown>;
@@ -119,6 +119,11 @@ export async function restoreDatabase(spec: RestoreSpec, context: RestoreContext
       break;
   }
   return { kind: spec.kind, ran, elapsedMs: context.clock.now() - started };
+}
+
+/** `text` with the password of every URL in it replaced by ***, for error messages that echo an input. */
+export function withoutPasswords(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s/@:"']*:)[^\s/@"']+@/gi, '$1***@');
 }
 
 /**

@@ -159,8 +159,8 @@ describe.skipIf(missing)(`${FILE}: the generic guidelines end to end${missing ? 
     expect(images(stack, 'production', 'app')).toEqual([`${stack.registry.host}/acme/app:1.3.0`]);
     // The Service never lost its endpoints while the release came and went.
     expect(samples.length).toBeGreaterThan(20);
-    expect(samples.filter((s) => s.versions['HTTP 503'])).toEqual([]);
-    expect(Object.keys(samples.at(-1)!.versions)).toEqual(['1.3.0']);
+    expect(samples.filter((s) => s.percent['unavailable'])).toEqual([]);
+    expect(samples.at(-1)!.percent).toEqual({ '1.3.0': 100 });
 
     // The runbook's database rollback: the dump taken before V2 is back (no status column, V1 only).
     const restore = step(result, 'deploy', 'Database rollback');

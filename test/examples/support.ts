@@ -28,6 +28,7 @@ import {
   type WorkflowResult,
 } from '@deploy-actions/dispatch/workflow/index';
 import { KubeSim } from '@deploy-actions/kube-sim';
+import { backendsFor } from '@deploy-actions/kube-sim/apps/traffic';
 import { installControllers } from '@deploy-actions/kube-sim/defaults';
 import { TestRepo } from '@deploy-actions/testkit/git-repo';
 import { postgresMissing, type RunningPostgres, startPostgres } from '@deploy-actions/testkit/postgres';
@@ -346,24 +347,40 @@ export function changelogSection(release: ReleaseRepo, version: string): string 
 }
 
 /**
- * Samples, every `everyMs` while a run is under way, what the users of a Service get: which versions its
- * Ready endpoints serve (from the simulated apps, answering through the Service), and a Deployment's
- * ready replicas. Stop it to get the samples.
+ * Samples, every `everyMs` while a run is under way, what the users of a Service get, without sending a
+ * request: the router's split (Ingress canary weight, HTTPRoute, ... as the traffic generator reads it)
+ * times the versions of each backend's Ready pods, in percent by version (`unavailable`: a backend with
+ * weight and no Ready pod). Stop it to get the samples.
  */
 export function sampleServing(stack: Stack, namespace: string, service: string, everyMs = 100) {
-  const samples: { at: number; versions: Record<string, number> }[] = [];
-  const timer = setInterval(() => {
-    const versions: Record<string, number> = {};
-    for (let i = 0; i < 5; i++) {
-      const answer = stack.sim.apps.answer(namespace, service, '/');
-      const version = answer.version ?? `HTTP ${answer.status}`;
-      versions[version] = (versions[version] ?? 0) + 1;
+  const samples: { at: number; percent: Record<string, number> }[] = [];
+  const sample = () => {
+    const percent: Record<string, number> = {};
+    const backends = backendsFor(stack.sim.store, namespace, service).filter((b) => b.weight > 0);
+    const total = backends.reduce((sum, b) => sum + b.weight, 0);
+    for (const backend of backends) {
+      const pods = stack.sim.apps.readyPods(namespace, backend.service);
+      const share = (100 * backend.weight) / total;
+      if (pods.length === 0) percent['unavailable'] = (percent['unavailable'] ?? 0) + share;
+      for (const pod of pods) {
+        const labels = (pod.metadata.labels ?? {}) as Record<string, string>;
+        const version =
+          labels['version'] ??
+          String(pod.spec?.containers?.[0]?.image ?? '')
+            .split(':')
+            .at(-1)!;
+        percent[version] = (percent[version] ?? 0) + share / pods.length;
+      }
     }
-    samples.push({ at: Date.now(), versions });
-  }, everyMs);
+    for (const key of Object.keys(percent)) percent[key] = Math.round(percent[key]! * 10) / 10;
+    samples.push({ at: Date.now(), percent });
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
   return {
     stop: () => {
       clearInterval(timer);
+      sample();
       return samples;
     },
   };

@@ -1,34 +1,9 @@
-// Server-side field validation against the published Kubernetes OpenAPI (client-node's models of it):
-// fieldValidation=Strict refuses unknown fields with the decoder's wording (kubectl sends Strict), Warn drops
-// them with a Warning header each (the default), Ignore drops them silently; server-side apply words it as
-// structured-merge-diff does. `kubectl explain` reads the same schemas.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findKubectl, kubectl, kubectlMissing, kubectlOk } from '../../testkit/src/kubectl';
-import { KubeSim } from '../src/index';
-import { findPythonClient, pythonClientMissing, runPython } from './python-client';
+import { findPythonClient, pythonClientMissing, runPython, simForClients } from './python-client';
 
-let sim: KubeSim;
-let dir: string;
-let kubeconfig: string;
-let kc: k8s.KubeConfig;
-
-beforeAll(async () => {
-  sim = await KubeSim.start();
-  dir = mkdtempSync(join(tmpdir(), 'kube-sim-fields-'));
-  kubeconfig = join(dir, 'kubeconfig.yaml');
-  sim.writeKubeconfig(kubeconfig);
-  kc = new k8s.KubeConfig();
-  kc.loadFromString(sim.kubeconfig());
-});
-
-afterAll(async () => {
-  await sim?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const clients = simForClients();
 
 const manifest = (name: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -44,7 +19,8 @@ spec:
 const bin = findKubectl();
 
 describe.skipIf(!bin)(`kubectl${bin ? '' : ` (skipped: ${kubectlMissing})`}`, () => {
-  const attempt = (args: string[], input?: string) => kubectl(args, { kubeconfig, ...(input ? { input } : {}) });
+  const attempt = (args: string[], input?: string) =>
+    kubectl(args, { kubeconfig: clients.kubeconfig, ...(input ? { input } : {}) });
 
   it('apply sends fieldValidation=Strict: unknown fields are a 400 naming every one', async () => {
     const out = await attempt(['apply', '-f', '-'], manifest('typo'));
@@ -52,7 +28,7 @@ describe.skipIf(!bin)(`kubectl${bin ? '' : ` (skipped: ${kubectlMissing})`}`, ()
     expect(out.stderr).toContain(
       'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicass", unknown field "spec.template.spec.containers[0].imagee"',
     );
-    expect(sim.store.find('apps/v1/deployments', 'default', 'typo')).toBeUndefined();
+    expect(clients.sim.store.find('apps/v1/deployments', 'default', 'typo')).toBeUndefined();
   });
 
   it('apply --server-side: the field is not declared in the schema', async () => {
@@ -67,16 +43,16 @@ describe.skipIf(!bin)(`kubectl${bin ? '' : ` (skipped: ${kubectlMissing})`}`, ()
     expect(out.code).toBe(0);
     expect(out.stderr).toContain('Warning: unknown field "spec.replicass"');
     expect(out.stderr).toContain('Warning: unknown field "spec.template.spec.containers[0].imagee"');
-    const stored = sim.store.get('apps/v1/deployments', 'default', 'warned');
+    const stored = clients.sim.store.get('apps/v1/deployments', 'default', 'warned');
     expect(stored.spec.replicass).toBeUndefined();
     expect(stored.spec.template.spec.containers[0].imagee).toBeUndefined();
   });
 
   it('explain reads the schemas', async () => {
-    const out = await kubectlOk(['explain', 'deployment.spec'], { kubeconfig });
+    const out = await kubectlOk(['explain', 'deployment.spec'], { kubeconfig: clients.kubeconfig });
     expect(out).toContain('FIELD: spec <DeploymentSpec>');
     expect(out).toMatch(/replicas\s+<integer>/);
-    expect(await kubectlOk(['explain', 'pods.spec.containers'], { kubeconfig })).toContain(
+    expect(await kubectlOk(['explain', 'pods.spec.containers'], { kubeconfig: clients.kubeconfig })).toContain(
       'FIELD: containers <[]Container>',
     );
   });
@@ -84,7 +60,7 @@ describe.skipIf(!bin)(`kubectl${bin ? '' : ` (skipped: ${kubectlMissing})`}`, ()
 
 describe('client-node', () => {
   it('Ignore drops silently, a strategic patch is checked as a partial object, a bad value is 422', async () => {
-    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const core = clients.kc.makeApiClient(k8s.CoreV1Api);
     const created = await core.createNamespacedConfigMap({
       namespace: 'default',
       fieldValidation: 'Ignore',
@@ -129,7 +105,7 @@ v1.create_namespaced_config_map('default', {'metadata': {'name': 'py-cfg'}, 'dat
 raw = v1.read_namespaced_config_map('py-cfg', 'default', _preload_content=False)
 out(json.loads(raw.data))
 `,
-      kubeconfig,
+      clients.kubeconfig,
     );
     expect(stored).toMatchObject({ data: { a: '1' } });
     expect((stored as Record<string, unknown>).dataa).toBeUndefined();

@@ -1,33 +1,9 @@
-// Fields the API server keeps as they were: selectors of Deployments and ReplicaSets, a Job's template and
-// selector, a Service's cluster IP, a PVC's spec, the data of an immutable ConfigMap or Secret. Each refusal is
-// a 422 Invalid worded as the API server words it, seen through kubectl, client-node and the Python client.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findKubectl, kubectl, kubectlMissing, kubectlOk } from '../../testkit/src/kubectl';
-import { KubeSim } from '../src/index';
-import { findPythonClient, pythonClientMissing, runPython } from './python-client';
+import { findPythonClient, pythonClientMissing, runPython, simForClients } from './python-client';
 
-let sim: KubeSim;
-let dir: string;
-let kubeconfig: string;
-let kc: k8s.KubeConfig;
-
-beforeAll(async () => {
-  sim = await KubeSim.start();
-  dir = mkdtempSync(join(tmpdir(), 'kube-sim-immutable-'));
-  kubeconfig = join(dir, 'kubeconfig.yaml');
-  sim.writeKubeconfig(kubeconfig);
-  kc = new k8s.KubeConfig();
-  kc.loadFromString(sim.kubeconfig());
-});
-
-afterAll(async () => {
-  await sim?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const clients = simForClients();
 
 async function refusal(p: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
   try {
@@ -41,7 +17,7 @@ async function refusal(p: Promise<unknown>): Promise<{ code: number; body: Recor
 
 describe('client-node', () => {
   it('a Service keeps its cluster IP: spec.clusterIPs[0] may not change once set', async () => {
-    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const core = clients.kc.makeApiClient(k8s.CoreV1Api);
     const svc = await core.createNamespacedService({
       namespace: 'default',
       body: { metadata: { name: 'api' }, spec: { selector: { app: 'api' }, ports: [{ port: 80 }] } },
@@ -69,7 +45,7 @@ describe('client-node', () => {
   });
 
   it('a PVC spec is immutable after creation except resources.requests', async () => {
-    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const core = clients.kc.makeApiClient(k8s.CoreV1Api);
     await core.createNamespacedPersistentVolumeClaim({
       namespace: 'default',
       body: {
@@ -95,8 +71,10 @@ describe('client-node', () => {
 const bin = findKubectl();
 
 describe.skipIf(!bin)(`kubectl${bin ? '' : ` (skipped: ${kubectlMissing})`}`, () => {
-  const run = (args: string[], input?: string) => kubectlOk(args, { kubeconfig, ...(input ? { input } : {}) });
-  const attempt = (args: string[], input?: string) => kubectl(args, { kubeconfig, ...(input ? { input } : {}) });
+  const run = (args: string[], input?: string) =>
+    kubectlOk(args, { kubeconfig: clients.kubeconfig, ...(input ? { input } : {}) });
+  const attempt = (args: string[], input?: string) =>
+    kubectl(args, { kubeconfig: clients.kubeconfig, ...(input ? { input } : {}) });
   const deployment = (app: string) => `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -143,7 +121,7 @@ def attempt(body):
 out([attempt({'metadata': {'name': 'settings'}, 'data': {'mode': 'b'}, 'immutable': True}),
      attempt({'metadata': {'name': 'settings'}, 'data': {'mode': 'a'}, 'immutable': False})])
 `,
-      kubeconfig,
+      clients.kubeconfig,
     );
     expect(answer).toMatchObject([
       {

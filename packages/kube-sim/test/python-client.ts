@@ -4,6 +4,13 @@
  * names another interpreter. Tests skip with `pythonClientMissing` when none imports `kubernetes`.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll } from 'vitest';
+import { installControllers } from '../src/defaults';
+import { KubeSim } from '../src/index';
 
 const candidates = [process.env.KUBE_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
 
@@ -57,4 +64,27 @@ export function runPython(script: string, kubeconfig: string, timeoutMs = 30_000
       else resolve(JSON.parse(last));
     });
   });
+}
+
+/**
+ * A kube-sim for tests that talk to it through real clients: started before the file's tests (with the
+ * controllers when asked), its kubeconfig written to a temporary file for kubectl and Python and loaded for
+ * client-node, all removed after.
+ */
+export function simForClients(options: { controllers?: boolean } = {}) {
+  const state = {} as { sim: KubeSim; dir: string; kubeconfig: string; kc: k8s.KubeConfig };
+  beforeAll(async () => {
+    state.sim = await KubeSim.start();
+    if (options.controllers) installControllers(state.sim);
+    state.dir = mkdtempSync(join(tmpdir(), 'kube-sim-clients-'));
+    state.kubeconfig = join(state.dir, 'kubeconfig.yaml');
+    state.sim.writeKubeconfig(state.kubeconfig);
+    state.kc = new k8s.KubeConfig();
+    state.kc.loadFromString(state.sim.kubeconfig());
+  });
+  afterAll(async () => {
+    await state.sim?.stop();
+    if (state.dir) rmSync(state.dir, { recursive: true, force: true });
+  });
+  return state;
 }

@@ -1,39 +1,12 @@
-// What the API server adds: pod template and Pod defaults (pull policy by tag, termination message, protocol,
-// restart/dns policy, scheduler, security context, service account, not-ready/unreachable tolerations), Job and
-// CronJob defaults, `status: {}` on created objects, and Nodes whose nodeInfo loads into the official clients'
-// typed models.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installControllers } from '../src/defaults';
-import { KubeSim } from '../src/index';
-import { findPythonClient, pythonClientMissing, runPython } from './python-client';
+import { describe, expect, it } from 'vitest';
+import { findPythonClient, pythonClientMissing, runPython, simForClients } from './python-client';
 
-let sim: KubeSim;
-let dir: string;
-let kubeconfig: string;
-let kc: k8s.KubeConfig;
-
-beforeAll(async () => {
-  sim = await KubeSim.start();
-  installControllers(sim);
-  dir = mkdtempSync(join(tmpdir(), 'kube-sim-defaults-'));
-  kubeconfig = join(dir, 'kubeconfig.yaml');
-  sim.writeKubeconfig(kubeconfig);
-  kc = new k8s.KubeConfig();
-  kc.loadFromString(sim.kubeconfig());
-});
-
-afterAll(async () => {
-  await sim?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const clients = simForClients({ controllers: true });
 
 describe('client-node', () => {
   it('pod templates get the container and pod spec defaults; the new Deployment carries status {}', async () => {
-    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const apps = clients.kc.makeApiClient(k8s.AppsV1Api);
     const created = await apps.createNamespacedDeployment({
       namespace: 'default',
       body: {
@@ -74,7 +47,7 @@ describe('client-node', () => {
   });
 
   it('Pods get the service account, priority and the not-ready/unreachable tolerations; Jobs their defaults', async () => {
-    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const core = clients.kc.makeApiClient(k8s.CoreV1Api);
     const pod = await core.createNamespacedPod({
       namespace: 'default',
       body: { metadata: { name: 'solo' }, spec: { containers: [{ name: 'c', image: 'busybox:latest' }] } },
@@ -84,7 +57,7 @@ describe('client-node', () => {
       { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
       { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
     ]);
-    const job = await kc.makeApiClient(k8s.BatchV1Api).createNamespacedJob({
+    const job = await clients.kc.makeApiClient(k8s.BatchV1Api).createNamespacedJob({
       namespace: 'default',
       body: {
         metadata: { name: 'once' },
@@ -112,7 +85,7 @@ pods = v1.list_namespaced_pod('default').items
 out({'nodes': [n.status.node_info.boot_id is not None and n.status.node_info.kube_proxy_version for n in nodes],
      'pods': [p.spec.containers[0].termination_message_path for p in pods]})
 `,
-      kubeconfig,
+      clients.kubeconfig,
     );
     expect(seen).toMatchObject({ nodes: ['v1.32.0', 'v1.32.0'] });
     expect((seen as { pods: string[] }).pods).toContain('/dev/termination-log');

@@ -13,7 +13,7 @@ import type { KubeObject } from '@deploy-actions/core/kube';
 import type { MemoryRuntime } from '@deploy-actions/core/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../../rollback/src/main';
-import { type Cluster, NS, startCluster } from './cluster';
+import { type Cluster, HTTPROUTE_CRD, NS, startCluster } from './cluster';
 
 const REPLICAS = 10;
 let c: Cluster;
@@ -488,6 +488,43 @@ describe('capacity never dips', () => {
     cap.stop();
     expectOneVersion('november', 'ghcr.io/acme/november:v1');
     expect(cap.min, cap.at).toBeGreaterThanOrEqual(REPLICAS);
+  });
+});
+
+describe('endpoints Ready before weight moves (gateway-api)', () => {
+  it('a canary Service that selects no Ready pod gets no weight: the step aborts, the route stays on stable', async () => {
+    await app('sierra');
+    // The canary Service selects a label no pod carries.
+    await c.client.create('Service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'sierra-canary', namespace: NS },
+      spec: { selector: { app: 'sierra', track: 'nothing' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    if (!c.sim.store.find('apiextensions.k8s.io/v1/customresourcedefinitions', undefined, HTTPROUTE_CRD.metadata.name))
+      c.sim.store.create(HTTPROUTE_CRD);
+    const httpRoutes = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespaced: true };
+    await c.client.create(httpRoutes, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'sierra', namespace: NS },
+      spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'sierra', port: 80 }] }] },
+    });
+    const run = await c.run({
+      ...release('sierra', { steps: '50,100' }),
+      router: 'gateway-api',
+      'router-config': '{ http-route: sierra }',
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toContain("Service 'sierra-canary' (the canary Service) has no ready endpoints");
+    expect(c.record('sierra')).toMatchObject({ phase: 'aborted', weight: 0 });
+    const route = await c.client.get<KubeObject & { spec?: { rules?: Array<{ backendRefs?: unknown[] }> } }>(
+      httpRoutes,
+      { namespace: NS, name: 'sierra' },
+    );
+    // Only the stable backend (the canary's was never added, or removed again by the abort).
+    expect(route.spec?.rules?.[0]?.backendRefs).toEqual([expect.objectContaining({ name: 'sierra', port: 80 })]);
+    expectOneVersion('sierra', 'ghcr.io/acme/sierra:v1');
   });
 });
 

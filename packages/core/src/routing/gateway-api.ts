@@ -43,6 +43,7 @@ export class GatewayApiRouter extends WeightedRouter {
       ],
       stableLabel: stable,
       canaryLabel: canary,
+      canaryService: canary,
       isStable: (e) => isService(e, stable),
       isCanary: (e) => isService(e, canary),
       canaryEntry: (s) => ({ ...s, name: canary }),

@@ -58,6 +58,8 @@ export class IstioRouter extends WeightedRouter {
       resources: this.config.apiVersion ? [vs(this.config.apiVersion)] : [vs('v1'), vs('v1beta1')],
       stableLabel: label(stable, this.config.stableSubset),
       canaryLabel: label(canary, this.config.canarySubset),
+      // With subsets the canary shares the stable's host: no Service of its own to check.
+      ...(subsets ? {} : { canaryService: canary }),
       isStable,
       isCanary: (e) => matches(e, canary, this.config.canarySubset) && !isStable(e),
       canaryEntry: (s) => ({

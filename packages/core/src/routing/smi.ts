@@ -38,6 +38,7 @@ export class SmiRouter extends WeightedRouter {
       ],
       stableLabel: stable,
       canaryLabel: canary,
+      canaryService: canary,
       isStable: (e) => e.service === stable,
       isCanary: (e) => e.service === canary,
       canaryEntry: (s) => ({ ...s, service: canary }),

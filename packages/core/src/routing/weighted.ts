@@ -8,7 +8,7 @@
 import { UserError } from '../errors';
 import type { ResourceType } from '../kube/resources';
 import type { KubeObject } from '../kube/types';
-import { ADDED_ANNOTATION, getOptional, integerWeight, withConflictRetry } from './common';
+import { ADDED_ANNOTATION, getOptional, integerWeight, requireReadyEndpoints, withConflictRetry } from './common';
 import type { RouterDeps, RouterKind, RouterState, TrafficRouter, TrafficTarget } from './types';
 
 export type Entry = Record<string, unknown>;
@@ -35,6 +35,8 @@ export interface WeightedAdapter {
   canaryEntry(stable: Entry): Entry;
   stableLabel: string;
   canaryLabel: string;
+  /** The canary's own Service, when it has one: its endpoints must be Ready before any weight moves to it. */
+  canaryService?: string;
 }
 
 export abstract class WeightedRouter implements TrafficRouter {
@@ -57,6 +59,7 @@ export abstract class WeightedRouter implements TrafficRouter {
   async setWeight(weight: number): Promise<RouterState> {
     const w = integerWeight(weight);
     const a = this.adapter();
+    if (w > 0 && a.canaryService) await requireReadyEndpoints(this.deps.client, this.target.namespace, a.canaryService);
     const labels = await this.write(a, (object) => this.shift(a, object, w));
     return {
       weight,

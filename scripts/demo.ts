@@ -81,6 +81,7 @@ async function main(): Promise<number> {
 
     await badRelease(pipeline, version);
 
+    progress.endLine();
     progress.log(`\n${verdictTable(pipeline.verdicts)}`);
     progress.log(`\nwall time ${progress.seconds().toFixed(1)} s`);
     if (html !== undefined) {

@@ -31,7 +31,7 @@ export async function badRelease(pipeline: Pipeline, goodVersion: string): Promi
     release,
     action: 'canary-promote',
     verdict: aborted ? 'aborted' : `NOT aborted (${verdict})`,
-    detail: `${(report.reason ?? '').split('\n')[0]} Stopped after ${run.seconds.toFixed(0)} s with the canary on at most ${maxWeight.toFixed(0)} % of the pods (its worst error rate ${Math.max(0, ...samples.map((s) => s.errorRate)).toFixed(1)} %); the stable ${stableNow} served ≥ ${worstStable.toFixed(0)} % of the requests throughout`,
+    detail: `${(report.reason ?? '').split('\n')[0]} Stopped after ${run.seconds.toFixed(0)} s at weight ${maxWeight.toFixed(0)} % (its worst error rate ${Math.max(0, ...samples.map((s) => s.errorRate)).toFixed(1)} %); the stable ${stableNow} served ≥ ${worstStable.toFixed(0)} % of the requests throughout`,
     ok: aborted,
   });
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { SummarySection } from '../summary-page';
 import { runStep, type StepRun } from './cli';
-import { APP, NAMESPACE, type Production, podShare, stableImage } from './cluster';
+import { APP, NAMESPACE, type Production, rolloutWeight, stableImage } from './cluster';
 import { chart, type Progress } from './progress';
 import type { DemoRepo } from './repo';
 import type { Services } from './services';
@@ -40,6 +40,7 @@ export class Pipeline {
   /** Run one action; its log lines are shown indented (on a terminal only the step's last line stays). */
   async step(release: string, title: string, action: string, flags: string[], cluster = true): Promise<StepRun> {
     this.progress.log(`\n━━ ${release}: ${title} (deploy-actions ${action})`);
+    this.progress.status(`${release} · ${action} · ${title}`);
     const summaryFile = join(this.workdir, `summary-${++this.stepIndex}.md`);
     const all = cluster ? [...flags, '--kubeconfig', this.production.kubeconfig, '--namespace', NAMESPACE] : flags;
     const run = await runStep(action, all, {
@@ -183,7 +184,7 @@ export class Pipeline {
       const canary = metrics.of(version); // errors and p99 of the new version's requests in the last 2 s
       this.progress.sample({
         step: `${release} canary`,
-        weight: podShare(this.production.sim, version) * 100,
+        weight: rolloutWeight(this.production.sim, version),
         errorRate: canary.errorRate * 100,
         p99Ms: canary.p99Ms,
         stableShare: metrics.of(stable).share * 100,

@@ -7,7 +7,7 @@ export interface Sample {
   /** Seconds since the demo started. */
   t: number;
   step: string;
-  /** The canary's share of the requests, in percent. */
+  /** The weight canary-promote has set, in percent. */
   weight: number;
   /** The canary's 5xx rate, in percent. */
   errorRate: number;
@@ -20,6 +20,7 @@ export class Progress {
   readonly samples: Sample[] = [];
   private lastPlain = '';
   private lineOpen = false;
+  private current = '';
 
   constructor(
     private readonly out: NodeJS.WriteStream = process.stdout,
@@ -34,10 +35,20 @@ export class Progress {
     return (Date.now() - this.started) / 1000;
   }
 
-  /** A line of its own (ends the updating line first). */
+  /**
+   * A line of its own. On a terminal the updating line is cleared, the text written above it and the
+   * updating line drawn again, so it stays the last line.
+   */
   log(text: string): void {
-    this.endLine();
+    if (this.lineOpen) this.out.write('\r\x1b[2K');
     this.out.write(`${text}\n`);
+    if (this.lineOpen) this.draw();
+  }
+
+  /** What runs now (the updating line on a terminal; nothing is printed elsewhere: the log says it). */
+  status(text: string): void {
+    this.current = text;
+    if (this.tty) this.draw();
   }
 
   sample(sample: Omit<Sample, 't'>): void {
@@ -45,20 +56,27 @@ export class Progress {
     this.samples.push(full);
     const text = `${sample.step} · weight ${sample.weight.toFixed(0)}% · errors ${sample.errorRate.toFixed(2)}% · p99 ${sample.p99Ms} ms · stable serves ${sample.stableShare.toFixed(0)}%`;
     if (this.tty) {
-      this.out.write(`\r\x1b[2K   ${full.t.toFixed(1).padStart(5)}s ${text}`);
-      this.lineOpen = true;
+      this.status(text);
       return;
     }
     // Not a terminal: a line when the weight moves by a step, not one per sample.
-    const key = `${sample.step}/${Math.round(sample.weight / 5) * 5}`;
+    const key = `${sample.step}/${sample.weight}`;
     if (key !== this.lastPlain) {
       this.lastPlain = key;
       this.out.write(`   ${full.t.toFixed(1).padStart(5)}s ${text}\n`);
     }
   }
 
+  private draw(): void {
+    const line = `▶ ${this.seconds().toFixed(1).padStart(5)}s ${this.current}`;
+    const width = this.out.columns ?? 120;
+    this.out.write(`\r\x1b[2K${line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line}`);
+    this.lineOpen = true;
+  }
+
+  /** Leaves the updating line (cleared), e.g. before the chart and the table. */
   endLine(): void {
-    if (this.lineOpen) this.out.write('\n');
+    if (this.lineOpen) this.out.write('\r\x1b[2K');
     this.lineOpen = false;
   }
 }
@@ -92,7 +110,7 @@ export function chart(samples: readonly Sample[], title: string, limitPercent = 
   const worst = Math.max(...samples.map((s) => s.errorRate));
   lines.push(
     `      ${from.toFixed(0)}s${' '.repeat(WIDTH - 8)}${to.toFixed(0)}s`,
-    `      █ canary weight (share of requests)   ▲ error rate over ${limitPercent}% · under it (worst ${worst.toFixed(2)}%)`,
+    `      █ canary weight (as canary-promote set it)   ▲ error rate over ${limitPercent}% · under it (worst ${worst.toFixed(2)}%)`,
   );
   return lines.join('\n');
 }

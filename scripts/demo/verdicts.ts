@@ -6,7 +6,9 @@ const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 export function verdictTable(verdicts: readonly Verdict[]): string {
   const lines = ['| release | action | verdict | what shows it |', '| --- | --- | --- | --- |'];
   for (const v of verdicts)
-    lines.push(`| ${cell(v.release)} | ${v.action} | ${v.ok ? '✔' : '✘'} ${cell(v.verdict)} | ${cell(v.detail)} |`);
+    lines.push(
+      `| ${cell(v.release)} | ${v.action} | ${v.verdict === 'skipped' ? '○' : v.ok ? '✔' : '✘'} ${cell(v.verdict)} | ${cell(v.detail)} |`,
+    );
   const ran = new Set(verdicts.filter((v) => v.verdict !== 'skipped').map((v) => v.action));
   const all = ['build-tag', 'preflight', 'migrate', 'canary-promote', 'smoke', 'release-notes', 'rollback'];
   const missing = all.filter((a) => !ran.has(a));

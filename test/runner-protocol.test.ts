@@ -82,7 +82,16 @@ function cases(): Record<string, { good: Record<string, string>; bad: [string, s
   return {
     preflight: { good: { window: '00:00-24:00 UTC' }, bad: ['gate-timeout', 'forever'] },
     'build-tag': { good: { images: 'ghcr.io/acme/web' }, bad: ['dry-run', 'perhaps'] },
-    migrate: { good: { 'database-url': 'postgres://app:s3cret@db:5432/app' }, bad: ['runner', 'flyway'] },
+    // No database here: the command runner with a command that succeeds, no backup.
+    migrate: {
+      good: {
+        'database-url': 'postgres://app:s3cret@db:5432/app',
+        runner: 'command',
+        'migration-command': '["node", "-e", ""]',
+        backup: 'none',
+      },
+      bad: ['runner', 'flyway'],
+    },
     'canary-promote': {
       good: { ...kube, deployments: 'web', images: 'web=ghcr.io/acme/web:v3', 'dry-run': 'true' },
       bad: ['pause', '5 minutes'],

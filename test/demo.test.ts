@@ -66,7 +66,7 @@ describe('npm run demo', () => {
     // The progress while the canary ran: plain lines (no terminal), the weights it passed through.
     expect(stdout).not.toContain('\r');
     for (const weight of [5, 25, 50, 100])
-      expect(stdout).toMatch(new RegExp(`release 1 \\(good\\) canary · weight ${weight}%`));
+      expect(stdout).toMatch(new RegExp(`canary v1\\.1\\.0 · weight ${weight}%`));
     expect(stdout).toContain('release 1 (good): canary v1.1.0 — weight and error rate over time');
   });
 

@@ -183,7 +183,7 @@ export class Pipeline {
     const timer = setInterval(() => {
       const canary = metrics.of(version); // errors and p99 of the new version's requests in the last 2 s
       this.progress.sample({
-        step: `${release} canary`,
+        step: `canary ${version}`,
         weight: rolloutWeight(this.production.sim, version),
         errorRate: canary.errorRate * 100,
         p99Ms: canary.p99Ms,

@@ -39,11 +39,25 @@ async function main(): Promise<number> {
   const workdir = join(root, '.tmp', 'demo');
   rmSync(workdir, { recursive: true, force: true });
   mkdirSync(workdir, { recursive: true });
-  const services = await startServices();
-  const repo = new DemoRepo();
-  const image = services.registry ? `${services.registry.host}/nextgen/market` : 'ghcr.io/nextgen/market';
-  const production = await startProduction(image, workdir);
+  // Whatever happens (an error, Ctrl-C), the throwaway PostgreSQL, registry and kube-sim go with the demo.
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+  const interrupted = () => {
+    progress.endLine();
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
+    const services = await startServices();
+    cleanups.push(() => services.stop());
+    const repo = new DemoRepo();
+    cleanups.push(() => repo.remove());
+    const image = services.registry ? `${services.registry.host}/nextgen/market` : 'ghcr.io/nextgen/market';
+    const production = await startProduction(image, workdir);
+    cleanups.push(() => production.stop());
     progress.log(`deploy-actions demo: the NextGen market app's production release (bundles: ${dist})`);
     progress.log(
       `kube-sim: ${production.sim.url}, deployment/market in prod: 10 pods of ${stableImage(production.sim)}`,
@@ -90,9 +104,7 @@ async function main(): Promise<number> {
     }
     return pipeline.verdicts.every((v) => v.ok) ? 0 : 1;
   } finally {
-    await production.stop();
-    await services.stop();
-    repo.remove();
+    await cleanUp();
   }
 }
 

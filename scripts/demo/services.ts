@@ -33,7 +33,10 @@ export async function startServices(): Promise<Services> {
   else services.postgresSkipped = missingPg;
   const missingRegistry = process.env['DEMO_NO_REGISTRY'] ? 'DEMO_NO_REGISTRY is set' : registryMissing();
   if (missingRegistry === undefined) {
-    services.registry = await startRegistry({ auth: 'basic' });
+    services.registry = await startRegistry({ auth: 'basic' }).catch((error: unknown) => {
+      services.postgres?.stop();
+      throw error;
+    });
     const registry = services.registry;
     const client = new RegistryClient({
       credentials: () => ({ username: registry.username, password: registry.password }),

@@ -150,6 +150,20 @@ function currentResources(): ResourceType[] {
       shortNames: ['pdb'],
       subresources: ['status'],
     }),
+    builtin('networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
+    builtin('discovery.k8s.io/v1', 'endpointslices', 'EndpointSlice', { hasSpec: false }),
+    builtin('rbac.authorization.k8s.io/v1', 'roles', 'Role', { hasSpec: false }),
+    builtin('rbac.authorization.k8s.io/v1', 'rolebindings', 'RoleBinding', { hasSpec: false }),
+    builtin('rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', { namespaced: false, hasSpec: false }),
+    builtin('rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', {
+      namespaced: false,
+      hasSpec: false,
+    }),
+    // Answered, never stored: every caller is a cluster-admin here (see server.ts).
+    builtin('authorization.k8s.io/v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', {
+      namespaced: false,
+      verbs: ['create'],
+    }),
     builtin('apiextensions.k8s.io/v1', 'customresourcedefinitions', 'CustomResourceDefinition', {
       namespaced: false,
       shortNames: ['crd', 'crds'],

@@ -254,9 +254,11 @@ export class ApiServer {
         verb = 'discovery';
         return;
       }
-      const route = this.route(path);
       const q = url.searchParams;
-      const watch = boolParam(q, 'watch') === true;
+      // The deprecated watch paths (/api/v1/watch/namespaces/x/pods): a watch of the path without `watch`.
+      const legacyWatch = /^\/(api\/[^/]+|apis\/[^/]+\/[^/]+)\/watch\//.exec(path);
+      const route = this.route(legacyWatch ? path.replace('/watch/', '/') : path);
+      const watch = legacyWatch !== null || boolParam(q, 'watch') === true;
       verb = verbOf(req.method ?? 'GET', route, watch);
       resource = route.type.group ? `${route.type.resource}.${route.type.group}` : route.type.resource;
       if (route.subresource) resource += `/${route.subresource}`;
@@ -483,6 +485,7 @@ export class ApiServer {
         checkBodyKind(store, type, obj);
         checkIntegerFields(type, obj);
         const warnings = await checkFields(type, obj, fieldValidationOf(q, verb), decodePrefix(type));
+        if (type.kind === 'SelfSubjectAccessReview') return send(res, 201, accessReview(obj), warnings);
         const created = store.createIn(type, namespace, obj, { fieldManager, dryRun });
         return send(res, 201, this.jsonAs(created, type), warnings);
       }
@@ -854,6 +857,24 @@ export function boolParam(q: URLSearchParams, key: string): boolean | undefined 
   const raw = q.get(key);
   if (raw === null) return undefined;
   return !(raw === '0' || raw.toLowerCase() === 'false');
+}
+
+/**
+ * A SelfSubjectAccessReview answered as for a cluster-admin (kube-sim has no authorization): allowed, with the
+ * reason RBAC gives the system:masters group. `kubectl auth can-i` prints yes.
+ */
+function accessReview(review: KubeObject): Record<string, unknown> {
+  return {
+    kind: 'SelfSubjectAccessReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { creationTimestamp: null },
+    spec: review.spec ?? {},
+    status: {
+      allowed: true,
+      reason:
+        'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to Group "system:masters"',
+    },
+  };
 }
 
 /** How the decoder names a body it refuses: `Deployment in version "v1" cannot be handled as a Deployment: `. */

@@ -184,15 +184,9 @@ async function setImage(namespace: string, name: string, image: string) {
 const rolledOut = (namespace: string, name: string) =>
   waitForRollout(client, { kind: 'Deployment', namespace, name }, { clock, timeoutMs: 600_000 });
 
-const RUN = [
-  'api-platform-helm.yml',
-  'leanvibe-production.yml',
-  'nextgen-canary.yml',
-  'rollback.yml',
-  'summit-release.yml',
-];
+const RUN = ['api-platform-helm.yml', 'nextgen-canary.yml', 'rollback.yml'];
 /** Run end to end against real parts by the files in test/examples/. */
-const RUN_END_TO_END = ['rolling-monitor.yml', 'summit-release.yml'];
+const RUN_END_TO_END = ['leanvibe-production.yml', 'rolling-monitor.yml', 'summit-release.yml'];
 const NOT_YET_RUN: string[] = [];
 
 const helmBin = findHelm();
@@ -529,50 +523,6 @@ describe('the examples', () => {
     });
     expect(version.conclusion).toBe('success');
     expect(images('production', 'checkout')).toEqual(['ghcr.io/acme/checkout:v1.3.2']);
-  });
-
-  // The preview Service is pointed at green before the preview check runs through it (it used to be
-  // created only at the switch, so the check got 404 and every release aborted).
-  it('leanvibe-production.yml: gates and migration validated; green checked through the preview Service, switched, verified, release notes', async () => {
-    await app('leanvibe-production', 'leanvibe-backend', 'ghcr.io/leanvibe/leanvibe-backend:v2.3.1', 8000);
-    const key = 'lv-prod-key-8c1f0e';
-    const lines: string[] = [];
-    const result = await run('leanvibe-production.yml', {
-      github: { event_name: 'workflow_dispatch' },
-      inputs: { tag: 'v2.4.0' },
-      secrets: { PROD_API_KEY: key, SLACK_DEPLOYMENTS_WEBHOOK: `${loopback}/slack` },
-      vars: { STAGING_URL: loopback, API_URL: loopback },
-      log: (line) => lines.push(line),
-    });
-    expectCleanInputs(result);
-    expect(step(result, 'release', 'actions/checkout@v4')).toMatchObject({ status: 'not-run' });
-    // preflight and migrate are scaffolds: their inputs (gates, Job file, backup) were validated.
-    expect(step(result, 'release', 'Pre-deployment verification')).toMatchObject({
-      action: 'preflight',
-      status: 'success',
-    });
-    expect(step(result, 'release', 'Migrate, with a backup first')).toMatchObject({
-      action: 'migrate',
-      status: 'success',
-    });
-    const release = step(result, 'release', 'Blue-green switch');
-    expect(release).toMatchObject({ status: 'success', outputs: { result: 'promoted' } });
-    expect(images('leanvibe-production', 'leanvibe-backend')).toEqual(['ghcr.io/leanvibe/leanvibe-backend:v2.4.0']);
-    const service = sim.store.find('v1/services', 'leanvibe-production', 'leanvibe-backend') as KubeObject;
-    expect((service as { spec?: { selector?: Record<string, string> } }).spec?.selector).toMatchObject({
-      version: 'v2.4.0',
-    });
-    // The preview Service canary-promote created for the check is gone after promotion.
-    expect(sim.store.find('v1/services', 'leanvibe-production', 'leanvibe-backend-preview')).toBeUndefined();
-    // if: failure() / if: success() as on GitHub.
-    expect(step(result, 'release', 'Post-deployment verification')).toMatchObject({ status: 'success' });
-    expect(step(result, 'release', 'Roll back on failure')).toMatchObject({ status: 'skipped', reason: 'if: false' });
-    expect(step(result, 'release', 'Release notes')).toMatchObject({ action: 'release-notes', status: 'success' });
-    // canary-promote's post step ran at the end of the job (post-if: always()).
-    expect(result.jobs[0]!.steps.at(-1)).toMatchObject({ label: 'Blue-green switch', phase: 'post' });
-    expect(result.conclusion).toBe('success');
-    expect(lines.join('\n')).not.toContain(key);
-    expect(JSON.stringify(result)).not.toContain(key);
   });
 });
 

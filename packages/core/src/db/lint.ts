@@ -4,7 +4,9 @@
  * `drop` from a DROP, or sees through comments and dollar-quoting. The parser (1.7 MB of WebAssembly) is
  * imported only here, only when there is something to lint, so runs without pending migrations never load it.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync } from 'node:zlib';
@@ -55,13 +57,12 @@ function loadParser(): Promise<Parser> {
 }
 
 async function importParser(): Promise<Parser> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const bundled = unpackWasm(here);
+  const unpacked = unpackWasm(dirname(fileURLToPath(import.meta.url)));
   // Emscripten's loader finds its .wasm through CommonJS's __dirname, which an ES module bundle lacks: lend
-  // it for the import (the loader reads it once, while the module starts).
+  // it the folder the .wasm was unpacked into, for the import (the loader reads it once, while the module starts).
   const global = globalThis as { __dirname?: string };
-  const lend = bundled && global.__dirname === undefined;
-  if (lend) global.__dirname = here;
+  const lend = unpacked !== undefined && global.__dirname === undefined;
+  if (lend) global.__dirname = unpacked;
   try {
     return (await import('libpg-query')).parse as unknown as Parser;
   } finally {
@@ -70,24 +71,32 @@ async function importParser(): Promise<Parser> {
 }
 
 /**
- * In the bundle, the parser's WebAssembly ships brotli-packed beside it (dist/ has a size budget): unpacked
- * there on first use, where the parser looks for it. In the source tree it sits in node_modules as it is.
- * Returns whether this is the bundle.
+ * In the bundle, the parser's WebAssembly ships brotli-packed beside it (dist/ has a size budget): unpacked on
+ * first use into a temporary folder named after its content (RUNNER_TEMP on a runner), so the action's own
+ * folder may be read-only and runs of different versions do not share a file. In the source tree it sits in
+ * node_modules as it is. Returns the folder it was unpacked into, undefined outside the bundle.
  */
-function unpackWasm(here: string): boolean {
-  const wasm = join(here, 'libpg-query.wasm');
-  if (!existsSync(`${wasm}.br`)) return false;
-  if (existsSync(wasm)) return true;
+function unpackWasm(here: string): string | undefined {
+  const packed = join(here, 'libpg-query.wasm.br');
+  if (!existsSync(packed)) return undefined;
+  const bytes = readFileSync(packed);
+  const folder = join(
+    process.env['RUNNER_TEMP'] || tmpdir(),
+    `deploy-actions-pg-parser-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`,
+  );
+  const wasm = join(folder, 'libpg-query.wasm');
+  if (existsSync(wasm)) return folder;
   const temporary = `${wasm}.${process.pid}.tmp`;
   try {
-    writeFileSync(temporary, brotliDecompressSync(readFileSync(`${wasm}.br`)));
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(temporary, brotliDecompressSync(bytes));
     renameSync(temporary, wasm);
   } catch (error) {
     throw new UserError(
-      `The SQL parser for the lint could not be unpacked beside the action (${(error as Error).message}); the action's folder must be writable`,
+      `The SQL parser for the lint could not be unpacked into ${folder} (${(error as Error).message}); set RUNNER_TEMP to a writable folder`,
     );
   }
-  return true;
+  return folder;
 }
 
 /** A parse error with the line it points at. */

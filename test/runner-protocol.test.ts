@@ -93,7 +93,14 @@ function cases(): Record<string, { good: Record<string, string>; bad: [string, s
       bad: ['runner', 'flyway'],
     },
     'canary-promote': {
-      good: { ...kube, deployments: 'web', images: 'web=ghcr.io/acme/web:v3', 'dry-run': 'true' },
+      // web has 2 pods: the default steps are served as whole pods (weight-rounding: nearest).
+      good: {
+        ...kube,
+        deployments: 'web',
+        images: 'web=ghcr.io/acme/web:v3',
+        'dry-run': 'true',
+        'weight-rounding': 'nearest',
+      },
       bad: ['pause', '5 minutes'],
     },
     smoke: { good: { url: health }, bad: ['retries', 'many'] },
@@ -152,6 +159,7 @@ describe('namespace', () => {
       deployments: 'web',
       images: 'web=ghcr.io/acme/web:v3',
       'dry-run': 'true',
+      'weight-rounding': 'nearest',
     });
     expect(run.code).toBe(0);
     expect(JSON.parse(run.outputs.report ?? '{}').plan.join('\n')).toContain('scale Deployment shop/web-canary');
@@ -177,6 +185,7 @@ describe('umbrella action (dist/main)', () => {
 
   it('masks secrets given as inputs in everything it writes', async () => {
     const run = await runLikeRunner(entry, rootManifest(), {
+      ...cases().migrate!.good,
       command: 'migrate',
       'database-url': 'postgres://app:s3cret-pw@db:5432/app',
     });

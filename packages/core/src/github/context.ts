@@ -49,7 +49,7 @@ function value(env: Env, name: string): string | undefined {
 
 function missing(name: string, example: string): UserError {
   return new UserError(
-    `${name} is not set: GitHub Deployments need the workflow run's context. The GitHub runner sets it for every step`,
+    `${name} is not set: this step needs the workflow run's context, which the GitHub runner sets for every step`,
     { hint: `outside GitHub Actions, set it yourself, e.g. ${name}=${example}` },
   );
 }

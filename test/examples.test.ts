@@ -186,7 +186,12 @@ const rolledOut = (namespace: string, name: string) =>
 
 const RUN = ['api-platform-helm.yml', 'nextgen-canary.yml', 'rollback.yml'];
 /** Run end to end against real parts by the files in test/examples/. */
-const RUN_END_TO_END = ['leanvibe-production.yml', 'rolling-monitor.yml', 'summit-release.yml'];
+const RUN_END_TO_END = [
+  'leanvibe-production.yml',
+  'multi-cluster-waves.yml',
+  'rolling-monitor.yml',
+  'summit-release.yml',
+];
 const NOT_YET_RUN: string[] = [];
 
 const helmBin = findHelm();

@@ -168,6 +168,41 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** One cluster: kube-sim with its controllers and apps, and a real Prometheus scraping the apps. */
+export interface Cluster {
+  sim: KubeSim;
+  client: KubeClient;
+  kubeconfig: string;
+  prometheus: RunningPrometheus;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(namespaces: string[]): Promise<Cluster> {
+  const sim = await KubeSim.start({ scenario: { namespaces, seed: 7 } });
+  installControllers(sim);
+  sim.behaviour.set('*', { readyAfter: '50ms', http: { errorRate: 0.002, latencyMs: { p50: 20, p99: 80 } } });
+  const kubeconfig = sim.kubeconfig();
+  const client = await KubeClient.connect({ kubeconfig, env: {}, workspace: root });
+  // The metrics listener comes up with the controllers, just after start.
+  for (let waited = 0; !sim.metricsUrl && waited < 5_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  const prometheus = await startPrometheus({ targets: [new URL(sim.metricsUrl).host], scrapeInterval: '1s' }).catch(
+    async (error: unknown) => {
+      await sim.stop();
+      throw error;
+    },
+  );
+  return {
+    sim,
+    client,
+    kubeconfig,
+    prometheus,
+    stop: async () => {
+      await prometheus.stop();
+      await sim.stop();
+    },
+  };
+}
+
 export interface StackOptions {
   namespaces: string[];
   /** namespace/service behind the public URL. */
@@ -180,14 +215,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const step of stops.reverse()) await step();
   };
   try {
-    const sim = await KubeSim.start({ scenario: { namespaces: options.namespaces, seed: 7 } });
-    stops.push(() => sim.stop());
-    installControllers(sim);
-    sim.behaviour.set('*', { readyAfter: '50ms', http: { errorRate: 0.002, latencyMs: { p50: 20, p99: 80 } } });
-    const kubeconfig = sim.kubeconfig();
-    const client = await KubeClient.connect({ kubeconfig, env: {}, workspace: root });
-    const prometheus = await startPrometheus({ targets: [new URL(sim.metricsUrl).host], scrapeInterval: '1s' });
-    stops.push(() => prometheus.stop());
+    const cluster = await startCluster(options.namespaces);
+    stops.push(() => cluster.stop());
+    const { sim, client, kubeconfig, prometheus } = cluster;
     const postgres = await startPostgres();
     stops.push(() => postgres.stop());
     const registry = await startRegistry({ auth: 'basic', username: ACTOR });
@@ -352,14 +382,14 @@ export function changelogSection(release: ReleaseRepo, version: string): string 
  * times the versions of each backend's Ready pods, in percent by version (`unavailable`: a backend with
  * weight and no Ready pod). Stop it to get the samples.
  */
-export function sampleServing(stack: Stack, namespace: string, service: string, everyMs = 100) {
+export function sampleServing(cluster: { sim: KubeSim }, namespace: string, service: string, everyMs = 100) {
   const samples: { at: number; percent: Record<string, number> }[] = [];
   const sample = () => {
     const percent: Record<string, number> = {};
-    const backends = backendsFor(stack.sim.store, namespace, service).filter((b) => b.weight > 0);
+    const backends = backendsFor(cluster.sim.store, namespace, service).filter((b) => b.weight > 0);
     const total = backends.reduce((sum, b) => sum + b.weight, 0);
     for (const backend of backends) {
-      const pods = stack.sim.apps.readyPods(namespace, backend.service);
+      const pods = cluster.sim.apps.readyPods(namespace, backend.service);
       const share = (100 * backend.weight) / total;
       if (pods.length === 0) percent['unavailable'] = (percent['unavailable'] ?? 0) + share;
       for (const pod of pods) {

@@ -2,7 +2,7 @@
  * `deploy-actions <command> [--input value ...]`: the same action code the GitHub runner
  * runs, with inputs from flags and defaults from the action's action.yml.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ActionManifest, manifestPath, readManifest } from './manifest';
@@ -133,6 +133,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     const main = createTerminalRuntime({ args, stateFile, signal: interrupted.signal, out: io.out, err: io.err });
     const code = await executeAction(definition, main, 'main');
     if (definition.post === undefined || (code === 0 && !interrupted.signal.aborted)) return code;
+    // Nothing saved: main refused its inputs or stopped before it began anything the post step could undo.
+    if (!existsSync(stateFile)) return interrupted.signal.aborted ? interrupted.exitCode : code;
     // On GitHub the post step (post-if: always()) cleans up after a main step that was cancelled, timed out or
     // failed: the CLI has no post step, so it runs it here (a second interrupt stops it).
     io.err(`${command}: the step did not finish; running its clean-up (what the post step does on GitHub)`);

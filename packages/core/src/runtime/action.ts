@@ -66,6 +66,11 @@ export async function executeAction<I>(
     }
     inputs = def.inputs.parse(rt.inputs, { workspace: rt.workspace });
   } catch (error) {
+    // The post step reads the inputs main read and refused: main's error line said it, once is enough.
+    if (phase === 'post') {
+      rt.log.debug(`${def.name}: post step skipped, its inputs were refused by the main step`);
+      return 0;
+    }
     // Refused inputs set no outputs, for every action: nothing ran, the error line says it all.
     reportError(rt, def.name, error);
     return 1;

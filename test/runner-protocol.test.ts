@@ -120,7 +120,7 @@ describe.each(actionNames)('dist bundle of %s', (action) => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     if (action === 'canary-promote') {
-      // Its `result` is the verdict word (INTERFACE.md); the JSON document is `report`.
+      // Its `result` is the verdict word (README.md, "What every action shares"); the JSON document is `report`.
       expect(run.outputs.result).toBe('planned');
       expect(JSON.parse(run.outputs.report ?? '{}').plan).toContain(
         'create Deployment web-canary (web=ghcr.io/acme/web:v3)',
@@ -148,6 +148,20 @@ describe.each(actionNames)('dist bundle of %s', (action) => {
     expect(errors[0]).toContain(JSON.stringify(value));
     expect(errors[0]).toContain('Example:');
     expect(run.outputs).toEqual({});
+  });
+});
+
+describe('post step', () => {
+  it('after a main step that refused its inputs: says nothing more, exit 0 (the error is reported once)', async () => {
+    const m = manifest('canary-promote');
+    expect(m.runs.post).toBeDefined();
+    const { good, bad } = cases()['canary-promote']!;
+    const run = await runLikeRunner(resolve(root, 'actions', 'canary-promote', m.runs.post!), m, {
+      ...good,
+      [bad[0]]: bad[1],
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').filter((line) => line.startsWith('::error'))).toEqual([]);
   });
 });
 

@@ -631,7 +631,7 @@ function toOutcome(outcome: RolloutOutcome): ActionOutcome {
   return {
     result: report,
     outputs: {
-      // INTERFACE.md: `result` is the verdict word; the JSON document is in `report`.
+      // README.md "What every action shares": `result` is the verdict word; the JSON document is in `report`.
       result: outcome.result,
       report: JSON.stringify(report),
       phase: record?.phase ?? '',

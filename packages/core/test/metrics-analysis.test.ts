@@ -208,7 +208,7 @@ describe('ThresholdJudge', () => {
 });
 
 describe('parseAnalysisSpec', () => {
-  it('reads the INTERFACE.md example', () => {
+  it('reads a full analysis example', () => {
     const metrics = parseAnalysisSpec(`
 - name: error-rate
   provider: prometheus

@@ -137,7 +137,7 @@ export function renderDeploySummary(outcome: DeployOutcome): string {
 
 /**
  * The ActionOutcome for canary-promote: `result` document, outputs
- * (`result` is the verdict word, as INTERFACE.md lists), and the failure line
+ * (`result` is the verdict word, as README.md "What every action shares" says), and the failure line
  * that fails the step after a rollback.
  */
 export function toActionOutcome(outcome: DeployOutcome) {

@@ -1,5 +1,5 @@
 /**
- * Inputs shared by every action that talks to Kubernetes (INTERFACE.md, "Common to every action").
+ * Inputs shared by every action that talks to Kubernetes (README.md, "What every action shares").
  * Kept apart from the client so an action can validate them without loading @kubernetes/client-node.
  */
 import { UserError } from '../errors';

@@ -1,5 +1,5 @@
 /**
- * The `analysis` input: a YAML list of metrics (see INTERFACE.md). Every error
+ * The `analysis` input: a YAML list of metrics (fields in actions/canary-promote/README.md, "Analysis metrics"). Every error
  * names the metric and the field, says what was wrong and shows an example.
  */
 

@@ -2,7 +2,7 @@
 import { boolean, duration, string, url } from '../inputs/scalars';
 
 /**
- * Inputs every action has (INTERFACE.md "Common to every action"), except the
+ * Inputs every action has (README.md "What every action shares"), except the
  * Kubernetes ones (kubeconfig, context, namespace: `kubeInputs` in core/kube),
  * which actions that never touch a cluster leave out. Actions
  * spread this into their own schema: `defineInputs({ ...commonInputs, spec: structured() })`.

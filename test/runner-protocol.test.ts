@@ -156,10 +156,13 @@ describe('post step', () => {
     const m = manifest('canary-promote');
     expect(m.runs.post).toBeDefined();
     const { good, bad } = cases()['canary-promote']!;
-    const run = await runLikeRunner(resolve(root, 'actions', 'canary-promote', m.runs.post!), m, {
-      ...good,
-      [bad[0]]: bad[1],
-    });
+    // The runner starts the post entry with the state main saved (isPost, as @actions/core's convention).
+    const run = await runLikeRunner(
+      resolve(root, 'actions', 'canary-promote', m.runs.post!),
+      m,
+      { ...good, [bad[0]]: bad[1] },
+      { state: { isPost: 'true' } },
+    );
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n').filter((line) => line.startsWith('::error'))).toEqual([]);
   });

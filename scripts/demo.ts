@@ -9,8 +9,10 @@
  *   npm run demo
  *   npm run demo -- --html out.html    also write every step's job summary as one page
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startAnalysisSource } from './demo/analysis';
 import { badRelease } from './demo/bad-release';
 import { root } from './demo/cli';
 import { stableImage, startProduction } from './demo/cluster';
@@ -36,9 +38,9 @@ async function main(): Promise<number> {
   if (!existsSync(join(dist, 'lib', 'index.js')))
     throw new Error(`${dist}/lib/index.js not found: build it first (npm run build)`);
   const progress = new Progress();
-  const workdir = join(root, '.tmp', 'demo');
-  rmSync(workdir, { recursive: true, force: true });
-  mkdirSync(workdir, { recursive: true });
+  // A directory of its own (kubeconfig, job summaries, RUNNER_TEMP): two demos at once (the test suite runs
+  // two) must not share one.
+  const workdir = mkdtempSync(join(tmpdir(), 'deploy-actions-demo-'));
   // Whatever happens (an error, Ctrl-C), the throwaway PostgreSQL, registry and kube-sim go with the demo.
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanUp = async () => {
@@ -52,12 +54,15 @@ async function main(): Promise<number> {
   process.once('SIGTERM', interrupted);
   try {
     const services = await startServices();
+    cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
     cleanups.push(() => services.stop());
     const repo = new DemoRepo();
     cleanups.push(() => repo.remove());
     const image = services.registry ? `${services.registry.host}/nextgen/market` : 'ghcr.io/nextgen/market';
     const production = await startProduction(image, workdir);
     cleanups.push(() => production.stop());
+    const analysis = await startAnalysisSource(production.cluster.metricsUrl);
+    cleanups.push(() => analysis.prometheus?.stop());
     progress.log(`deploy-actions demo: the NextGen market app's production release (bundles: ${dist})`);
     progress.log(
       `kube-sim: ${production.sim.url}, deployment/market in prod: 10 pods of ${stableImage(production.sim)}`,
@@ -69,8 +74,11 @@ async function main(): Promise<number> {
     progress.log(
       `registry: ${services.registry ? `docker-registry at ${services.registry.host}` : `skipped — ${services.registrySkipped}`}`,
     );
+    progress.log(
+      `analysis: ${analysis.prometheus ? `Prometheus at ${analysis.prometheus.url}, scraping kube-sim's apps twice a second` : `the live metrics above (Prometheus skipped — ${analysis.skipped})`}`,
+    );
     progress.log(`repository: ${repo.dir} (origin ${repo.origin})`);
-    const pipeline = new Pipeline(progress, production, services, repo, image, workdir);
+    const pipeline = new Pipeline(progress, production, services, repo, image, workdir, analysis);
 
     // The history up to the running v1.0.0, then the good release.
     seedHistory(repo);

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { postgresMissing } from '@deploy-actions/testkit/postgres';
+import { prometheusMissing } from '@deploy-actions/testkit/prometheus';
 import { registryMissing } from '@deploy-actions/testkit/registry';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { splitOutputs } from '../scripts/demo/cli';
@@ -65,8 +66,7 @@ describe('npm run demo', () => {
     expect(stdout).toContain('### Features\n\n- **orders:** buyers can place orders');
     // The progress while the canary ran: plain lines (no terminal), the weights it passed through.
     expect(stdout).not.toContain('\r');
-    for (const weight of [5, 25, 50, 100])
-      expect(stdout).toMatch(new RegExp(`canary v1\\.1\\.0 · weight ${weight}%`));
+    for (const weight of [5, 25, 50, 100]) expect(stdout).toMatch(new RegExp(`canary v1\\.1\\.0 · weight ${weight}%`));
     expect(stdout).toContain('release 1 (good): canary v1.1.0 — weight and error rate over time');
   });
 
@@ -99,6 +99,9 @@ describe('npm run demo', () => {
       expect(skipped.map((r) => r.action)).toEqual(['migrate', 'migrate']);
       expect(skipped[0]!.detail).toContain('apt-get install postgresql');
     }
+    if (prometheusMissing() === undefined)
+      expect(stdout).toMatch(/^analysis: Prometheus at http:\/\/127\.0\.0\.1:\d+/m);
+    else expect(stdout).toContain('analysis: the live metrics above (Prometheus skipped');
     if (registryMissing() === undefined) expect(row('release 1', 'build-tag').detail).toMatch(/retagged as v1\.1\.0/);
     else expect(row('release 1', 'build-tag').detail).toContain('promote by retag skipped');
   });

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { SummarySection } from '../summary-page';
+import { type AnalysisSource, canaryAnalysis, stableGate } from './analysis';
 import { runStep, type StepRun } from './cli';
 import { APP, NAMESPACE, type Production, rolloutWeight, stableImage } from './cluster';
 import { chart, type Progress } from './progress';
@@ -20,7 +21,7 @@ export interface Verdict {
 }
 
 /** Each step's pause: the runbook's 5 minutes, accelerated (the analysis checks every second meanwhile). */
-const PAUSE = '2s';
+const PAUSE = '3s';
 
 export class Pipeline {
   readonly verdicts: Verdict[] = [];
@@ -35,6 +36,8 @@ export class Pipeline {
     /** The image name the Deployment runs, e.g. ghcr.io/nextgen/market (the registry's when there is one). */
     readonly image: string,
     readonly workdir: string,
+    /** Where the analysis reads the metrics: a real Prometheus when installed, else the loopback source. */
+    readonly analysis: AnalysisSource,
   ) {}
 
   /** Run one action; its log lines are shown indented (on a terminal only the step's last line stays). */
@@ -125,7 +128,7 @@ export class Pipeline {
       '--workload',
       APP,
       '--metrics',
-      `- { name: stable-error-rate, provider: web, url: '${this.production.metrics.url}/versions/${stable}', json-path: $.errorRate, max: 0.01 }`,
+      stableGate(this.analysis, this.production.metrics.url, stable),
       ...(this.services.registry
         ? [
             '--image',
@@ -175,10 +178,7 @@ export class Pipeline {
   async canary(release: string, version: string): Promise<StepRun> {
     const metrics = this.production.metrics;
     const stable = stableImage(this.production.sim).split(':').at(-1)!;
-    const analysis = [
-      `- { name: error-rate, provider: web, url: '${metrics.url}/versions/{{canary}}', json-path: $.errorRate, max: 0.01, consecutive: 2 }`,
-      `- { name: latency-p99-ms, provider: web, url: '${metrics.url}/versions/{{canary}}', json-path: $.p99Ms, max: 2000, consecutive: 3 }`,
-    ].join('\n');
+    const analysis = canaryAnalysis(this.analysis, metrics.url);
     const from = this.progress.samples.length;
     const timer = setInterval(() => {
       const canary = metrics.of(version); // errors and p99 of the new version's requests in the last 2 s

@@ -52,9 +52,9 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
   try {
     const services = await startServices();
-    cleanups.push(() => rmSync(workdir, { recursive: true, force: true }));
     cleanups.push(() => services.stop());
     const repo = new DemoRepo();
     cleanups.push(() => repo.remove());

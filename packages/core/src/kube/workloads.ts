@@ -5,6 +5,7 @@
  * changes nothing in the cluster.
  */
 import { InputError, UserError } from '../errors';
+import { ROLE_LABEL } from '../rollout/record';
 import type { KubeClient } from './client';
 import { isNotFound } from './errors';
 import { ownedReplicaSets } from './history';
@@ -45,8 +46,20 @@ export async function findDeployments(client: KubeClient, selection: WorkloadSel
   }
   if (selector) {
     const list = await client.list<Deployment>('Deployment', { namespace, labelSelector: selector });
-    if (list.items.length === 0) throw await noneSelected(client, namespace, selector);
-    return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+    // A canary, baseline or preview Deployment this suite created carries the stable's labels, so the stable's
+    // selector matches it too: it is never a stable of its own (rolled back, canaried or counted).
+    const own = list.items.filter((item) => item.metadata?.labels?.[ROLE_LABEL] === undefined);
+    if (own.length === 0 && list.items.length > 0) {
+      const side = list.items.map((item) => item.metadata?.name ?? '').sort();
+      throw new InputError(
+        'selector',
+        `matches only Deployments deploy-actions created beside a stable (${listed(side, 5)}), never a stable itself`,
+        selector,
+        'app=web',
+      );
+    }
+    if (own.length === 0) throw await noneSelected(client, namespace, selector);
+    return own.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   }
   throw new InputError(
     'deployments',

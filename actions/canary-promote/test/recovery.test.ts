@@ -516,8 +516,19 @@ describe('endpoints Ready before weight moves (gateway-api)', () => {
       'router-config': '{ http-route: sierra }',
     });
     expect(run.code).toBe(1);
-    expect(run.errors.join('\n')).toContain("Service 'sierra-canary' (the canary Service) has no ready endpoints");
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]).toContain("Service 'sierra-canary' (the canary Service) has no ready endpoints");
+    // A step verdict like any other: the release ends aborted (not failed), the record names the step.
+    expect(run.outputs['result']).toBe('aborted');
     expect(c.record('sierra')).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(c.record('sierra').verdicts).toEqual([
+      expect.objectContaining({
+        step: 0,
+        weight: 50,
+        verdict: 'fail',
+        reason: expect.stringContaining('no ready endpoints'),
+      }),
+    ]);
     const route = await c.client.get<KubeObject & { spec?: { rules?: Array<{ backendRefs?: unknown[] }> } }>(
       httpRoutes,
       { namespace: NS, name: 'sierra' },

@@ -27,7 +27,7 @@ import {
   uniqueMetrics,
   VERSION_PLACEHOLDERS,
 } from '../metrics/spec';
-import { getOptional } from '../routing/common';
+import { BackendNotReady, getOptional } from '../routing/common';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import { LeaseLostError } from './lease';
@@ -714,7 +714,12 @@ export class Rollout {
     if (replicasRouter) await Promise.all(this.units.map((unit) => this.waitStable(unit)));
     let actualSum = 0;
     for (const unit of this.units) {
-      const state = states.get(unit) ?? (await unit.router.setWeight(weight));
+      const state =
+        states.get(unit) ??
+        (await unit.router.setWeight(weight).catch((error: unknown) => {
+          // No Ready pod behind the canary's backend: a failed step (verdict, abort), not a broken run.
+          throw error instanceof BackendNotReady ? new StepFailed(error.message) : error;
+        }));
       actualSum += state.actualWeight;
       this.routing.push(`${unit.record.stable}: ${state.detail}`);
       this.log.info(`${unit.record.stable}: ${state.detail}`);

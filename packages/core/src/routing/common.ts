@@ -200,6 +200,9 @@ export async function checkCanaryService(
 
 const ENDPOINTS: ResourceType = { group: '', version: 'v1', plural: 'endpoints', namespaced: true };
 
+/** No Ready pod behind a backend weight was to move to: the rollout takes it as the step's failure. */
+export class BackendNotReady extends UserError {}
+
 /** Before weight moves to a Service: at least one Ready address behind it, or its share would fail. */
 export async function requireReadyEndpoints(client: KubeClient, namespace: string, name: string): Promise<void> {
   const endpoints = await getOptional<KubeObject & { subsets?: Array<{ addresses?: unknown[] }> }>(
@@ -210,7 +213,7 @@ export async function requireReadyEndpoints(client: KubeClient, namespace: strin
   );
   const ready = (endpoints?.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0);
   if (ready === 0)
-    throw new UserError(
+    throw new BackendNotReady(
       `Service '${name}' (the canary Service) has no ready endpoints: its selector matches no Ready pod of the canary, so no weight was moved to it.`,
       { hint: `kubectl get endpoints ${name} -n ${namespace}; its selector must match the canary's pod labels` },
     );

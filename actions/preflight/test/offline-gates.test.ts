@@ -65,6 +65,55 @@ describe('coverage gate', () => {
     expect(gate(summary, 'coverage')).toMatchObject({ status: 'pass', value: '86%', limit: '>= 86% lines' });
   });
 
+  it('Cobertura XML is read whole: a broken tag in the middle, a stray "&", another root element are named at their line', async () => {
+    const xml = readFileSync(new URL('./fixtures/cobertura.xml', import.meta.url), 'utf8');
+    const check = async (text: string) =>
+      (await run({ 'coverage-report': 'c.xml' }, { workspace: workspace({ 'c.xml': text }) })).errors[0];
+    // The root element and its closing tag are intact; only the body is broken.
+    expect(await check(xml.replace('<line number="2" hits="0"/>', '<line number="2" hits="0">'))).toBe(
+      'c.xml:15: </lines> closes <line> opened on line 14',
+    );
+    expect(await check(xml.replace('<source>/home/runner/work/shop/shop', '<source>/home/R&D/shop'))).toMatch(
+      /^c\.xml:5: "&" that starts no entity/,
+    );
+    expect(await check(xml.replace('hits="1"', 'hits=1'))).toMatch(/^c\.xml:13: <line> has a malformed attribute/);
+    expect(await check(`${xml}<coverage line-rate="1"></coverage>\n`)).toMatch(
+      /^c\.xml:21: <coverage> after the root element was closed/,
+    );
+    expect(await check(xml.replace(/coverage/g, 'report'))).toBe(
+      'c.xml:3: the root element is <report>, not <coverage> (not a Cobertura report)',
+    );
+    expect(await check(xml.replace('lines-covered="142"', 'lines-covered="242"'))).toMatch(
+      /^c\.xml:3: <coverage> lines-covered="242" of lines-valid="200" are not counts/,
+    );
+  });
+
+  it('Cobertura: branches from the counts, a rate-only report from line-rate, no function coverage', async () => {
+    const xml = readFileSync(new URL('./fixtures/cobertura.xml', import.meta.url), 'utf8');
+    const policy = (metric: string) =>
+      `defaults:\n  gates:\n    coverage: { report: c.xml, min: 70%, metric: ${metric} }\n`;
+    const branches = await run(
+      {},
+      { workspace: workspace({ 'c.xml': xml, '.github/deploy-policy.yml': policy('branches') }) },
+    );
+    expect(gate(branches, 'coverage')).toMatchObject({ status: 'pass', value: '75%', limit: '>= 70% branches' });
+    expect(gate(branches, 'coverage').message).toContain('(30 of 40)');
+    // Writers that give only the rates (no lines-valid/lines-covered on the root).
+    const rateOnly = xml.replace(' lines-valid="200" lines-covered="142"', '');
+    const rate = await run(
+      { 'coverage-report': 'c.xml', 'coverage-min': '70' },
+      { workspace: workspace({ 'c.xml': rateOnly }) },
+    );
+    expect(gate(rate, 'coverage')).toMatchObject({ status: 'pass', value: '71%' });
+    const functions = await run(
+      {},
+      { workspace: workspace({ 'c.xml': xml, '.github/deploy-policy.yml': policy('functions') }) },
+    );
+    expect(functions.errors[0]).toBe(
+      'c.xml:3: Cobertura reports have no function coverage: use metric lines or branches',
+    );
+  });
+
   it('a malformed report is refused before any gate runs, naming file and line', async () => {
     const requests: string[] = [];
     const server = http.createServer((req, res) => {
@@ -106,7 +155,7 @@ describe('malformed reports name their file and line', () => {
     const xml = readFileSync(new URL('./fixtures/cobertura.xml', import.meta.url), 'utf8');
     const cut = xml.split('\n').slice(0, 12).join('\n');
     const cobertura = await run({ 'coverage-report': 'c.xml' }, { workspace: workspace({ 'c.xml': cut }) });
-    expect(cobertura.errors[0]).toBe('c.xml:12: does not end with </coverage> (is the file cut short?)');
+    expect(cobertura.errors[0]).toBe('c.xml:12: the file ends before <lines> (line 12) is closed (is it cut short?)');
     const sarif = readFileSync(new URL('./fixtures/results.sarif', import.meta.url), 'utf8')
       .replace('"results": [', '"results": {"first": [')
       .replace(/\]\s*\}\s*\]\s*\}\s*$/, ']}}]}');

@@ -1,7 +1,8 @@
 /** coverage: line (or branch) coverage from lcov, Cobertura XML or istanbul json-summary, at or above a threshold. */
 import { configError, optionalString, pct, percent, requiredString } from './config';
-import { lineOf, lineOfText, parseJsonReport, ReportError, type ReportFile, readReport } from './reports';
+import { lineOfText, parseJsonReport, ReportError, type ReportFile, readReport } from './reports';
 import type { GateDefinition } from './types';
+import { readXmlRoot } from './xml';
 
 export type CoverageFormat = 'lcov' | 'cobertura' | 'json-summary';
 export type CoverageMetric = 'lines' | 'branches' | 'statements' | 'functions';
@@ -72,32 +73,45 @@ export function parseLcov(report: ReportFile, metric: CoverageMetric): Coverage 
   return finish('lcov', covered, total);
 }
 
-/** Cobertura XML: the root `<coverage line-rate=".." lines-covered=".." lines-valid="..">`. */
+/**
+ * Cobertura XML (coverage-04.dtd), read whole so a broken file is named at its line: the root
+ * `<coverage lines-covered=".." lines-valid=".." line-rate=".." branches-covered=".." branches-valid=".." branch-rate="..">`.
+ * The counts when the writer gave them (coverage.py, istanbul, gcovr do), otherwise the rate.
+ */
 export function parseCobertura(report: ReportFile, metric: CoverageMetric): Coverage {
-  const at = report.text.search(/<coverage[\s>]/);
-  if (at < 0) throw new ReportError(report.shown, 1, 'has no <coverage> element (not a Cobertura report)');
-  const { line } = lineOf(report.text, at);
-  const end = report.text.indexOf('>', at);
-  if (end < 0) throw new ReportError(report.shown, line, 'the <coverage> element is not closed');
-  if (!/<\/coverage>\s*$/.test(report.text)) {
-    const last = report.text.trimEnd().split('\n').length;
-    throw new ReportError(report.shown, last, 'does not end with </coverage> (is the file cut short?)');
-  }
-  const attributes: Record<string, string> = {};
-  for (const [, name, value] of report.text.slice(at, end).matchAll(/([\w-]+)\s*=\s*"([^"]*)"/g))
-    attributes[name!] = value!;
+  const root = readXmlRoot(report);
+  if (root.name !== 'coverage')
+    throw new ReportError(
+      report.shown,
+      root.line,
+      `the root element is <${root.name}>, not <coverage> (not a Cobertura report)`,
+    );
+  if (metric === 'functions')
+    throw new ReportError(
+      report.shown,
+      root.line,
+      'Cobertura reports have no function coverage: use metric lines or branches',
+    );
   const kind = metric === 'branches' ? 'branches' : 'lines';
+  const { attributes } = root;
   const covered = attributes[`${kind}-covered`];
   const valid = attributes[`${kind}-valid`];
-  if (covered !== undefined && valid !== undefined && /^\d+$/.test(covered) && /^\d+$/.test(valid)) {
+  if (covered !== undefined && valid !== undefined) {
+    if (!/^\d+$/.test(covered) || !/^\d+$/.test(valid) || Number(covered) > Number(valid))
+      throw new ReportError(
+        report.shown,
+        root.line,
+        `<coverage> ${kind}-covered="${covered}" of ${kind}-valid="${valid}" are not counts (whole numbers, covered <= valid)`,
+      );
     return finish('cobertura', Number(covered), Number(valid));
   }
-  const rate = attributes[metric === 'branches' ? 'branch-rate' : 'line-rate'];
+  const rateName = metric === 'branches' ? 'branch-rate' : 'line-rate';
+  const rate = attributes[rateName];
   if (rate === undefined || !/^\d+(\.\d+)?$/.test(rate) || Number(rate) > 1) {
     throw new ReportError(
       report.shown,
-      line,
-      `<coverage> has no valid ${metric === 'branches' ? 'branch-rate' : 'line-rate'} (got ${JSON.stringify(rate ?? null)})`,
+      root.line,
+      `<coverage> has no valid ${rateName} (got ${JSON.stringify(rate ?? null)}; a fraction from 0 to 1, e.g. ${rateName}="0.85")`,
     );
   }
   return { format: 'cobertura', covered: Number(rate), total: 1, percent: Number(rate) * 100 };

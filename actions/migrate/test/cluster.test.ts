@@ -48,6 +48,7 @@ beforeAll(async () => {
       },
       'api:oom': { exitAfter: '3s', exitCode: 137, exitReason: 'OOMKilled', logs: ['loading 2 GB of fixtures'] },
       'api:missing': { pullError: 'manifest unknown' },
+      'api:slow': { exitAfter: '2h', exitCode: 0, logs: ['> migrate:up', 'Applying 20250119_backfill_orders'] },
       'backup:ok': { exitAfter: '30s', exitCode: 0, logs: ['pg_dump done: s3://backups/shop-1.dump'] },
     },
     env: {},
@@ -121,6 +122,22 @@ describe('job runner', () => {
     expect(code).toBe(1);
     expect(errors.at(-1)).toContain('pod: OOMKilled (exit code 137)');
     expect(errors.at(-1)).toContain('loading 2 GB of fixtures');
+  });
+
+  it('streams the log of a pod still running: its lines are in the step log before the step times out', async () => {
+    const { code, errors, rt } = await c.run({
+      runner: 'job',
+      job: '{ cronjob: db-migrate, image: api:slow }',
+      backup: 'none',
+      timeout: '10m',
+    });
+    expect(code).toBe(1);
+    expect(rt.lines('info')).toContainEqual(
+      expect.stringMatching(/^\[db-migrate-migrate-\d+-\w+\] Applying 20250119_backfill_orders$/),
+    );
+    expect(errors.at(-1)).toMatch(
+      /^Timed out after 10m \(input 'timeout'\) while running step "Migration Job db-migrate-/,
+    );
   });
 
   it('fails at once on ImagePullBackOff instead of waiting out the timeout', async () => {

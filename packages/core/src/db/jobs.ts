@@ -1,7 +1,7 @@
 /**
  * Kubernetes Jobs for databases: a Job made from a CronJob's template (what `kubectl create job
- * --from=cronjob/x` does) or given whole, run to its end. Each pod's log goes to the step log when the pod
- * ends; a failed Job fails with its reason (BackoffLimitExceeded, DeadlineExceeded), the pod's own reason
+ * --from=cronjob/x` does) or given whole, run to its end. Each pod's log is followed (`follow=true`) from
+ * the moment its container starts, so its lines reach the step log as the pod writes them; a failed Job fails with its reason (BackoffLimitExceeded, DeadlineExceeded), the pod's own reason
  * (ImagePullBackOff, OOMKilled, Error with its exit code) and the last lines of its log. A pod that cannot
  * pull its image fails the wait at once: a real Job would wait for it forever.
  */
@@ -28,6 +28,7 @@ interface Pod extends KubeObject {
       name: string;
       state?: {
         waiting?: { reason?: string; message?: string };
+        running?: { startedAt?: string };
         terminated?: { reason?: string; exitCode?: number; message?: string };
       };
     }>;
@@ -43,11 +44,43 @@ export interface JobContext {
   log: (line: string) => void;
 }
 
-/** A pod's log text (the API answers text, not JSON, so through client-node's CoreV1Api). */
-async function podLog(client: KubeClient, namespace: string, name: string, container: string | undefined) {
-  const { CoreV1Api } = await importClientNode();
-  const api = client.config.makeApiClient(CoreV1Api);
-  return String(await api.readNamespacedPodLog({ name, namespace, ...(container ? { container } : {}) }));
+/**
+ * Follows a container's log (`follow=true`), calling `onLine` for each line as it arrives, until the
+ * container ends (the server closes the stream) or `signal` aborts. Through client-node's fetch so that the
+ * kubeconfig's TLS and credentials apply; the body is read as a stream, not buffered.
+ */
+async function followPodLog(
+  client: KubeClient,
+  where: { namespace: string; pod: string; container: string | undefined },
+  signal: AbortSignal,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const lib = await importClientNode();
+  const url = new URL(
+    `${client.server.replace(/\/+$/, '')}/api/v1/namespaces/${encodeURIComponent(where.namespace)}/pods/${encodeURIComponent(where.pod)}/log`,
+  );
+  url.searchParams.set('follow', 'true');
+  if (where.container) url.searchParams.set('container', where.container);
+  const request = new lib.RequestContext(url.toString(), 'GET' as never);
+  await client.config.applySecurityAuthentication(request);
+  request.setSignal(signal);
+  const response = await new lib.IsomorphicFetchHttpLibrary().send(request).toPromise();
+  if (response.httpStatusCode >= 400) {
+    await response.body.text().catch(() => '');
+    throw new Error(`log of pod ${where.pod}: HTTP ${response.httpStatusCode}`);
+  }
+  const body = (await response.body.stream?.()) as ReadableStream<Uint8Array> | undefined;
+  if (!body) return;
+  const decoder = new TextDecoder();
+  let pending = '';
+  for await (const chunk of body) {
+    pending += decoder.decode(chunk, { stream: true });
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line !== '') onLine(line);
+  }
+  pending += decoder.decode();
+  if (pending !== '') onLine(pending);
 }
 
 /** Pod failures that never heal by waiting. */
@@ -110,19 +143,42 @@ export async function runJob(job: Job, context: JobContext): Promise<string> {
   const created = await createUnique(client, { ...job, metadata: { ...job.metadata, namespace } });
   const name = created.metadata!.name!;
   context.log(`Created job/${name}`);
-  const logged = new Set<string>();
+  // Each pod's log is followed once its container has started; the lines reach the step log live.
+  const following = new Map<string, Promise<void>>();
+  const stopFollowing = new AbortController();
   const tails = new Map<string, string[]>();
-  const printLogs = async (pod: Pod) => {
+  const started = (pod: Pod) => {
+    const state = pod.status?.containerStatuses?.[0]?.state;
+    const phase = pod.status?.phase;
+    return Boolean(state?.running || state?.terminated || phase === 'Succeeded' || phase === 'Failed');
+  };
+  const follow = (pod: Pod) => {
     const podName = pod.metadata!.name!;
-    if (logged.has(podName)) return;
-    logged.add(podName);
-    const container = pod.status?.containerStatuses?.[0]?.name;
-    const text = await podLog(client, namespace, podName, container).catch(() => '');
-    const lines = String(text ?? '')
-      .split('\n')
-      .filter((line) => line !== '');
-    for (const line of lines) context.log(`[${podName}] ${line}`);
-    tails.set(podName, lines.slice(-TAIL));
+    if (following.has(podName) || !started(pod)) return;
+    const tail: string[] = [];
+    tails.set(podName, tail);
+    const where = { namespace, pod: podName, container: pod.status?.containerStatuses?.[0]?.name };
+    const done = followPodLog(client, where, stopFollowing.signal, (line) => {
+      context.log(`[${podName}] ${line}`);
+      tail.push(line);
+      if (tail.length > TAIL) tail.shift();
+    }).catch(() => {
+      // Not readable yet (or the stream broke before any line): the next look at the pods tries again.
+      if (tail.length === 0 && !stopFollowing.signal.aborted) following.delete(podName);
+    });
+    following.set(podName, done);
+  };
+  /** Waits for the logs of the pods that have ended (their streams close), stops following the others. */
+  const finishLogs = async (all: Pod[]) => {
+    for (const pod of all) follow(pod);
+    const ended = new Set(
+      all
+        .filter((pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed')
+        .map((pod) => pod.metadata!.name!),
+    );
+    await Promise.all([...following].filter(([podName]) => ended.has(podName)).map(([, done]) => done));
+    stopFollowing.abort();
+    await Promise.all(following.values());
   };
   const podProblem = (pod: Pod): string | undefined => {
     for (const status of pod.status?.containerStatuses ?? []) {
@@ -156,8 +212,7 @@ export async function runJob(job: Job, context: JobContext): Promise<string> {
   );
   const failure = async (why: string): Promise<never> => {
     const all = await pods().catch(() => [] as Pod[]);
-    for (const pod of all)
-      if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') await printLogs(pod);
+    await finishLogs(all);
     const problems = [...new Set(all.map(podProblem).filter((p): p is string => p !== undefined))];
     const tail = [...tails.values()].at(-1) ?? [];
     throw new UserError(
@@ -167,15 +222,18 @@ export async function runJob(job: Job, context: JobContext): Promise<string> {
   try {
     for (;;) {
       const current = await client.get<Job>('Job', { namespace, name });
-      for (const pod of await pods()) {
-        const phase = pod.status?.phase;
-        if (phase === 'Succeeded' || phase === 'Failed') await printLogs(pod);
+      const all = await pods();
+      for (const pod of all) {
+        follow(pod);
         const problem = podProblem(pod);
         if (problem && STUCK.has(problem.split(':')[0]!)) await failure(`cannot start`);
       }
       const failed = condition(current, 'Failed');
       if (failed) await failure(`failed: ${failed.reason ?? ''}${failed.message ? ` (${failed.message})` : ''}`);
-      if (condition(current, 'Complete')) return name;
+      if (condition(current, 'Complete')) {
+        await finishLogs(all);
+        return name;
+      }
       // Anything about the Job or its pods changes: look again.
       const changed = new AbortController();
       const both = AbortSignal.any([stop.signal, changed.signal]);
@@ -203,6 +261,7 @@ export async function runJob(job: Job, context: JobContext): Promise<string> {
       }
     }
   } finally {
+    stopFollowing.abort();
     timer.abort();
     context.signal?.removeEventListener('abort', onAbort);
   }

@@ -1,10 +1,10 @@
 /**
- * Every example workflow, run by the local workflow runner (packages/dispatch/src/workflow)
- * against kube-sim with its controllers on a virtual clock: our actions run in process
- * through the same entry and protocol as on GitHub; checkout, setup and `run:` steps are
- * reported as not run. The workspace is test/fixtures/examples (the manifests, values and
- * files the examples read). Metrics and the apps' public URLs are one loopback server, given
- * to the examples through `vars` as a user would set per-environment variables.
+ * The example workflows (or parts) not run end to end in test/examples/: api-platform-helm.yml with a
+ * real helm, nextgen-canary.yml's 10,000 req/s load gate, rollback.yml, the umbrella action and the
+ * runner's expressions. The local workflow runner (packages/dispatch/src/workflow) runs them against
+ * kube-sim with its controllers on a virtual clock: our actions run in process through the same entry
+ * and protocol as on GitHub; checkout, setup and `run:` steps are reported as not run. The workspace is
+ * test/fixtures/examples; the apps' public URLs are one loopback server, given through `vars`.
  */
 
 import { execFile, spawn } from 'node:child_process';
@@ -44,10 +44,6 @@ let server: Server;
 let loopback: string;
 /** What the loopback server was asked, path by path. */
 const requests: { method: string; path: string; auth?: string | undefined; body: string }[] = [];
-/** Answer of the fake Prometheus to any query (a healthy release by default). */
-const prometheusValue = '0.001';
-/** When set, answers a query instead (given the query text). */
-let prometheusFor: ((query: string) => string) | undefined;
 const SMOKE_PASSWORD = 'smoke-pw-51f0';
 const API_TOKEN = 'tok-7d1c9e';
 /** /v1/users answers 500 (a release that breaks the API). */
@@ -72,16 +68,6 @@ beforeAll(async () => {
     requests.push({ method: req.method ?? 'GET', path: url.pathname, auth: req.headers.authorization, body });
     const json = (status: number, body: unknown) =>
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (url.pathname === '/api/v1/query') {
-      const query = url.searchParams.get('query') ?? new URLSearchParams(body).get('query') ?? '';
-      return json(200, {
-        status: 'success',
-        data: {
-          resultType: 'vector',
-          result: [{ metric: {}, value: [clock.now() / 1000, prometheusFor?.(query) ?? prometheusValue] }],
-        },
-      });
-    }
     // The API platform: login with the smoke user's password gives a token; /v1/users wants it.
     if (url.pathname === '/v1/auth/login' && req.method === 'POST') {
       const given = JSON.parse(body || '{}') as { email?: string; password?: string };
@@ -116,7 +102,7 @@ function run(file: string, options: RunWorkflowOptions = {}): Promise<WorkflowRe
     github: { sha: SHA, repository: 'acme/app', actor: 'octocat', run_id: '7001' },
     ...options,
     secrets: { KUBECONFIG: kubeconfig, ...options.secrets },
-    vars: { PROMETHEUS_URL: loopback, ...options.vars },
+    vars: { ...options.vars },
   });
 }
 
@@ -184,6 +170,7 @@ async function setImage(namespace: string, name: string, image: string) {
 const rolledOut = (namespace: string, name: string) =>
   waitForRollout(client, { kind: 'Deployment', namespace, name }, { clock, timeoutMs: 600_000 });
 
+/** nextgen-canary.yml's load gate is run here at full rate; its canary job end to end in test/examples/. */
 const RUN = ['api-platform-helm.yml', 'nextgen-canary.yml', 'rollback.yml'];
 /** Run end to end against real parts by the files in test/examples/. */
 const RUN_END_TO_END = [
@@ -321,71 +308,6 @@ describe('the examples', () => {
     } finally {
       staging.stop();
     }
-  });
-
-  describe('nextgen-canary.yml canary job: router command, no cluster (a stand-in az records its arguments)', () => {
-    // az (the Azure CLI) cannot run here: a Node script on PATH stands in for it and only records
-    // its argv. HOME has no ~/.kube and the step names no kubeconfig: the release needs no cluster.
-    const az = recorder('az');
-    const canary = (env: { errorRateAt: (weight: number) => number }) => {
-      az.reset();
-      const queries: string[] = [];
-      prometheusFor = (query) => {
-        queries.push(query);
-        const weights = az.calls().filter((argv) => argv.includes('--weight'));
-        return String(env.errorRateAt(Number(weights.at(-1)?.at(-1) ?? 0)));
-      };
-      return run('nextgen-canary.yml', {
-        job: 'canary',
-        github: { ref: 'refs/tags/v2.1.0', ref_name: 'v2.1.0' },
-        env: { PATH: `${az.dir}${delimiter}${process.env['PATH']}`, HOME: az.dir },
-        secrets: { AZURE_CREDENTIALS: '{"clientId":"c","clientSecret":"azure-s3cret"}' },
-      })
-        .then((result) => ({ result, queries }))
-        .finally(() => {
-          prometheusFor = undefined;
-        });
-    };
-    const gatewayWeight = (argv: string[]) =>
-      argv.slice(0, 4).join(' ') === 'network application-gateway rule update' ? argv.at(-1) : undefined;
-
-    it('a healthy release: the gateway at 5, 25, 50 %, each step analysed, then the promote command', async () => {
-      const { result, queries } = await canary({ errorRateAt: () => 0.001 });
-      expectCleanInputs(result);
-      expect(step(result, 'canary', 'azure/login@v2')).toMatchObject({ status: 'not-run' });
-      const release = step(result, 'canary', 'org/deploy-actions/actions/canary-promote@v1');
-      expect(release.status, release.log.join('\n')).toBe('success');
-      expect(release.outputs).toMatchObject({ result: 'promoted', weight: '100' });
-      expect(az.calls().map((argv) => gatewayWeight(argv) ?? argv.slice(0, 2).join(' '))).toEqual([
-        '5',
-        '25',
-        '50',
-        'container update',
-      ]);
-      expect(az.calls().at(-1)).toEqual([
-        'container',
-        'update',
-        '--resource-group',
-        'prod-nextgen',
-        '--name',
-        'prod-stable-1',
-        '--image',
-        'ghcr.io/nextgen/market:v2.1.0',
-      ]);
-      // {{canary}} in the queries is the tag of the run.
-      expect(queries.length).toBeGreaterThan(0);
-      expect(queries.every((query) => query.includes('version="v2.1.0"'))).toBe(true);
-      expect(result.jobs[0]!.summary).toContain('No cluster');
-      expect(JSON.stringify(result)).not.toContain('azure-s3cret');
-    });
-
-    it("on-step-failure previous-step: an error rate over the 25 % step's 0.5 % goes back to 5 % and stops there", async () => {
-      const { result } = await canary({ errorRateAt: (weight) => (weight >= 25 ? 0.008 : 0.001) });
-      const release = step(result, 'canary', 'org/deploy-actions/actions/canary-promote@v1');
-      expect(release.outputs).toMatchObject({ result: 'paused', weight: '5' });
-      expect(az.calls().map((argv) => gatewayWeight(argv))).toEqual(['5', '25', '5']);
-      expect(release.annotations.map((a) => a.message).join('\n')).toMatch(/Back at 5% because step 2 \(25%\)/);
-    });
   });
 
   // helm is real (see findHelm) and talks to kube-sim over its kubeconfig. The chart's pods are Ready at

@@ -415,6 +415,12 @@ describe('outages are ridden out', () => {
     expect(run.errors).toEqual([]);
     expect(run.outputs['result']).toBe('promoted');
     expect(run.warnings.join('\n')).toContain('500');
+    // Each request says its outage once and sums it up at the end, not a warning per attempt.
+    const failures = run.warnings.filter((line) => line.includes(' failed (attempt'));
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures.length).toBe(new Set(failures.map((line) => line.split(' failed (')[0])).size);
+    expect(run.warnings.filter((line) => /\(attempt [2-9]/.test(line))).toEqual([]);
+    expect(run.warnings.join('\n')).toMatch(/answered after \d+ attempts over [2-4]\d s/);
     await c.clock.sleep(10_000);
     cap.stop();
     expectOneVersion('india', 'ghcr.io/acme/india:v2');

@@ -148,6 +148,10 @@ export class KubeClient {
     if (method !== 'GET' && this.options.beforeWrite && options.query?.['dryRun'] !== 'All')
       await this.options.beforeWrite();
     const budget = this.options.retryBudgetMs;
+    // An outage is said once (the first failure) and summed up at its end, not a warning per attempt.
+    const started = this.clock.now();
+    let failed = 0;
+    const lasted = () => `${failed + 1} attempts over ${Math.round((this.clock.now() - started) / 1000)} s`;
     return retry(() => this.send<T>(method, path, options), {
       attempts:
         options.retry === false ? 1 : budget !== undefined ? Number.POSITIVE_INFINITY : (this.options.attempts ?? 5),
@@ -157,19 +161,29 @@ export class KubeClient {
       clock: this.clock,
       ...(this.options.signal ? { signal: this.options.signal } : {}),
       isRetryable: (error) => (retryAll ? isTransient(error) : error instanceof KubeApiError && error.code === 429),
-      onRetry: ({ attempt, delayMs, error }) =>
+      onRetry: ({ attempt, delayMs, error }) => {
+        failed = attempt;
+        if (attempt > 1) return;
+        const until = budget !== undefined ? `, for up to ${Math.round(budget / 1000)} s` : '';
         this.options.onRetry?.(
-          `${method} ${path} failed (attempt ${attempt}): ${this.unreachable(error) ?? (error as Error).message}; retrying in ${delayMs} ms`,
-        ),
-    }).catch((error: unknown) => {
-      // "fetch failed" says nothing: name the server, and what the connection said, once the retries are over.
-      const why = this.options.signal?.aborted ? undefined : this.unreachable(error);
-      if (why === undefined) throw error;
-      throw new UserError(`${why} (${method} ${path})`, {
-        hint: "check the kubeconfig's cluster server and context, and that the runner can reach it",
-        cause: error,
+          `${method} ${path} failed (attempt 1): ${this.unreachable(error) ?? (error as Error).message}; retrying in ${delayMs} ms${until} (further failures are summed up when it ends)`,
+        );
+      },
+    })
+      .then((value) => {
+        if (failed > 0) this.options.onRetry?.(`${method} ${path} answered after ${lasted()}`);
+        return value;
+      })
+      .catch((error: unknown) => {
+        if (failed > 0) this.options.onRetry?.(`${method} ${path} gave up after ${lasted()}`);
+        // "fetch failed" says nothing: name the server, and what the connection said, once the retries are over.
+        const why = this.options.signal?.aborted ? undefined : this.unreachable(error);
+        if (why === undefined) throw error;
+        throw new UserError(`${why} (${method} ${path})`, {
+          hint: "check the kubeconfig's cluster server and context, and that the runner can reach it",
+          cause: error,
+        });
       });
-    });
   }
 
   /** `Kubernetes API server https://host:6443 could not be reached: connect ECONNREFUSED ...` for a connection error. */

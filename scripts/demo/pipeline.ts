@@ -40,7 +40,7 @@ export class Pipeline {
     readonly analysis: AnalysisSource,
   ) {}
 
-  /** Run one action; its log lines are shown indented (on a terminal only the step's last line stays). */
+  /** Run one action; its log lines are shown indented as they come (above the updating line on a terminal). */
   async step(release: string, title: string, action: string, flags: string[], cluster = true): Promise<StepRun> {
     this.progress.log(`\n━━ ${release}: ${title} (deploy-actions ${action})`);
     this.progress.status(`${release} · ${action} · ${title}`);
@@ -58,7 +58,9 @@ export class Pipeline {
 
   record(verdict: Verdict): void {
     this.verdicts.push(verdict);
-    this.progress.log(`   → ${verdict.ok ? '✔' : '✘'} ${verdict.verdict}: ${verdict.detail}`);
+    this.progress.log(
+      `   → ${verdict.verdict === 'skipped' ? '○' : verdict.ok ? '✔' : '✘'} ${verdict.verdict}: ${verdict.detail}`,
+    );
   }
 
   skip(release: string, action: string, why: string): void {

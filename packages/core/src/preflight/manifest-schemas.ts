@@ -48,8 +48,35 @@ const SCHEMAS: Record<string, () => Module> = {
     import('kubernetes-models/_schemas/IoK8sApiCoordinationV1Lease') as unknown as Module,
 };
 
+/** The kinds with a built-in schema, as `apiVersion/kind`. */
+export const OFFLINE_KINDS: readonly string[] = Object.keys(SCHEMAS);
+
 /** The validator of `apiVersion` `kind`, or undefined when there is no built-in schema for it. */
 export async function validatorFor(apiVersion: string, kind: string): Promise<Validate | undefined> {
   const load = SCHEMAS[`${apiVersion}/${kind}`];
-  return load === undefined ? undefined : (await holdVirtualTime(load())).validate;
+  if (load === undefined) return undefined;
+  quietPunycodeDeprecation();
+  return (await holdVirtualTime(load())).validate;
+}
+
+let quieted = false;
+
+/**
+ * The schemas' formats (@kubernetes-models/validate → ajv-formats-draft2019's idn-hostname) `require('punycode')`,
+ * Node's deprecated built-in, and Node then prints DEP0040 into the step's log: a warning about a dependency that
+ * says nothing to the user. That one warning code is dropped; every other warning goes through unchanged.
+ */
+export function quietPunycodeDeprecation(): void {
+  if (quieted) return;
+  quieted = true;
+  const emit = process.emitWarning;
+  process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+    const [typeOrOptions, code] = rest;
+    const warningCode =
+      typeOrOptions !== null && typeof typeOrOptions === 'object'
+        ? (typeOrOptions as { code?: unknown }).code
+        : (code ?? (warning as { code?: unknown }).code);
+    if (warningCode === 'DEP0040') return;
+    return (emit as (...args: unknown[]) => void).call(this, warning, ...rest);
+  } as typeof process.emitWarning;
 }

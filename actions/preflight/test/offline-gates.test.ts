@@ -150,6 +150,44 @@ describe('coverage gate', () => {
   });
 });
 
+describe('manifests gate without a cluster', () => {
+  it('objects of kinds with no offline schema are a warning that names the kinds, not a silent pass', async () => {
+    const files = {
+      'k8s/app.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: api }
+spec:
+  selector: { matchLabels: { app: api } }
+  template:
+    metadata: { labels: { app: api } }
+    spec:
+      containers: [{ name: api, image: "ghcr.io/acme/api:v1" }]
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: { name: fast }
+provisioner: ebs.csi.aws.com
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: { name: api-tls }
+spec: { secretName: api-tls, dnsNames: [api.example.com], issuerRef: { name: letsencrypt } }
+`,
+    };
+    const result = await run({ gates: 'manifests', manifests: 'k8s/' }, { workspace: workspace(files) });
+    expect(result.code).toBe(0);
+    const manifests = gate(result, 'manifests');
+    expect(manifests.status).toBe('warn');
+    expect(manifests.message).toBe(
+      '1 of 3 object(s) in 1 file(s) valid (schema); 2 object(s) NOT validated: no offline schema for storage.k8s.io/v1/StorageClass, cert-manager.io/v1/Certificate (offline schemas cover 22 built-in kinds; give a cluster for a server dry-run)',
+    );
+    expect(manifests.details.withoutOfflineSchema).toEqual({
+      'storage.k8s.io/v1/StorageClass': 1,
+      'cert-manager.io/v1/Certificate': 1,
+    });
+  });
+});
+
 describe('malformed reports name their file and line', () => {
   it('a Cobertura report cut short, a SARIF file whose results are not a list', async () => {
     const xml = readFileSync(new URL('./fixtures/cobertura.xml', import.meta.url), 'utf8');

@@ -258,6 +258,7 @@ describe('emergency mode', () => {
       ],
       'POST /repos/acme/shop/deployments/555/statuses': [
         ({ body }: { body: unknown }) => (posted.push(body), { id: 1, state: 'in_progress' }),
+        ({ body }: { body: unknown }) => (posted.push(body), { id: 2, state: 'inactive' }),
       ],
     });
     const result = await run(
@@ -300,5 +301,11 @@ describe('emergency mode', () => {
       state: 'in_progress',
       description: 'EMERGENCY: INC-4711: checkout down, hotfix (approved by jane (security officer))',
     });
+    // The record is ended without a verdict: not left "in progress" forever, never a release rollback could pick.
+    expect(posted[2]).toMatchObject({
+      state: 'inactive',
+      description: 'EMERGENCY: INC-4711: checkout down, hotfix (approved by jane (security officer))',
+    });
+    expect(posted).toHaveLength(3);
   });
 });

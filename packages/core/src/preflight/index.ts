@@ -146,13 +146,17 @@ async function recordEmergency(
     rt.log.warning('Emergency mode: no GitHub Deployment status was written (give environment and token to record it)');
     return;
   }
-  const { createDeploymentRecorder } = await holdVirtualTime(import('../github/deployments'));
-  const recorder = createDeploymentRecorder(rt, values.token);
+  const [{ createDeploymentRecorder }, { githubContext }] = await holdVirtualTime(
+    Promise.all([import('../github/deployments'), import('../github/context')]),
+  );
+  const context = githubContext(rt.env);
+  const recorder = createDeploymentRecorder(rt, values.token, { context });
+  const description = `EMERGENCY: ${emergency.reason} (approved by ${emergency.approvedBy})`;
   const record = await recorder.start({
     environment: values.environment,
     sha: values.sha ?? rt.env['GITHUB_SHA'],
     task: 'deploy:emergency',
-    description: `EMERGENCY: ${emergency.reason} (approved by ${emergency.approvedBy})`,
+    description,
     payload: {
       emergency: {
         reason: emergency.reason,
@@ -163,6 +167,21 @@ async function recordEmergency(
     },
   });
   emergency.deployment = { id: record.id, url: record.historyUrl };
+  // This Deployment records the override; the release itself is recorded by the steps that deploy it. Left
+  // `in_progress` it would show as a deployment under way forever; `inactive` ends it without a verdict, so
+  // rollback never takes it for a release (success) nor a bad one (failure).
+  await recorder.api.request(
+    'POST',
+    `/repos/${encodeURIComponent(context.owner)}/${encodeURIComponent(context.repo)}/deployments/${record.id}/statuses`,
+    {
+      body: {
+        state: 'inactive',
+        description: record.description ?? description,
+        ...(context.runUrl !== undefined ? { log_url: context.runUrl } : {}),
+      },
+      permission: 'deployments: write',
+    },
+  );
 }
 
 export async function runPreflight(

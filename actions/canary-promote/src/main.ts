@@ -44,6 +44,7 @@ import {
 } from '@deploy-actions/core/kube';
 import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
 import {
+  analysisDefaults,
   CommandRollout,
   checkImageReferences,
   checkPausesFitTimeout,
@@ -242,9 +243,7 @@ function parsePlan(values: Inputs) {
 /** Steps, analysis, post-promotion and scale-down: the part of the plan the record keeps. */
 function parseTraffic(values: Inputs) {
   const analysis: MetricSpec[] =
-    values.analysis === undefined
-      ? []
-      : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
+    values.analysis === undefined ? [] : parseAnalysisSpec(values.analysis, analysisDefaults(values));
   const { steps, leftOut } = switchedAnalysisOf(values, stepsOf(values, analysis), analysis);
   if (values.action === 'start')
     checkPausesFitTimeout(steps, values.timeout, {
@@ -272,7 +271,12 @@ const DEFAULT_STEPS = '5,25,50,100';
  * `analysis`: what runs after the switch); weights below 100 would be silently skipped, so they are refused.
  */
 function stepsOf(values: Inputs, analysis: MetricSpec[]) {
-  const defaults = { pause: values.pause, analysis, analysisInterval: values['analysis-interval'] };
+  const defaults = {
+    pause: values.pause,
+    analysis,
+    analysisInterval: values['analysis-interval'],
+    onNoData: analysisDefaults(values).defaultOnNoData,
+  };
   if (values.strategy !== 'blue-green') return parseSteps(values.steps, { ...defaults, final: 'promotes' });
   if (values.steps === DEFAULT_STEPS) return [{ weight: 100, pause: values.pause, analysis }];
   const steps = parseSteps(values.steps, { ...defaults, final: 'switches' });
@@ -434,6 +438,7 @@ const PLAN_INPUTS = [
   'pause',
   'analysis',
   'analysis-interval',
+  'on-no-data',
   'on-step-failure',
   'baseline',
   'post-promotion-analysis',
@@ -492,9 +497,7 @@ function planFromRecord(rt: Runtime, values: Inputs, record: RolloutRecord): Inp
   const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   const given = (name: keyof Inputs & string) => !same(values[name], defaults[name]);
   const secrets = secretsOf([
-    ...(values.analysis === undefined
-      ? []
-      : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] })),
+    ...(values.analysis === undefined ? [] : parseAnalysisSpec(values.analysis, analysisDefaults(values))),
     ...parseSteps(values.steps, {
       pause: values.pause,
       analysis: [],
@@ -1169,9 +1172,7 @@ async function reportPostAbort(rt: Runtime, values: Inputs, outcome: RolloutOutc
 async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> {
   const client = await connect(rt, values);
   const analysis =
-    values.analysis === undefined
-      ? undefined
-      : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
+    values.analysis === undefined ? undefined : parseAnalysisSpec(values.analysis, analysisDefaults(values));
   const tracker = await releaseTracker(rt, values);
   const common = {
     client,

@@ -231,6 +231,39 @@ describe.skipIf(missing)(`canary-promote with a real Prometheus${missing ? ` (sk
     expect(summary).toContain('✅ promoted');
   }, 30_000);
 
+  it('the on-no-data input sets what no data means for every metric that does not say (item 4)', async () => {
+    // No 5xx series for a clean canary: with on-no-data: fail the documented query aborts it ...
+    const noFiveXx = (own: string) => `
+    - name: error-rate
+      provider: prometheus
+      address: ${prometheus.url}
+      query: >-
+        sum(rate(http_requests_total{namespace="shop",app="cart",version="{{canary}}",code=~"5.."}[5s]))
+        / sum(rate(http_requests_total{namespace="shop",app="cart",version="{{canary}}"}[5s]))
+      max: 0.01${own}`;
+    const strict = await run({
+      deployments: 'cart',
+      images: 'app=ghcr.io/acme/cart:v4-clean',
+      analysis: noFiveXx(''),
+      'on-no-data': 'fail',
+      'router-config': '{ service: cart }',
+    });
+    expect(strict.outputs['result']).toBe('aborted');
+    expect(strict.errors.join('\n')).toContain('error-rate had no data');
+    expect(images('cart')).toEqual(['ghcr.io/acme/cart:v1']);
+    // ... and a metric's own on-no-data still wins over the input.
+    const own = await run({
+      deployments: 'cart',
+      images: 'app=ghcr.io/acme/cart:v4-clean',
+      analysis: noFiveXx('\n      on-no-data: pass'),
+      'on-no-data': 'fail',
+      'router-config': '{ service: cart }',
+    });
+    expect(own.errors).toEqual([]);
+    expect(own.outputs['result']).toBe('promoted');
+    expect(images('cart')).toEqual(['ghcr.io/acme/cart:v4-clean']);
+  }, 40_000);
+
   it('refuses a query Prometheus rejects, before anything in the cluster changes', async () => {
     const before = written();
     const { code, errors } = await run({

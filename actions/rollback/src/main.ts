@@ -37,7 +37,14 @@ import {
   rollback as rollbackWorkloads,
   verify,
 } from '@deploy-actions/core/rollback';
-import { checkPausesFitTimeout, checkTag, parseSteps, ROLE_LABEL, trafficInputs } from '@deploy-actions/core/rollout';
+import {
+  analysisDefaults,
+  checkPausesFitTimeout,
+  checkTag,
+  parseSteps,
+  ROLE_LABEL,
+  trafficInputs,
+} from '@deploy-actions/core/rollout';
 import {
   createRouter,
   parseRouterConfig,
@@ -75,13 +82,12 @@ type Inputs = ReturnType<typeof inputs.parse>;
 /** Steps, analysis and router of `mode: staged`, parsed before the cluster is touched. */
 function parseStagedPlan(values: Inputs) {
   const analysis: MetricSpec[] =
-    values.analysis === undefined
-      ? []
-      : parseAnalysisSpec(values.analysis, { defaultInterval: values['analysis-interval'] });
+    values.analysis === undefined ? [] : parseAnalysisSpec(values.analysis, analysisDefaults(values));
   const steps = parseSteps(values.steps ?? '25,50,100', {
     pause: values.pause,
     analysis,
     analysisInterval: values['analysis-interval'],
+    onNoData: analysisDefaults(values).defaultOnNoData,
   });
   // The reverse canary's pauses must fit in timeout, or it stops half-way with traffic split.
   checkPausesFitTimeout(steps, values.timeout, { stepsGiven: typeof values.steps === 'object' });

@@ -97,6 +97,8 @@ export interface ParseOptions {
   defaultInterval?: number;
   /** Default Prometheus/Datadog address when a metric gives none. */
   defaultAddress?: Partial<Record<ProviderKind, string>>;
+  /** `on-no-data` for a metric that does not say (the action's `on-no-data` input); else by kind, below. */
+  defaultOnNoData?: NoDataPolicy | undefined;
 }
 
 const EXAMPLE = `- name: error-rate
@@ -228,7 +230,8 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
     interval = parsed!;
   }
   const onNoDataGiven = oneOf('on-no-data', ['fail', 'inconclusive', 'pass'] as const, 'fail');
-  const onNoData = onNoDataGiven ?? 'inconclusive';
+  const onNoDataSet = onNoDataGiven ?? options.defaultOnNoData;
+  const onNoData = onNoDataSet ?? 'inconclusive';
   const consecutiveGiven = count('consecutive', 1, '2');
   const failureLimit = count('failure-limit', 0, '3');
   // With only a failure limit given, breaches in a row do not fail on their own.
@@ -345,7 +348,7 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
   return {
     kind: 'threshold',
     ...common,
-    onNoData: onNoDataGiven ?? noDataDefault,
+    onNoData: onNoDataSet ?? noDataDefault,
     provider: providerConfig,
     query: query!,
     max,

@@ -109,5 +109,5 @@ export async function abortRollout(
   }
 }
 
-export { trafficInputs } from './inputs';
+export { analysisDefaults, trafficInputs } from './inputs';
 export type { RouterDeps };

@@ -4,7 +4,7 @@
  */
 import { InputError } from '../errors';
 import { formatDuration, parseDuration } from '../inputs/scalars';
-import { type MetricSpec, parseAnalysisSpec } from '../metrics/spec';
+import { type MetricSpec, type NoDataPolicy, parseAnalysisSpec } from '../metrics/spec';
 
 export interface Step {
   weight: number;
@@ -18,6 +18,8 @@ export interface StepDefaults {
   pause: number;
   analysis: MetricSpec[];
   analysisInterval: number;
+  /** The on-no-data input: for a step's own metrics that do not say. */
+  onNoData?: NoDataPolicy | undefined;
   /**
    * What a step at 100% is. `promotes` (canary): the promotion itself, so a pause or analysis written on it
    * would never run and is refused; `switches` (blue-green): the switch, whose pause and analysis run after
@@ -75,6 +77,7 @@ export function parseSteps(value: unknown, defaults: StepDefaults): Step[] {
         : parseAnalysisSpec(map['analysis'], {
             input: `steps (${where} analysis)`,
             defaultInterval: defaults.analysisInterval,
+            defaultOnNoData: defaults.onNoData,
           });
     return { weight, pause, analysis };
   });

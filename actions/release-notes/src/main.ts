@@ -3,7 +3,7 @@
  * one step. The adapter reads the inputs and calls `createReleaseNotes` (core/release-notes).
  */
 import { InputError } from '@deploy-actions/core/errors';
-import { boolean, defineInputs, filePath, list, string, structured } from '@deploy-actions/core/inputs';
+import { boolean, defineInputs, filePath, integer, list, string, structured } from '@deploy-actions/core/inputs';
 import {
   createReleaseNotes,
   type NotesConfig,
@@ -33,6 +33,7 @@ export const inputs = defineInputs({
   'release-config': string({ default: '.github/release.yml', example: '.github/release.yml' }),
   template: string({ example: '"{{sections}}\\n\\n{{compare}}"' }),
   approvers: boolean({ default: 'false' }),
+  'require-approvals': integer({ default: '0', min: 0, max: 100, example: '2' }),
   source: string({ choices: ['commits', 'github'], default: 'commits' }),
   changelog: filePath({ mustExist: false, example: 'CHANGELOG.md' }),
   'notes-file': filePath({ mustExist: false, example: 'release-notes.md' }),
@@ -85,6 +86,7 @@ const releaseNotes: ActionDefinition<Inputs> = {
       releaseConfig: values['release-config'],
       template: values.template,
       approvers: values.approvers,
+      requireApprovals: values['require-approvals'],
       source: values.source,
       changelog: values.changelog,
       notesFile: values['notes-file'],

@@ -122,6 +122,54 @@ describe('release-notes with a token', () => {
     expect(json.sections[0].entries[0].pull.approvers).toEqual(['dave', 'erin']);
   });
 
+  it('require-approvals: 2 fails the step naming the changes short of two approvers, and writes nothing', async () => {
+    const { r, github } = await setup();
+    r.commit('chore: init');
+    r.tag('v1.0.0');
+    const two = r.squashPullRequest(41, 'feat(api): bulk orders');
+    const one = r.squashPullRequest(42, 'fix: typo');
+    const direct = r.commit('fix: hotfix pushed straight to main');
+    const approved = (login: string, at: string) => ({ login, state: 'APPROVED', at });
+    github.pulls.set(two, {
+      number: 41,
+      title: 'feat(api): bulk orders',
+      author: 'ann',
+      reviews: [approved('bob', '2026-12-01T10:00:00Z'), approved('dave', '2026-12-01T11:00:00Z')],
+    });
+    github.pulls.set(one, {
+      number: 42,
+      title: 'fix: typo',
+      author: 'bob',
+      reviews: [
+        approved('carol', '2026-12-01T10:00:00Z'),
+        { login: 'dave', state: 'DISMISSED', at: '2026-12-01T10:30:00Z' },
+      ],
+    });
+    github.mergedCount.set('ann', 10).set('bob', 10);
+    const before = github.requests.length;
+    const failed = await run(r, github, {
+      tag: 'v1.1.0',
+      'require-approvals': '2',
+      changelog: 'CHANGELOG.md',
+      release: 'true',
+    });
+    expect(failed.code).toBe(1);
+    expect(failed.errors).toContain(
+      `2 of 3 change(s) have fewer than 2 approving review(s) (require-approvals: 2): ${direct.slice(0, 7)} hotfix pushed straight to main (no pull request); #42 typo (approved by @carol). Nothing was written`,
+    );
+    expect(failed.errors).not.toContain('bulk orders');
+    expect(existsSync(join(r.dir, 'CHANGELOG.md'))).toBe(false);
+    expect(existsSync(join(r.dir, 'out/notes.md'))).toBe(false);
+    expect(github.requests.slice(before).filter((q) => q.method !== 'GET' && q.path !== '/graphql')).toEqual([]);
+
+    // One approver is enough for require-approvals: 1 once the direct push is gone (a release of the two PRs).
+    const ok = await run(r, github, { from: 'v1.0.0', to: one, tag: 'v1.1.0', 'require-approvals': '1' });
+    expect(ok.code).toBe(0);
+    // Without a token there is nothing to count: refused before any git or API work.
+    const rt = await run(r, github, { tag: 'v1.1.0', 'require-approvals': '2', token: '' });
+    expect(rt.errors).toContain("Input 'token': is needed for require-approvals");
+  });
+
   it("sorts by the team's .github/release.yml categories (labels, exclusions, *)", async () => {
     const { r, github } = await setup();
     r.commit('chore: init');

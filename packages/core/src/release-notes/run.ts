@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import semver from 'semver';
-import { InputError } from '../errors';
+import { InputError, UserError } from '../errors';
 import { dropReverted, Git, nextVersion, parseVersionTag, type ReleaseRange, readRange } from '../git';
 import type { GitHubApi, SuccessfulDeployment } from '../github';
 import type { Runtime } from '../runtime/port';
@@ -41,6 +41,8 @@ export interface ReleaseNotesOptions {
   releaseConfig: string;
   template?: string | undefined;
   approvers: boolean;
+  /** Fail (before anything is written) when a listed change has fewer approving reviews than this; 0: no check. */
+  requireApprovals?: number | undefined;
   /** Path of the CHANGELOG to update (absolute), or undefined. */
   changelog?: string | undefined;
   /** Where to write the notes (absolute); default: a file in RUNNER_TEMP. */
@@ -120,6 +122,13 @@ function withGitHubBody(
 function checkInputs(options: ReleaseNotesOptions): semver.SemVer | undefined {
   if (options.release && !options.github)
     throw new InputError('token', 'is needed for the GitHub release (release: true)', undefined, '${{ github.token }}');
+  if ((options.requireApprovals ?? 0) > 0 && !options.github)
+    throw new InputError(
+      'token',
+      'is needed for require-approvals (the approving reviews of each pull request)',
+      undefined,
+      '${{ github.token }}',
+    );
   if (options.source === 'github' && !options.github)
     throw new InputError('source', 'github needs a token (the generate-notes API)', 'github', 'commits');
   if (options.tag === undefined) return undefined;
@@ -139,6 +148,30 @@ function readReleaseYml(cwd: string, path: string): string | undefined {
   if (existsSync(full)) return readFileSync(full, 'utf8');
   const other = full.replace(/\.yml$/, '.yaml');
   return other !== full && existsSync(other) ? readFileSync(other, 'utf8') : undefined;
+}
+
+/**
+ * The audit rule of the runbooks (two approvers per change): every listed change needs `required` approving reviews
+ * on its pull request; a change pushed without one has none. Checked before anything is written.
+ */
+function checkApprovals(notes: ReleaseNotes, required: number): void {
+  if (required <= 0) return;
+  const short = notes.sections.flatMap((s) => s.entries).filter((e) => (e.pull?.approvers.length ?? 0) < required);
+  if (short.length === 0) return;
+  const named = short.slice(0, 20).map((entry) => {
+    const what = entry.pull ? `#${entry.pull.number}` : entry.hash.slice(0, 7);
+    const who = entry.pull
+      ? entry.pull.approvers.length > 0
+        ? `approved by ${entry.pull.approvers.map((login) => `@${login}`).join(', ')}`
+        : 'no approving review'
+      : 'no pull request';
+    return `${what} ${entry.subject} (${who})`;
+  });
+  throw new UserError(
+    `${short.length} of ${notes.changes} change(s) have fewer than ${required} approving review(s) (require-approvals: ${required}): ` +
+      `${named.join('; ')}${short.length > 20 ? `; and ${short.length - 20} more` : ''}. Nothing was written (no CHANGELOG, notes file or release)`,
+    { hint: 'get the missing reviews, or leave the change out of the release' },
+  );
 }
 
 export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptions): Promise<ReleaseNotesResult> {
@@ -215,6 +248,7 @@ export async function createReleaseNotes(rt: Runtime, options: ReleaseNotesOptio
     reverted,
     { config, pulls, firstTimers },
   );
+  checkApprovals(notes, options.requireApprovals ?? 0);
   let facts = options.deployment;
   if (facts?.environment && github?.activeDeployment) {
     // A convenience: a token without `deployments: read` costs the notes this line, not the release.

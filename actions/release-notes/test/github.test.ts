@@ -129,7 +129,7 @@ describe('release-notes with a token', () => {
     const two = r.squashPullRequest(41, 'feat(api): bulk orders');
     const one = r.squashPullRequest(42, 'fix: typo');
     const direct = r.commit('fix: hotfix pushed straight to main');
-    const approved = (login: string, at: string) => ({ login, state: 'APPROVED', at });
+    const approved = (login: string, at: string) => ({ login, state: 'APPROVED' as const, at });
     github.pulls.set(two, {
       number: 41,
       title: 'feat(api): bulk orders',

@@ -1,5 +1,7 @@
 /** The registry client and promote-by-retag against a real docker-registry (distribution 2.8) on loopback. */
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type RunningRegistry, registryMissing, startRegistry } from '@deploy-actions/testkit/registry';
 import { type PushedImage, pushTestImage } from '@deploy-actions/testkit/registry-images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +34,19 @@ describe('image references', () => {
     ['ghcr.io/acme/web@sha256:xyz', /invalid digest/],
   ])('refuses %s', (text, message) => {
     expect(() => parseImageReference(text, 'promote-from')).toThrow(message);
+  });
+
+  it('a registry that cannot be reached is one error naming it and why, not "fetch failed"', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const client = new RegistryClient({ attempts: 1 });
+    const refused = await client.manifestExists(`127.0.0.1:${port}/acme/web:1.2.3`).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RegistryError);
+    expect((refused as Error).message).toBe(
+      `Registry http://127.0.0.1:${port} cannot be reached: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
   });
 
   it('parses challenges', () => {

@@ -63,6 +63,28 @@ export interface RegistryStats {
 }
 
 /** A registry answer that was not a success, with the registry's own error codes when it sent them. */
+/**
+ * A request that got no answer (connection refused, unknown host, TLS, no answer in time), as an error that
+ * names the registry and the cause instead of fetch's bare "fetch failed"; still retryable. A cancelled run's
+ * abort passes through as it is.
+ */
+function unreachable(url: string, error: unknown): unknown {
+  const name = (error as { name?: string }).name;
+  if (name === 'AbortError') return error;
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const why =
+    name === 'TimeoutError'
+      ? 'no answer in time'
+      : (cause?.message ?? cause?.code ?? (error as Error).message ?? String(error));
+  const { origin } = new URL(url);
+  return Object.assign(
+    new RegistryError(`Registry ${origin} cannot be reached: ${why}`, 0, [], {
+      hint: 'Check the registry host and port in the image names (images, promote-from) and that the runner can reach it.',
+    }),
+    { retryable: true },
+  );
+}
+
 export class RegistryError extends UserError {
   constructor(
     message: string,
@@ -114,7 +136,9 @@ export class RegistryClient {
   private readonly fetchImpl: FetchLike;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    const send: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
+    this.fetchImpl = (input, init) =>
+      send(input, init).catch((error: unknown) => Promise.reject(unreachable(input, error)));
   }
 
   /**

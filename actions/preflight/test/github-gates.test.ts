@@ -131,6 +131,23 @@ describe('checks gate', () => {
     expect(result.rt.masked).toContain('ghs_test-token');
   });
 
+  it('on a pull_request event reads the checks of the pull request head (the event payload), not of the merge commit GITHUB_SHA names', async () => {
+    const head = 'a'.repeat(40);
+    const gh = await github({
+      [`GET /repos/acme/shop/commits/${head}/check-runs`]: [page([checkRun('build', 'completed', 'success')])],
+      [`GET /repos/acme/shop/commits/${head}/statuses`]: [[]],
+    });
+    const event = join(workspace(), 'pull-request-event.json');
+    writeFileSync(event, JSON.stringify({ number: 7, pull_request: { number: 7, head: { sha: head } } }));
+    const result = await run(
+      { checks: 'all', token: 'ghs_test-token' },
+      { env: { ...gh.env, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event } },
+    );
+    expect(result.errors).toEqual([]);
+    expect(gate(result, 'checks')).toMatchObject({ status: 'pass', value: '1 of 1 green' });
+    expect(gh.requests.some((request) => request.includes(SHA))).toBe(false);
+  });
+
   it('a failed check fails the gate with a link to it; named checks that never reported are missing', async () => {
     const failed = {
       ...checkRun('test', 'completed', 'failure', 9),

@@ -3,6 +3,7 @@
  * variables (https://docs.github.com/actions/reference/variables-reference).
  * Pure: takes the env map, so the CLI and tests pass their own.
  */
+import { readFileSync } from 'node:fs';
 import { UserError } from '../errors';
 import { graphqlUrlOf } from './api';
 
@@ -101,4 +102,29 @@ export function githubContext(env: Env, options: GitHubContextOptions = {}): Git
     eventName: value(env, 'GITHUB_EVENT_NAME'),
     workflow: value(env, 'GITHUB_WORKFLOW'),
   };
+}
+
+/** The webhook payload at `GITHUB_EVENT_PATH` (what `github.context.payload` holds); `{}` when it is not set. */
+export function readEventPayload(env: Env): Record<string, unknown> {
+  const path = value(env, 'GITHUB_EVENT_PATH');
+  if (path === undefined) return {};
+  try {
+    const payload: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
+  } catch (error) {
+    throw new UserError(`Cannot read the event payload at GITHUB_EVENT_PATH=${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The commit a run's checks and reviews belong to. On a pull_request (or pull_request_target) event GITHUB_SHA is
+ * the merge commit GitHub made (pull_request_target: the base branch's), which no check ran on: the pull request's
+ * head is, from the event payload. Else GITHUB_SHA.
+ */
+export function headSha(env: Env): string | undefined {
+  if (/^pull_request/.test(value(env, 'GITHUB_EVENT_NAME') ?? '')) {
+    const pull = readEventPayload(env)['pull_request'] as { head?: { sha?: unknown } } | undefined;
+    if (typeof pull?.head?.sha === 'string' && pull.head.sha !== '') return pull.head.sha;
+  }
+  return value(env, 'GITHUB_SHA');
 }

@@ -13,7 +13,14 @@ export {
   graphqlUrlOf,
   nextLink,
 } from './api';
-export { type ContextVariable, type GitHubContext, type GitHubContextOptions, githubContext } from './context';
+export {
+  type ContextVariable,
+  type GitHubContext,
+  type GitHubContextOptions,
+  githubContext,
+  headSha,
+  readEventPayload,
+} from './context';
 export {
   createDeploymentRecorder,
   type DeploymentPayload,

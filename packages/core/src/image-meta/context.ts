@@ -6,10 +6,9 @@
  * default branch come from the GitHub API (the payload's repository when no
  * token is given).
  */
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors';
 import type { GitHubApi } from '../github';
-import { githubContext } from '../github/context';
+import { githubContext, readEventPayload } from '../github/context';
 import type { EventPayload, MetaContext, RepoInfo } from './compute';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -37,7 +36,7 @@ interface ApiRepo {
 export async function readMetaContext(options: ContextOptions): Promise<MetaContext> {
   const { env } = options;
   const gh = githubContext(env);
-  const payload = await readPayload(env.GITHUB_EVENT_PATH);
+  const payload = readEventPayload(env) as EventPayload;
   const now = reproducibleNow(env, options.now);
   const shortShaLength = shaLength(env.DOCKER_METADATA_SHORT_SHA_LENGTH);
   let eventName = gh.eventName ?? '';
@@ -62,15 +61,6 @@ export async function readMetaContext(options: ContextOptions): Promise<MetaCont
   commitDate ??= payloadCommitDate(payload, sha) ?? (await apiCommitDate(options, sha)) ?? now;
   const repo = await repoInfo(options, payload, gh.repository, gh.serverUrl);
   return { eventName, ref, sha, payload, commitDate, now, repo, shortShaLength };
-}
-
-async function readPayload(path: string | undefined): Promise<EventPayload> {
-  if (!path) return {};
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as EventPayload;
-  } catch (error) {
-    throw new UserError(`Cannot read the event payload at GITHUB_EVENT_PATH=${path}: ${(error as Error).message}`);
-  }
 }
 
 /** SOURCE_DATE_EPOCH (seconds since 1970, the reproducible-builds convention) is "now" when set. */

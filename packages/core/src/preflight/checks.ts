@@ -5,6 +5,7 @@
  */
 import type { GitHubApi } from '../github/api';
 import { nextLink } from '../github/api';
+import { headSha } from '../github/context';
 import { formatDuration } from '../inputs/scalars';
 import { configError, optionalDuration, optionalString, stringList } from './config';
 import type { ConfigSource, GateDefinition } from './types';
@@ -40,7 +41,8 @@ const GREEN = new Set(['success', 'neutral', 'skipped']);
 export const POLL_MS = 15_000;
 
 export function commitSha(raw: Record<string, unknown>, source: ConfigSource): string {
-  const sha = optionalString(raw, 'sha', source) ?? source.env['GITHUB_SHA'];
+  // A pull request's checks ran on its head, not on the merge commit GITHUB_SHA names there.
+  const sha = optionalString(raw, 'sha', source) ?? headSha(source.env);
   if (sha === undefined) throw configError(source, 'sha', 'is not given and GITHUB_SHA is not set', '3f2c1e0d…');
   return sha;
 }

@@ -178,6 +178,22 @@ describe('metadata-action outputs', () => {
     expect(code).toBe(1);
     expect(rt.lines('error')[0]).toMatch(/Input 'bump'.*huge/);
   });
+
+  it('a workspace with no checkout: one error saying what needed git and how to check out, no outputs', async () => {
+    const empty = mkdtempSync(join(temp, 'no-checkout-'));
+    for (const [inputs, needs] of [
+      [{ tags: 'type=raw,value={{next_version}}' }, '{{next_version}} in a tag rule'],
+      [{ bump: 'patch' }, 'bump: patch'],
+      [{ context: 'git' }, 'context: git'],
+    ] as const) {
+      const { rt, code } = await run('push_master', { images: 'acme/web', ...inputs }, { workspace: empty });
+      expect(code).toBe(1);
+      expect(rt.lines('error')).toEqual([
+        `${needs} reads the git history, but the workspace ${empty} is not a git working copy. Check the code out first: actions/checkout with fetch-depth: 0.`,
+      ]);
+      expect(rt.outputs.tags).toBeUndefined();
+    }
+  });
 });
 
 describe('services: one bake file for the API platform three images', () => {

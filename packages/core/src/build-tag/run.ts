@@ -104,6 +104,8 @@ export async function buildTag(rt: Runtime, options: BuildTagOptions): Promise<B
   const cwd = options.cwd ?? rt.workspace;
   const git = new Git({ cwd, signal: rt.signal });
   const warnings: string[] = [];
+  if (bump || options.context === 'git')
+    await requireWorkingCopy(git, cwd, bump ? whyNext(options, usesNext) : 'context: git');
   const context = await readMetaContext({
     source: options.context,
     env: rt.env,
@@ -192,4 +194,19 @@ export async function buildTag(rt: Runtime, options: BuildTagOptions): Promise<B
 function splitEntry(entry: string): [string, string] {
   const at = entry.indexOf('=');
   return [entry.slice(0, at), entry.slice(at + 1)];
+}
+
+/** What asked for the next version, for the error when there is no git history to compute it from. */
+function whyNext(options: BuildTagOptions, usesNext: boolean): string {
+  if (options.bump) return `bump: ${options.bump}`;
+  return usesNext ? '{{next_version}} in a tag rule' : 'git-tag: true';
+}
+
+/** Refuses a workspace that is not a git working copy (no checkout step), naming what needed git. */
+async function requireWorkingCopy(git: Git, cwd: string, needs: string): Promise<void> {
+  const inside = await git.exec(['rev-parse', '--is-inside-work-tree']);
+  if (inside.exitCode === 0 && inside.stdout.trim() === 'true') return;
+  throw new UserError(`${needs} reads the git history, but the workspace ${cwd} is not a git working copy.`, {
+    hint: 'Check the code out first: actions/checkout with fetch-depth: 0.',
+  });
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { VirtualClock } from '@deploy-actions/core/clock';
+import { UserError } from '@deploy-actions/core/errors';
 import { GitHubApi, GitHubApiError, graphqlUrlOf } from '@deploy-actions/core/github';
 import { createMemoryRuntime } from '@deploy-actions/core/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -108,7 +109,7 @@ describe('GitHubApi.graphql', () => {
     expect(rt.lines('info').some((line) => line.includes('retrying in 43.0s'))).toBe(true);
   });
 
-  it('turns other GraphQL errors into a GitHubApiError naming them, without retrying', async () => {
+  it('turns other GraphQL errors into a UserError naming them, without retrying; NOT_FOUND names the repository', async () => {
     const api = await fakeApi([
       {
         status: 200,
@@ -119,16 +120,54 @@ describe('GitHubApi.graphql', () => {
       },
     ]);
     const github = new GitHubApi(createMemoryRuntime(), { token: TOKEN, apiUrl: api.base, repository: 'acme/nope' });
-    const error = await github.graphql('{ repository(owner: "acme", name: "nope") { id } }').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(GitHubApiError);
+    const error = await github
+      .graphql('{ repository(owner: "acme", name: "nope") { id } }', {}, 'pull-requests: read')
+      .catch((e: unknown) => e);
+    // A UserError (what the user can fix: repository name or token), not "failed unexpectedly".
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).cause).toBeInstanceOf(GitHubApiError);
     expect((error as Error).message).toBe(
-      "GitHub GraphQL API answered: Could not resolve to a Repository with the name 'acme/nope'.",
+      "GitHub GraphQL API answered: Could not resolve to a Repository with the name 'acme/nope'. The token cannot see acme/nope (or it does not exist): the workflow needs `permissions: pull-requests: read`",
     );
     expect(api.seen).toHaveLength(1);
   });
 });
 
 describe('GitHubApi.request', () => {
+  it('a 5xx that outlasts the retries is a UserError saying GitHub is failing, after every attempt', async () => {
+    const clock = new VirtualClock(0);
+    const bad = { status: 502, body: { message: 'Server Error' } };
+    const api = await fakeApi([bad, bad, bad]);
+    const github = new GitHubApi(createMemoryRuntime({ clock }), {
+      token: TOKEN,
+      apiUrl: api.base,
+      repository: 'acme/web',
+      retry: { attempts: 3, jitter: false, baseMs: 1000 },
+    });
+    const auto = clock.startAutoAdvance();
+    const error = await github
+      .request('GET', '/repos/acme/web/releases/tags/v1.0.0', { permission: 'contents: read' })
+      .catch((e: unknown) => e)
+      .finally(() => auto.stop());
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toBe(
+      'GitHub API GET /repos/acme/web/releases/tags/v1.0.0 answered 502: Server Error. GitHub kept failing through the retries (an outage on its side, https://www.githubstatus.com): run again later',
+    );
+    expect(api.seen).toHaveLength(3);
+  });
+
+  it('a 404 outside Deployments names the repository and the permission, not Deployments', async () => {
+    const api = await fakeApi([{ status: 404, body: { message: 'Not Found' } }]);
+    const github = new GitHubApi(createMemoryRuntime(), { token: TOKEN, apiUrl: api.base, repository: 'acme/nope' });
+    const error = await github
+      .request('POST', '/repos/acme/nope/releases', { body: {}, permission: 'contents: write' })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      'GitHub API POST /repos/acme/nope/releases answered 404: Not Found. The token cannot see acme/nope (or it does not exist): the workflow needs `permissions: contents: write`',
+    );
+    expect((error as UserError).hint).not.toContain('repo_deployment');
+  });
+
   it('waits out a primary rate limit until x-ratelimit-reset on the virtual clock', async () => {
     const clock = new VirtualClock(1_000_000_000_000);
     const resetAt = Math.floor(clock.now() / 1000) + 120;

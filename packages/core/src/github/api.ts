@@ -316,18 +316,22 @@ export class GitHubApi {
   /** Turn what the user can fix into a UserError that says how. */
   private explain(error: unknown, method: string, path: string, permission: string | undefined): unknown {
     if ((error as Error)?.name === 'TimeoutError' && !this.rt.signal.aborted) {
-      return new Error(`The GitHub API at ${this.apiUrl} did not answer ${method} ${path} in time`, { cause: error });
+      return new UserError(`The GitHub API at ${this.apiUrl} did not answer ${method} ${path} in time`, {
+        cause: error,
+      });
     }
     if (error instanceof TypeError) {
       // undici's "fetch failed": the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is in the cause.
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const reason = cause?.code ?? cause?.message ?? error.message;
-      return new Error(`Could not reach the GitHub API at ${this.apiUrl} (${method} ${path}): ${reason}`, {
+      return new UserError(`Could not reach the GitHub API at ${this.apiUrl} (${method} ${path}): ${reason}`, {
         cause: error,
       });
     }
     if (!(error instanceof GitHubApiError)) return error;
     const { status } = error;
+    // GitHub's messages often end with a period; ours follow after one.
+    const said = error.message.replace(/\.+$/, '');
     const where = this.repository;
     if (status === 401) {
       return new UserError(`The GitHub token was refused (401 Bad credentials) for ${method} ${path}`, {
@@ -336,19 +340,42 @@ export class GitHubApi {
       });
     }
     if ((status === 403 || status === 429) && error.retryAfterMs !== undefined) {
-      return new UserError(`${error.message}. GitHub's rate limit was not lifted in time; run again later`, {
+      return new UserError(`${said}. GitHub's rate limit was not lifted in time; run again later`, {
         cause: error,
       });
     }
     if (status === 403 || status === 404) {
       const needs = permission ?? 'deployments: write';
+      const deployments = needs.startsWith('deployments');
       // GitHub answers 404, not 403, when the token may not see the repository at all.
       const cannot =
-        status === 404 ? `cannot see ${where} or its Deployments` : `cannot use GitHub Deployments of ${where}`;
+        status === 404
+          ? deployments
+            ? `cannot see ${where} or its Deployments`
+            : `cannot see ${where} (or it does not exist)`
+          : deployments
+            ? `cannot use GitHub Deployments of ${where}`
+            : `may not do this in ${where}`;
       return new UserError(`${error.message}. The token ${cannot}: the workflow needs \`permissions: ${needs}\``, {
-        hint: `add to the job (or workflow):\n  permissions:\n    contents: read\n    ${needs}\nA personal token needs the repo_deployment scope (fine-grained: "Deployments" ${needs.endsWith('write') ? 'read and write' : 'read'})`,
+        hint: `add to the job (or workflow):\n  permissions:\n    contents: read\n    ${needs}${deployments ? `\nA personal token needs the repo_deployment scope (fine-grained: "Deployments" ${needs.endsWith('write') ? 'read and write' : 'read'})` : ''}`,
         cause: error,
       });
+    }
+    if (status >= 500) {
+      return new UserError(
+        `${said}. GitHub kept failing through the retries (an outage on its side, https://www.githubstatus.com): run again later`,
+        { cause: error },
+      );
+    }
+    if (status === 200 && error.path === 'graphql') {
+      // An answer with GraphQL `errors`: a repository the token cannot see answers NOT_FOUND, not 404.
+      const notFound = ((error.body as { errors?: GraphqlError[] } | undefined)?.errors ?? []).some(
+        (e) => e.type === 'NOT_FOUND',
+      );
+      return new UserError(
+        `${said}${notFound ? `. The token cannot see ${where} (or it does not exist)${permission ? `: the workflow needs \`permissions: ${permission}\`` : ''}` : ''}`,
+        { cause: error },
+      );
     }
     if (status === 422 || status === 409 || status === 400) {
       return new UserError(error.message, { cause: error });

@@ -160,7 +160,7 @@ describe('metadata-action outputs', () => {
     expect(code).toBe(1);
     expect(rt.lines('error')).toEqual([
       expect.stringContaining(
-        'rule 2 "type=semver,patern={{version}}": attribute "patern" is not one of type=semver\'s',
+        'rule 2: attribute "patern" is not one of type=semver\'s (enable, priority, prefix, suffix, pattern, value, match) (got "type=semver,patern={{version}}")',
       ),
     ]);
     expect(rt.outputs.tags).toBeUndefined();

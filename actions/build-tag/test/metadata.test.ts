@@ -118,13 +118,13 @@ describe('bad input: one clear error naming the rule and the attribute', () => {
   it.each([
     [
       'type=semvr,pattern={{version}}',
-      'Input \'tags\': rule 1 "type=semvr,pattern={{version}}": unknown type=semvr (one of schedule, semver, pep440, match, edge, ref, raw, sha)',
+      'Input \'tags\': rule 1: unknown type=semvr (one of schedule, semver, pep440, match, edge, ref, raw, sha) (got "type=semvr,pattern={{version}}"). Example: tags: type=semver,pattern={{version}}',
     ],
     [
       'type=sha\ntype=semver,patern={{version}}',
-      'rule 2 "type=semver,patern={{version}}": attribute "patern" is not one of type=semver\'s (enable, priority, prefix, suffix, pattern, value, match)',
+      'rule 2: attribute "patern" is not one of type=semver\'s (enable, priority, prefix, suffix, pattern, value, match) (got "type=semver,patern={{version}}")',
     ],
-    ['type=semver', 'rule 1 "type=semver": the pattern attribute is missing'],
+    ['type=semver', 'rule 1: the pattern attribute is missing (got "type=semver")'],
     ['type=ref,event=push', 'event=push is not branch, tag or pr'],
     ['type=sha,format=medium', 'format=medium is not short or long'],
     ['type=raw,value=x,priority=high', 'priority=high is not a number'],
@@ -132,15 +132,17 @@ describe('bad input: one clear error naming the rule and the attribute', () => {
     ['type=raw', 'the value attribute is missing'],
   ])('%s', (rules, message) => {
     expect(() => parseTagRules(rules)).toThrow(message);
+    // The rule written is what was given: never "(got nothing)".
+    expect(() => parseTagRules(rules)).not.toThrow('(got nothing)');
   });
 
   it('flavor and images', () => {
     expect(() => parseFlavor('latest=sometimes')).toThrow(
-      'Input \'flavor\': "latest=sometimes": latest=sometimes is not auto, true or false',
+      'Input \'flavor\': latest=sometimes is not auto, true or false (got "latest=sometimes")',
     );
     expect(() => parseFlavor('lastest=true')).toThrow('unknown flavor "lastest"');
     expect(() => parseImages('name=a\nname=b,enable=yes')).toThrow(
-      'Input \'images\': image 2 "name=b,enable=yes": enable=yes is not true or false',
+      'Input \'images\': image 2: enable=yes is not true or false (got "name=b,enable=yes")',
     );
   });
 

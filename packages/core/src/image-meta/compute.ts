@@ -152,8 +152,8 @@ export function computeVersion(rules: TagRule[], flavor: Flavor, context: MetaCo
     if (enabled !== 'true' && enabled !== 'false') {
       throw new InputError(
         'tags',
-        `rule ${JSON.stringify(rule.source)}: enable=${enabled} is not true or false`,
-        undefined,
+        `enable=${enabled} is not true or false`,
+        rule.source,
         'type=ref,event=branch,enable={{is_default_branch}}',
       );
     }
@@ -242,8 +242,8 @@ export function computeVersion(rules: TagRule[], flavor: Flavor, context: MetaCo
         } catch (error) {
           throw new InputError(
             'tags',
-            `rule ${JSON.stringify(rule.source)}: pattern is not a regular expression (${(error as Error).message})`,
-            undefined,
+            `pattern is not a regular expression (${(error as Error).message})`,
+            rule.source,
             'type=match,pattern=v(\\d+.\\d+),group=1',
           );
         }

@@ -108,7 +108,7 @@ export function parseTagRules(text: string | undefined, input = 'tags'): TagRule
 
 export function parseTagRule(line: string, position: number, input = 'tags'): TagRule {
   const fail = (problem: string, example: string): never => {
-    throw new InputError(input, `rule ${position} ${JSON.stringify(line)}: ${problem}`, undefined, example);
+    throw new InputError(input, `rule ${position}: ${problem}`, line, example);
   };
   const attrs: Record<string, string> = {};
   let type: TagType | undefined;
@@ -205,26 +205,21 @@ export function parseImages(text: string | undefined, input = 'images'): ImageEn
         if (value !== 'true' && value !== 'false')
           throw new InputError(
             input,
-            `image ${index + 1} ${JSON.stringify(line)}: enable=${value} is not true or false`,
-            undefined,
+            `image ${index + 1}: enable=${value} is not true or false`,
+            line,
             'name=ghcr.io/acme/web,enable=true',
           );
         image.enable = value === 'true';
       } else
         throw new InputError(
           input,
-          `image ${index + 1} ${JSON.stringify(line)}: unknown attribute ${JSON.stringify(key)} (name, enable)`,
-          undefined,
+          `image ${index + 1}: unknown attribute ${JSON.stringify(key)} (name, enable)`,
+          line,
           'name=ghcr.io/acme/web,enable=true',
         );
     }
     if (image.name === '')
-      throw new InputError(
-        input,
-        `image ${index + 1} ${JSON.stringify(line)}: the name is empty`,
-        undefined,
-        'name=ghcr.io/acme/web',
-      );
+      throw new InputError(input, `image ${index + 1}: the name is empty`, line, 'name=ghcr.io/acme/web');
     return image;
   });
 }
@@ -236,7 +231,7 @@ export function parseFlavor(text: string | undefined, input = 'flavor'): Flavor 
     for (const field of csvFields(line)) {
       const [key, value] = keyValue(field);
       const fail = (problem: string, example: string): never => {
-        throw new InputError(input, `${JSON.stringify(line)}: ${problem}`, undefined, example);
+        throw new InputError(input, problem, line, example);
       };
       switch (key) {
         case 'latest':

@@ -3,7 +3,7 @@
  * the rollback action's restore code, the lint of pending migrations with file/line annotations, and the
  * command runner: all against a real PostgreSQL on loopback.
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PASSWORD, pgMissing, testDatabase, usePostgres } from './support';
@@ -63,6 +63,8 @@ describe.skipIf(missing !== undefined)(`backups and restore ${missing ?? ''}`, (
     expect(errors.at(-1)).toMatch(
       /^Backup failed, so nothing was migrated: pg_dump exited with 1: .*permission denied for table private/,
     );
+    // The half-written dump (it holds data) is not left behind.
+    expect(readdirSync(join(db.workspace, 'backups'))).toEqual([]);
     expect(JSON.stringify(rt.logs)).not.toContain(PASSWORD);
     expect(JSON.stringify(rt.logs)).not.toContain(encodeURIComponent(PASSWORD));
     expect(db.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'prices'")).toBe('0');

@@ -4,7 +4,17 @@
  * `kubectl create job --from=cronjob/...`), or the user's own command (a cloud snapshot; its last line of
  * output is the backup's id). A backup that fails stops the migration.
  */
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { InputError, UserError } from '../errors';
 import { resolveInWorkspace } from '../inputs/files';
@@ -115,9 +125,16 @@ export async function takeBackup(
       const database = decodeURIComponent(url.pathname.slice(1)) || 'postgres';
       const file = spec.folder ? join(spec.target, `${database}-${stamp(started)}.dump`) : spec.target;
       const args = ['--format=custom', '--no-owner', '--file', file, '--dbname', url.toString()];
-      await runProgram('pg_dump', args, { ...context.env, ...(password ? { PGPASSWORD: password } : {}) }, context);
-      // The dump holds the data: only this user reads it.
+      // The dump holds the data: only this user reads it, from its first byte (pg_dump keeps the mode of a
+      // file that exists); a dump that fails half-way is removed rather than left behind.
+      closeSync(openSync(file, 'w', 0o600));
       chmodSync(file, 0o600);
+      try {
+        await runProgram('pg_dump', args, { ...context.env, ...(password ? { PGPASSWORD: password } : {}) }, context);
+      } catch (error) {
+        rmSync(file, { force: true });
+        throw error;
+      }
       return done(
         basename(file).replace(/\.dump$/, ''),
         ['pg_dump', ...args].join(' '),

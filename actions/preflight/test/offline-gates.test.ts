@@ -446,3 +446,33 @@ describe('the JSON result', () => {
     expect(result.summary).toMatch(/^ {4}coverage pass :done, 0, \d+$/m);
   });
 });
+
+describe('gate timeouts', () => {
+  it('a zero timeout (input, policy default or one gate) is refused before any gate runs', async () => {
+    const input = await run({ 'coverage-report': 'reports/lcov.info', 'gate-timeout': '0' });
+    expect(input.errors[0]).toMatch(/^Input 'gate-timeout': must be at least 1s \(got "0"\)/);
+    const policyDefault = await run(
+      {},
+      {
+        workspace: workspace({
+          '.github/deploy-policy.yml':
+            'defaults:\n  timeout: 0s\n  gates:\n    coverage: { report: reports/lcov.info }\n',
+        }),
+      },
+    );
+    expect(policyDefault.errors[0]).toMatch(/^\.github\/deploy-policy\.yml: timeout must be at least 1s \(got "0s"\)/);
+    const oneGate = await run(
+      {},
+      {
+        workspace: workspace({
+          '.github/deploy-policy.yml':
+            'defaults:\n  gates:\n    coverage: { report: reports/lcov.info, timeout: 0s }\n',
+        }),
+      },
+    );
+    expect(oneGate.errors[0]).toBe(
+      '.github/deploy-policy.yml:3:53: defaults.gates.coverage.timeout: must be at least 1s e.g. 30s',
+    );
+    for (const result of [input, policyDefault, oneGate]) expect(result.outputs['coverage']).toBeUndefined();
+  });
+});

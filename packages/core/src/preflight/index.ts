@@ -10,6 +10,7 @@ import { parseDuration } from '../inputs/scalars';
 import { kubeSource } from '../kube/inputs';
 import type { ActionOutcome } from '../runtime/action';
 import type { Runtime } from '../runtime/port';
+import { configError } from './config';
 import { gateNames, gatesFromInputs, type PreflightInputValues } from './inputs';
 import { loadPolicy } from './policy';
 import { GATE_NAMES, GATES } from './registry';
@@ -50,6 +51,10 @@ export async function planGates(
   }
   const defaultTimeout =
     (policy?.timeout !== undefined ? parseDuration(policy.timeout) : undefined) ?? values['gate-timeout'];
+  if (defaultTimeout === 0)
+    throw new UserError(`${policy!.file}: timeout must be at least 1s (got ${JSON.stringify(policy!.timeout)})`, {
+      hint: 'timeout: 60s',
+    });
   const now = rt.clock.now();
   const gates: PlannedGate[] = [];
   for (const name of names) {
@@ -72,6 +77,9 @@ export async function planGates(
     };
     const config = definition.prepare(raw, source);
     const ownTimeout = typeof raw['timeout'] === 'string' ? parseDuration(raw['timeout']) : undefined;
+    // A zero timeout would fail every gate that waits on anything ("did not finish within 0s").
+    if (ownTimeout === 0) throw configError(source, 'timeout', 'must be at least 1s', '30s');
+
     gates.push({
       name,
       title: definition.title,

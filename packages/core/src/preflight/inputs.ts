@@ -7,7 +7,7 @@ export const preflightInputs = {
   policy: string({ example: '.github/deploy-policy.yml' }),
   gates: list({ example: 'checks, approvals, window' }),
   optional: list({ example: 'coverage, metrics' }),
-  'gate-timeout': duration({ default: '60s' }),
+  'gate-timeout': duration({ default: '60s', min: 1000 }),
   sha: string({ pattern: /^[0-9a-f]{7,40}$/i, example: '3f2c1e0d' }),
   checks: list({ example: 'all' }),
   'checks-wait': duration({ example: '10m' }),

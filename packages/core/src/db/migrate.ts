@@ -18,7 +18,13 @@ import { runJob } from './jobs';
 import { type LintFinding, lintMigrations } from './lint';
 import { enterMaintenance, leaveMaintenance, type MaintenanceOptions, type Saved } from './maintenance';
 import { type MigrationPlan, planMigrations, planUndo } from './plan';
-import { type RestoreContext, type RestoreResult, type RestoreSpec, restoreDatabase } from './restore';
+import {
+  type RestoreContext,
+  type RestoreResult,
+  type RestoreSpec,
+  restoreContextOf,
+  restoreDatabase,
+} from './restore';
 import { type Applied, MigrationError, recordBaseline, runMigration, withMigrationLock } from './sql-runner';
 import { migrateOutputs, renderMigrateSummary } from './summary';
 
@@ -146,17 +152,11 @@ async function lintOrRefuse(rt: Runtime, request: MigrateRequest, files: Migrati
 
 /** What backups and restores run with: the step's clock, signal, log and masking (and the cluster for a CronJob). */
 async function programContext(ctx: MigrateContext, request: MigrateRequest, cluster: boolean): Promise<RestoreContext> {
-  const { rt } = ctx;
-  return {
-    ...(cluster ? { client: await ctx.kube() } : {}),
+  return restoreContextOf(ctx.rt, {
     namespace: request.namespace,
-    clock: rt.clock,
-    signal: rt.signal,
     timeoutMs: request.timeoutMs,
-    mask: (secret) => rt.mask(secret),
-    log: (line) => rt.log.info(line),
-    env: rt.env,
-  };
+    client: cluster ? await ctx.kube() : undefined,
+  });
 }
 
 async function backupFirst(ctx: MigrateContext, request: MigrateRequest): Promise<BackupResult | undefined> {

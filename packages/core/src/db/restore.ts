@@ -10,7 +10,7 @@ import { InputError, UserError } from '../errors';
 import { type ExecResult, execCommand } from '../exec';
 import { resolveInWorkspace } from '../inputs/files';
 import type { KubeClient } from '../kube/client';
-import type { Clock } from '../runtime/port';
+import type { Clock, Runtime } from '../runtime/port';
 import { jobFromCronJob, runJob } from './jobs';
 
 export type RestoreSpec =
@@ -77,6 +77,23 @@ export interface RestoreContext {
   log: (line: string) => void;
   /** Environment for programs (PATH, ...). */
   env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A step's RestoreContext: its clock, signal, log and masking, and the cluster for the CronJob way. */
+export function restoreContextOf(
+  rt: Runtime,
+  options: { namespace: string; timeoutMs: number; client?: KubeClient | undefined },
+): RestoreContext {
+  return {
+    ...(options.client ? { client: options.client } : {}),
+    namespace: options.namespace,
+    clock: rt.clock,
+    signal: rt.signal,
+    timeoutMs: options.timeoutMs,
+    mask: (secret) => rt.mask(secret),
+    log: (line) => rt.log.info(line),
+    env: rt.env,
+  };
 }
 
 export interface RestoreResult {

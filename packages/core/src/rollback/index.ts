@@ -9,7 +9,7 @@
  * the summary says per workload what ran before and what runs now, including
  * any that did not finish.
  */
-import { type RestoreResult, type RestoreSpec, restoreDatabase } from '../db/restore';
+import { type RestoreResult, type RestoreSpec, restoreContextOf, restoreDatabase } from '../db/restore';
 import { UserError } from '../errors';
 import { type ChecksResult, kubeServiceProxy, renderChecksSummary, runChecks } from '../http';
 import type { CheckSpec } from '../http/spec';
@@ -343,16 +343,10 @@ async function restoreWithAppStopped(
   }
   let restored: RestoreResult;
   try {
-    restored = await restoreDatabase(spec, {
-      client,
-      namespace: request.namespace,
-      clock: rt.clock,
-      signal: rt.signal,
-      timeoutMs: request.timeoutMs,
-      mask: (secret) => rt.mask(secret),
-      log: (line) => rt.log.info(line),
-      env: rt.env,
-    });
+    restored = await restoreDatabase(
+      spec,
+      restoreContextOf(rt, { client, namespace: request.namespace, timeoutMs: request.timeoutMs }),
+    );
   } catch (error) {
     // Starting either version on data in an unknown state could make things worse: stay stopped, and say so.
     const names = changes.map((change) => `deployment/${change.deployment.metadata?.name}`).join(', ');

@@ -59,6 +59,18 @@ describe('CLI interrupted', () => {
     expect(c.replicas('cli-web')).toBe(4);
   }, 60_000);
 
+  it('action abort that aborts does not claim the step did not finish', async () => {
+    await c.app('cli-cart', 'ghcr.io/acme/cli-cart:v1', { replicas: 4 });
+    const paused = await cli('cli-cart', ['--steps', '50,100', '--pause', '1s', '--pause-at', '50']);
+    expect(c.record('cli-cart')).toMatchObject({ phase: 'paused', weight: 50 });
+    expect(paused.code).toBe(0);
+    const aborted = await cli('cli-cart', ['--action', 'abort']);
+    expect(aborted.code).toBe(1);
+    expect(c.record('cli-cart')).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(aborted.err).not.toContain('did not finish');
+    expect(aborted.err).toContain('the step ended with exit code 1; running its clean-up');
+  }, 60_000);
+
   it("the CLI's timeout reached during a pause: the release is aborted, not left at its weight", async () => {
     await c.app('cli-shop', 'ghcr.io/acme/cli-shop:v1', { replicas: 4 });
     // The pause starts once the canary's pods are Ready (a few real ms in): the 2 s timeout ends inside it.

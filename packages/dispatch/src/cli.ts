@@ -137,7 +137,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     if (!existsSync(stateFile)) return interrupted.signal.aborted ? interrupted.exitCode : code;
     // On GitHub the post step (post-if: always()) cleans up after a main step that was cancelled, timed out or
     // failed: the CLI has no post step, so it runs it here (a second interrupt stops it).
-    io.err(`${command}: the step did not finish; running its clean-up (what the post step does on GitHub)`);
+    io.err(
+      `${command}: the step ${interrupted.signal.aborted ? 'did not finish' : `ended with exit code ${code}`}; running its clean-up (what the post step does on GitHub)`,
+    );
     const again = interruption(io);
     const post = createTerminalRuntime({ args, stateFile, signal: again.signal, out: io.out, err: io.err });
     const cleaned = await executeAction(definition, post, 'post');

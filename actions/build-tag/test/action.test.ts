@@ -368,6 +368,32 @@ describe.skipIf(registryMissing())('promote-from (the SaaS emergency retag) agai
     ).toEqual(['unchanged', 'unchanged', 'unchanged']);
   });
 
+  it('a digest alone names an image of the one repository in images; a bad digest or two images are refused', async () => {
+    const client = new RegistryClient({
+      credentials: () => ({ username: registry.username, password: registry.password }),
+    });
+    // acme/web holds the tested digest since the promotion above: retag it by digest alone.
+    const inputs = { ...promoteInputs(), tags: 'type=raw,value=hotfix', 'promote-from': tested.digest };
+    const byDigest = await run('tag_v1.2.3', inputs);
+    expect(byDigest.rt.lines('error')).toEqual([]);
+    expect(byDigest.rt.outputs.digest).toBe(tested.digest);
+    expect((await client.manifestExists(`${registry.host}/acme/web:hotfix`))?.digest).toBe(tested.digest);
+
+    const bad = await run('tag_v1.2.3', { ...inputs, tags: 'type=raw,value=never', 'promote-from': 'sha256:abc' });
+    expect(bad.code).toBe(1);
+    expect(bad.rt.lines('error')[0]).toMatch(
+      /^Input 'promote-from': is not a digest: sha256: and 64 lowercase hex digits \(got "sha256:abc"\)/,
+    );
+    const two = await run('tag_v1.2.3', {
+      ...inputs,
+      tags: 'type=raw,value=never',
+      images: `${registry.host}/acme/web\n${registry.host}/acme/api`,
+    });
+    expect(two.code).toBe(1);
+    expect(two.rt.lines('error')[0]).toContain("a digest alone needs exactly one image in 'images'");
+    expect(await client.manifestExists(`${registry.host}/acme/web:never`)).toBeUndefined();
+  });
+
   it('refuses to move a tag to another image unless overwrite, pushing nothing', async () => {
     const inputs = { ...promoteInputs(), 'promote-from': `${registry.host}/acme/web-staging:broken` };
     const refused = await run('tag_v1.2.3', inputs);

@@ -7,7 +7,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../errors';
+import { InputError, UserError } from '../errors';
 import { Git } from '../git';
 import type { GitHubApi } from '../github';
 import {
@@ -86,8 +86,10 @@ export async function buildTag(rt: Runtime, options: BuildTagOptions): Promise<B
     annotations: inputLines(options.annotations),
     annotationLevels: (rt.env.DOCKER_METADATA_ANNOTATIONS_LEVELS || 'manifest').split(',').map((level) => level.trim()),
   };
-  if (options.promoteFrom !== undefined) {
-    parseImageReference(options.promoteFrom, "Input 'promote-from'");
+  const promoteFrom =
+    options.promoteFrom === undefined ? undefined : promoteSource(options.promoteFrom, metaInputs.images);
+  if (promoteFrom !== undefined) {
+    parseImageReference(promoteFrom, "Input 'promote-from'");
     if (metaInputs.images.every((image) => !image.enable))
       throw new UserError(
         "Input 'promote-from' needs 'images': the promoted image gets the computed tags of each image",
@@ -170,13 +172,13 @@ export async function buildTag(rt: Runtime, options: BuildTagOptions): Promise<B
       : await planGitTagByPush(git, tag, context.sha);
   }
   let promote: PromoteResult | undefined;
-  if (options.promoteFrom !== undefined) {
+  if (promoteFrom !== undefined) {
     if (meta.tags.length === 0)
       throw new UserError(
         'promote-from: the tag rules gave no tags for this run, so there is nothing to promote to. Nothing was pushed.',
       );
     const client = new RegistryClient({ signal: rt.signal, clock: rt.clock, ...options.registry });
-    promote = await promoteImage(client, options.promoteFrom, meta.tags, {
+    promote = await promoteImage(client, promoteFrom, meta.tags, {
       overwrite: options.overwrite,
       dryRun: options.dryRun,
       log: (message) => rt.log.info(message),
@@ -209,4 +211,26 @@ async function requireWorkingCopy(git: Git, cwd: string, needs: string): Promise
   throw new UserError(`${needs} reads the git history, but the workspace ${cwd} is not a git working copy.`, {
     hint: 'Check the code out first: actions/checkout with fetch-depth: 0.',
   });
+}
+
+/**
+ * `promote-from` as an image reference: a digest alone (`sha256:<64 hex>`, the digest a staging build
+ * printed) names an image of the one repository in `images`; anything else is a whole reference.
+ */
+function promoteSource(text: string, images: readonly { name: string; enable: boolean }[]): string {
+  const given = text.trim();
+  if (!/^@?sha256:/.test(given)) return given;
+  const example = 'sha256:<64 hex digits>, or ghcr.io/acme/web@sha256:<64 hex digits>';
+  const digest = given.replace(/^@/, '');
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest))
+    throw new InputError('promote-from', 'is not a digest: sha256: and 64 lowercase hex digits', given, example);
+  const enabled = images.filter((image) => image.enable);
+  if (enabled.length !== 1)
+    throw new InputError(
+      'promote-from',
+      `a digest alone needs exactly one image in 'images' to say which repository it is in (${enabled.length} given); write the whole reference`,
+      given,
+      example,
+    );
+  return `${enabled[0]!.name}@${digest}`;
 }

@@ -14,6 +14,8 @@ export interface XmlRoot {
 const NAME = /[A-Za-z_:][\w.:-]*/y;
 const ATTRIBUTE = /\s+([A-Za-z_:][\w.:-]*)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/y;
 const ENTITY = /&(?:[A-Za-z_][\w.-]*|#\d+|#x[0-9A-Fa-f]+);/y;
+const CLOSE_END = /\s*>/y;
+const OPEN_END = /\s*(\/?)>/y;
 
 /** The root element of a well-formed document, or a ReportError naming the file and the line of the first problem. */
 export function readXmlRoot(report: ReportFile): XmlRoot {
@@ -48,7 +50,7 @@ export function readXmlRoot(report: ReportFile): XmlRoot {
     } else if (text.startsWith('</', i)) {
       NAME.lastIndex = i + 2;
       const name = NAME.exec(text)?.[0] ?? fail(i, 'a closing tag without a name');
-      const end = /\s*>/y;
+      const end = CLOSE_END;
       end.lastIndex = i + 2 + name.length;
       if (!end.test(text)) fail(i, `the closing tag </${name} is not closed with >`);
       const top = open.pop();
@@ -70,10 +72,11 @@ export function readXmlRoot(report: ReportFile): XmlRoot {
         if (match === null) break;
         const [, key, double, single] = match;
         if (key! in attributes) fail(at, `<${name}> has the attribute ${key} twice`);
-        attributes[key!] = decodeEntities(double ?? single ?? '');
+        // Only the root's values are read back; the rest are checked for form alone.
+        attributes[key!] = root === undefined ? decodeEntities(double ?? single ?? '') : '';
         at = ATTRIBUTE.lastIndex;
       }
-      const end = /\s*(\/?)>/y;
+      const end = OPEN_END;
       end.lastIndex = at;
       const closing = end.exec(text);
       if (closing === null) {
@@ -134,7 +137,10 @@ function checkText(
       );
     return;
   }
-  for (let amp = text.indexOf('&', from); amp >= 0 && amp < to; amp = text.indexOf('&', amp + 1)) {
+  // Search the segment only: indexOf over the rest of the file for every text node is quadratic.
+  const segment = text.slice(from, to);
+  for (let at = segment.indexOf('&'); at >= 0; at = segment.indexOf('&', at + 1)) {
+    const amp = from + at;
     ENTITY.lastIndex = amp;
     if (!ENTITY.test(text))
       fail(amp, `"&" that starts no entity (write &amp;): ${JSON.stringify(text.slice(amp, amp + 12))}`);

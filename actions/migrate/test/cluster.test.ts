@@ -138,6 +138,11 @@ describe('job runner', () => {
     expect(errors.at(-1)).toMatch(
       /^Timed out after 10m \(input 'timeout'\) while running step "Migration Job db-migrate-/,
     );
+    expect(rt.lines('warning')).toContainEqual(
+      expect.stringMatching(
+        /^job\/(db-migrate-migrate-\d+) in namespace prod was left running when the step stopped waiting; it may still finish\. To stop it: kubectl delete job \1 -n prod$/,
+      ),
+    );
   });
 
   it('fails at once on ImagePullBackOff instead of waiting out the timeout', async () => {

@@ -42,6 +42,8 @@ export interface JobContext {
   signal?: AbortSignal | undefined;
   timeoutMs: number;
   log: (line: string) => void;
+  /** Where to say that the Job was left running (a warning); `log` when not given. */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -257,6 +259,10 @@ export async function runJob(job: Job, context: JobContext): Promise<string> {
       changed.abort();
       if (stop.signal.aborted) {
         if (timedOut) await failure(`did not finish within ${Math.round(context.timeoutMs / 1000)}s`);
+        // The step stops waiting (cancelled, or its timeout passed); the Job goes on: say so, and how to stop it.
+        (context.warn ?? context.log)(
+          `job/${name} in namespace ${namespace} was left running when the step stopped waiting; it may still finish. To stop it: kubectl delete job ${name} -n ${namespace}`,
+        );
         throw stop.signal.reason;
       }
     }

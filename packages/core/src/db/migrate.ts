@@ -363,6 +363,7 @@ async function externalRun(ctx: MigrateContext, request: MigrateRequest, result:
           signal: rt.signal,
           timeoutMs: request.timeoutMs,
           log: (line) => rt.log.info(line),
+          warn: (line) => rt.log.warning(line),
         }),
       );
     }

@@ -464,7 +464,9 @@ export class ApiServer {
       case 'get': {
         const obj = store.get(type, namespace, name!);
         if (subresource === 'scale') return send(res, 200, store.scaleOf(type, obj));
-        if (wantsTable(req) && !subresource) return send(res, 200, toTable(type, [obj], {}, store.clock.now()));
+        if (wantsTable(req) && !subresource) {
+          return send(res, 200, toTable(type, [obj], {}, store.clock.now(), rowObjectFor(q, type)));
+        }
         return send(res, 200, this.jsonAs(obj, type));
       }
       case 'list':
@@ -602,7 +604,11 @@ export class ApiServer {
     if (page.continue) metadata.continue = page.continue;
     if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
     if (wantsTable(req)) {
-      send(res, 200, toTable(route.type, page.items, metadata, this.ctx.store.clock.now()));
+      send(
+        res,
+        200,
+        toTable(route.type, page.items, metadata, this.ctx.store.clock.now(), rowObjectFor(q, route.type)),
+      );
       return;
     }
     const head = JSON.stringify({ kind: `${route.type.kind}List`, apiVersion: apiVersionOf(route.type), metadata });
@@ -619,6 +625,8 @@ export class ApiServer {
     dropAfter: number | undefined,
   ): void {
     const { store, stats } = this.ctx;
+    // A bad includeObject is refused before the stream starts.
+    const rowObject = wantsTable(req) ? rowObjectFor(q, route.type) : undefined;
     res.writeHead(200, {
       'Content-Type': JSON_TYPE,
       'Cache-Control': 'no-cache, private',
@@ -661,14 +669,13 @@ export class ApiServer {
     };
     // kubectl's default printer asks for Table rows: each event then carries a one-row Table, and only the
     // first one has the column definitions (as the real server sends them).
-    const table = wantsTable(req);
     let columnsSent = false;
     const onEvent = (e: WatchEvent) => {
-      if (!table) {
+      if (!rowObject) {
         write(this.eventLine(e, route.type, !replaying));
         return;
       }
-      const t = toTable(route.type, [e.object], {}, store.clock.now());
+      const t = toTable(route.type, [e.object], {}, store.clock.now(), rowObject);
       if (columnsSent) t.columnDefinitions = [];
       columnsSent = true;
       write(`${JSON.stringify({ type: e.type, object: t })}\n`);
@@ -1009,7 +1016,16 @@ function age(created: string | undefined, now: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-type Column = { name: string; type: string; cell: (o: KubeObject) => unknown };
+type Column = {
+  name: string;
+  type: string;
+  cell: (o: KubeObject, now: number) => unknown;
+  priority?: 1;
+  format?: string;
+};
+
+const NAME: Column = { name: 'Name', type: 'string', format: 'name', cell: (o) => o.metadata.name };
+const AGE: Column = { name: 'Age', type: 'string', cell: (o, now) => age(o.metadata.creationTimestamp, now) };
 
 function columnsFor(kind: string): Column[] {
   switch (kind) {
@@ -1036,23 +1052,27 @@ function columnsFor(kind: string): Column[] {
           cell: (o) =>
             (o.status?.containerStatuses ?? []).reduce((n: number, c: KubeObject) => n + (c.restartCount ?? 0), 0),
         },
+        AGE,
       ];
     case 'Deployment':
       return [
         { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}` },
         { name: 'Up-to-date', type: 'integer', cell: (o) => o.status?.updatedReplicas ?? 0 },
         { name: 'Available', type: 'integer', cell: (o) => o.status?.availableReplicas ?? 0 },
+        AGE,
       ];
     case 'ReplicaSet':
       return [
         { name: 'Desired', type: 'integer', cell: (o) => o.spec?.replicas ?? 1 },
         { name: 'Current', type: 'integer', cell: (o) => o.status?.replicas ?? 0 },
         { name: 'Ready', type: 'integer', cell: (o) => o.status?.readyReplicas ?? 0 },
+        AGE,
       ];
     case 'Job':
       return [
         { name: 'Status', type: 'string', cell: (o) => jobStatus(o) },
         { name: 'Completions', type: 'string', cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}` },
+        AGE,
       ];
     case 'Service':
       return [
@@ -1064,9 +1084,10 @@ function columnsFor(kind: string): Column[] {
           cell: (o) =>
             (o.spec?.ports ?? []).map((p: KubeObject) => `${p.port}/${p.protocol ?? 'TCP'}`).join(',') || '<none>',
         },
+        AGE,
       ];
     case 'Namespace':
-      return [{ name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? 'Active' }];
+      return [{ name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? 'Active' }, AGE];
     case 'Node':
       return [
         {
@@ -1087,23 +1108,44 @@ function columnsFor(kind: string): Column[] {
               .join(',') || '<none>',
         },
         { name: 'Version', type: 'string', cell: (o) => o.status?.nodeInfo?.kubeletVersion ?? '' },
+        AGE,
       ];
     case 'Event':
+      // Events have no leading Name column: kubectl shows LAST SEEN first, and NAME only with -o wide.
       return [
+        { name: 'Last Seen', type: 'string', cell: (o, now) => eventTimes(o, now).last },
         { name: 'Type', type: 'string', cell: (o) => o.type ?? '' },
         { name: 'Reason', type: 'string', cell: (o) => o.reason ?? '' },
         {
           name: 'Object',
           type: 'string',
-          cell: (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}`,
+          cell: (o) => {
+            const kind = String(o.involvedObject?.kind ?? '').toLowerCase();
+            return o.involvedObject?.name ? `${kind}/${o.involvedObject.name}` : kind;
+          },
         },
-        { name: 'Message', type: 'string', cell: (o) => o.message ?? '' },
+        { name: 'Subobject', type: 'string', priority: 1, cell: (o) => o.involvedObject?.fieldPath ?? '' },
+        {
+          name: 'Source',
+          type: 'string',
+          priority: 1,
+          cell: (o) => {
+            const component = o.source?.component || o.reportingComponent || '';
+            const instance = o.source?.host || o.reportingInstance || '';
+            return instance ? `${component}, ${instance}` : component;
+          },
+        },
+        { name: 'Message', type: 'string', cell: (o) => String(o.message ?? '').trim() },
+        { name: 'First Seen', type: 'string', priority: 1, cell: (o, now) => eventTimes(o, now).first },
+        { name: 'Count', type: 'string', priority: 1, cell: (o) => o.series?.count ?? (o.count || 1) },
+        { ...NAME, priority: 1 },
       ];
     case 'CronJob':
       return [
         { name: 'Schedule', type: 'string', cell: (o) => o.spec?.schedule ?? '' },
         { name: 'Suspend', type: 'boolean', cell: (o) => o.spec?.suspend ?? false },
         { name: 'Active', type: 'integer', cell: (o) => (o.status?.active ?? []).length },
+        AGE,
       ];
     case 'ConfigMap':
       return [
@@ -1112,10 +1154,22 @@ function columnsFor(kind: string): Column[] {
           type: 'integer',
           cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length,
         },
+        AGE,
       ];
     default:
-      return [];
+      return [AGE];
   }
+}
+
+/** An Event's LAST SEEN and FIRST SEEN as the printer derives them (eventTime, then the series, stand in). */
+function eventTimes(o: KubeObject, now: number): { first: string; last: string } {
+  const first = age(o.firstTimestamp || o.eventTime || undefined, now);
+  const last = o.series?.lastObservedTime
+    ? age(o.series.lastObservedTime, now)
+    : o.lastTimestamp
+      ? age(o.lastTimestamp, now)
+      : first;
+  return { first, last };
 }
 
 function jobStatus(o: KubeObject): string {
@@ -1125,30 +1179,56 @@ function jobStatus(o: KubeObject): string {
   return 'Running';
 }
 
-/** The meta.k8s.io Table kubectl asks for: NAME, a few kind-specific columns, AGE. */
+/**
+ * What each Table row carries, as the API server's `includeObject` decides it: the object itself in the
+ * requested version (`Object`, what `kubectl get --sort-by` asks for), its metadata as a PartialObjectMetadata
+ * (`Metadata`, the default) or nothing (`None`).
+ */
+type RowObject = (o: KubeObject) => unknown;
+
+function rowObjectFor(q: URLSearchParams, type: ResourceType): RowObject {
+  const include = q.get('includeObject') ?? '';
+  switch (include) {
+    case 'Object':
+      return (o) =>
+        type.storage && o.apiVersion === apiVersionOf(type.storage) ? { ...o, apiVersion: apiVersionOf(type) } : o;
+    case 'Metadata':
+    case '':
+      return (o) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata });
+    case 'None':
+      return () => null;
+    default:
+      throw badRequest(`unrecognized includeObject value: ${JSON.stringify(include)}`);
+  }
+}
+
+/**
+ * The meta.k8s.io Table kubectl asks for, with the columns of the API server's printers for the kind
+ * (priority 1 columns are the ones `-o wide` adds).
+ */
 function toTable(
   type: ResourceType,
   items: KubeObject[],
   metadata: Record<string, unknown>,
   now: number,
+  rowObject: RowObject,
 ): Record<string, unknown> {
-  const extra = columnsFor(type.kind);
+  const own = columnsFor(type.kind);
+  const columns = type.kind === 'Event' ? own : [NAME, ...own];
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata,
-    columnDefinitions: [
-      { name: 'Name', type: 'string', format: 'name', description: 'Name', priority: 0 },
-      ...extra.map((c) => ({ name: c.name, type: c.type, format: '', description: c.name, priority: 0 })),
-      { name: 'Age', type: 'string', format: '', description: 'Age', priority: 0 },
-    ],
+    columnDefinitions: columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.format ?? '',
+      description: c.name,
+      priority: c.priority ?? 0,
+    })),
     rows: items.map((o) => ({
-      cells: [o.metadata.name, ...extra.map((c) => c.cell(o)), age(o.metadata.creationTimestamp, now)],
-      object: {
-        kind: 'PartialObjectMetadata',
-        apiVersion: 'meta.k8s.io/v1',
-        metadata: o.metadata,
-      },
+      cells: columns.map((c) => c.cell(o, now)),
+      object: rowObject(o),
     })),
   };
 }

@@ -54,6 +54,11 @@ async function githubApi(rt: Runtime, token: string | undefined) {
   return new GitHubApi(rt, { token, apiUrl: context.apiUrl, repository: context.repository });
 }
 
+/** A separator as given, spaces kept (`sep-tags: ", "`), as metadata-action reads it; a newline when not given. */
+function separator(rt: Runtime, name: 'sep-tags' | 'sep-labels' | 'sep-annotations'): string {
+  return (rt.inputs.raw ?? rt.inputs.get).call(rt.inputs, name) ?? '\n';
+}
+
 const buildTagAction: ActionDefinition<Inputs> = {
   name: 'build-tag',
   inputs,
@@ -77,9 +82,9 @@ const buildTagAction: ActionDefinition<Inputs> = {
       labels: values.labels,
       annotations: values.annotations,
       separators: {
-        tags: values['sep-tags'] ?? '\n',
-        labels: values['sep-labels'] ?? '\n',
-        annotations: values['sep-annotations'] ?? '\n',
+        tags: separator(rt, 'sep-tags'),
+        labels: separator(rt, 'sep-labels'),
+        annotations: separator(rt, 'sep-annotations'),
       },
       bakeTarget: values['bake-target'],
       services: values.services,

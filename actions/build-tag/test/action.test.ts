@@ -142,6 +142,17 @@ describe('metadata-action outputs', () => {
     }
   });
 
+  it('separators keep their spaces as metadata-action reads them (", ", only spaces)', async () => {
+    const tags = 'type=raw,value=a\ntype=raw,value=b';
+    const comma = await run('push_master', { images: 'acme/web', tags, 'sep-tags': ', ' });
+    expect(comma.rt.outputs.tags).toBe('acme/web:a, acme/web:b');
+    expect(new Map(envFileEntries(comma.envFile)).get('DOCKER_METADATA_OUTPUT_TAGS')).toBe('acme/web:a, acme/web:b');
+    const spaces = await run('push_master', { images: 'acme/web', tags, 'sep-tags': '   ' });
+    expect(spaces.rt.outputs.tags).toBe('acme/web:a   acme/web:b');
+    const unset = await run('push_master', { images: 'acme/web', tags });
+    expect(unset.rt.outputs.tags).toBe('acme/web:a\nacme/web:b');
+  });
+
   it('DOCKER_METADATA_SET_OUTPUT_ENV=false writes no variables', async () => {
     const { code, envFile } = await run(
       'push_master',

@@ -42,6 +42,9 @@ describe('createGitHubRuntime', () => {
 
   it('reads INPUT_* (trimmed, empty = not given) and STATE_*', () => {
     expect(rt.inputs.get('notify-webhook')).toBe('https://hooks.example/T1/B2/xyz');
+    // raw keeps what surrounds the text (a separator such as sep-tags: ", ").
+    expect(rt.inputs.raw?.('notify-webhook')).toBe(' https://hooks.example/T1/B2/xyz ');
+    expect(rt.inputs.raw?.('steps')).toBeUndefined();
     expect(rt.inputs.get('steps')).toBeUndefined();
     expect(rt.inputs.get('missing')).toBeUndefined();
     expect(rt.state.get('lease')).toBe('lease-42');

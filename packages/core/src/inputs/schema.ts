@@ -34,5 +34,7 @@ export function defineInputs<S extends ReaderMap>(readers: S): InputSchema<Input
 
 /** An InputSource over a plain map (CLI flags, tests). Empty strings count as not given. */
 export function mapSource(values: Record<string, string | undefined>): InputSource {
-  return { get: (name) => (Object.hasOwn(values, name) && values[name] !== '' ? values[name] : undefined) };
+  const get = (name: string) => (Object.hasOwn(values, name) && values[name] !== '' ? values[name] : undefined);
+  // The map holds the text as given: get and raw are the same.
+  return { get, raw: get };
 }

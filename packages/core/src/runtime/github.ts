@@ -106,6 +106,10 @@ export function createGitHubRuntime(options: GitHubRuntimeOptions = {}): Runtime
           const value = step(() => core.getInput(name));
           return value === '' ? undefined : value;
         },
+        raw(name) {
+          const value = step(() => core.getInput(name, { trimWhitespace: false }));
+          return value === '' ? undefined : value;
+        },
       },
       state: {
         get: (name) => step(() => core.getState(name)) || undefined,

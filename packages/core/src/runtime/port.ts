@@ -47,7 +47,13 @@ export interface StateStore {
 
 /** Raw input access: `undefined` when the input was not given (or empty). */
 export interface InputSource {
+  /** The input's text, trimmed; undefined when not given. */
   get(name: string): string | undefined;
+  /**
+   * The text exactly as given, surrounding whitespace kept (a separator such as `sep-tags: ", "`, as
+   * docker/metadata-action reads it); undefined when empty. A source without it has only `get`.
+   */
+  raw?(name: string): string | undefined;
 }
 
 export interface Runtime {

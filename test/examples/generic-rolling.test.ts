@@ -7,20 +7,19 @@
  * monitoring undoes the rollout, the database is restored from the dump the migration step took, and the
  * release is not written.
  */
-import { systemClock } from '@deploy-actions/core/clock';
-import { type Deployment, type KubeObject, waitForRollout } from '@deploy-actions/core/kube';
-import { runAction } from '@deploy-actions/testkit/cluster';
+import type { Deployment } from '@deploy-actions/core/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import migrate from '../../actions/migrate/src/main';
 import {
   changelogSection,
-  createDatabase,
+  createApp,
   digestOf,
   expectCleanInputs,
   images,
   migrationHistory,
+  previousDatabase,
   pushStagingImage,
   releaseRepo,
+  rolledOut,
   runExample,
   type Stack,
   sampleServing,
@@ -44,16 +43,12 @@ describe.skipIf(missing)(`${FILE}: the generic guidelines end to end${missing ? 
   /** Production as the previous release left it: 3 pods of `previous`, traffic, migration V1 and some orders. */
   async function previousRelease(name: string, previous: string) {
     const release = releaseRepo('generic', `v${previous}`, CHANGES);
-    const database = createDatabase(stack, name);
-    const first = await runAction(
-      migrate,
-      { 'database-url': database, migrations: 'db/migrations', target: '1' },
-      {
-        context: { workspace: release.repo.dir },
-      },
+    const database = await previousDatabase(
+      stack,
+      release,
+      name,
+      'INSERT INTO orders (total_cents) VALUES (1250), (990)',
     );
-    expect(first.errors).toEqual([]);
-    stack.postgres.psql('INSERT INTO orders (total_cents) VALUES (1250), (990)', database);
     // The Deployment the release replaces (created once; a later test sets its image back).
     const image = `${stack.registry.host}/acme/app:${previous}`;
     const current = stack.sim.store.find('apps/v1/deployments', 'production', 'app') as Deployment | undefined;
@@ -62,29 +57,10 @@ describe.skipIf(missing)(`${FILE}: the generic guidelines end to end${missing ? 
       updated.spec!.template!.spec!.containers![0]!.image = image;
       stack.sim.store.update(updated);
     } else {
-      await stack.client.create('Service', {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'app', namespace: 'production' },
-        spec: { selector: { app: 'app' }, ports: [{ port: 80, targetPort: 8080 }] },
-      } as KubeObject);
-      await stack.client.create('Deployment', {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'app', namespace: 'production', labels: { app: 'app' } },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: 'app' } },
-          template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image }] } },
-        },
-      } satisfies Deployment);
+      await createApp(stack, { namespace: 'production', name: 'app', image, replicas: 3 });
       stack.sim.traffic.start({ service: 'app', namespace: 'production', rps: 100 });
     }
-    await waitForRollout(
-      stack.client,
-      { kind: 'Deployment', namespace: 'production', name: 'app' },
-      { clock: systemClock, timeoutMs: 30_000 },
-    );
+    await rolledOut(stack, 'production', 'app');
     await stack.prometheus.waitForData(`http_requests_total{app="app",version="${previous}"}`);
     return { release, database };
   }

@@ -7,18 +7,16 @@
  * switch: the rollback action does the runbook's "Database Rollback (Critical)": the app scaled to 0, the
  * pre-migration dump restored, the previous version started again.
  */
-import { systemClock } from '@deploy-actions/core/clock';
-import { type Deployment, type KubeObject, waitForRollout } from '@deploy-actions/core/kube';
-import { runAction } from '@deploy-actions/testkit/cluster';
+import type { Deployment } from '@deploy-actions/core/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import migrate from '../../actions/migrate/src/main';
 import {
   changelogSection,
-  createDatabase,
+  createApp,
   digestOf,
   expectCleanInputs,
   images,
   migrationHistory,
+  previousDatabase,
   pushStagingImage,
   releaseRepo,
   runExample,
@@ -45,46 +43,25 @@ describe.skipIf(missing)(
       stack = await startStack({ namespaces: [NS, 'leanvibe-backup'], appService: { namespace: NS, name: APP } });
       IMAGE = `${stack.registry.host}/leanvibe/${APP}`;
       stack.sim.behaviour.set('*', { readyAfter: '50ms', http: { errorRate: 0, latencyMs: 20 } });
-      await stack.client.create('Service', {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: APP, namespace: NS },
-        spec: { selector: { app: APP, version: 'v2.3.1' }, ports: [{ port: 8000, targetPort: 8000 }] },
-      } as KubeObject);
-      await stack.client.create('Deployment', {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: APP, namespace: NS, labels: { app: APP } },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: APP } },
-          template: {
-            metadata: { labels: { app: APP, version: 'v2.3.1' } },
-            spec: { containers: [{ name: APP, image: `${IMAGE}:v2.3.1` }] },
-          },
-        },
-      } satisfies Deployment);
-      await waitForRollout(
-        stack.client,
-        { kind: 'Deployment', namespace: NS, name: APP },
-        { clock: systemClock, timeoutMs: 30_000 },
-      );
+      await createApp(stack, {
+        namespace: NS,
+        name: APP,
+        image: `${IMAGE}:v2.3.1`,
+        replicas: 3,
+        labels: { version: 'v2.3.1' },
+        port: 8000,
+      });
       stack.sim.traffic.start({ service: APP, namespace: NS, rps: 100 });
     }, 60_000);
     afterAll(async () => stack?.stop());
 
     async function previousRelease(name: string, tag: string, changes: string[]) {
       const release = releaseRepo('leanvibe', tag, changes);
-      const database = createDatabase(stack, name);
-      const first = await runAction(
-        migrate,
-        { 'database-url': database, migrations: 'db/migrations', target: '1' },
-        { context: { workspace: release.repo.dir } },
-      );
-      expect(first.errors).toEqual([]);
-      stack.postgres.psql(
+      const database = await previousDatabase(
+        stack,
+        release,
+        name,
         "INSERT INTO tenants (name, tier) VALUES ('acme', 'team'), ('globex', 'enterprise')",
-        database,
       );
       const staging = await pushStagingImage(stack, `leanvibe/${APP}`, release.sha);
       return { release, database, staging };

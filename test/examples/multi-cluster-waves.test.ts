@@ -4,11 +4,11 @@
  * answers 30% errors: wave 2 is aborted with its stable serving, wave 3 never starts, wave 1 keeps the new
  * version, and no release is written.
  */
-import { systemClock } from '@deploy-actions/core/clock';
-import { type Deployment, type KubeObject, waitForRollout } from '@deploy-actions/core/kube';
+import type { Deployment } from '@deploy-actions/core/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Cluster,
+  createApp,
   digestOf,
   expectCleanInputs,
   pushStagingImage,
@@ -39,30 +39,7 @@ describe.skipIf(missing)(
       IMAGE = `${stack.registry.host}/acme/web`;
       for (const cluster of [stack, us, ap]) {
         cluster.sim.behaviour.set('*', { readyAfter: '50ms', http: { errorRate: 0, latencyMs: 20 } });
-        await cluster.client.create('Service', {
-          apiVersion: 'v1',
-          kind: 'Service',
-          metadata: { name: 'web', namespace: 'shop' },
-          spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
-        } as KubeObject);
-        await cluster.client.create('Deployment', {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
-          spec: {
-            replicas: 4,
-            selector: { matchLabels: { app: 'web' } },
-            template: {
-              metadata: { labels: { app: 'web' } },
-              spec: { containers: [{ name: 'web', image: `${IMAGE}:2.0.0` }] },
-            },
-          },
-        } satisfies Deployment);
-        await waitForRollout(
-          cluster.client,
-          { kind: 'Deployment', namespace: 'shop', name: 'web' },
-          { clock: systemClock, timeoutMs: 30_000 },
-        );
+        await createApp(cluster, { namespace: 'shop', name: 'web', image: `${IMAGE}:2.0.0`, replicas: 4 });
         cluster.sim.traffic.start({ service: 'web', namespace: 'shop', rps: 200 });
       }
       // The second cluster's canary goes bad (in the other two the same image is healthy).

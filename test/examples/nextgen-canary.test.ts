@@ -12,19 +12,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { systemClock } from '@deploy-actions/core/clock';
-import { type Deployment, type KubeObject, waitForRollout } from '@deploy-actions/core/kube';
-import { runAction } from '@deploy-actions/testkit/cluster';
+import type { Deployment, KubeObject } from '@deploy-actions/core/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import migrate from '../../actions/migrate/src/main';
 import {
   changelogSection,
-  createDatabase,
   digestOf,
   expectCleanInputs,
   migrationHistory,
+  previousDatabase,
   pushStagingImage,
   releaseRepo,
+  rolledOut,
   runExample,
   type Stack,
   sampleServing,
@@ -153,11 +151,7 @@ fetch(process.env.AZURE_SIM_URL, { method: 'POST', body: JSON.stringify(process.
       'nginx.ingress.kubernetes.io/canary-weight': '0',
     });
     await stack.client.create('Deployment', instance('stable', `${IMAGE}:v2.0.0`, 2));
-    await waitForRollout(
-      stack.client,
-      { kind: 'Deployment', namespace: NS, name: 'prod-stable' },
-      { clock: systemClock, timeoutMs: 30_000 },
-    );
+    await rolledOut(stack, NS, 'prod-stable');
     stack.sim.traffic.start({ service: 'market', namespace: NS, rps: 200 });
     await stack.prometheus.waitForData('http_requests_total{app="market",version="v2.0.0"}');
   }, 60_000);
@@ -169,14 +163,7 @@ fetch(process.env.AZURE_SIM_URL, { method: 'POST', body: JSON.stringify(process.
   async function release(name: string, previous: string, tag: string, changes: string[]) {
     const repo = releaseRepo('nextgen', previous, changes);
     repo.repo.tag(tag);
-    const database = createDatabase(stack, name);
-    const first = await runAction(
-      migrate,
-      { 'database-url': database, migrations: 'db/migrations', target: '1' },
-      { context: { workspace: repo.repo.dir } },
-    );
-    expect(first.errors).toEqual([]);
-    stack.postgres.psql('INSERT INTO invoices (amount_cents) VALUES (4200)', database);
+    const database = await previousDatabase(stack, repo, name, 'INSERT INTO invoices (amount_cents) VALUES (4200)');
     const staging = await pushStagingImage(stack, 'nextgen/market', repo.sha);
     azCalls.length = 0;
     const sampler = sampleServing(stack, NS, 'market');
@@ -208,11 +195,7 @@ fetch(process.env.AZURE_SIM_URL, { method: 'POST', body: JSON.stringify(process.
             '--image',
             s.env['CANARY_IMAGE']!,
           ]);
-          await waitForRollout(
-            stack.client,
-            { kind: 'Deployment', namespace: NS, name: 'prod-canary' },
-            { clock: systemClock, timeoutMs: 30_000 },
-          );
+          await rolledOut(stack, NS, 'prod-canary');
           return { outcome: 'success', log: [`prod-canary-1 started with ${s.env['CANARY_IMAGE']}`] };
         },
       },

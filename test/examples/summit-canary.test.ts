@@ -6,20 +6,18 @@
  * to 100%, smoke-tests it and writes the release. On a bad day the canary's p99 is five times production's:
  * the canary is aborted at 5%, production never had less than 95%, the production job does not run.
  */
-import { systemClock } from '@deploy-actions/core/clock';
-import { type Deployment, type KubeObject, waitForRollout } from '@deploy-actions/core/kube';
-import { runAction } from '@deploy-actions/testkit/cluster';
+import type { Deployment, KubeObject } from '@deploy-actions/core/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import migrate from '../../actions/migrate/src/main';
 import {
   changelogSection,
-  createDatabase,
   digestOf,
   expectCleanInputs,
   images,
   migrationHistory,
+  previousDatabase,
   pushStagingImage,
   releaseRepo,
+  rolledOut,
   runExample,
   type Stack,
   sampleServing,
@@ -83,11 +81,7 @@ describe.skipIf(missing)(`${FILE}: the Summit platform end to end${missing ? ` (
         },
       },
     } satisfies Deployment);
-    await waitForRollout(
-      stack.client,
-      { kind: 'Deployment', namespace: NS, name: APP },
-      { clock: systemClock, timeoutMs: 30_000 },
-    );
+    await rolledOut(stack, NS, APP);
     stack.sim.traffic.start({ service: APP, namespace: NS, rps: 200 });
     await stack.prometheus.waitForData(`http_requests_total{app="${APP}",version="4.0.4"}`);
   }, 60_000);
@@ -96,16 +90,12 @@ describe.skipIf(missing)(`${FILE}: the Summit platform end to end${missing ? ` (
   /** The repository and database as release `tag` left them (migration V1, some cases), `changes` since. */
   async function previousRelease(name: string, tag: string, changes: string[]) {
     const release = releaseRepo('summit', tag, changes);
-    const database = createDatabase(stack, name);
-    const first = await runAction(
-      migrate,
-      { 'database-url': database, migrations: 'db/migrations', target: '1' },
-      {
-        context: { workspace: release.repo.dir },
-      },
+    const database = await previousDatabase(
+      stack,
+      release,
+      name,
+      "INSERT INTO cases (title) VALUES ('first'), ('second')",
     );
-    expect(first.errors).toEqual([]);
-    stack.postgres.psql("INSERT INTO cases (title) VALUES ('first'), ('second')", database);
     const staging = await pushStagingImage(stack, `summit/${APP}`, release.sha);
     return { release, database, staging };
   }

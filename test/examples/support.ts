@@ -19,7 +19,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { systemClock } from '@deploy-actions/core/clock';
-import { type Deployment, KubeClient } from '@deploy-actions/core/kube';
+import { type Deployment, KubeClient, type KubeObject, waitForRollout } from '@deploy-actions/core/kube';
 import { RegistryClient } from '@deploy-actions/core/registry';
 import {
   type RunWorkflowOptions,
@@ -30,12 +30,14 @@ import {
 import { KubeSim } from '@deploy-actions/kube-sim';
 import { backendsFor } from '@deploy-actions/kube-sim/apps/traffic';
 import { installControllers } from '@deploy-actions/kube-sim/defaults';
+import { runAction } from '@deploy-actions/testkit/cluster';
 import { TestRepo } from '@deploy-actions/testkit/git-repo';
 import { postgresMissing, type RunningPostgres, startPostgres } from '@deploy-actions/testkit/postgres';
 import { prometheusMissing, type RunningPrometheus, startPrometheus } from '@deploy-actions/testkit/prometheus';
 import { type RunningRegistry, registryMissing, startRegistry } from '@deploy-actions/testkit/registry';
 import { pushTestImage } from '@deploy-actions/testkit/registry-images';
 import { expect } from 'vitest';
+import migrate from '../../actions/migrate/src/main';
 
 export const root = join(import.meta.dirname, '..', '..');
 export const examples = join(root, 'workflows-examples');
@@ -243,6 +245,63 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     throw error;
   }
 }
+
+/**
+ * The database as the previous release left it: a fresh database (see createDatabase) with migration V1
+ * applied by migrate itself from the release's `db/migrations`, then `seed` (SQL) run in it. Its URL.
+ */
+export async function previousDatabase(stack: Stack, release: ReleaseRepo, name: string, seed: string) {
+  const url = createDatabase(stack, name);
+  const first = await runAction(
+    migrate,
+    { 'database-url': url, migrations: 'db/migrations', target: '1' },
+    { context: { workspace: release.repo.dir } },
+  );
+  if (first.code !== 0) throw new Error(`migrate V1 failed: ${first.errors.join('\n')}`);
+  stack.postgres.psql(seed, url);
+  return url;
+}
+
+/**
+ * An app as the previous release left it: a Service `name` (port 80 → 8080, selecting `app: name` and
+ * `labels`) and a Deployment `name` of `replicas` pods running `image`, rolled out.
+ */
+export async function createApp(
+  cluster: { client: KubeClient },
+  app: {
+    namespace: string;
+    name: string;
+    image: string;
+    replicas: number;
+    labels?: Record<string, string>;
+    port?: number;
+  },
+) {
+  const { namespace, name, image, replicas } = app;
+  const labels = { app: name, ...app.labels };
+  const port = app.port ?? 80;
+  await cluster.client.create('Service', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace },
+    spec: { selector: labels, ports: [{ port, targetPort: port === 80 ? 8080 : port }] },
+  } as KubeObject);
+  await cluster.client.create('Deployment', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels }, spec: { containers: [{ name, image }] } },
+    },
+  } satisfies Deployment);
+  await rolledOut(cluster, namespace, name);
+}
+
+/** Waits (wall clock, 30 s at most) until a Deployment of `cluster` has rolled out. */
+export const rolledOut = (cluster: { client: KubeClient }, namespace: string, name: string) =>
+  waitForRollout(cluster.client, { kind: 'Deployment', namespace, name }, { clock: systemClock, timeoutMs: 30_000 });
 
 /** A database for one test, owned by a login with a password (masked by the actions), and its URL. */
 export function createDatabase(stack: Stack, name: string): string {

@@ -13,7 +13,16 @@ import {
   runMigrate,
 } from '@deploy-actions/core/db';
 import { InputError } from '@deploy-actions/core/errors';
-import { boolean, defineInputs, duration, filePath, list, string, structured } from '@deploy-actions/core/inputs';
+import {
+  boolean,
+  defineInputs,
+  duration,
+  filePath,
+  list,
+  makeReader,
+  string,
+  structured,
+} from '@deploy-actions/core/inputs';
 import { KubeClient, kubeInputs, kubeSource, resolveNamespace } from '@deploy-actions/core/kube';
 import { type ActionDefinition, commonInputs } from '@deploy-actions/core/runtime';
 
@@ -24,10 +33,31 @@ const ARGS = (document: unknown, fail: (problem: string) => never) => {
   return document as string[];
 };
 
+/** A postgres:// URL that parses (a port that is a number, a host); it is a secret, so never echoed. */
+const databaseUrl = makeReader(
+  'string',
+  { secret: true, example: '${{ secrets.DATABASE_URL }}' },
+  '${{ secrets.DATABASE_URL }}',
+  (raw, fail) => {
+    const value = raw.trim();
+    const shape = 'postgres://user:password@db.example.com:5432/shop';
+    if (!/^postgres(ql)?:\/\//.test(value)) fail(`must start with postgres:// or postgresql://, like ${shape}`);
+    try {
+      if (new URL(value).hostname === '') fail(`names no host, like ${shape}`);
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      fail(
+        `is not a valid URL (host, a numeric port, database), like ${shape}; a password with @ : / needs %-encoding`,
+      );
+    }
+    return value;
+  },
+);
+
 export const inputs = defineInputs({
   mode: string({ choices: ['apply', 'status', 'plan', 'undo', 'restore'], default: 'apply' }),
   runner: string({ choices: ['sql', 'command', 'job'], default: 'sql' }),
-  'database-url': string({ secret: true, pattern: /^postgres(ql)?:\/\//, example: '${{ secrets.DATABASE_URL }}' }),
+  'database-url': databaseUrl,
   migrations: filePath({ mustExist: false, example: 'db/migrations' }),
   'history-table': string({
     default: 'deploy_actions_migrations',

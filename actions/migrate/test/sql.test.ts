@@ -263,6 +263,23 @@ describe.skipIf(missing !== undefined)(`sql runner ${missing ?? ''}`, () => {
       );
     });
 
+    it('a database URL that is not one (a port that is no number, another scheme): the input named, never echoed', async () => {
+      const db = testDatabase(postgres());
+      db.files({ 'V1__create_users.sql': V1 });
+      for (const [url, problem] of [
+        ['postgres://app:s3cret-pw@db:fivefour/shop', 'is not a valid URL (host, a numeric port, database)'],
+        ['mysql://app:s3cret-pw@db:3306/shop', 'must start with postgres:// or postgresql://'],
+      ]) {
+        const { code, errors, rt } = await db.run({ 'database-url': url!, backup: 'none' });
+        expect(code).toBe(1);
+        expect(errors).toEqual([expect.stringMatching(/^Input 'database-url': /)]);
+        expect(errors[0]).toContain(problem);
+        expect(errors[0]).toContain('(got "***")');
+        expect(JSON.stringify(rt.logs)).not.toContain('s3cret-pw');
+      }
+      nothingApplied(db);
+    });
+
     it('a wrong password, without the password in the message', async () => {
       const db = testDatabase(postgres());
       db.files({ 'V1__create_users.sql': V1 });

@@ -91,7 +91,15 @@ describe.skipIf(missing !== undefined)(`backups and restore ${missing ?? ''}`, (
       restore: '{ pg-dump: nothing.dump, database-url: "postgres://u:hunter22@db/shop" }',
     });
     expect(restore.errors[0]).toContain("Input 'restore': pg-dump names a file that does not exist");
-    expect(JSON.stringify([backup.rt.logs, restore.rt.logs])).not.toContain('hunter22');
+    writeFileSync(join(db.workspace, 'old.dump'), '');
+    const badUrl = await db.run({
+      mode: 'restore',
+      restore: '{ pg-dump: old.dump, database-url: "postgres://u:hunter22@db:port/shop" }',
+    });
+    expect(badUrl.errors).toEqual([
+      expect.stringContaining("Input 'restore': database-url is not a valid URL (host, a numeric port, database"),
+    ]);
+    expect(JSON.stringify([backup.rt.logs, restore.rt.logs, badUrl.rt.logs])).not.toContain('hunter22');
   });
 
   it('refuses a restore of a dump that does not exist', async () => {

@@ -52,6 +52,10 @@ export function parseRestoreSpec(
     if (typeof databaseUrl !== 'string' || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
       return fail('pg-dump needs database-url (postgres://user:password@host:5432/db) or DATABASE_URL');
     }
+    if (!URL.canParse(databaseUrl) || new URL(databaseUrl).hostname === '')
+      return fail(
+        'database-url is not a valid URL (host, a numeric port, database: postgres://user:password@host:5432/db)',
+      );
     return { kind: 'pg-restore', dump: resolved.path, databaseUrl, scaleDown };
   }
   if (spec['cronjob'] !== undefined) {

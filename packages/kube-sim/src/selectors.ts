@@ -123,10 +123,29 @@ export function labelSelectorFromObject(sel: {
   return parseLabelSelector(parts.join(','));
 }
 
-/** The string form of a structured selector, as `status.selector` of a scale subresource shows it. */
-export function labelSelectorToString(sel: { matchLabels?: Record<string, string> } | undefined): string {
-  return Object.entries(sel?.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
+/**
+ * The string form of a structured selector as LabelSelectorAsSelector(...).String() gives it (requirements sorted
+ * by key, `in`/`notin` values sorted): the SELECTOR column of `kubectl get -o wide`.
+ */
+export function labelSelectorToString(
+  sel:
+    | {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: { key: string; operator: string; values?: string[] }[];
+      }
+    | undefined,
+): string {
+  const parts: [string, string][] = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => [k, `${k}=${v}`]);
+  for (const e of sel?.matchExpressions ?? []) {
+    const values = `(${[...(e.values ?? [])].sort().join(',')})`;
+    const op = e.operator.toLowerCase();
+    if (op === 'in' || op === 'notin') parts.push([e.key, `${e.key} ${op} ${values}`]);
+    else if (op === 'exists') parts.push([e.key, e.key]);
+    else if (op === 'doesnotexist') parts.push([e.key, `!${e.key}`]);
+  }
+  return parts
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map((p) => p[1])
     .join(',');
 }
 

@@ -132,3 +132,141 @@ describe.skipIf(!bin)(`kubectl${bin ? '' : ` (skipped: ${kubectlMissing})`}`, ()
     ).toEqual(['sort-b', 'sort-c', 'sort-a']);
   });
 });
+
+describe.skipIf(!bin)(`kubectl -o wide${bin ? '' : ` (skipped: ${kubectlMissing})`}`, () => {
+  const ctl = simForClients({ controllers: true });
+  const run = (args: string[], input?: string) =>
+    kubectlOk(args, { kubeconfig: ctl.kubeconfig, ...(input ? { input } : {}) });
+  /** The header and the row of `name` from `kubectl get ... -o wide`, split on the column gaps. */
+  const wide = async (args: string[], name: string) => {
+    const lines = (await run([...args, '-o', 'wide'])).trim().split('\n');
+    const row = lines.find((l) => l.split(/\s+/)[0] === name);
+    return { header: lines[0]!.trim().split(/\s{2,}/), row: row?.trim().split(/\s{2,}/) };
+  };
+
+  it('shows the priority-1 columns of pods, deployments, replicasets, services and nodes', async () => {
+    ctl.sim.behaviour.set('*', { readyAfter: '50ms' });
+    await run(
+      ['apply', '-f', '-'],
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shop}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: shop}
+    matchExpressions: [{key: tier, operator: In, values: [web, edge]}]
+  template:
+    metadata: {labels: {app: shop, tier: web}}
+    spec:
+      containers:
+      - {name: web, image: 'nginx:1.27'}
+      - {name: log, image: 'busybox:1.36'}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop}
+spec:
+  selector: {tier: web, app: shop}
+  ports: [{port: 80, targetPort: 8080}]
+`,
+    );
+    await kubectlOk(['rollout', 'status', 'deployment/shop', '--timeout=20s'], {
+      kubeconfig: ctl.kubeconfig,
+      timeoutMs: 30_000,
+    });
+    const pod = ctl.sim.store.list('v1/pods', 'default').find((p) => p.metadata.labels?.app === 'shop')!;
+    const rs = ctl.sim.store.list('apps/v1/replicasets', 'default').find((r) => r.metadata.labels?.app === 'shop')!;
+    const node = ctl.sim.store.get('v1/nodes', undefined, pod.spec.nodeName);
+    const internalIP = node.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address;
+
+    const pods = await wide(['get', 'pods'], pod.metadata.name);
+    expect(pods.header).toEqual([
+      'NAME',
+      'READY',
+      'STATUS',
+      'RESTARTS',
+      'AGE',
+      'IP',
+      'NODE',
+      'NOMINATED NODE',
+      'READINESS GATES',
+    ]);
+    expect(pods.row!.slice(-4)).toEqual([pod.status.podIP, pod.spec.nodeName, '<none>', '<none>']);
+
+    const selector = 'app=shop,tier in (edge,web)';
+    const deploy = await wide(['get', 'deployments'], 'shop');
+    expect(deploy.header).toEqual([
+      'NAME',
+      'READY',
+      'UP-TO-DATE',
+      'AVAILABLE',
+      'AGE',
+      'CONTAINERS',
+      'IMAGES',
+      'SELECTOR',
+    ]);
+    expect(deploy.row!.slice(-3)).toEqual(['web,log', 'nginx:1.27,busybox:1.36', selector]);
+
+    const replicasets = await wide(['get', 'replicasets'], rs.metadata.name);
+    expect(replicasets.header).toEqual([
+      'NAME',
+      'DESIRED',
+      'CURRENT',
+      'READY',
+      'AGE',
+      'CONTAINERS',
+      'IMAGES',
+      'SELECTOR',
+    ]);
+    // The ReplicaSet's selector also carries the pod-template-hash the controller adds.
+    expect(replicasets.row!.slice(-3)).toEqual([
+      'web,log',
+      'nginx:1.27,busybox:1.36',
+      `app=shop,pod-template-hash=${rs.metadata.labels['pod-template-hash']},tier in (edge,web)`,
+    ]);
+
+    const services = await wide(['get', 'services'], 'shop');
+    expect(services.header).toEqual(['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE', 'SELECTOR']);
+    const svc = ctl.sim.store.get('v1/services', 'default', 'shop');
+    expect(services.row).toEqual([
+      'shop',
+      'ClusterIP',
+      svc.spec.clusterIP,
+      '<none>',
+      '80/TCP',
+      expect.any(String),
+      'app=shop,tier=web',
+    ]);
+
+    const nodes = await wide(['get', 'nodes'], node.metadata.name);
+    expect(nodes.header).toEqual([
+      'NAME',
+      'STATUS',
+      'ROLES',
+      'AGE',
+      'VERSION',
+      'INTERNAL-IP',
+      'EXTERNAL-IP',
+      'OS-IMAGE',
+      'KERNEL-VERSION',
+      'CONTAINER-RUNTIME',
+    ]);
+    const info = node.status.nodeInfo;
+    expect(nodes.row!.slice(4)).toEqual([
+      info.kubeletVersion,
+      internalIP,
+      '<none>',
+      info.osImage,
+      info.kernelVersion,
+      info.containerRuntimeVersion,
+    ]);
+    // Without -o wide the same Tables print only the priority-0 columns.
+    expect(
+      (await run(['get', 'nodes']))
+        .split('\n')[0]!
+        .trim()
+        .split(/\s{2,}/),
+    ).toEqual(['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']);
+  });
+});

@@ -9,7 +9,7 @@
  *   npx tsx bench/release-notes/run.ts [commits=50000] [rounds=3]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeGitHub } from '../../actions/release-notes/test/github-fake';
 import { GitHubApi } from '../../packages/core/src/github';
@@ -20,7 +20,28 @@ import { median, reportResult, seconds } from '../support';
 
 const commits = Number(process.argv[2] ?? 50_000);
 const rounds = Number(process.argv[3] ?? 3);
-const CLIFF = join(import.meta.dirname, '../../node_modules/git-cliff-linux-x64/bin/git-cliff');
+/**
+ * The peer's native binary, installed on first use into .tmp/peers (not a devDependency: git-cliff's npm
+ * package lists a binary per platform as optional dependencies, which npm leaves out of a lock file written
+ * on Linux, and `npm ci` then refuses the lock on every machine).
+ */
+const CLIFF_VERSION = '2.14.2';
+const PEERS = join(import.meta.dirname, '../../.tmp/peers');
+const CLIFF_PACKAGE = `git-cliff-${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+const CLIFF = join(PEERS, 'node_modules', CLIFF_PACKAGE, 'bin', 'git-cliff');
+
+function installCliff(): void {
+  if (existsSync(CLIFF)) return;
+  console.log(`installing ${CLIFF_PACKAGE}@${CLIFF_VERSION} into ${PEERS} (the peer's binary, once)`);
+  mkdirSync(PEERS, { recursive: true });
+  const npm = spawnSync(
+    'npm',
+    ['install', '--prefix', PEERS, '--no-save', '--no-audit', '--no-fund', `${CLIFF_PACKAGE}@${CLIFF_VERSION}`],
+    { stdio: 'inherit' },
+  );
+  if (npm.status !== 0 || !existsSync(CLIFF))
+    throw new Error(`git-cliff's binary for this platform (${CLIFF_PACKAGE}) could not be installed into ${PEERS}`);
+}
 
 const TYPES = ['feat', 'fix', 'fix', 'chore', 'docs', 'perf', 'refactor', 'test', 'ci', 'build'];
 const SCOPES = ['api', 'web', 'db', 'auth', 'orders', 'billing', ''];
@@ -149,8 +170,7 @@ async function requestCounts(): Promise<void> {
 }
 
 async function main() {
-  if (!existsSync(CLIFF))
-    throw new Error(`git-cliff's binary is not at ${CLIFF}: npm install (git-cliff is a devDependency)`);
+  installCliff();
   const started = performance.now();
   const repo = generate(commits);
   console.log(`generated ${commits} commits in ${seconds(performance.now() - started)} (${repo.dir})`);

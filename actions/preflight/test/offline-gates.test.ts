@@ -476,3 +476,15 @@ describe('gate timeouts', () => {
     for (const result of [input, policyDefault, oneGate]) expect(result.outputs['coverage']).toBeUndefined();
   });
 });
+
+describe('errors name the input the user gave', () => {
+  it('checks without a commit names the sha input; a metric without an address names prometheus-address', async () => {
+    const checks = await run({ checks: 'all' }, { env: {} });
+    expect(checks.errors[0]).toMatch(/^Input 'sha': is not given and GITHUB_SHA is not set/);
+    const metrics = await run({ metrics: '- name: conns\n  query: pg_stat_activity_count\n  max: 15' });
+    expect(metrics.errors[0]).toMatch(
+      /^Input 'metrics', metric 'conns': field 'address' is required for provider prometheus: give it in the metric, or through the input prometheus-address/,
+    );
+    expect(metrics.errors[0]).toContain('prometheus-address: http://prometheus:9090');
+  });
+});

@@ -66,13 +66,16 @@ export async function planGates(
       Object.assign(raw, { username: values['registry-username'], password: values['registry-password'] });
     if (name === 'checks' || name === 'approvals') raw['sha'] ??= values.sha;
     const inPolicy = policy?.paths[name];
+    // A commit the gate does not name comes from the sha input (or GITHUB_SHA): errors about it name that input.
+    const shaFromInput = (name === 'checks' || name === 'approvals') && policy?.gates[name]?.['sha'] === undefined;
+    const inputs = { ...(shaFromInput ? { sha: 'sha' } : {}), ...input?.inputs };
     const source: ConfigSource = {
       origin: inPolicy ? policy!.file : `Input 'gates'`,
       path: inPolicy ?? name,
       workspace: rt.workspace,
       env: rt.env,
       now,
-      ...(input ? { inputs: input.inputs } : {}),
+      ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
       ...(policy ? { locate: policy.locate } : {}),
     };
     const config = definition.prepare(raw, source);

@@ -26,6 +26,12 @@ export const metricsGate: GateDefinition<MetricsConfig> = {
         ...(prometheus ? { defaultAddress: { prometheus } } : {}),
       });
     } catch (error) {
+      // The address most often comes from the prometheus-address input: say so where a metric lacks one.
+      if (!prometheus && /'address' is required for provider prometheus/.test((error as Error).message))
+        throw new UserError(
+          `${(error as Error).message.replace(/ \(got nothing\)$/, '')}: give it in the metric, or through the input prometheus-address`,
+          { hint: 'prometheus-address: http://prometheus:9090' },
+        );
       if (source.inputs?.['analysis'] !== undefined) throw error;
       throw configError(source, 'analysis', (error as Error).message.replace(/^Input '[^']*'(: )?,? ?/, ''));
     }

@@ -269,13 +269,20 @@ describe('emergency mode', () => {
     const posted: unknown[] = [];
     const gh = await github({
       'POST /repos/acme/shop/deployments': [
-        ({ body }: { body: unknown }) => (
-          posted.push(body), { id: 555, sha: SHA, ref: SHA, environment: 'production' }
-        ),
+        ({ body }: { body: unknown }) => {
+          posted.push(body);
+          return { id: 555, sha: SHA, ref: SHA, environment: 'production' };
+        },
       ],
       'POST /repos/acme/shop/deployments/555/statuses': [
-        ({ body }: { body: unknown }) => (posted.push(body), { id: 1, state: 'in_progress' }),
-        ({ body }: { body: unknown }) => (posted.push(body), { id: 2, state: 'inactive' }),
+        ({ body }: { body: unknown }) => {
+          posted.push(body);
+          return { id: 1, state: 'in_progress' };
+        },
+        ({ body }: { body: unknown }) => {
+          posted.push(body);
+          return { id: 2, state: 'inactive' };
+        },
       ],
     });
     const result = await run(

@@ -4,8 +4,9 @@
  * moment-timezone (a 1 MB zone database): the platform's `Intl` already knows
  * every zone, and the tokens are a table.
  */
-import { UserError } from '../errors';
+
 import { checkZone, type LocalTime, localTime, offsetAt } from '../clock/zone';
+import { UserError } from '../errors';
 
 const MONTHS = [
   'January',

@@ -3,10 +3,11 @@
  * ("2026-12-20..2027-01-02 Europe/Berlin"), judged at the run's clock; when closed, the message names the
  * next open minute.
  */
+
+import { checkZone, formatLocal, instantOf, localTime, WEEKDAYS } from '../clock/zone';
 import { formatDuration } from '../inputs/scalars';
 import { configError } from './config';
 import type { ConfigSource, GateDefinition } from './types';
-import { checkZone, formatLocal, instantOf, localTime, WEEKDAYS } from '../clock/zone';
 
 export interface AllowWindow {
   text: string;

@@ -90,7 +90,7 @@ function walk(value: unknown, t: string, path: string, out: string[], drop: bool
   if (t.startsWith('Array<')) {
     if (!Array.isArray(value)) return;
     const inner = t.slice(6, -1);
-    value.forEach((v, i) => walk(v, inner, `${path}[${i}]`, out, drop));
+    for (const [i, v] of value.entries()) walk(v, inner, `${path}[${i}]`, out, drop);
     return;
   }
   const map = /^\{ \[key: string\]: (.*); \}$/.exec(t);

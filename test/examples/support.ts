@@ -324,9 +324,17 @@ export interface ReleaseRepo {
  * A git repository with `fixture`'s files as the previous release (tagged `previousTag`), then `changes`
  * (conventional commit subjects) on top: what `actions/checkout` with `fetch-depth: 0` leaves.
  */
-export function releaseRepo(fixture: string, previousTag: string, changes: string[]): ReleaseRepo {
+export function releaseRepo(
+  fixture: string,
+  previousTag: string,
+  changes: string[],
+  /** More fixture folders, each copied to a folder of the repository: `{ 'helm': 'helm' }`. */
+  folders: Record<string, string> = {},
+): ReleaseRepo {
   const repo = new TestRepo('example-release-');
   cpSync(join(fixtures, fixture), repo.dir, { recursive: true });
+  for (const [from, to] of Object.entries(folders))
+    cpSync(join(fixtures, from), join(repo.dir, to), { recursive: true });
   repo.git('add', '-A');
   repo.git('commit', '--quiet', '-m', 'chore: the app as released');
   repo.tag(previousTag);

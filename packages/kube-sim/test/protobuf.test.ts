@@ -172,6 +172,24 @@ describe('protobuf bodies over HTTP', () => {
     expect(sim.store.get('v1/secrets', 'default', 'creds').data.password).toBe(b64('hunter2'));
   });
 
+  it('deletes with a protobuf DeleteOptions body, as helm does when it prunes release history', async () => {
+    sim.store.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'sh.helm.release.v1.web.v1', namespace: 'default' },
+    });
+    const body = envelope('v1', 'DeleteOptions', [...len(4, 'Background'), ...len(2, [...len(2, '')])]);
+    const res = await fetch(`${sim.url}/api/v1/namespaces/default/secrets/sh.helm.release.v1.web.v1`, {
+      method: 'DELETE',
+      headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf', Accept: 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(() => sim.store.get('v1/secrets', 'default', 'sh.helm.release.v1.web.v1')).toThrow(/not found/);
+    const decoded = JSON.parse(protobufBodyToJson(body, 'application/vnd.kubernetes.protobuf').toString());
+    expect(decoded).toMatchObject({ kind: 'DeleteOptions', propagationPolicy: 'Background' });
+  });
+
   it('answers a Status 400 for a body that does not decode', async () => {
     const res = await post('/api/v1/namespaces/default/secrets', fixture('secret-generic').subarray(0, 40));
     expect(res.status).toBe(400);

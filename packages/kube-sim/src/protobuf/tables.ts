@@ -578,6 +578,17 @@ const TABLES: Record<string, Table> = {
     6: 'expectedPods *int32',
     7: 'conditions []Condition',
   },
+
+  // meta/v1: the body of a DELETE (helm's storage driver sends it as protobuf when it prunes release history)
+  DeleteOptions: {
+    1: 'gracePeriodSeconds *int64',
+    2: 'preconditions Preconditions',
+    3: 'orphanDependents *bool',
+    4: 'propagationPolicy *string',
+    5: 'dryRun []string',
+    6: 'ignoreStoreReadErrorWithClusterBreakingPotential *bool',
+  },
+  Preconditions: { 1: 'uid *string', 2: 'resourceVersion *string' },
 };
 
 /** The top-level message of each kind kube-sim decodes, by `apiVersion/kind`. */
@@ -595,6 +606,11 @@ export const KINDS: Record<string, string> = {
   'batch/v1/CronJob': 'CronJob',
   'networking.k8s.io/v1/Ingress': 'Ingress',
   'policy/v1/PodDisruptionBudget': 'PodDisruptionBudget',
+  // client-go encodes DeleteOptions with the group version of the resource it deletes from.
+  'v1/DeleteOptions': 'DeleteOptions',
+  'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions',
+  'apps/v1/DeleteOptions': 'DeleteOptions',
+  'batch/v1/DeleteOptions': 'DeleteOptions',
 };
 
 function parseSpec(message: string, field: string, spec: string): FieldSpec {

@@ -21,6 +21,8 @@ export function renderRolloutSummary(outcome: RolloutOutcome): string {
   const parts: string[] = [];
   const title = record ? `${record.app}: ${record.stableVersion} → ${record.canaryVersion}` : 'rollout';
   parts.push(`### ${title}: ${TITLES[outcome.result] ?? outcome.result}\n\n${outcome.reason}\n`);
+  const next = nextStep(outcome);
+  if (next) parts.push(`**Next:** ${next}\n`);
   if (outcome.plan) parts.push(`${outcome.plan.map((line) => `- ${line}`).join('\n')}\n`);
   if (record) {
     parts.push(
@@ -49,6 +51,33 @@ export function renderRolloutSummary(outcome: RolloutOutcome): string {
   for (const { step, weight, result } of outcome.analyses)
     parts.push(renderAnalysisSummary(result, `Step ${step + 1} (${weight}%) analysis`));
   return `${parts.join('\n')}\n`;
+}
+
+/** What the reader can do now, for the outcomes that leave a decision to them. */
+function nextStep(outcome: RolloutOutcome): string | undefined {
+  const record = outcome.record;
+  const stable = record?.stableVersion ?? 'the stable version';
+  const canary = record?.canaryVersion ?? 'the new version';
+  switch (outcome.result) {
+    case 'aborted':
+      return (
+        `${stable} serves all traffic again and ${canary}'s canary is gone; nothing is left to undo in the cluster. ` +
+        `Fix what the analysis found and release again. If this release migrated the database, put the backup ` +
+        'back with the rollback action (`database-restore`).'
+      );
+    case 'rolled-back':
+      return (
+        `${stable} serves again after ${canary} failed its checks once promoted. Fix it and release again; ` +
+        'restore the database with the rollback action (`database-restore`) if this release migrated it.'
+      );
+    case 'paused':
+      return (
+        `${canary} holds ${record?.weight ?? '?'}% of the traffic. Run this action again with \`action: continue\` ` +
+        '(the next steps), `action: promote` (straight to 100%) or `action: abort` (back to the stable).'
+      );
+    default:
+      return undefined;
+  }
 }
 
 /**

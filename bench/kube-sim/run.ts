@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { reportResult } from '../support';
 
 const DEPLOYMENTS = Number(process.argv[2] ?? 200);
 const PODS = Number(process.argv[3] ?? 10);
@@ -450,5 +451,13 @@ if (ROLE === 'sim') {
   console.log('| measure | value | target | | before (8d03a57) |');
   console.log('| --- | ---: | ---: | --- | ---: |');
   for (const [m, v, t, ok] of rows) console.log(`| ${m} | ${v} | ${t} | ${ok} | ${BEFORE[m] ?? ''} |`);
+  for (const [m, v, t, ok] of rows)
+    if (t !== '')
+      reportResult({
+        measure: `${DEPLOYMENTS} Deployments x ${PODS} pods: ${m}`,
+        ours: v,
+        target: t,
+        met: ok === 'ok',
+      });
   process.exit(0);
 }

@@ -18,7 +18,7 @@ import { checksumOf } from '../../packages/core/src/db/files';
 import { type MigrateRequest, runMigrate } from '../../packages/core/src/db/migrate';
 import { createMemoryRuntime } from '../../packages/core/src/runtime';
 import { startPostgres } from '../../packages/testkit/src/postgres';
-import { median, seconds } from '../support';
+import { median, reportResult, seconds } from '../support';
 
 const rounds = Number(process.argv[2] ?? 3);
 const APPLY = Number(process.argv[3] ?? 500);
@@ -154,6 +154,15 @@ try {
     console.log(
       `${label}: ours ${seconds(median(a))} (${a.map(seconds).join(', ')}), node-pg-migrate ${seconds(median(b))} (${b.map(seconds).join(', ')}), ratio ${ratio.toFixed(2)}x (target <= 1.0x)`,
     );
+    reportResult({
+      measure: `${label} (wall time, median of ${rounds})`,
+      ours: seconds(median(a)),
+      peer: seconds(median(b)),
+      peerName: 'node-pg-migrate',
+      ratio: `${ratio.toFixed(2)}x`,
+      target: '<= 1.0x',
+      met: ratio <= 1,
+    });
   };
   console.log(
     `bench/migrate on PostgreSQL ${server.psql('SHOW server_version')}, ${rounds} rounds, medians (each run):`,

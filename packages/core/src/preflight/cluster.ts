@@ -1,8 +1,12 @@
 /** cluster: every node Ready with no pressure condition, and requests leave headroom of allocatable CPU and memory. */
 import type { ResourceType } from '../kube/resources';
 import type { KubeObject } from '../kube/types';
+import { parseQuantity } from '../quantity';
 import { optionalString, pct, percent } from './config';
-import { quantity } from './quantity';
+
+/** A quantity in base units (cores, bytes); 0 when absent or malformed. */
+const quantity = (value: unknown): number => parseQuantity(value) ?? 0;
+
 import type { GateDefinition } from './types';
 
 export const NODES: ResourceType = { group: '', version: 'v1', plural: 'nodes', namespaced: false };

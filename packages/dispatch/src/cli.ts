@@ -5,22 +5,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type CliIo, processIo } from './cli-io';
 import { type ActionManifest, manifestPath, readManifest } from './manifest';
 import { actionLoaders, actionNames, isActionName } from './registry';
-
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  env: Readonly<Record<string, string | undefined>>;
-  /** Aborted (with the reason) when the user interrupts the run; default: the process's SIGINT and SIGTERM. */
-  interrupt?: AbortSignal;
-}
-
-const processIo: CliIo = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
-  env: process.env,
-};
 
 export class CliUsageError extends Error {}
 

@@ -3,7 +3,7 @@
  * runs the steps of a workflow that use our actions, here, and prints every step with its
  * outcome and outputs, then each job summary.
  */
-import type { CliIo } from '../cli';
+import type { CliIo } from '../cli-io';
 import { renderRun } from './render';
 
 const USAGE =

@@ -4,5 +4,6 @@ export * from './files';
 export * from './job-runner';
 export * from './lint';
 export * from './migrate';
+export * from './request';
 export * from './restore';
 export * from './summary';

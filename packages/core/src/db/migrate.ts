@@ -5,80 +5,22 @@
  * a backup back through the same code as rollback's database-restore.
  */
 import { UserError } from '../errors';
-import type { KubeClient } from '../kube/client';
 import { failedWith } from '../runtime/action';
 import type { Runtime } from '../runtime/port';
-import { type BackupResult, type BackupSpec, checkBackupTarget, takeBackup } from './backup';
-import { type MigrationCommands, runMigrationCommand } from './command-runner';
+import { type BackupResult, checkBackupTarget, takeBackup } from './backup';
+import { runMigrationCommand } from './command-runner';
 import { connect, type Database, describeUrl } from './connect';
 import { type MigrationFile, type MigrationSet, readMigrations } from './files';
 import { type HistoryRow, readHistory } from './history';
-import { type JobSpec, migrationJob } from './job-runner';
+import { migrationJob } from './job-runner';
 import { runJob } from './jobs';
 import { type LintFinding, lintMigrations } from './lint';
 import { enterMaintenance, leaveMaintenance, type MaintenanceOptions, type Saved } from './maintenance';
 import { type MigrationPlan, planMigrations, planUndo } from './plan';
-import {
-  type RestoreContext,
-  type RestoreResult,
-  type RestoreSpec,
-  restoreContextOf,
-  restoreDatabase,
-} from './restore';
-import { type Applied, MigrationError, recordBaseline, runMigration, withMigrationLock } from './sql-runner';
+import type { MigrateContext, MigrateRequest, MigrateResult } from './request';
+import { type RestoreContext, restoreContextOf, restoreDatabase } from './restore';
+import { MigrationError, recordBaseline, runMigration, withMigrationLock } from './sql-runner';
 import { migrateOutputs, renderMigrateSummary } from './summary';
-
-export type MigrateMode = 'status' | 'plan' | 'apply' | 'undo' | 'restore';
-
-export interface MigrateRequest {
-  mode: MigrateMode;
-  runner: 'sql' | 'command' | 'job';
-  databaseUrl?: string | undefined;
-  /** The migrations folder, absolute (sql runner). */
-  folder?: string | undefined;
-  table: string;
-  target?: string | undefined;
-  baseline?: string | undefined;
-  outOfOrder: boolean;
-  lockTimeoutMs: number;
-  statementTimeoutMs: number;
-  allowDestructive: boolean;
-  backup: BackupSpec;
-  restore?: RestoreSpec | undefined;
-  commands: MigrationCommands;
-  job?: JobSpec | undefined;
-  image?: string | undefined;
-  secret?: string | undefined;
-  maintenance?: { deployments: string[]; name: string; value: string } | undefined;
-  namespace: string;
-  timeoutMs: number;
-  dryRun: boolean;
-}
-
-export interface MigrateResult {
-  mode: MigrateMode;
-  runner: MigrateRequest['runner'];
-  verdict: 'applied' | 'up-to-date' | 'planned' | 'status' | 'undone' | 'restored' | 'dry-run';
-  plan?: MigrationPlan | undefined;
-  pending: MigrationFile[];
-  applied: Applied[];
-  lint: LintFinding[];
-  backup?: BackupResult | undefined;
-  restore?: RestoreResult | undefined;
-  statusOutput?: string | undefined;
-  job?: string | undefined;
-  maintenance?: string[] | undefined;
-  database?: string | undefined;
-}
-
-export interface MigrateContext {
-  rt: Runtime;
-  /** Connects to the cluster on first use (Job runner, cronjob backups, maintenance mode). */
-  kube: () => Promise<KubeClient>;
-  /** Who runs it (the GitHub actor) and from where (the run's URL), for the history table. */
-  actor?: string | undefined;
-  runId?: string | undefined;
-}
 
 function needSql(request: MigrateRequest): { url: string; folder: string } {
   if (!request.databaseUrl)

@@ -1,6 +1,6 @@
 /** The job summary and outputs of a migrate run: what is applied, what is pending (with its SQL), lint, backup. */
 import { details, table } from '../report';
-import type { MigrateResult } from './migrate';
+import type { MigrateResult } from './request';
 
 const ICON: Record<string, string> = {
   applied: '✅ applied',

@@ -5,7 +5,7 @@
 import { forbidden } from './errors';
 import { defaultCronJobSpec, defaultJobSpec, defaultPod, defaultPodSpec, templateOf } from './pod-defaults';
 import type { ResourceType } from './resources';
-import type { Admission, KubeObject } from './store';
+import type { Admission, KubeObject } from './types';
 
 /**
  * The ServiceAccount admission plugin on a new Pod: `serviceAccountName` defaults to `default`, and a pod

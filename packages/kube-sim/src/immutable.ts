@@ -4,7 +4,7 @@
  */
 import { invalid, type StatusCause } from './errors';
 import type { ResourceType } from './resources';
-import type { KubeObject } from './store';
+import type { KubeObject } from './types';
 
 const IMMUTABLE = 'field is immutable';
 /** Deep equality of JSON values, whatever the order of keys (as reflect.DeepEqual of the decoded structs). */

@@ -4,7 +4,7 @@
  * template with a manifest sees what it would see on a real cluster. Pods also get the admission plugins'
  * additions (priority, the not-ready/unreachable tolerations of DefaultTolerationSeconds).
  */
-import type { KubeObject } from './store';
+import type { KubeObject } from './types';
 
 const isObject = (v: unknown): v is KubeObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -16,11 +16,11 @@ import { recordUpdate, serverSideApply } from './managed-fields';
 import { isObject, type Json, type JsonObject, jsonPatch, mergePatch, strategicMerge } from './patch';
 import { apiVersionOf, type Gvr, gvrKey, ResourceRegistry, type ResourceType } from './resources';
 import { type FieldMatcher, type LabelMatcher, parseFieldSelector, parseLabelSelector } from './selectors';
+import type { Admission, KubeObject } from './types';
 import { newUid } from './uid';
 import { validate } from './validation';
 
-// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON
-export type KubeObject = Record<string, any>;
+export type { Admission, KubeObject } from './types';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
 export interface WatchEvent {
@@ -58,9 +58,6 @@ export interface DeleteOptions {
   dryRun?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
-
-/** A mutating admission step (defaulting) run on create and update before validation. */
-export type Admission = (type: ResourceType, obj: KubeObject, old: KubeObject | undefined) => void;
 
 interface HistoryEntry {
   rv: number;

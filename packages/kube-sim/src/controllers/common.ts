@@ -1,11 +1,5 @@
 /** Shared pieces of the simulated controllers: resource names, owner references, conditions and timestamps. */
-import type { Clock } from '@deploy-actions/core/clock';
-import type { BehaviourTable } from '../behaviour';
 import { formatTime, type KubeObject, type ObjectStore } from '../store';
-import type { EventRecorder } from './events';
-import type { OwnerIndex } from './owner-index';
-import type { Budget } from './queue';
-import type { Random } from './random';
 
 export const PODS = 'v1/pods';
 export const NODES = 'v1/nodes';
@@ -21,21 +15,6 @@ export const JOBS = 'batch/v1/jobs';
 export const CRONJOBS = 'batch/v1/cronjobs';
 
 export const MANAGER = 'kube-controller-manager';
-
-/** Everything a controller needs from the sim. */
-export interface ControllerContext {
-  store: ObjectStore;
-  clock: Clock;
-  behaviour: BehaviourTable;
-  random: Random;
-  events: EventRecorder;
-  signal: AbortSignal;
-  /** Pods and ReplicaSets by controller uid. */
-  pods: OwnerIndex;
-  replicaSets: OwnerIndex;
-  /** Real-time slices shared by the work queues and the kubelet (see Budget). */
-  budget: Budget;
-}
 
 export function key(ns: string | undefined, name: string): string {
   return `${ns ?? ''}/${name}`;

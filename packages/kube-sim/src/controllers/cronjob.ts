@@ -8,7 +8,6 @@
 import { copyJson } from '../frozen';
 import type { KubeObject } from '../store';
 import {
-  type ControllerContext,
   CRONJOBS,
   condition,
   controllerRef,
@@ -21,6 +20,7 @@ import {
   timestamp,
   writeStatus,
 } from './common';
+import type { ControllerContext } from './context';
 import { WorkQueue } from './queue';
 
 const MACROS: Record<string, string> = {

@@ -5,7 +5,6 @@
  */
 import type { KubeObject } from '../store';
 import {
-  type ControllerContext,
   DAEMONSETS,
   enqueueOwner,
   isPodActive,
@@ -17,6 +16,7 @@ import {
   splitKey,
   writeStatus,
 } from './common';
+import type { ControllerContext } from './context';
 import { podTemplateHash } from './hash';
 import { WorkQueue } from './queue';
 import { createPodWithGeneratedName, podFromTemplate } from './replicaset';

@@ -8,7 +8,6 @@
 import { copyJson } from '../frozen';
 import type { KubeObject } from '../store';
 import {
-  type ControllerContext,
   condition,
   controllerRef,
   DEPLOYMENTS,
@@ -25,6 +24,7 @@ import {
   splitKey,
   writeStatus,
 } from './common';
+import type { ControllerContext } from './context';
 import { podTemplateHash, sameTemplate } from './hash';
 import { WorkQueue } from './queue';
 import { newReplicaSetReplicas, resolveFenceposts, scaleDownOld } from './rollout-math';

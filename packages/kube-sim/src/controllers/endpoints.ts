@@ -5,17 +5,8 @@
  */
 import { parseLabelSelector } from '../selectors';
 import type { KubeObject } from '../store';
-import {
-  type ControllerContext,
-  ENDPOINTS,
-  isPodReady,
-  isTerminating,
-  key,
-  MANAGER,
-  PODS,
-  SERVICES,
-  splitKey,
-} from './common';
+import { ENDPOINTS, isPodReady, isTerminating, key, MANAGER, PODS, SERVICES, splitKey } from './common';
+import type { ControllerContext } from './context';
 import { WorkQueue } from './queue';
 
 function selectorMatcher(svc: KubeObject) {

@@ -15,7 +15,6 @@
  */
 import type { KubeObject } from '../store';
 import {
-  type ControllerContext,
   condition,
   DEPLOYMENTS,
   key,
@@ -29,6 +28,7 @@ import {
   timestamp,
   writeStatus,
 } from './common';
+import type { ControllerContext } from './context';
 import { PodMetrics, type PodSample, type RequestCounts } from './pod-metrics';
 import { WorkQueue } from './queue';
 import { milliCpu, parseQuantity } from './scheduler';

@@ -2,7 +2,7 @@
 import { type Clock, VirtualClock } from '@deploy-actions/core/clock';
 import type { BehaviourTable } from '../behaviour';
 import type { ObjectStore } from '../store';
-import type { ControllerContext } from './common';
+import type { ControllerContext } from './context';
 import { CronJobController } from './cronjob';
 import { DaemonSetController } from './daemonset';
 import { appsDefaults } from './defaulting';

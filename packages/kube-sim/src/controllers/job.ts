@@ -6,7 +6,6 @@
  */
 import type { KubeObject } from '../store';
 import {
-  type ControllerContext,
   condition,
   enqueueOwner,
   isPodActive,
@@ -22,6 +21,7 @@ import {
   timestamp,
   writeStatus,
 } from './common';
+import type { ControllerContext } from './context';
 import { WorkQueue } from './queue';
 import { createPodWithGeneratedName, podFromTemplate } from './replicaset';
 

@@ -7,7 +7,8 @@
  * conditions, containerStatuses) and the events a kubelet writes. Serves `/log` text from the behaviour table.
  */
 import type { KubeObject, WatchEvent } from '../store';
-import { type ControllerContext, key, NODES, PODS, setCondition, timestamp, writeStatus } from './common';
+import { key, NODES, PODS, setCondition, timestamp, writeStatus } from './common';
+import type { ControllerContext } from './context';
 import { missingPullSecrets, type ReferenceProblem, referenceProblem } from './pod-references';
 import { filterNode, fitErrorMessage, type NodeFailure, podRequests, qosClass, type Requests } from './scheduler';
 import { type ContainerSnapshot, containerTimeline, type RestartPolicy, type Step } from './timeline';

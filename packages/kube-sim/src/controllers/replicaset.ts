@@ -9,7 +9,6 @@ import { copyJson } from '../frozen';
 import type { KubeObject } from '../store';
 import {
   availableAt,
-  type ControllerContext,
   condition,
   enqueueOwner,
   isPodActive,
@@ -25,6 +24,7 @@ import {
   splitKey,
   writeStatus,
 } from './common';
+import type { ControllerContext } from './context';
 import { WorkQueue } from './queue';
 import { randomSuffix } from './random';
 

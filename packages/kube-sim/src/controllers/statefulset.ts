@@ -6,7 +6,6 @@
  */
 import type { KubeObject } from '../store';
 import {
-  type ControllerContext,
   enqueueOwner,
   isPodActive,
   isPodReady,
@@ -17,6 +16,7 @@ import {
   splitKey,
   writeStatus,
 } from './common';
+import type { ControllerContext } from './context';
 import { podTemplateHash } from './hash';
 import { WorkQueue } from './queue';
 import { podFromTemplate } from './replicaset';

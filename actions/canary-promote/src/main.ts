@@ -48,23 +48,12 @@ import {
   CommandRollout,
   checkImageReferences,
   checkPausesFitTimeout,
-  githubRunEnded,
-  holderIdentity,
-  IN_FLIGHT_PHASES,
   imagesFor,
   NO_CLUSTER_NOTE,
   parseSteps,
-  REDACTED,
-  RecordStore,
   Rollout,
-  RolloutLease,
   type RolloutOutcome,
-  type RolloutPlan,
-  type RolloutRecord,
-  readLease,
-  readRolloutRecord,
   renderRolloutSummary,
-  runUrlOf,
   trafficInputs,
   versionOf,
 } from '@deploy-actions/core/rollout';
@@ -85,6 +74,18 @@ import {
   failedWith,
   type Runtime,
 } from '@deploy-actions/core/runtime';
+import {
+  githubRunEnded,
+  IN_FLIGHT_PHASES,
+  REDACTED,
+  RecordStore,
+  RolloutLease,
+  type RolloutPlan,
+  type RolloutRecord,
+  readLease,
+  readRolloutRecord,
+  runIdentity,
+} from '@deploy-actions/core/state';
 
 export const inputs = defineInputs({
   strategy: string({ choices: ['canary', 'blue-green', 'rolling', 'helm'], default: 'canary' }),
@@ -571,8 +572,7 @@ function leaseOptions(rt: Runtime, values: Inputs, namespace: string, app: strin
   return {
     namespace,
     app,
-    holder: holderIdentity(rt.env),
-    runUrl: runUrlOf(rt.env),
+    ...runIdentity(rt.env),
     clock: rt.clock,
     deployments,
     force: values.force,
@@ -943,7 +943,7 @@ const canaryPromote: ActionDefinition<Inputs> = {
       return plainPost(rt, values, app);
     const client = await connect(rt, values);
     const namespace = resolveNamespace(values.namespace, client.contextNamespace);
-    const holder = holderIdentity(rt.env);
+    const { holder } = runIdentity(rt.env);
     if (values['on-cancel'] === 'leave') {
       const held = await leaseHeldNote(client, namespace, app, holder);
       rt.log.warning(
@@ -1183,7 +1183,7 @@ async function plainDeploy(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
     timeoutMs: values.timeout,
     dryRun: values['dry-run'],
     // The app's lease and record, as canaries keep them (taken before the first change).
-    holder: { holder: holderIdentity(rt.env), runUrl: runUrlOf(rt.env), runId: rt.env['GITHUB_RUN_ID'] },
+    holder: runIdentity(rt.env),
     // Every input is checked by now: record the release on GitHub before the first change.
     onBeforeChange: async (plan: ChangePlan) => {
       // From here on a cancelled job's post step undoes the deploy (the record says what changed).
@@ -1248,7 +1248,7 @@ async function plainPost(rt: Runtime, values: Inputs, app: string): Promise<void
   const client = await connect(rt, values);
   // Where main kept the record: a manifest may have named another namespace than the input.
   const namespace = rt.state.get(STATE_NAMESPACE) || resolveNamespace(values.namespace, client.contextNamespace);
-  const holder = holderIdentity(rt.env);
+  const { holder } = runIdentity(rt.env);
   if (values['on-cancel'] === 'leave') {
     const held = await leaseHeldNote(client, namespace, app, holder);
     rt.log.warning(
@@ -1262,7 +1262,7 @@ async function plainPost(rt: Runtime, values: Inputs, app: string): Promise<void
       client,
       namespace,
       app,
-      holder: { holder, runUrl: runUrlOf(rt.env), runId: rt.env['GITHUB_RUN_ID'] },
+      holder: runIdentity(rt.env),
       timeoutMs: values.timeout,
     });
   } catch (error) {

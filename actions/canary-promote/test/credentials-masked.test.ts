@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { REDACTED } from '@deploy-actions/core/rollout';
+import { REDACTED } from '@deploy-actions/core/state';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Cluster, startCluster } from './cluster';
 

@@ -42,7 +42,6 @@ import {
   checkPausesFitTimeout,
   checkTag,
   parseSteps,
-  ROLE_LABEL,
   trafficInputs,
 } from '@deploy-actions/core/rollout';
 import {
@@ -53,6 +52,7 @@ import {
   type RouterKind,
 } from '@deploy-actions/core/routing';
 import { type ActionDefinition, commonInputs, type Runtime } from '@deploy-actions/core/runtime';
+import { ROLE_LABEL } from '@deploy-actions/core/state';
 import { triggeredBy } from './triggered-by';
 
 export const inputs = defineInputs({

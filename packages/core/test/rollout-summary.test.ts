@@ -1,7 +1,8 @@
 /** The rollout summary tells the reader what to do next when the outcome leaves a decision to them. */
 import { describe, expect, it } from 'vitest';
-import type { RolloutOutcome, RolloutRecord } from '../src/rollout';
+import type { RolloutOutcome } from '../src/rollout';
 import { renderRolloutSummary } from '../src/rollout';
+import type { RolloutRecord } from '../src/state';
 
 function outcome(result: RolloutOutcome['result'], weight: number): RolloutOutcome {
   const record = {

@@ -9,7 +9,7 @@ import { FIELD_MANAGER } from '../kube/client';
 import { isNotFound } from '../kube/errors';
 import { RESOURCES, type ResourceType } from '../kube/resources';
 import type { KubeObject } from '../kube/types';
-import { COPY_OF_ANNOTATION, ROLE_LABEL, recordName, VERSION_LABEL } from '../rollout/record';
+import { COPY_OF_ANNOTATION, ROLE_LABEL, recordName, VERSION_LABEL } from '../state/record';
 import type { ManifestObject } from './manifests';
 import type { AppliedObject } from './types';
 

@@ -7,8 +7,9 @@ import { UserError } from '../errors';
 import { execCommand } from '../exec';
 import type { KubeClient } from '../kube/client';
 import type { Runtime } from '../runtime/port';
+import type { RunIdentity } from '../state/run-identity';
 import { withHelmKubeconfig } from './helm';
-import { type DeployHolder, type DeployRecord, DeployState, UNFINISHED_DEPLOY_PHASES } from './state';
+import { type DeployRecord, DeployState, UNFINISHED_DEPLOY_PHASES } from './state';
 import type { DeployOutcome, ExecFunction, HelmReleaseReport } from './types';
 import { type Tracked, undoAll, waitAll } from './watch';
 
@@ -18,7 +19,7 @@ export interface CancelledDeployOptions {
   namespace: string;
   app: string;
   /** The same run's identity as the main step: the lease it could not hand back is this step's to take. */
-  holder: DeployHolder;
+  holder: RunIdentity;
   /** For the undo's rollout (and helm rollback's --timeout). */
   timeoutMs: number;
   /** helm binary, exec and env as for runHelm. */

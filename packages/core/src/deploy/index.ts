@@ -10,6 +10,6 @@
 export { type CancelledDeployOptions, undoCancelledDeploy } from './cancel';
 export { runHelm } from './helm';
 export { runRolling } from './rolling';
-export { type DeployHolder, type DeployPhase, type DeployRecord, UNFINISHED_DEPLOY_PHASES } from './state';
+export { type DeployPhase, type DeployRecord, UNFINISHED_DEPLOY_PHASES } from './state';
 export { renderDeploySummary, toActionOutcome } from './summary';
 export * from './types';

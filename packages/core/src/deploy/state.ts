@@ -1,7 +1,7 @@
 /**
  * The state record and lease of a rolling or helm deploy: the same ConfigMap
- * `deploy-actions-<app>` and Lease canaries keep (rollout/record.ts,
- * rollout/lease.ts, used as they are), so a canary and a plain deploy of one
+ * `deploy-actions-<app>` and Lease canaries keep (state/record.ts,
+ * state/lease.ts, used as they are), so a canary and a plain deploy of one
  * app exclude each other, rollback reads what happened, and the post step of
  * a cancelled job knows what to undo.
  */
@@ -9,9 +9,10 @@ import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
 import type { RolloutKind } from '../kube/rollout-status';
 import type { PodTemplateSpec } from '../kube/types';
-import { RolloutLease } from '../rollout/lease';
-import { IN_FLIGHT_PHASES, RecordStore, type RolloutRecord } from '../rollout/record';
 import type { Runtime } from '../runtime/port';
+import { RolloutLease } from '../state/lease';
+import { IN_FLIGHT_PHASES, RecordStore, type RolloutRecord } from '../state/record';
+import type { RunIdentity } from '../state/run-identity';
 import type { DeployOutcome, HelmReleaseReport, WorkloadReport } from './types';
 import type { Tracked } from './watch';
 
@@ -57,13 +58,6 @@ export interface DeployRecord {
   updatedAt: string;
 }
 
-/** Who this run is, for the lease and the record (holderIdentity / runUrlOf of the GitHub environment). */
-export interface DeployHolder {
-  holder: string;
-  runUrl?: string | undefined;
-  runId?: string | undefined;
-}
-
 export function workloadRecords(workloads: readonly Tracked[]): DeployWorkloadRecord[] {
   return workloads.map(({ ref, before, report }) => ({
     kind: ref.kind,
@@ -101,7 +95,7 @@ export class DeployState {
   static async begin(
     rt: Runtime,
     client: KubeClient,
-    options: { namespace: string; app: string; strategy: 'rolling' | 'helm' } & DeployHolder,
+    options: { namespace: string; app: string; strategy: 'rolling' | 'helm' } & RunIdentity,
   ): Promise<DeployState> {
     const { app, strategy } = options;
     const state = await DeployState.take(rt, client, options);
@@ -124,7 +118,7 @@ export class DeployState {
   static async take(
     rt: Runtime,
     client: KubeClient,
-    options: { namespace: string; app: string; strategy: 'rolling' | 'helm' } & DeployHolder,
+    options: { namespace: string; app: string; strategy: 'rolling' | 'helm' } & RunIdentity,
   ): Promise<DeployState> {
     const { namespace, app, strategy } = options;
     const lease = await RolloutLease.acquire(client, {

@@ -10,7 +10,7 @@ import type { RolloutKind } from '../kube/rollout-status';
 import type { AnalysisResult } from '../metrics/engine';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
-import type { DeployHolder } from './state';
+import type { RunIdentity } from '../state/run-identity';
 
 /** Shared by both strategies. */
 export interface DeployCommonOptions {
@@ -37,7 +37,7 @@ export interface DeployCommonOptions {
    * end (a concurrent canary or deploy of the app is refused) and the record ConfigMap `deploy-actions-<app>`
    * follows the deploy (deploying → monitoring → deployed / rolled-back / failed). Not given: neither.
    */
-  holder?: DeployHolder | undefined;
+  holder?: RunIdentity | undefined;
   /** Undo when the rollout fails (not only when monitoring fails). Default true. */
   undoOnFailure?: boolean | undefined;
   /** Tests: metric providers instead of real Prometheus / Datadog / web. */

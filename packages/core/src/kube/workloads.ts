@@ -5,7 +5,7 @@
  * changes nothing in the cluster.
  */
 import { InputError, UserError } from '../errors';
-import { ROLE_LABEL } from '../rollout/record';
+import { ROLE_LABEL } from '../state/record';
 import type { KubeClient } from './client';
 import { isNotFound } from './errors';
 import { ownedReplicaSets } from './history';

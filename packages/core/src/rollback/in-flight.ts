@@ -10,20 +10,10 @@ import type { KubeClient } from '../kube/client';
 import { isNotFound } from '../kube/errors';
 import { REVISION_ANNOTATION } from '../kube/rollout-status';
 import type { Deployment } from '../kube/types';
-import {
-  APP_LABEL,
-  abortRollout,
-  equalImages,
-  IN_FLIGHT_PHASES,
-  imagesOf,
-  MANAGED_BY,
-  type RolloutOutcome,
-  type RolloutRecord,
-  readRolloutRecord,
-  renderRolloutSummary,
-} from '../rollout';
+import { abortRollout, equalImages, imagesOf, type RolloutOutcome, renderRolloutSummary } from '../rollout';
 import { createRouter, type RouterConfig, type RouterKind } from '../routing';
 import type { Runtime } from '../runtime/port';
+import { APP_LABEL, IN_FLIGHT_PHASES, MANAGED_BY, type RolloutRecord, readRolloutRecord } from '../state';
 
 export interface InFlightRequest {
   namespace: string;

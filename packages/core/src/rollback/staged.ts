@@ -48,21 +48,21 @@ import {
 } from '../metrics/spec';
 import { table } from '../report';
 import { canaryReplicas } from '../rollout/canary';
-import { holderIdentity, RolloutLease } from '../rollout/lease';
 import type { Step } from '../rollout/plan';
+import { changedVersion, joinVersions, selectorText, sideDeployment, versionOf } from '../rollout/workloads';
+import { getOptional } from '../routing/common';
+import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
+import type { Runtime } from '../runtime/port';
+import { RolloutLease } from '../state/lease';
 import {
   IN_FLIGHT_PHASES,
   RecordStore,
   ROLE_LABEL,
   type RolloutRecord,
-  runUrlOf,
   type StepVerdict,
   stableHistoryEnd,
-} from '../rollout/record';
-import { changedVersion, joinVersions, selectorText, sideDeployment, versionOf } from '../rollout/workloads';
-import { getOptional } from '../routing/common';
-import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
-import type { Runtime } from '../runtime/port';
+} from '../state/record';
+import { runIdentity, runLink } from '../state/run-identity';
 import {
   describeImages,
   type RollbackReport,
@@ -281,8 +281,7 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
   const lease = await RolloutLease.acquire(client, {
     namespace,
     app,
-    holder: holderIdentity(rt.env),
-    runUrl: runUrlOf(rt.env),
+    ...runIdentity(rt.env),
     clock: rt.clock,
   });
   try {
@@ -310,8 +309,7 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
       })),
       verdicts: [],
       reason: `Staged rollback to ${previousVersion}: ${request.reason ?? 'no reason given'}`,
-      ...(runUrlOf(rt.env) ? { runUrl: runUrlOf(rt.env)! } : {}),
-      ...(rt.env['GITHUB_RUN_ID'] ? { runId: rt.env['GITHUB_RUN_ID'] } : {}),
+      ...runLink(rt.env),
       updatedAt: new Date(rt.clock.now()).toISOString(),
       // The end of the stable-history window for count comparisons: the current version's traffic before this.
       startedAt: new Date(rt.clock.now()).toISOString(),

@@ -30,9 +30,7 @@ import {
 import { BackendNotReady, getOptional } from '../routing/common';
 import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
-import { LeaseLostError } from './lease';
-import type { Step } from './plan';
-import { DEFAULT_RESTART_LIMIT, guardPods, PodsFailed } from './pod-guard';
+import { LeaseLostError } from '../state/lease';
 import {
   APP_LABEL,
   COPY_OF_ANNOTATION,
@@ -43,11 +41,13 @@ import {
   type RolloutPhase,
   type RolloutPlan,
   type RolloutRecord,
-  runUrlOf,
   type StepVerdict,
   stableHistoryEnd,
   type WorkloadRecord,
-} from './record';
+} from '../state/record';
+import { runLink } from '../state/run-identity';
+import type { Step } from './plan';
+import { DEFAULT_RESTART_LIMIT, guardPods, PodsFailed } from './pod-guard';
 import {
   baselineTemplate,
   baselineVersion,
@@ -302,8 +302,7 @@ export class Rollout {
       canaryVersion,
       workloads: this.units.map((unit) => unit.record),
       verdicts: [],
-      ...(runUrlOf(this.rt.env) ? { runUrl: runUrlOf(this.rt.env)! } : {}),
-      ...(this.rt.env['GITHUB_RUN_ID'] ? { runId: this.rt.env['GITHUB_RUN_ID'] } : {}),
+      ...runLink(this.rt.env),
       updatedAt: new Date(this.rt.clock.now()).toISOString(),
       startedAt: new Date(this.rt.clock.now()).toISOString(),
       ...(settings.plan ? { plan: settings.plan } : {}),

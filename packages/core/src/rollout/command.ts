@@ -13,9 +13,9 @@ import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
 import type { CommandRouter } from '../routing/command';
 import type { Runtime } from '../runtime/port';
+import { type RolloutPhase, type RolloutRecord, type StepVerdict, stableHistoryEnd } from '../state/record';
 import type { RolloutOutcome, WeightPoint } from './canary';
 import type { Step } from './plan';
-import { type RolloutPhase, type RolloutRecord, type StepVerdict, stableHistoryEnd } from './record';
 
 /** Shown as the stable version: without a cluster the run cannot see what serves now. */
 export const UNKNOWN_STABLE = 'current';

@@ -8,7 +8,7 @@ import { InputError } from '../errors';
 import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { setImagesPatch } from '../kube/workloads';
 import { isValidTag, parseImageReference } from '../registry/reference';
-import { APP_LABEL, COPY_OF_ANNOTATION, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from './record';
+import { APP_LABEL, COPY_OF_ANNOTATION, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from '../state/record';
 
 export type Role = 'canary' | 'baseline';
 

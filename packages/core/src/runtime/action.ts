@@ -9,6 +9,7 @@ import { isUserError, UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
 import type { InputSchema } from '../inputs/schema';
 import { resultDocument } from '../report';
+import { runUrlOf } from '../state/run-identity';
 import type { Runtime } from './port';
 
 export interface ActionOutcome {
@@ -243,8 +244,8 @@ async function notify(
     .slice(0, 8)
     .map(([name, value]) => ({ title: name, value: shortenField(rt.redact(String(value))) }));
   if (problem) fields.unshift({ title: 'error', value: shortenField(rt.redact(problem)) });
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = rt.env;
-  if (server && repo && run) fields.push({ title: 'run', value: `${server}/${repo}/actions/runs/${run}` });
+  const runUrl = runUrlOf(rt.env);
+  if (runUrl) fields.push({ title: 'run', value: runUrl });
   const environment = rt.env['GITHUB_REPOSITORY'] ? ` in ${rt.env['GITHUB_REPOSITORY']}` : '';
   try {
     const { sendWebhook } = await holdVirtualTime(import('../notify'));

@@ -67,16 +67,6 @@ export interface LeaseOptions {
 /** Thrown by every fenced write of a run that no longer holds its Lease: it changed nothing and stops. */
 export class LeaseLostError extends UserError {}
 
-/** The holder identity of this run. A re-run of the same GitHub run may take over its own earlier attempt's lease. */
-export function holderIdentity(env: Readonly<Record<string, string | undefined>>): string {
-  const run = env['GITHUB_RUN_ID'];
-  if (run) return `${run}-${env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
-  return `local-${process.pid}-${LOCAL_RUN}`;
-}
-
-/** One per process: the CLI's clean-up after an interrupted step holds the Lease as the step did. */
-const LOCAL_RUN = Math.random().toString(36).slice(2, 8);
-
 /** MicroTime as the API server writes it. */
 function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');

@@ -212,12 +212,6 @@ export class RecordStore {
   }
 }
 
-/** The run's URL from the GitHub environment, when it runs on GitHub. */
-export function runUrlOf(env: Readonly<Record<string, string | undefined>>): string | undefined {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = env;
-  return server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
-}
-
 /** The analysis option that makes every step read the stable's history up to the rollout's start. */
 export function stableHistoryEnd(record: RolloutRecord): { stableHistoryEnd?: number } {
   const started = record.startedAt === undefined ? Number.NaN : Date.parse(record.startedAt);

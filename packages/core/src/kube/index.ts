@@ -1,4 +1,4 @@
-/** Kubernetes access: the shared inputs now; the client, apply, rollout waiting and routers come with issues 5-7. */
+/** Kubernetes access: the client and its kubeconfig inputs, reading one object, workloads, their history and rollout status. */
 
 export * from './client';
 export { importClientNode, type KubeConfigSource, type LoadedKubeConfig, loadKubeConfig } from './config';
@@ -7,6 +7,7 @@ export * from './explain';
 export * from './history';
 export * from './informer';
 export { kubeInputs, kubeSource, resolveNamespace } from './inputs';
+export * from './objects';
 export * from './resources';
 export * from './rollout-status';
 export * from './rollout-wait';

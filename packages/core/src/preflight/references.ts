@@ -1,6 +1,7 @@
 /** references: the Secrets and ConfigMaps the manifests or the running Deployments reference exist in the namespace. */
 import { manifestFiles, podSpecOf, readManifests } from '../deploy/manifests';
 import { isNotFound } from '../kube/errors';
+import { getOptional } from '../kube/objects';
 import type { KubeObject } from '../kube/types';
 import { configError, optionalString, stringList } from './config';
 import type { GateDefinition } from './types';
@@ -95,14 +96,7 @@ export const referencesGate: GateDefinition<ReferencesConfig> = {
     const objects = new Map<string, Promise<KubeObject | undefined>>();
     const fetch = (ref: Reference) => {
       const id = `${ref.kind}/${ref.name}`;
-      if (!objects.has(id))
-        objects.set(
-          id,
-          client.get(ref.kind, { namespace, name: ref.name }).catch((error: unknown) => {
-            if (isNotFound(error)) return undefined;
-            throw error;
-          }),
-        );
+      if (!objects.has(id)) objects.set(id, getOptional(client, ref.kind, namespace, ref.name));
       return objects.get(id)!;
     };
     await Promise.all(

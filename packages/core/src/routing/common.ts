@@ -1,12 +1,15 @@
-/** Helpers every router shares: weight checks, labels of created objects, reading what must exist. */
+/** Helpers every router shares: weight checks, labels of created objects, the Services and endpoints routers check. */
 import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
-import { isNotFound } from '../kube/errors';
-import type { KnownKind, ResourceType } from '../kube/resources';
+import { getOptional, getRequired } from '../kube/objects';
+import type { ResourceType } from '../kube/resources';
 import { REVISION_ANNOTATION } from '../kube/rollout-status';
 import type { Deployment, KubeObject } from '../kube/types';
 import { deploymentReplicaSets } from '../kube/workloads';
 import type { RouterDeps, TrafficTarget } from './types';
+
+// For rollout/canary.ts and rollback/staged.ts until they import it from kube/objects (#20 rewrite in progress).
+export { getOptional } from '../kube/objects';
 
 export const MANAGED_LABELS = {
   'app.kubernetes.io/managed-by': 'deploy-actions',
@@ -29,53 +32,6 @@ export function integerWeight(weight: number): number {
 
 export function isManaged(object: KubeObject | undefined): boolean {
   return object?.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'deploy-actions';
-}
-
-/** GET, or undefined on 404. */
-export async function getOptional<T extends KubeObject>(
-  client: KubeClient,
-  kind: KnownKind | ResourceType,
-  namespace: string,
-  name: string,
-): Promise<T | undefined> {
-  try {
-    return await client.get<T>(kind, { namespace, name });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
-/** GET, or a UserError saying what is missing and how to make it. */
-export async function getRequired<T extends KubeObject>(
-  client: KubeClient,
-  kind: KnownKind | ResourceType,
-  namespace: string,
-  name: string,
-  what: string,
-  howToCreate: string,
-): Promise<T> {
-  const object = await getOptional<T>(client, kind, namespace, name);
-  if (object === undefined)
-    throw new UserError(`${what} '${name}' not found in namespace '${namespace}'.`, { hint: howToCreate });
-  return object;
-}
-
-/** Delete, ignoring an object that is already gone. */
-export async function deleteIfPresent(
-  client: KubeClient,
-  kind: KnownKind | ResourceType,
-  namespace: string,
-  name: string,
-  dryRun = false,
-): Promise<boolean> {
-  try {
-    await client.delete(kind, { namespace, name }, { dryRun });
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
 }
 
 export function stableServiceOf(target: TrafficTarget, configured?: string): string {

@@ -5,13 +5,11 @@
  * server; deleting it sends all traffic back to stable.
  */
 import { UserError } from '../errors';
+import { deleteIfPresent, getOptional, getRequired } from '../kube/objects';
 import type { Deployment, KubeObject } from '../kube/types';
 import {
   canaryServiceOf,
   checkCanaryService,
-  deleteIfPresent,
-  getOptional,
-  getRequired,
   integerWeight,
   MANAGED_LABELS,
   pinStableService,

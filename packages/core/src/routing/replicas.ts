@@ -16,8 +16,9 @@
  * minReplicas already holds the stable above its share.
  */
 import { UserError } from '../errors';
+import { getOptional, getRequired } from '../kube/objects';
 import type { Deployment, KubeObject } from '../kube/types';
-import { checkWeight, getOptional, getRequired } from './common';
+import { checkWeight } from './common';
 import type { ReplicasRouterConfig, RouterDeps, RouterState, TrafficRouter, TrafficTarget } from './types';
 
 /** The stable Deployment's replica count before the first shift; restored on promote and abort. */

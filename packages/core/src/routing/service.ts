@@ -4,8 +4,9 @@
  * optional preview Service points at the canary meanwhile.
  */
 import { UserError } from '../errors';
+import { deleteIfPresent, getOptional, getRequired } from '../kube/objects';
 import type { Deployment, KubeObject } from '../kube/types';
-import { deleteIfPresent, getOptional, getRequired, isManaged, MANAGED_LABELS } from './common';
+import { isManaged, MANAGED_LABELS } from './common';
 import type { RouterDeps, RouterState, ServiceRouterConfig, TrafficRouter, TrafficTarget } from './types';
 
 // Tried in this order when router-config names no version-label.

@@ -6,9 +6,10 @@
  * its resourceVersion so a concurrent edit is never overwritten.
  */
 import { UserError } from '../errors';
+import { getOptional } from '../kube/objects';
 import type { ResourceType } from '../kube/resources';
 import type { KubeObject } from '../kube/types';
-import { ADDED_ANNOTATION, getOptional, integerWeight, requireReadyEndpoints, withConflictRetry } from './common';
+import { ADDED_ANNOTATION, integerWeight, requireReadyEndpoints, withConflictRetry } from './common';
 import type { RouterDeps, RouterKind, RouterState, TrafficRouter, TrafficTarget } from './types';
 
 export type Entry = Record<string, unknown>;

@@ -4,8 +4,9 @@
  * {{namespace}} replaced inside each argument. Never a shell.
  */
 import { UserError } from '../errors';
+import type { ExecFunction } from '../exec';
 import { checkWeight } from './common';
-import type { CommandRouterConfig, ExecFunction, RouterDeps, RouterState, TrafficRouter, TrafficTarget } from './types';
+import type { CommandRouterConfig, RouterDeps, RouterState, TrafficRouter, TrafficTarget } from './types';
 
 export class CommandRouter implements TrafficRouter {
   readonly name = 'command' as const;

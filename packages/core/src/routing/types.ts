@@ -87,9 +87,8 @@ export interface TrafficRouter {
   preparePreview?(): Promise<string | undefined>;
 }
 
-/** Result of one command run by the `command` router. */
-/** Runs one program with an argument array, never through a shell (core/exec). */
-export type { ExecFunction, ExecResult } from '../exec';
+// Commands run through core/exec; this re-export serves actions/canary-promote until its #20 rewrite imports core/exec.
+export type { ExecFunction } from '../exec';
 
 export interface RouterDeps {
   client: KubeClient;

@@ -4,13 +4,13 @@
  * the record says was changed, as the main step would have after a failed rollout, and hand the lease back.
  */
 import { UserError } from '../errors';
-import { execCommand } from '../exec';
+import { type ExecFunction, execCommand } from '../exec';
 import type { KubeClient } from '../kube/client';
 import type { Runtime } from '../runtime/port';
 import type { RunIdentity } from '../state/run-identity';
 import { withHelmKubeconfig } from './helm';
 import { type DeployRecord, DeployState, UNFINISHED_DEPLOY_PHASES } from './state';
-import type { DeployOutcome, ExecFunction, HelmReleaseReport } from './types';
+import type { DeployOutcome, HelmReleaseReport } from './types';
 import { type Tracked, undoAll, waitAll } from './watch';
 
 export interface CancelledDeployOptions {

@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UserError } from '../errors';
-import { execCommand } from '../exec';
+import { type ExecFunction, execCommand } from '../exec';
 import { resolveInWorkspace } from '../inputs/files';
 import { resolveNamespace } from '../kube/inputs';
 import { isRolloutKind, ROLLOUT_KINDS, type RolloutKind } from '../kube/rollout-status';
 import type { KubeObject } from '../kube/types';
 import type { Runtime } from '../runtime/port';
 import { type DeploySession, DeployState, withSession } from './state';
-import type { ChangePlan, DeployOutcome, ExecFunction, HelmOptions, HelmReleaseReport } from './types';
+import type { ChangePlan, DeployOutcome, HelmOptions, HelmReleaseReport } from './types';
 import { checkAnalysis, monitor, stateOf, type Tracked, track, waitAll } from './watch';
 
 /** Release names: DNS-1123 labels of at most 53 characters (helm's own limit). */

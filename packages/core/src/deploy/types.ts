@@ -86,9 +86,6 @@ export interface RollingOptions extends DeployCommonOptions {
   prune?: boolean | undefined;
 }
 
-/** Runs helm with an argument array (never a shell): core/exec's. */
-export type { ExecFunction } from '../exec';
-
 export interface HelmOptions extends DeployCommonOptions {
   /** `release` input. */
   release: string;

@@ -13,6 +13,7 @@ import {
   unknownFields,
   warningHeaders,
 } from './field-validation';
+import { parseGracePeriod } from './graceful-deletion';
 import { openApiGroupVersion, openApiIndex, openApiV2Json, openApiV2Protobuf } from './openapi';
 import { protobufBodyToJson } from './protobuf/index';
 import { apiVersionOf, type ResourceType } from './resources';
@@ -820,8 +821,10 @@ function deleteOptions(q: URLSearchParams, body: KubeObject | undefined) {
   }
   const orphan = boolParam(q, 'orphanDependents') ?? body?.orphanDependents;
   const resolved: PropagationPolicy | undefined = policy ?? (orphan === true ? 'Orphan' : undefined);
+  const grace = parseGracePeriod(q.get('gracePeriodSeconds') ?? body?.gracePeriodSeconds);
   return {
     ...(resolved ? { propagationPolicy: resolved } : {}),
+    ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
     ...(body?.preconditions ? { preconditions: body.preconditions } : {}),
     dryRun: Array.isArray(body?.dryRun) && body.dryRun.includes('All'),
   };

@@ -11,6 +11,7 @@ import type { Clock } from '@deploy-actions/core/clock';
 import { admitServiceAccount, apiServerDefaults } from './admission';
 import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound } from './errors';
 import { copyJson, copySharingFrozen, deepFreeze } from './frozen';
+import { podDeletionStep } from './graceful-deletion';
 import { checkImmutable } from './immutable';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { isObject, type Json, type JsonObject, jsonPatch, mergePatch, strategicMerge } from './patch';
@@ -55,6 +56,8 @@ export interface ListResult {
 
 export interface DeleteOptions {
   propagationPolicy?: PropagationPolicy;
+  /** Pods: how long the kubelet may take to stop it (see graceful-deletion.ts); 0 removes it at once. */
+  gracePeriodSeconds?: number;
   dryRun?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
@@ -430,7 +433,12 @@ export class ObjectStore {
     }
     if (options.dryRun) return deepFreeze(next);
     const table = this.table(type);
-    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
+    // The last finalizer removed from an object whose deletion is due (no grace period left) removes it.
+    if (
+      next.metadata.deletionTimestamp &&
+      (next.metadata.finalizers ?? []).length === 0 &&
+      (next.metadata.deletionGracePeriodSeconds ?? 0) === 0
+    ) {
       const stored = this.commit(table, 'MODIFIED', next, old, verb);
       this.remove(table, stored);
       return stored;
@@ -558,7 +566,14 @@ export class ObjectStore {
       if (live.status === undefined) delete next.status;
       else next.status = copyJson(live.status);
     }
-    for (const k of ['uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'resourceVersion']) {
+    for (const k of [
+      'uid',
+      'creationTimestamp',
+      'generation',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'resourceVersion',
+    ]) {
       if (live.metadata[k] === undefined) delete next.metadata[k];
       else next.metadata[k] = live.metadata[k];
     }
@@ -679,18 +694,31 @@ export class ObjectStore {
     const table = this.table(type);
     const policy = options.propagationPolicy ?? 'Background';
     if (type.kind === 'Namespace') return this.deleteNamespace(obj);
+    const graceful =
+      type.kind === 'Pod' && type.group === ''
+        ? podDeletionStep(obj, options.gracePeriodSeconds, this.clock.now())
+        : undefined;
+    if (graceful?.kind === 'pending') return obj;
+    const period = graceful?.kind === 'period' ? graceful : undefined;
     if (policy === 'Orphan') this.orphanDependents(obj.metadata.uid);
     const finalizers: string[] = [...(obj.metadata.finalizers ?? [])];
     const hasDependents = (this.dependents.get(obj.metadata.uid)?.size ?? 0) > 0;
     if (policy === 'Foreground' && hasDependents && !finalizers.includes('foregroundDeletion')) {
       finalizers.push('foregroundDeletion');
     }
-    if (finalizers.length > 0) {
-      if (obj.metadata.deletionTimestamp && finalizers.length === (obj.metadata.finalizers ?? []).length) return obj;
+    // A graceful period keeps the pod (Terminating) until the kubelet removes it; finalizers keep any object.
+    if (finalizers.length > 0 || (period && period.seconds > 0)) {
+      const unchanged = finalizers.length === (obj.metadata.finalizers ?? []).length && !period;
+      if (obj.metadata.deletionTimestamp && unchanged) return obj;
       const next = copyJson(obj);
-      next.metadata.finalizers = finalizers;
-      next.metadata.deletionTimestamp ??= formatTime(this.clock.now());
-      next.metadata.deletionGracePeriodSeconds ??= 0;
+      if (finalizers.length > 0) next.metadata.finalizers = finalizers;
+      if (period) {
+        next.metadata.deletionTimestamp = formatTime(period.deletionTimestamp);
+        next.metadata.deletionGracePeriodSeconds = period.seconds;
+      } else {
+        next.metadata.deletionTimestamp ??= formatTime(this.clock.now());
+        next.metadata.deletionGracePeriodSeconds ??= 0;
+      }
       const stored = this.commit(table, 'MODIFIED', next, obj, 'delete');
       if (policy === 'Foreground') this.deleteDependents(obj.metadata.uid, 'Foreground');
       return stored;

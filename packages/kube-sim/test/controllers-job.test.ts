@@ -62,14 +62,22 @@ describe('Job controller (virtual clock)', () => {
     expect(h.store.list('v1/events', 'default').some((e) => e.reason === 'BackoffLimitExceeded')).toBe(true);
   });
 
-  it('fails with DeadlineExceeded after activeDeadlineSeconds and stops its pod', async () => {
+  it('fails with DeadlineExceeded after activeDeadlineSeconds: FailureTarget at once, Failed once its pod is gone', async () => {
     h = harness();
     h.behaviour.set('migrate:slow', { exitAfter: '10m' });
     h.store.create(job('db-migrate', 'migrate:slow', { activeDeadlineSeconds: 60 }));
     await h.run(59_000);
     expect(get('db-migrate').status.conditions).toBeUndefined();
     await h.run(2000);
+    // 1.31+: the terminal condition waits for the pods, which take their grace period (30 s) to stop.
+    expect(conditions('db-migrate')).toEqual(['FailureTarget=True/DeadlineExceeded']);
+    expect(get('db-migrate').status).toMatchObject({ terminating: 1, ready: 0 });
+    expect(get('db-migrate').status.active).toBeUndefined();
+    const [pod] = h.store.list('v1/pods', 'default');
+    expect(pod?.metadata).toMatchObject({ deletionGracePeriodSeconds: 30 });
+    await h.run(30_000);
     expect(conditions('db-migrate')).toEqual(['FailureTarget=True/DeadlineExceeded', 'Failed=True/DeadlineExceeded']);
+    expect(get('db-migrate').status.terminating).toBe(0);
     expect(h.store.list('v1/pods', 'default')).toHaveLength(0);
   });
 

@@ -1,5 +1,6 @@
 // The simulated controllers seen through a real kubectl on a real-time sim: rollout status / history / undo,
-// scale, wait, create job --from=cronjob, logs, cascading delete, and the service proxy.
+// scale, wait, create job --from=cronjob, logs, cascading delete, and the service proxy. Deleted pods stay
+// Terminating for their 30 s grace period (longer than this file runs), as kubectl shows them on a cluster.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ describe.skipIf(!bin)(`kubectl with the simulated controllers${bin ? '' : ` (ski
   const run = (args: string[], input?: string) => kubectlOk(args, { kubeconfig, ...(input ? { input } : {}) });
   const attempt = (args: string[]) => kubectl(args, { kubeconfig, timeoutMs: 30_000 });
   const json = async (args: string[]) => JSON.parse(await run([...args, '-o', 'json']));
+  const terminating = (pods: KubeObject[]) => pods.filter((p) => p.metadata.deletionTimestamp);
+  const live = (pods: KubeObject[]) => pods.filter((p) => !p.metadata.deletionTimestamp);
 
   beforeAll(async () => {
     sim = await KubeSim.start();
@@ -87,12 +90,16 @@ spec:
     d = await json(['get', 'deployment', 'web']);
     expect(d.spec.template.spec.containers[0].image).toBe('ghcr.io/acme/web:v2');
     expect(d.metadata.annotations['deployment.kubernetes.io/revision']).toBe('4');
-    const pods = await json(['get', 'pods', '-l', 'app=web']);
-    expect(pods.items.map((p: KubeObject) => p.spec.containers[0].image)).toEqual([
+    // The replaced pods are still listed, Terminating for their 30 s grace period (real time here), as on a cluster.
+    const pods: KubeObject[] = (await json(['get', 'pods', '-l', 'app=web'])).items;
+    expect(live(pods).map((p) => p.spec.containers[0].image)).toEqual([
       'ghcr.io/acme/web:v2',
       'ghcr.io/acme/web:v2',
       'ghcr.io/acme/web:v2',
     ]);
+    expect(pods.length).toBeGreaterThan(3);
+    const table = await run(['get', 'pods', '-l', 'app=web', '--no-headers']);
+    expect(table.split('\n').filter((line) => /\sTerminating\s/.test(line))).toHaveLength(pods.length - 3);
   });
 
   it('scale and wait --for=condition=Available', async () => {
@@ -103,10 +110,15 @@ spec:
     await run(['rollout', 'status', 'deployment/web', '--timeout=20s']);
     const d = await json(['get', 'deployment', 'web']);
     expect(d.status).toMatchObject({ replicas: 5, readyReplicas: 5, availableReplicas: 5 });
-    expect((await json(['get', 'pods', '-l', 'app=web'])).items).toHaveLength(5);
+    const before: KubeObject[] = (await json(['get', 'pods', '-l', 'app=web'])).items;
+    expect(live(before)).toHaveLength(5);
     await run(['scale', 'deployment/web', '--replicas=2']);
     await run(['rollout', 'status', 'deployment/web', '--timeout=20s']);
-    expect((await json(['get', 'pods', '-l', 'app=web'])).items).toHaveLength(2);
+    const after: KubeObject[] = (await json(['get', 'pods', '-l', 'app=web'])).items;
+    expect(live(after)).toHaveLength(2);
+    // The three scaled away are Terminating, not gone yet.
+    const wasLive = new Set(live(before).map((p) => p.metadata.name));
+    expect(terminating(after).filter((p) => wasLive.has(p.metadata.name))).toHaveLength(3);
   });
 
   it('rollout status fails when the progress deadline passes', async () => {
@@ -157,6 +169,13 @@ spec:
     await run(['rollout', 'status', 'deployment/gone', '--timeout=20s']);
     await run(['delete', 'deployment', 'gone', '--wait=true']);
     expect((await json(['get', 'rs', '-l', 'app=gone'])).items).toHaveLength(0);
+    // Garbage collection deleted the pods: Terminating for their grace period, then gone.
+    const doomed: KubeObject[] = (await json(['get', 'pods', '-l', 'app=gone'])).items;
+    expect(doomed).toHaveLength(2);
+    expect(terminating(doomed)).toHaveLength(2);
+    expect(doomed[0]!.metadata.deletionGracePeriodSeconds).toBe(30);
+    // --grace-period=0 --force removes them at once.
+    expect(await run(['delete', 'pods', '-l', 'app=gone', '--grace-period=0', '--force'])).toContain('force deleted');
     expect((await json(['get', 'pods', '-l', 'app=gone'])).items).toHaveLength(0);
 
     await run(['apply', '-f', '-'], deployment('kept', 'ghcr.io/acme/web:v1', 2));

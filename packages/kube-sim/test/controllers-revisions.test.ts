@@ -71,7 +71,8 @@ describe('Deployment revisions, deadlines and strategies (virtual clock)', () =>
       .map((rs) => Number(rs.metadata.annotations[REVISION]))
       .sort();
     expect(revisions).toEqual([3, 4, 5]);
-    // Their pods went with them.
+    // Their pods went with them, each after its 30 s grace period.
+    await h.run(30_000);
     expect(h.store.list('v1/pods', 'default').map((p) => p.spec.containers[0].image)).toEqual(['web:v5']);
   });
 
@@ -128,6 +129,14 @@ describe('Deployment revisions, deadlines and strategies (virtual clock)', () =>
     });
     setImage('web:v2');
     await h.run(3000);
+    // The old pods are Terminating for their grace period (30 s): no new pod until they are gone.
+    const pods = h.store.list('v1/pods', 'default');
+    expect(
+      pods.map((p) => `${p.spec.containers[0].image} ${p.metadata.deletionTimestamp ? 'Terminating' : 'live'}`),
+    ).toEqual(['web:v1 Terminating', 'web:v1 Terminating', 'web:v1 Terminating']);
+    expect(rsOf('web:v2')).toBeUndefined();
+    expect(d().status).toMatchObject({ replicas: 0, availableReplicas: 0 });
+    await h.run(30_000);
     stop();
     expect(overlap).toBe(false);
     expect(rsOf('web:v1').spec.replicas).toBe(0);
@@ -160,11 +169,15 @@ describe('Deployment revisions, deadlines and strategies (virtual clock)', () =>
       x.spec.replicas = 2;
     });
     await h.settle();
-    expect(
+    const [terminating, live] = [true, false].map((gone) =>
       h.store
         .list('v1/pods', 'default')
+        .filter((p) => !!p.metadata.deletionTimestamp === gone)
         .map((p) => p.metadata.name)
         .sort(),
-    ).toEqual(ready.map((p) => p.metadata.name).sort());
+    );
+    expect(live).toEqual(ready.map((p) => p.metadata.name).sort());
+    expect(terminating).toHaveLength(2);
+    expect(h.store.get(RS, 'default', rsOf('web:v1').metadata.name).status).toMatchObject({ replicas: 2 });
   });
 });

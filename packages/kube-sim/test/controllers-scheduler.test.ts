@@ -149,6 +149,13 @@ describe('scheduler (virtual clock)', () => {
     expect(get('small').spec.nodeName).toBeDefined();
     h.store.delete('v1/pods', 'default', 'p2');
     await h.settle();
+    // p2 is Terminating for its grace period (30 s) and holds its cpu until it is gone, as on a cluster.
+    expect(get('p2').metadata).toMatchObject({ deletionGracePeriodSeconds: 30 });
+    expect(get('p3').spec.nodeName).toBeUndefined();
+    await h.run(29_000);
+    expect(get('p3').spec.nodeName).toBeUndefined();
+    await h.run(1000);
+    expect(h.store.find('v1/pods', 'default', 'p2')).toBeUndefined();
     // The oldest pending pod takes the freed cpu; the other still waits.
     expect(get('p3').spec.nodeName).toBe('kube-sim-worker-2');
     expect(scheduled('p3').status).toBe('True');

@@ -69,6 +69,17 @@ export function isPodReady(pod: KubeObject): boolean {
   return condition(pod, 'Ready')?.status === 'True';
 }
 
+/** Pods not Succeeded or Failed, Terminating ones included: still holding their node's resources and names. */
+export function isPodUnfinished(pod: KubeObject): boolean {
+  const phase = pod.status?.phase;
+  return phase !== 'Succeeded' && phase !== 'Failed';
+}
+
+/** Terminating pods that are not finished: what Jobs report as `terminating`. */
+export function isPodTerminating(pod: KubeObject): boolean {
+  return isTerminating(pod) && isPodUnfinished(pod);
+}
+
 /** Active pods: not terminating and not finished (what ReplicaSets and Jobs count). */
 export function isPodActive(pod: KubeObject): boolean {
   const phase = pod.status?.phase;

@@ -9,6 +9,7 @@ import {
   enqueueOwner,
   isPodActive,
   isPodReady,
+  isPodTerminating,
   key,
   MANAGER,
   NODES,
@@ -52,7 +53,10 @@ export class DaemonSetController {
     if (!ds || ds.metadata.deletionTimestamp) return;
     const hash = podTemplateHash(ds.spec?.template);
     const nodes = store.list(NODES, undefined).map((n) => n.metadata.name as string);
-    const pods = this.ctx.pods.owned(ds.metadata.uid).filter(isPodActive);
+    const owned = this.ctx.pods.owned(ds.metadata.uid);
+    const pods = owned.filter(isPodActive);
+    // A node whose daemon pod is still terminating gets its new one once that is gone.
+    const stopping = new Set(owned.filter(isPodTerminating).map((p) => p.spec?.nodeName as string));
     const byNode = new Map<string, KubeObject>();
     for (const p of pods) {
       const node = p.spec?.nodeName;
@@ -60,7 +64,7 @@ export class DaemonSetController {
       else byNode.set(node, p);
     }
     for (const node of nodes) {
-      if (byNode.has(node)) continue;
+      if (byNode.has(node) || stopping.has(node)) continue;
       const pod = createPodWithGeneratedName(this.ctx, ds, `${name}-`, (podName) => {
         const p = podFromTemplate(ds, ds.spec.template, podName, {
           'controller-revision-hash': hash,
@@ -74,7 +78,7 @@ export class DaemonSetController {
     const strategy = ds.spec?.updateStrategy?.type ?? 'RollingUpdate';
     const current = [...byNode.values()];
     const isUpdated = (p: KubeObject) => p.metadata.labels?.['controller-revision-hash'] === hash;
-    if (strategy === 'RollingUpdate' && current.every(isPodReady)) {
+    if (strategy === 'RollingUpdate' && stopping.size === 0 && current.every(isPodReady)) {
       const stale = current.find((p) => !isUpdated(p));
       if (stale) {
         store.delete(PODS, ns, stale.metadata.name);

@@ -12,7 +12,7 @@ import {
   controllerRef,
   DEPLOYMENTS,
   enqueueOwner,
-  isPodActive,
+  isPodUnfinished,
   key,
   labelSelectorFromObject,
   MANAGER,
@@ -117,7 +117,8 @@ export class DeploymentController {
       if (only && replicasOf(only) !== desired) this.scale(d, only, desired, desired + maxSurge);
     } else if (strategy === 'Recreate') {
       for (const rs of old) if (replicasOf(rs) > 0) this.scale(d, rs, 0, desired);
-      const oldPodsLeft = old.some((rs) => this.ctx.pods.owned(rs.metadata.uid).some(isPodActive));
+      // oldPodsRunning: any old pod not Succeeded or Failed, Terminating ones included, holds the new ones back.
+      const oldPodsLeft = old.some((rs) => this.ctx.pods.owned(rs.metadata.uid).some(isPodUnfinished));
       if (!oldPodsLeft) {
         if (!newRs) {
           newRs = this.createReplicaSet(d, desired, maxOldRevision + 1, desired);

@@ -2,7 +2,8 @@
  * The Job controller: runs pods until `completions` succeed (at most `parallelism` at once), retries failures
  * with the controller's back-off (10s, 20s, ... capped at 6m) until `backoffLimit` is passed, and stops at
  * `activeDeadlineSeconds`. Finished Jobs carry the conditions a 1.31+ cluster writes: SuccessCriteriaMet then
- * Complete, or FailureTarget then Failed (reasons BackoffLimitExceeded, DeadlineExceeded).
+ * Complete, or FailureTarget then Failed (reasons BackoffLimitExceeded, DeadlineExceeded); as there, the
+ * terminal condition (Complete, Failed) waits until no pod of the Job is still terminating (`status.terminating`).
  */
 import type { KubeObject } from '../store';
 import {
@@ -10,6 +11,7 @@ import {
   enqueueOwner,
   isPodActive,
   isPodReady,
+  isPodTerminating,
   isTerminating,
   JOBS,
   key,
@@ -73,45 +75,45 @@ export class JobController {
     const startTime = parseTime(job.status?.startTime) ?? now;
     const deadline = job.spec?.activeDeadlineSeconds;
 
+    /** The Job's pods as stored now (the ones just deleted included), that are terminating. */
+    const terminatingPods = () =>
+      pods.filter((p) => {
+        const live = store.find(PODS, ns, p.metadata.name);
+        return live?.metadata.uid === p.metadata.uid && isPodTerminating(live);
+      });
     let conditions: KubeObject[] = job.status?.conditions ?? [];
     let finished: 'Complete' | 'Failed' | undefined;
-    const fail = (reason: string, message: string) => {
+    /** Stop the active pods; the terminal condition follows once none is terminating (now, or on a later sync). */
+    const conclude = (target: 'FailureTarget' | 'SuccessCriteriaMet', reason: string, message: string) => {
       for (const p of active) if (store.find(PODS, ns, p.metadata.name)) store.delete(PODS, ns, p.metadata.name);
       active = [];
-      conditions = setCondition(conditions, { type: 'FailureTarget', status: 'True', reason, message }, now, {
+      const terminal = target === 'FailureTarget' ? 'Failed' : 'Complete';
+      if (condition(job, target)?.status !== 'True') {
+        conditions = setCondition(conditions, { type: target, status: 'True', reason, message }, now, {
+          withUpdateTime: true,
+        });
+      }
+      if (terminatingPods().length > 0) return;
+      conditions = setCondition(conditions, { type: terminal, status: 'True', reason, message }, now, {
         withUpdateTime: true,
       });
-      conditions = setCondition(conditions, { type: 'Failed', status: 'True', reason, message }, now, {
-        withUpdateTime: true,
-      });
-      events.record(job, 'Warning', reason, message, { component: 'job-controller' });
-      finished = 'Failed';
+      if (terminal === 'Failed') events.record(job, 'Warning', reason, message, { component: 'job-controller' });
+      else events.record(job, 'Normal', 'Completed', 'Job completed', { component: 'job-controller' });
+      finished = terminal;
     };
+    const target = ['FailureTarget', 'SuccessCriteriaMet']
+      .map((type) => condition(job, type))
+      .find((c) => c?.status === 'True');
 
-    if (deadline !== undefined && now >= startTime + deadline * 1000) {
-      fail('DeadlineExceeded', 'Job was active longer than specified deadline');
+    if (target) {
+      // Decided already: waiting for the last pods to terminate.
+      conclude(target.type, target.reason, target.message);
+    } else if (deadline !== undefined && now >= startTime + deadline * 1000) {
+      conclude('FailureTarget', 'DeadlineExceeded', 'Job was active longer than specified deadline');
     } else if (failed > backoffLimit) {
-      fail('BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+      conclude('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
     } else if (succeeded >= completions) {
-      const message = 'Reached expected number of succeeded pods';
-      conditions = setCondition(
-        conditions,
-        { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message },
-        now,
-        {
-          withUpdateTime: true,
-        },
-      );
-      conditions = setCondition(
-        conditions,
-        { type: 'Complete', status: 'True', reason: 'CompletionsReached', message },
-        now,
-        {
-          withUpdateTime: true,
-        },
-      );
-      events.record(job, 'Normal', 'Completed', 'Job completed', { component: 'job-controller' });
-      finished = 'Complete';
+      conclude('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods');
     } else {
       const want = Math.min(parallelism, completions - succeeded) - active.length;
       if (want > 0) {
@@ -140,6 +142,7 @@ export class JobController {
       }
       if (deadline !== undefined) this.queue.addAfter(k, startTime + deadline * 1000 - now);
     }
+    const terminating = terminatingPods().length;
 
     const status: KubeObject = {
       ...(conditions.length ? { conditions } : {}),
@@ -149,7 +152,7 @@ export class JobController {
       ...(succeeded ? { succeeded } : {}),
       ...(failed ? { failed } : {}),
       ready: active.filter(isPodReady).length,
-      terminating: 0,
+      terminating,
       uncountedTerminatedPods: {},
     };
     if (JSON.stringify(job.status ?? {}) === JSON.stringify(status)) return;

@@ -116,6 +116,8 @@ export class Kubelet {
   private readonly bound = new Map<string, { node: string; requests: Requests }>();
   private readonly used = new Map<string, Requests>();
   private readonly parked = new Map<string, Parked>();
+  /** Deleted pods being stopped: first seen deleted (`since`), when they go, and the timer that removes them. */
+  private readonly stopping = new Map<string, { since: number; due: number; timer: AbortController }>();
   private retryQueued = false;
   private retryEveryone = false;
 
@@ -133,6 +135,8 @@ export class Kubelet {
         this.running.get(uid)?.abort.abort(STOPPED);
         this.running.delete(uid);
         this.unpark(uid);
+        if (e.type === 'DELETED') this.forget(uid);
+        else this.stop(pod);
         return;
       }
       if (!this.running.has(uid) && !pod.status?.startTime) {
@@ -149,8 +153,56 @@ export class Kubelet {
       stopNodes();
       for (const run of this.running.values()) run.abort.abort(STOPPED);
       this.running.clear();
+      for (const uid of [...this.stopping.keys()]) this.forget(uid);
       for (const uid of [...this.parked.keys()]) this.unpark(uid);
     };
+  }
+
+  /**
+   * A deleted pod on this node: its containers are stopped (their status reports end) and the pod is removed
+   * (DELETE with grace 0, as the kubelet does) when its grace period ends, counted from the deletion; a second
+   * DELETE that shortened the period moves that time. The simulated containers ignore SIGTERM, so the pod
+   * takes its whole period, unless none of them is running (never started, waiting for an image or a
+   * ConfigMap, in back-off): then there is nothing to stop and it goes at once. Its requests stay on the node
+   * until it is gone.
+   */
+  private stop(pod: KubeObject): void {
+    const { clock } = this.ctx;
+    const uid = pod.metadata.uid as string;
+    const grace = (pod.metadata.deletionGracePeriodSeconds ?? 0) as number;
+    // Grace 0 is the API server's own (it removes such a pod, or keeps it for its finalizers); unbound pods are not ours.
+    if (grace === 0 || !pod.spec?.nodeName) {
+      this.forget(uid);
+      return;
+    }
+    const now = clock.now();
+    const known = this.stopping.get(uid);
+    const since = known?.since ?? now;
+    const anyRunning = (pod.status?.containerStatuses ?? []).some((c: KubeObject) => c.state?.running);
+    const due = anyRunning ? since + grace * 1000 : now;
+    if (known && known.due <= due) return;
+    known?.timer.abort(STOPPED);
+    const timer = new AbortController();
+    this.stopping.set(uid, { since, due, timer });
+    const { namespace, name } = pod.metadata;
+    void (async () => {
+      await clock.sleep(Math.max(0, due - now), timer.signal);
+      const turn = this.ctx.budget.turn();
+      if (turn) await turn;
+      if (timer.signal.aborted || this.stopping.get(uid)?.timer !== timer) return;
+      this.stopping.delete(uid);
+      if (this.ctx.store.find(PODS, namespace, name)?.metadata.uid !== uid) return;
+      this.ctx.store.delete(PODS, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid } });
+    })().catch((error) => {
+      if (!timer.signal.aborted) console.error(`kube-sim kubelet: removing pod ${key(namespace, name)}:`, error);
+    });
+  }
+
+  private forget(uid: string): void {
+    const known = this.stopping.get(uid);
+    if (!known) return;
+    known.timer.abort(STOPPED);
+    this.stopping.delete(uid);
   }
 
   /** Keep the per-node sums of requests: a pod counts from its binding until it is deleted or finished. */

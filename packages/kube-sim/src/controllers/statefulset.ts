@@ -9,6 +9,7 @@ import {
   enqueueOwner,
   isPodActive,
   isPodReady,
+  isPodTerminating,
   key,
   MANAGER,
   PODS,
@@ -50,26 +51,31 @@ export class StatefulSetController {
     const updateRevision = `${name}-${podTemplateHash(sts.spec?.template)}`;
     const revisionOf = (p: KubeObject) => p.metadata.labels?.['controller-revision-hash'];
     const pods = new Map<number, KubeObject>();
+    /** Ordinals whose pod is still terminating: its name is taken until it is gone. */
+    const terminating = new Set<number>();
     for (const p of this.ctx.pods.owned(sts.metadata.uid)) {
-      if (!isPodActive(p)) continue;
       const ordinal = Number(p.metadata.name.slice(name.length + 1));
-      pods.set(ordinal, p);
+      if (isPodActive(p)) pods.set(ordinal, p);
+      else if (isPodTerminating(p)) terminating.add(ordinal);
     }
     const parallel = sts.spec?.podManagementPolicy === 'Parallel';
+    // OrderedReady is monotonic: while a pod terminates, no other is created, deleted or replaced.
+    const waiting = !parallel && terminating.size > 0;
 
     // Remove pods beyond the replica count, highest first, one at a time (unless Parallel).
-    const extra = [...pods.keys()].filter((o) => o >= replicas).sort((a, b) => b - a);
+    const extra = waiting ? [] : [...pods.keys()].filter((o) => o >= replicas).sort((a, b) => b - a);
     for (const ordinal of parallel ? extra : extra.slice(0, 1)) {
       store.delete(PODS, ns, pods.get(ordinal)!.metadata.name);
       pods.delete(ordinal);
     }
-    if (extra.length === 0) {
+    if (extra.length === 0 && !waiting) {
       for (let ordinal = 0; ordinal < replicas; ordinal++) {
         const pod = pods.get(ordinal);
         if (pod) {
           if (!parallel && !isPodReady(pod)) break;
           continue;
         }
+        if (terminating.has(ordinal)) continue;
         const created = store.create(
           podFromTemplate(sts, sts.spec.template, `${name}-${ordinal}`, {
             'controller-revision-hash': updateRevision,
@@ -87,7 +93,7 @@ export class StatefulSetController {
     const strategy = sts.spec?.updateStrategy?.type ?? 'RollingUpdate';
     const partition: number = sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
     const all = [...pods.values()];
-    if (strategy === 'RollingUpdate' && all.length === replicas && all.every(isPodReady)) {
+    if (strategy === 'RollingUpdate' && terminating.size === 0 && all.length === replicas && all.every(isPodReady)) {
       const stale = [...pods.entries()]
         .filter(([o, p]) => o >= partition && revisionOf(p) !== updateRevision)
         .sort((a, b) => b[0] - a[0])[0];

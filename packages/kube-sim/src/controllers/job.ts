@@ -79,7 +79,7 @@ export class JobController {
     const terminatingPods = () =>
       pods.filter((p) => {
         const live = store.find(PODS, ns, p.metadata.name);
-        return live?.metadata.uid === p.metadata.uid && isPodTerminating(live);
+        return live !== undefined && live.metadata.uid === p.metadata.uid && isPodTerminating(live);
       });
     let conditions: KubeObject[] = job.status?.conditions ?? [];
     let finished: 'Complete' | 'Failed' | undefined;

@@ -5,6 +5,7 @@
  * goes away, and 5 minutes after the last attempt (the scheduler's unschedulable-pods flush). Gives bound pods an IP, and walks
  * each container's timeline (from the behaviour table) on the sim's clock, writing pod status (phase,
  * conditions, containerStatuses) and the events a kubelet writes. Serves `/log` text from the behaviour table.
+ * Removes a deleted (Terminating) pod when its grace period ends (see `stop`).
  */
 import type { KubeObject, WatchEvent } from '../store';
 import { key, NODES, PODS, setCondition, timestamp, writeStatus } from './common';

@@ -42,18 +42,23 @@ import {
   kubeSource,
   resolveNamespace,
 } from '@deploy-actions/core/kube';
-import { type MetricSpec, parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
+import { parseAnalysisSpec, secretsOf } from '@deploy-actions/core/metrics';
 import {
   analysisDefaults,
   CommandRollout,
   checkImageReferences,
-  checkPausesFitTimeout,
   imagesFor,
   NO_CLUSTER_NOTE,
+  type PostPromotionPlan,
+  parsePostPromotion,
+  parseRouterChoice,
   parseSteps,
+  parseTrafficPlan,
+  postPromotionNote,
   Rollout,
   type RolloutOutcome,
   renderRolloutSummary,
+  switchNote,
   trafficInputs,
   versionOf,
 } from '@deploy-actions/core/rollout';
@@ -63,7 +68,6 @@ import {
   createRouter,
   type ExecFunction,
   parseRouterConfig,
-  parseRouterKind,
   type RouterConfig,
   type RouterKind,
 } from '@deploy-actions/core/routing';
@@ -243,23 +247,18 @@ function parsePlan(values: Inputs) {
 
 /** Steps, analysis, post-promotion and scale-down: the part of the plan the record keeps. */
 function parseTraffic(values: Inputs) {
-  const analysis: MetricSpec[] =
-    values.analysis === undefined ? [] : parseAnalysisSpec(values.analysis, analysisDefaults(values));
-  const { steps, leftOut } = switchedAnalysisOf(values, stepsOf(values, analysis), analysis);
-  if (values.action === 'start')
-    checkPausesFitTimeout(steps, values.timeout, {
-      pauseAt: values['pause-at'],
-      // A YAML list may give its own pauses; a list of weights takes the pause input's.
-      stepsGiven: typeof values.steps !== 'string',
-      final: values.strategy === 'blue-green' ? 'switches' : 'promotes',
-    });
+  const traffic = parseTrafficPlan(values, {
+    strategy: values.strategy as 'canary' | 'blue-green',
+    defaultSteps: DEFAULT_STEPS,
+    ...(values.action === 'start' ? { timeoutMs: values.timeout, pauseAt: values['pause-at'] } : {}),
+  });
   return {
-    analysis,
-    steps,
-    /** Blue-green: the comparisons left out of the analysis after the switch (blue has no traffic then). */
-    switchLeftOut: leftOut,
+    ...traffic,
     // A later job's own post-promotion-analysis is compared with the record, not checked alone.
-    postPromotion: values.action === 'start' ? postPromotionOf(values, analysis, steps) : undefined,
+    postPromotion:
+      values.action === 'start'
+        ? parsePostPromotion(values['post-promotion-analysis'], traffic.analysis, traffic.steps)
+        : undefined,
     scaleDownDelay: scaleDownDelayOf(values['scale-down-delay']),
   };
 }
@@ -267,157 +266,9 @@ function parseTraffic(values: Inputs) {
 /** The `steps` default: what the runner fills in when the input is not given (the two cannot be told apart). */
 const DEFAULT_STEPS = '5,25,50,100';
 
-/**
- * Blue-green has one step, the switch at 100: left at its default, `steps` is that step (with `pause` and
- * `analysis`: what runs after the switch); weights below 100 would be silently skipped, so they are refused.
- */
-function stepsOf(values: Inputs, analysis: MetricSpec[]) {
-  const defaults = {
-    pause: values.pause,
-    analysis,
-    analysisInterval: values['analysis-interval'],
-    onNoData: analysisDefaults(values).defaultOnNoData,
-  };
-  if (values.strategy !== 'blue-green') return parseSteps(values.steps, { ...defaults, final: 'promotes' });
-  if (values.steps === DEFAULT_STEPS) return [{ weight: 100, pause: values.pause, analysis }];
-  const steps = parseSteps(values.steps, { ...defaults, final: 'switches' });
-  const below = steps.filter((step) => step.weight < 100).map((step) => `${step.weight}%`);
-  if (below.length > 0)
-    throw new InputError(
-      'steps',
-      `blue-green switches all traffic to green in one patch after the preview checks, so weights below 100 (${below.join(', ')}) would never be used: leave steps out, or give the one step at 100 (its pause and analysis run while blue is kept after the switch); for gradual weights use strategy: canary with a weighted router`,
-      typeof values.steps === 'string' ? values.steps : JSON.stringify(values.steps),
-      '100, or [{ weight: 100, pause: 10m, analysis: [...] }]',
-    );
-  return steps;
-}
-
-/**
- * Blue-green's analysis runs after the switch, when blue gets no traffic: a comparison (`compare: stable` /
- * `baseline`) has no control data then, so a compare-value metric came out inconclusive and switched a
- * healthy release back, and a count comparison passed without testing anything. They are left out (the log
- * and summary say so), as post-promotion analysis leaves them out; a step with only comparisons is refused.
- */
-function switchedAnalysisOf(values: Inputs, steps: ReturnType<typeof stepsOf>, analysisInput: MetricSpec[]) {
-  if (values.strategy !== 'blue-green') return { steps, leftOut: [] as string[] };
-  const leftOut = new Set<string>();
-  const kept = steps.map((step) => {
-    const { comparisons, others: analysis } = splitComparisons(step.analysis);
-    if (comparisons.length === 0) return step;
-    if (analysis.length === 0) {
-      // The input the step's metrics came from: the analysis input (a step without its own), or the step's own.
-      const input = step.analysis === analysisInput ? 'analysis' : 'steps';
-      throw new InputError(
-        input,
-        `has only comparisons for blue-green (${describeComparisons(comparisons)}): its analysis runs after the switch, when blue gets no traffic, so there is nothing to compare with; add a metric without compare (a max on the new version's own error rate, or a kubernetes signal), or use strategy: canary to compare the versions side by side`,
-        (() => {
-          const given: unknown = input === 'analysis' ? values.analysis : values.steps;
-          return typeof given === 'string' ? given : JSON.stringify(given);
-        })(),
-        input === 'analysis'
-          ? '[{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]'
-          : '[{ weight: 100, pause: 10m, analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }] }]',
-      );
-    }
-    for (const metric of comparisons) leftOut.add(metric.name);
-    return { ...step, analysis };
-  });
-  return { steps: kept, leftOut: [...leftOut] };
-}
-
-/** The log and summary line saying which comparisons blue-green's analysis after the switch leaves out. */
-function switchNote(leftOut: string[], steps: ReturnType<typeof stepsOf>): string | undefined {
-  if (leftOut.length === 0) return undefined;
-  const checked = [...new Set(steps.flatMap((step) => step.analysis.map((metric) => metric.name)))];
-  return leftOutNote(
-    "Blue-green's analysis after the switch",
-    checked,
-    leftOut,
-    'after the switch blue gets no traffic',
-  );
-}
-
 function parseRouter(values: Inputs) {
-  const kind: RouterKind =
-    values.strategy === 'blue-green' && values.router === 'replicas' ? 'service' : parseRouterKind(values.router);
-  if (values.strategy === 'blue-green' && kind !== 'service')
-    throw new InputError(
-      'router',
-      'blue-green switches a Service selector: use router service',
-      values.router,
-      'service',
-    );
-  if (values.strategy === 'canary' && kind === 'service')
-    throw new InputError(
-      'router',
-      'service switches a Service selector, all traffic in one patch: it is the blue-green router; a canary needs a weighted router (replicas, nginx, gateway-api, istio, smi or command)',
-      values.router,
-      'replicas, or strategy: blue-green with router: service',
-    );
-  const routerConfig = parseRouterConfig(kind, values['router-config']);
-  return { kind, routerConfig };
-}
-
-/**
- * After 100% the `analysis` input is checked, else the last step's own analysis (the tightest limits
- * usually sit at the highest weight); with neither there is nothing to check, which is refused rather
- * than reported as a pass. Comparisons (`compare: stable` / `baseline`) are left out: after promotion the
- * old version and the baseline have no pods, so their side has no data and every check would come out
- * inconclusive and roll back a healthy release. With only comparisons, it is refused.
- */
-function postPromotionOf(values: Inputs, analysis: MetricSpec[], steps: ReturnType<typeof parseSteps>) {
-  const duration = values['post-promotion-analysis'];
-  if (!duration) return undefined;
-  const shown = `${duration / 60_000}m`;
-  const metrics =
-    analysis.length > 0 ? analysis : ([...steps].reverse().find((step) => step.analysis.length > 0)?.analysis ?? []);
-  if (metrics.length === 0)
-    throw new InputError(
-      'post-promotion-analysis',
-      'has no metrics to check: give analysis (or an analysis in steps); it is checked for this long after 100%',
-      shown,
-      '30m, with analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]',
-    );
-  const { comparisons, others: kept } = splitComparisons(metrics);
-  if (kept.length === 0)
-    throw new InputError(
-      'post-promotion-analysis',
-      `has only comparisons to check (${describeComparisons(comparisons)}): after promotion the old version (and a baseline) has no pods left, so there is nothing to compare with; add a metric without compare to the analysis (a max on the new version's own error rate, or a kubernetes signal)`,
-      shown,
-      '30m, with analysis: [{ name: restarts, provider: kubernetes, signal: restarts, max: 2 }]',
-    );
-  return { duration, metrics: kept, leftOut: comparisons.map((metric) => metric.name) };
-}
-
-/** The log and summary line saying which comparisons post-promotion analysis leaves out, and why. */
-function postPromotionNote(post: ReturnType<typeof postPromotionOf>): string | undefined {
-  if (!post || post.leftOut.length === 0) return undefined;
-  return leftOutNote(
-    'Post-promotion analysis',
-    post.metrics.map((metric) => metric.name),
-    post.leftOut,
-    'after promotion the old version has no pods left',
-  );
-}
-
-/**
- * Comparisons (`compare: stable` / `baseline`) apart from the other metrics: blue-green's analysis after the
- * switch and post-promotion analysis have no control to compare with, and leave them out.
- */
-function splitComparisons(metrics: MetricSpec[]): { comparisons: MetricSpec[]; others: MetricSpec[] } {
-  return {
-    comparisons: metrics.filter((metric) => 'compare' in metric),
-    others: metrics.filter((metric) => !('compare' in metric)),
-  };
-}
-
-function describeComparisons(comparisons: MetricSpec[]): string {
-  return comparisons.map((metric) => `${metric.name}: compare ${'compare' in metric ? metric.compare : ''}`).join(', ');
-}
-
-/** The log and summary line: which metrics an analysis checks, which comparisons it leaves out and why. */
-function leftOutNote(analysis: string, checked: string[], leftOut: string[], why: string): string {
-  return `${analysis} checks ${checked.join(', ')} and leaves out ${leftOut.join(', ')} (compare): ${why} to compare with.`;
+  const { kind, config } = parseRouterChoice(values, values.strategy as 'canary' | 'blue-green');
+  return { kind, routerConfig: config };
 }
 
 function scaleDownDelayOf(text: string): number | 'manual' {
@@ -657,7 +508,7 @@ async function progressive(rt: Runtime, values: Inputs): Promise<ActionOutcome> 
 
 /** `note.text`: what post-promotion analysis leaves out, said in the log here and in the summary after. */
 async function progressiveRun(rt: Runtime, values: Inputs, note: { text?: string }): Promise<ActionOutcome> {
-  const say = (post: ReturnType<typeof postPromotionOf>) => {
+  const say = (post: PostPromotionPlan | undefined) => {
     const text = values.action === 'abort' ? undefined : postPromotionNote(post);
     if (text === undefined) return;
     note.text = text;
@@ -665,7 +516,7 @@ async function progressiveRun(rt: Runtime, values: Inputs, note: { text?: string
   };
   const traffic = parseTraffic(values);
   say(traffic.postPromotion);
-  const switched = values.action === 'start' ? switchNote(traffic.switchLeftOut, traffic.steps) : undefined;
+  const switched = values.action === 'start' ? switchNote(traffic) : undefined;
   if (switched !== undefined) {
     note.text = note.text ? `${note.text}\n\n${switched}` : switched;
     rt.log.info(switched);

@@ -23,6 +23,16 @@ export {
 } from './command';
 export { analysisDefaults, trafficInputs } from './inputs';
 export { checkPausesFitTimeout, describeSteps, parseSteps, type Step, type StepDefaults } from './plan';
+export { type PostPromotionPlan, parsePostPromotion, postPromotionNote } from './post-promotion';
 export { renderRolloutSummary } from './summary';
+export {
+  parseRouterChoice,
+  parseTrafficPlan,
+  type RouterChoice,
+  switchNote,
+  type TrafficPlan,
+  type TrafficPlanOptions,
+  type TrafficPlanValues,
+} from './traffic-plan';
 export * from './workloads';
 export type { RouterDeps };

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { systemClock } from '../../packages/core/src/clock';
 import { KubeClient } from '../../packages/core/src/kube/client';
 import { type WorkloadRef, waitForRollouts } from '../../packages/core/src/kube/rollout-wait';
-import { rollback } from '../../packages/core/src/rollback';
+import { rollbackDeployments } from '../../packages/core/src/rollback';
 import { createMemoryRuntime } from '../../packages/core/src/runtime';
 import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
@@ -90,7 +90,7 @@ async function ours(names: string[]): Promise<Sample> {
   const before = sim.stats.total;
   const started = performance.now();
   const runClient = await KubeClient.connect({ kubeconfig, env: {}, workspace: work });
-  const report = await rollback(rt, runClient, {
+  const report = await rollbackDeployments(rt, runClient, {
     mode: 'kubernetes',
     namespace: NAMESPACE,
     deployments: names,

@@ -134,9 +134,7 @@ export function setImagesPatch(deployment: Deployment, images: Readonly<Record<s
     throw new InputError(
       input,
       `deployment "${name}" has no container ${unknown.map((c) => `"${c}"`).join(', ')}; its containers: ${[...containers, ...initContainers].join(', ')}`,
-      Object.entries(images)
-        .map(([container, image]) => `${container}=${image}`)
-        .join(', '),
+      describeImages(images),
       `${[...containers][0] ?? 'app'}=ghcr.io/acme/app:v1.2.3`,
     );
   }
@@ -148,6 +146,13 @@ export function setImagesPatch(deployment: Deployment, images: Readonly<Record<s
   if (pick(containers).length > 0) patchSpec['containers'] = pick(containers);
   if (pick(initContainers).length > 0) patchSpec['initContainers'] = pick(initContainers);
   return { spec: { template: { spec: patchSpec } } };
+}
+
+/** Container images as one line, `web=ghcr.io/acme/web:v1.2, log=fluent-bit:3`, as summaries and logs show them. */
+export function describeImages(images: Readonly<Record<string, string>>): string {
+  return Object.entries(images)
+    .map(([container, image]) => `${container}=${image}`)
+    .join(', ');
 }
 
 /** `ghcr.io/acme/web:v1.2@sha256:..` → `ghcr.io/acme/web` (a registry port's colon is not a tag). */

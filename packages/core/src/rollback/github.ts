@@ -8,11 +8,18 @@
  * cluster write, `success` or `failure` after), and the bad release is marked
  * `failure` then `inactive`, so the next lookup never returns to it.
  */
+import { holdVirtualTime } from '../clock/quiescence';
 import type { DeploymentPayload, DeploymentRecord, DeploymentRecorder, RollbackTarget } from '../github/deployments';
 import { renderDeploymentSummary } from '../github/summary';
 import type { KubeClient } from '../kube/client';
+import { resolveNamespace } from '../kube/inputs';
 import type { Runtime } from '../runtime/port';
-import { type RollbackReport, type RollbackRequest, rollback } from './index';
+import { type RollbackRequest, rollbackDeployments } from './deployments';
+import type { RollbackInputs } from './inputs';
+import { outcomeOfReport, type RollbackOutcome } from './outcome';
+import type { RollbackReport } from './report';
+import { selectedDeployments } from './select';
+import { triggeredBy } from './triggered-by';
 
 export type GitHubRollbackRequest = Omit<
   RollbackRequest,
@@ -72,7 +79,7 @@ export async function rollbackGitHub(
     mark(`GitHub Deployment #${recorded.id} recorded for the restored version of #${target.id} (in progress)`);
   };
 
-  const report = await rollback(rt, client, {
+  const report = await rollbackDeployments(rt, client, {
     ...request,
     mode: 'github',
     images: found.images,
@@ -138,4 +145,57 @@ export async function rollbackGitHub(
       error,
     },
   };
+}
+
+/**
+ * `mode: github` as the action runs it: the last successful GitHub Deployment of the environment (for the app:
+ * the `app` input, else the first Deployment's name, as canary-promote records it) and its payload's images.
+ * The namespace is the input's, else the payload's, else the kubeconfig context's; the Deployments are the
+ * inputs', else those the payload's `deployment/container` keys name, else the app's own.
+ */
+export async function githubMode(
+  rt: Runtime,
+  client: KubeClient,
+  values: RollbackInputs & { environment: string; token: string },
+): Promise<RollbackOutcome> {
+  // Loaded on first use: the other modes do not pay for the GitHub client.
+  const { createDeploymentRecorder } = await holdVirtualTime(import('../github'));
+  const recorder = createDeploymentRecorder(rt, values.token);
+  const environment = values.environment;
+  let app = values.app ?? values.deployments?.[0];
+  if (app === undefined && values.selector) {
+    const namespace = resolveNamespace(values.namespace, client.contextNamespace);
+    app = (await selectedDeployments(client, namespace, values))[0];
+  }
+  const found = await recorder.findRollbackTarget(environment, { app });
+  const payloadNamespace =
+    typeof found.target.payload['namespace'] === 'string' ? found.target.payload['namespace'] : undefined;
+  const namespace = resolveNamespace(values.namespace ?? payloadNamespace, client.contextNamespace);
+  let deployments = values.deployments;
+  if (!deployments?.length && !values.selector) {
+    const scoped = [
+      ...new Set(
+        Object.keys(found.images)
+          .filter((key) => key.includes('/'))
+          .map((key) => key.slice(0, key.indexOf('/'))),
+      ),
+    ];
+    deployments = scoped.length > 0 ? scoped : app !== undefined ? [app] : undefined;
+  }
+  rt.log.info(
+    `Returning to GitHub Deployment #${found.target.id} of ${environment} (${found.target.ref}, ${found.target.sha.slice(0, 7)})` +
+      (found.bad ? `; undoing #${found.bad.id}` : ''),
+  );
+  const report = await rollbackGitHub(rt, client, recorder, found, {
+    environment,
+    namespace,
+    deployments,
+    selector: values.selector,
+    reason: values.reason,
+    triggeredBy: triggeredBy(rt.env),
+    dryRun: values['dry-run'],
+    timeoutMs: values.timeout,
+    verify: values.verify,
+  });
+  return outcomeOfReport(report, client, environment, { mode: 'github' });
 }

@@ -7,13 +7,14 @@
 import { UserError } from '../errors';
 import { loggedExec } from '../exec';
 import type { KubeClient } from '../kube/client';
-import { isNotFound } from '../kube/errors';
-import { REVISION_ANNOTATION } from '../kube/rollout-status';
-import type { Deployment } from '../kube/types';
-import { abortRollout, equalImages, imagesOf, type RolloutOutcome, renderRolloutSummary } from '../rollout';
+import { abortRollout, type RolloutOutcome, renderRolloutSummary } from '../rollout';
 import { createRouter, type RouterConfig, type RouterKind } from '../routing';
 import type { Runtime } from '../runtime/port';
 import { APP_LABEL, IN_FLIGHT_PHASES, MANAGED_BY, type RolloutRecord, readRolloutRecord } from '../state';
+import type { RollbackInputs } from './inputs';
+import { type RollbackOutcome, restoredOutputs } from './outcome';
+import { triggeredBy } from './triggered-by';
+import { verifyAfter } from './verify';
 
 export interface InFlightRequest {
   namespace: string;
@@ -121,73 +122,59 @@ export async function rollbackInFlight(
   return outcome;
 }
 
-/** What `mode: auto` reports when the app's last release was aborted (or rolled back) and the stable serves. */
-export interface NothingToRollBack {
-  result: 'nothing-to-roll-back';
-  app: string;
-  namespace: string;
-  /** The version serving, as the record names it (the image tag). */
-  serving: string;
-  /** Per stable Deployment, container → image now running. */
-  workloads: Record<string, Record<string, string>>;
-  message: string;
-  record: RolloutRecord;
-}
+/** Left for the step's own wrap-up when a wait gets the rest of the step's time: its error, which says where things stand, comes before the step's timeout. */
+const WAIT_MARGIN_MS = 15_000;
 
 /**
- * `mode: auto` after canary-promote stopped a release: the record says `aborted` (or `rolled-back`) and every
- * stable Deployment still runs the images the record says it had (an aborted release never changed the stable:
- * same revision too). Then the version that served before the release still serves and there is nothing to
- * undo; `kubectl rollout undo` semantics would instead fail ("no previous revision") or, worse, go back a
- * release further. Anything else (no record, another phase, a stable changed since): undefined, the normal
- * modes decide.
+ * `mode: in-flight` as the action runs it (also what `mode: auto` chose): a dry run says what it would abort;
+ * else the abort, with each wait given what is left of the step's timeout (from `startedAt`), then `verify`.
  */
-export async function nothingToRollBack(
+export async function inFlightMode(
   rt: Runtime,
   client: KubeClient,
-  request: InFlightRequest,
-): Promise<NothingToRollBack | undefined> {
-  const record = await readRolloutRecord(client, request.namespace, request.app);
-  if (!record || (record.phase !== 'aborted' && record.phase !== 'rolled-back')) return undefined;
-  const workloads: Record<string, Record<string, string>> = {};
-  for (const workload of record.workloads) {
-    let stable: Deployment;
-    try {
-      stable = await client.get<Deployment>('Deployment', { namespace: request.namespace, name: workload.stable });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-    const images = imagesOf(stable.spec?.template);
-    if (!equalImages(images, workload.stableImages)) return undefined;
-    const revision = Number(stable.metadata?.annotations?.[REVISION_ANNOTATION]);
-    // Aborted: the stable was never written. Rolled back: it has a new revision with the old template.
-    if (record.phase === 'aborted' && workload.stableRevision !== undefined && revision !== workload.stableRevision)
-      return undefined;
-    workloads[workload.stable] = images;
+  values: RollbackInputs & { namespace: string },
+  app: string,
+  startedAt: number,
+): Promise<RollbackOutcome> {
+  if (values['dry-run']) {
+    const inFlight = await hasRolloutInFlight(client, values.namespace, app);
+    const message = inFlight
+      ? `would abort the rollout of ${app} in flight (dry run, nothing changed)`
+      : `no rollout of ${app} is in flight: nothing to abort`;
+    rt.summary.append(`## Rollback planned: ${message}\n`);
+    return { result: { verdict: 'planned', mode: 'in-flight', app, message } };
   }
-  if (record.workloads.length === 0) return undefined;
-  const what = record.phase === 'aborted' ? 'was aborted' : 'was already rolled back';
-  const message = `Nothing to roll back: the release of ${record.canaryVersion} ${what}${record.reason ? ` (${record.reason.replace(/\.$/, '')})` : ''}, and ${record.stableVersion} is serving, as before it started.`;
-  rt.log.info(message);
-  const rows = Object.entries(workloads)
-    .map(
-      ([name, images]) =>
-        `| ${name} | ${Object.entries(images)
-          .map(([c, i]) => `${c}=${i}`)
-          .join(', ')} |`,
-    )
-    .join('\n');
-  rt.summary.append(
-    `## Rollback: nothing to roll back for \`${request.app}\`\n\n${message}${request.reason ? ` Asked because: ${request.reason}.` : ''}\n\n| Deployment | serving |\n| --- | --- |\n${rows}\n`,
+  const named = [...(values.deployments ?? []), ...(values.selector ? [`selector ${values.selector}`] : [])];
+  const outcome = await rollbackInFlight(rt, client, {
+    namespace: values.namespace,
+    app,
+    chosen: values.app
+      ? 'the app input'
+      : `canary-promote's default, the first Deployment's name: no in-flight record moves ${named.join(', ')}`,
+    reason: values.reason,
+    triggeredBy: triggeredBy(rt.env),
+    force: values.force,
+    // Each wait gets what is left of the step's timeout, less a margin, so the wait's own error comes first.
+    timeoutMs: Math.max(1_000, startedAt + values.timeout - WAIT_MARGIN_MS - rt.clock.now()),
+  });
+  const restored = Object.fromEntries(
+    (outcome.record?.workloads ?? []).map((workload) => [
+      workload.stable,
+      { before: { images: workload.canaryImages }, after: { images: workload.stableImages }, outcome: 'restored' },
+    ]),
   );
+  const who = { namespace: values.namespace, reason: values.reason, triggeredBy: triggeredBy(rt.env) };
+  const checked = await verifyAfter(rt, client, values.namespace, values.verify);
   return {
-    result: 'nothing-to-roll-back',
-    app: request.app,
-    namespace: request.namespace,
-    serving: record.stableVersion,
-    workloads,
-    message,
-    record,
+    result: {
+      verdict: 'rolled-back',
+      mode: 'in-flight',
+      app,
+      reason: outcome.reason,
+      record: outcome.record,
+      ...(checked.verification ? { verification: checked.verification } : {}),
+    },
+    restored: restoredOutputs('rolled-back', { ...who, environment: values.environment }, restored),
+    ...(checked.failure ? { failure: checked.failure } : {}),
   };
 }

@@ -1,4 +1,4 @@
-/** Who asked for the rollback, as the summary, the record and the GitHub Deployment status name them. */
+/** Who asked for a rollback, as the summary, the record and the GitHub Deployment status name them. */
 import { userInfo } from 'node:os';
 
 /** The OS account running this process, or undefined when it has none (a uid without a passwd entry throws). */

@@ -1,6 +1,6 @@
 /** Who triggered a rollback: GitHub's actors first, then the local user, down to "local run" in a bare container. */
 import { describe, expect, it } from 'vitest';
-import { osUserName, triggeredBy } from '../src/triggered-by';
+import { osUserName, triggeredBy } from '../src/rollback/triggered-by';
 
 const nobody = () => undefined;
 

@@ -6,14 +6,14 @@
  * <release> <previous revision> --wait`. Revisions, chart and app versions
  * come from `helm history -o json` and `helm status -o json`.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { InputError, UserError } from '../errors';
 import { type ExecFunction, execCommand } from '../exec';
 import { resolveInWorkspace } from '../inputs/files';
 import { resolveNamespace } from '../kube/inputs';
+import { withKubeconfigFile } from '../kube/kubeconfig-file';
 import { isRolloutKind, ROLLOUT_KINDS, type RolloutKind } from '../kube/rollout-status';
 import type { KubeObject } from '../kube/types';
 import type { Runtime } from '../runtime/port';
@@ -55,14 +55,9 @@ export async function withHelmKubeconfig<T, O extends { client: HelmOptions['cli
   fn: (options: O) => Promise<T>,
 ): Promise<T> {
   if (options.env?.['KUBECONFIG'] !== undefined) return fn(options);
-  const folder = mkdtempSync(join(tmpdir(), 'deploy-actions-helm-'));
-  const path = join(folder, 'kubeconfig');
-  try {
-    writeFileSync(path, options.client.config.exportConfig(), { mode: 0o600 });
-    return await fn({ ...options, env: { ...options.env, KUBECONFIG: path } });
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
+  return withKubeconfigFile(options.client.config, (path) =>
+    fn({ ...options, env: { ...options.env, KUBECONFIG: path } }),
+  );
 }
 
 async function deployWithHelm(rt: Runtime, options: HelmOptions, session: DeploySession): Promise<DeployOutcome> {

@@ -15,11 +15,10 @@ import type { KubeClient } from '../kube/client';
 import { resolveNamespace } from '../kube/inputs';
 import type { Runtime } from '../runtime/port';
 import { type RollbackRequest, rollbackDeployments } from './deployments';
-import type { RollbackInputs } from './inputs';
+import { commonRequest, type RollbackInputs } from './inputs';
 import { outcomeOfReport, type RollbackOutcome } from './outcome';
 import type { RollbackReport } from './report';
 import { selectedDeployments } from './select';
-import { triggeredBy } from './triggered-by';
 
 export type GitHubRollbackRequest = Omit<
   RollbackRequest,
@@ -191,11 +190,7 @@ export async function githubMode(
     namespace,
     deployments,
     selector: values.selector,
-    reason: values.reason,
-    triggeredBy: triggeredBy(rt.env),
-    dryRun: values['dry-run'],
-    timeoutMs: values.timeout,
-    verify: values.verify,
+    ...commonRequest(rt, values),
   });
   return outcomeOfReport(report, client, environment, { mode: 'github' });
 }

@@ -6,6 +6,8 @@
 import { InputError } from '../errors';
 import type { CheckSpec } from '../http/spec';
 import { checkTag } from '../rollout/workloads';
+import type { Runtime } from '../runtime/port';
+import { triggeredBy } from './triggered-by';
 
 export const ROLLBACK_MODES = ['auto', 'kubernetes', 'image', 'in-flight', 'helm', 'github', 'staged'] as const;
 export type RollbackModeInput = (typeof ROLLBACK_MODES)[number];
@@ -110,4 +112,15 @@ export function refuseDatabaseRestore(values: RollbackInputs, mode: string): voi
     values['database-restore'] as string,
     '{ cronjob: db-restore }  (with mode: kubernetes)',
   );
+}
+
+/** What every mode's request takes from the inputs alike: why, who asked, dry run, time limit, the checks after. */
+export function commonRequest(rt: Pick<Runtime, 'env'>, values: RollbackInputs) {
+  return {
+    reason: values.reason,
+    triggeredBy: triggeredBy(rt.env),
+    dryRun: values['dry-run'],
+    timeoutMs: values.timeout,
+    verify: values.verify,
+  };
 }

@@ -27,6 +27,7 @@ import { inFlightMode } from './in-flight';
 import {
   checkRollbackInputs,
   checkWorkloadsNamed,
+  commonRequest,
   type RollbackInputs,
   refuseDatabaseRestore,
   refuseOthers,
@@ -37,7 +38,6 @@ import { outcomeOfReport, type RollbackOutcome } from './outcome';
 import { inFlightApp, selectedDeployments } from './select';
 import { rollbackStaged } from './staged';
 import { parseStagedPlan, type StagedPlan } from './staged-plan';
-import { triggeredBy } from './triggered-by';
 
 export async function runRollback(rt: Runtime, values: RollbackInputs): Promise<RollbackOutcome> {
   // The step's deadline starts about now (the timeout input's timer started just before this run).
@@ -92,11 +92,7 @@ export async function runRollback(rt: Runtime, values: RollbackInputs): Promise<
     selector: values.selector,
     toRevision: values['to-revision'],
     toVersion: values['to-version'],
-    reason: values.reason,
-    triggeredBy: triggeredBy(rt.env),
-    dryRun: values['dry-run'],
-    timeoutMs: values.timeout,
-    verify: values.verify,
+    ...commonRequest(rt, values),
     databaseRestore,
   });
   return outcomeOfReport(report, client, values.environment);
@@ -123,11 +119,7 @@ async function stagedMode(
     router: { kind: staged.kind, config: staged.config },
     makeRouter: (target) =>
       createRouter(staged.kind, staged.config, target, { client, exec: loggedExec(rt), log: rt.log }),
-    reason: values.reason,
-    triggeredBy: triggeredBy(rt.env),
-    dryRun: values['dry-run'],
-    timeoutMs: values.timeout,
-    verify: values.verify,
+    ...commonRequest(rt, values),
   });
   return outcomeOfReport(report, client, values.environment, { app });
 }

@@ -14,8 +14,8 @@ import type { MetricSpec, ProviderConfig } from '../metrics/spec';
 import type { CommandRouter } from '../routing/command';
 import type { Runtime } from '../runtime/port';
 import { type RolloutPhase, type RolloutRecord, type StepVerdict, stableHistoryEnd } from '../state/record';
-import type { RolloutOutcome, WeightPoint } from './canary';
 import type { Step } from './plan';
+import type { RolloutOutcome, WeightPoint } from './types';
 
 /** Shown as the stable version: without a cluster the run cannot see what serves now. */
 export const UNKNOWN_STABLE = 'current';

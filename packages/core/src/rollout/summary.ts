@@ -5,7 +5,7 @@
  */
 import { renderAnalysisSummary } from '../metrics/summary';
 import { lineChart, table } from '../report';
-import type { RolloutOutcome } from './canary';
+import type { RolloutOutcome } from './types';
 
 const TITLES: Record<string, string> = {
   promoted: '✅ promoted',

@@ -387,8 +387,10 @@ describe('runAnalysis', () => {
     expect(result.verdict).toBe('fail');
     expect(result.reason).toMatch(/the canary's rate 6% \(\d+ of \d+\) is higher than the stable's/);
 
-    const idle = await analyse(metrics, scripted({}).provider, 30_000);
+    // No data at all: checked past the pause for as long as an unanswered metric would be, then inconclusive.
+    const idle = await analyseBeyond(metrics, scripted({}).provider, 30_000, 60_000);
     expect(idle.verdict).toBe('inconclusive');
+    expect(idle.measurements).toHaveLength(7);
   });
 
   it('reads the stable-history once, up to when the rollout started, and holds the canary against it', async () => {
@@ -477,6 +479,80 @@ describe('runAnalysis', () => {
       // The same-window form of the threshold ("of" the events of both sides), not the history's.
       expect(result.measurements[0]!.threshold).toMatch(/^canary events < \d+ of 1$/);
     }
+  });
+
+  /** Like analyse, with the virtual clock run `extra` ms past the pause (checks made after it). */
+  async function analyseBeyond(metrics: MetricSpec[], provider: MetricProvider, duration: number, extra: number) {
+    const clock = new VirtualClock();
+    const running = runAnalysis({
+      metrics,
+      targets,
+      duration,
+      clock,
+      signal: new AbortController().signal,
+      providerFor: () => provider,
+    });
+    await clock.advance(duration + extra);
+    return running;
+  }
+
+  it('does not end a step on a breach streak in progress: a p99 at 1.5× its max for 2 of 3 checks is checked on', async () => {
+    const p99 = parseAnalysisSpec('- name: p99\n  address: http://p:9090\n  query: p99\n  max: 2\n  consecutive: 3');
+    // Within the limit twice, then over it for the last two checks of the 40 s pause: the third breach comes after.
+    const failing = await analyseBeyond(p99, scripted({ p99: [1, 1, 3, 3, 3] }).provider, 40_000, 60_000);
+    expect(failing.verdict).toBe('fail');
+    expect(failing.measurements.map((m) => [m.elapsed, m.outcome])).toEqual([
+      [10_000, 'ok'],
+      [20_000, 'ok'],
+      [30_000, 'breach'],
+      [40_000, 'breach'],
+      [50_000, 'breach'],
+    ]);
+    expect(failing.reason).toMatch(/p99 was 3, above its max of 2, for 3 consecutive checks/);
+    // Back within the limit at the check after the pause: the step passes, and says it was over.
+    const passing = await analyseBeyond(p99, scripted({ p99: [1, 1, 3, 3, 1.5] }).provider, 40_000, 60_000);
+    expect(passing.verdict).toBe('pass');
+    expect(passing.measurements).toHaveLength(5);
+    expect(passing.reason).toMatch(/p99 was over its limit/);
+    // Over the limit when the pause ends, then no data until the extra checks run out: not a pass, unless
+    // no data counts as one (on-no-data: pass, the default for a max-only metric that is no quantile).
+    expect((await analyseBeyond(p99, scripted({ p99: [1, 1, 3, 3] }).provider, 40_000, 60_000)).verdict).toBe('pass');
+    const strict = parseAnalysisSpec(
+      '- name: p99\n  address: http://p:9090\n  query: p99\n  max: 2\n  consecutive: 3\n  on-no-data: inconclusive',
+    );
+    const silent = await analyseBeyond(strict, scripted({ p99: [1, 1, 3, 3] }).provider, 40_000, 60_000);
+    expect(silent.verdict).toBe('inconclusive');
+    expect(silent.reason).toBe(
+      "Metric 'p99' was still over its limit (2 of 3) at its last check, 4 check(s) after the pause.",
+    );
+  });
+
+  it('a quantile with no data is no evidence: checked past the pause, then inconclusive; a counter with no series passes', async () => {
+    const metrics = parseAnalysisSpec(`
+- name: latency-p99
+  address: http://p:9090
+  query: histogram_quantile(0.99, sum by (le) (rate(duration_bucket{version="{{canary}}"}[1m])))
+  max: 2
+- name: error-rate
+  address: http://p:9090
+  query: sum(rate(errors{version="{{canary}}"}[1m]))
+  max: 0.01`);
+    expect(metrics.map((m) => m.onNoData)).toEqual(['inconclusive', 'pass']);
+    const none = await analyseBeyond(metrics, scripted({}).provider, 30_000, 120_000);
+    expect(none.verdict).toBe('inconclusive');
+    expect(none.reason).toBe("Metric 'latency-p99' had no data in any of its 7 checks.");
+    // Data that arrives after the pause is judged: a slow canary's first samples fail it.
+    const late = scripted({
+      'histogram_quantile(0.99, sum by (le) (rate(duration_bucket{version="v2"}[1m])))': [
+        undefined,
+        undefined,
+        undefined,
+        2.5,
+      ],
+    });
+    const slow = await analyseBeyond(metrics, late.provider, 30_000, 120_000);
+    expect(slow.verdict).toBe('fail');
+    expect(slow.reason).toMatch(/latency-p99 was 2.5, above its max of 2/);
   });
 
   it('stops with the signal reason when cancelled', async () => {

@@ -81,6 +81,13 @@ export interface AnalysisOptions {
 
 /** Provider errors in a row after which a metric is inconclusive (as Argo's consecutiveErrorLimit). */
 export const MAX_CONSECUTIVE_ERRORS = 4;
+/**
+ * Checks after a step's pause for a metric whose breach streak is open or that had no data: as many as its
+ * `consecutive` needs to decide, and at least the MAX_CONSECUTIVE_ERRORS an unanswered metric gets.
+ */
+function extraChecksAllowed(run: MetricRun): number {
+  return Math.max(MAX_CONSECUTIVE_ERRORS, run.bound.spec.consecutive);
+}
 
 export function createProvider(config: ProviderConfig): MetricProvider {
   switch (config.kind) {
@@ -242,6 +249,10 @@ interface MetricRun {
   /** What the last failed check said (the summary tells unreachable from no data). */
   lastError?: string;
   withData: number;
+  /** The last answer was over the limit, short of failing: the metric is not done until the streak ends. */
+  breachOpen: boolean;
+  /** Checks made after the step's pause ended (bounded by extraChecksAllowed). */
+  extraChecks: number;
   judge: (options: QueryOptions) => Promise<Judgement>;
   countJudge?: CountComparisonJudge;
 }
@@ -262,9 +273,9 @@ export async function runAnalysis(options: AnalysisOptions): Promise<AnalysisRes
   });
 
   for (;;) {
-    // After the pause, only metrics never answered are checked again (an unchecked step never passes);
-    // each gives up after MAX_CONSECUTIVE_ERRORS failed checks in a row, as during the pause.
-    const pending = runs.filter((run) => run.next <= end || run.answered === 0);
+    // After the pause, a metric is checked again while it cannot be judged yet (see unsettled); each gives up
+    // after MAX_CONSECUTIVE_ERRORS failed checks in a row, as during the pause.
+    const pending = runs.filter((run) => run.next <= end || unsettled(run));
     if (pending.length === 0) break;
     const due = Math.min(...pending.map((run) => run.next));
     if (due > clock.now()) await clock.sleep(due - clock.now(), signal);
@@ -277,6 +288,7 @@ export async function runAnalysis(options: AnalysisOptions): Promise<AnalysisRes
       measurements.push(measurement);
       options.onMeasurement?.(measurement);
       run.next += run.bound.spec.interval;
+      if (now > end) run.extraChecks++;
       if (failure !== undefined) {
         return finish(
           'fail',
@@ -307,6 +319,21 @@ export async function runAnalysis(options: AnalysisOptions): Promise<AnalysisRes
   return finish('pass', `All ${runs.length} metrics stayed within their limits for ${span}.`, verdicts);
 }
 
+/**
+ * Whether a metric needs more checks when the pause ends: never answered (an unchecked step never passes);
+ * over its limit at the last check, short of failing (a p99 at 4× its limit for 2 of 3 checks is a streak
+ * in progress, not a pass: it goes on until it fails or comes back within the limit); or only "no data"
+ * where no data is no evidence (on-no-data: inconclusive). The last two get extraChecksAllowed more checks
+ * at most, then the verdict is taken as it stands.
+ */
+function unsettled(run: MetricRun): boolean {
+  if (run.answered === 0) return true;
+  if (run.extraChecks >= extraChecksAllowed(run)) return false;
+  if (run.breachOpen) return true;
+  const noEvidence = run.withData === 0 || (run.countJudge !== undefined && !run.countJudge.hadTraffic);
+  return noEvidence && run.bound.spec.onNoData === 'inconclusive';
+}
+
 function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number): MetricRun {
   const spec = bound.spec;
   const run: MetricRun = {
@@ -316,6 +343,8 @@ function prepare(bound: BoundMetric, options: AnalysisOptions, startedAt: number
     checks: 0,
     answered: 0,
     withData: 0,
+    breachOpen: false,
+    extraChecks: 0,
     judge: async () => ({ outcome: 'ok', threshold: '' }),
   };
   switch (spec.kind) {
@@ -427,6 +456,8 @@ async function check(
     run.errorsInRow = 0;
     run.answered++;
     if (judgement.outcome !== 'no-data') run.withData++;
+    // A no-data answer counts as within the limit only under on-no-data: pass; otherwise it leaves a streak open.
+    if (judgement.outcome !== 'no-data' || spec.onNoData === 'pass') run.breachOpen = judgement.outcome === 'breach';
     const measurement: Measurement = { ...base, outcome: judgement.outcome, threshold: judgement.threshold };
     if (judgement.note !== undefined) measurement.note = judgement.note;
     if (judgement.overLimit !== undefined) {
@@ -477,6 +508,13 @@ function finalVerdict(run: MetricRun): MetricVerdict {
       reason: `Metric '${spec.name}' saw no canary requests in ${run.checks} checks.`,
     };
   }
+  // Still over the limit when its checks ran out: a breach in progress is not a pass.
+  if (run.breachOpen)
+    return {
+      metric: spec.name,
+      verdict: 'inconclusive',
+      reason: `Metric '${spec.name}' was still over its limit (${run.overLimit?.at ?? 'breach'}) at its last check, ${run.extraChecks} check(s) after the pause.`,
+    };
   if (run.overLimit !== undefined)
     return {
       metric: spec.name,

@@ -343,8 +343,10 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
     fail('max', 'or min is required: the threshold the value must stay within', '0.01');
   if (max !== undefined && min !== undefined && min > max) fail('min', `must not be above max (${max})`, String(max));
   // An upper limit only (an error rate, a 5xx count): no series is a counter that has not moved, so it passes
-  // unless on-no-data says otherwise; a lower limit (a success rate) with no data stays inconclusive.
-  const noDataDefault = max !== undefined && min === undefined ? 'pass' : 'inconclusive';
+  // unless on-no-data says otherwise. A lower limit (a success rate) or a quantile (a p99 latency: no series
+  // means no request was measured) with no data stays inconclusive: no evidence is not a pass.
+  const quantile = provider !== 'web' && measuresQuantile(query!);
+  const noDataDefault = max !== undefined && min === undefined && !quantile ? 'pass' : 'inconclusive';
   return {
     kind: 'threshold',
     ...common,
@@ -357,6 +359,16 @@ function parseMetric(item: unknown, index: number, input: string, options: Parse
 }
 
 type Fail = (field: string, problem: string, example: string) => never;
+
+/**
+ * Whether a query reads a quantile (PromQL `histogram_quantile`, `quantile_over_time`, `quantile`; a Datadog
+ * percentile aggregation such as `p99:`), whose empty answer is "nothing measured", not "zero".
+ */
+export function measuresQuantile(query: string): boolean {
+  return (
+    /\b(histogram_quantile|quantile_over_time|quantile)\s*\(/.test(query) || /(^|[\s(,])p\d{1,2}(\.\d+)?:/.test(query)
+  );
+}
 
 /** Longest `stable-history`: a day back, the stable's rate is a different day's. */
 const MAX_STABLE_HISTORY = 24 * 3_600_000;

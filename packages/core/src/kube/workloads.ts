@@ -7,8 +7,8 @@
 import { InputError, UserError } from '../errors';
 import { ROLE_LABEL } from '../state/record';
 import type { KubeClient } from './client';
-import { isNotFound } from './errors';
 import { ownedReplicaSets } from './history';
+import { getOptional } from './objects';
 import type { Deployment, ReplicaSet } from './types';
 
 export interface WorkloadSelection {
@@ -27,12 +27,7 @@ export async function findDeployments(client: KubeClient, selection: WorkloadSel
   }
   if (names.length > 0) {
     const found = await Promise.all(
-      names.map((name) =>
-        client.get<Deployment>('Deployment', { namespace, name }).catch((error: unknown) => {
-          if (isNotFound(error)) return undefined;
-          throw error;
-        }),
-      ),
+      names.map((name) => getOptional<Deployment>(client, 'Deployment', namespace, name)),
     );
     const missing = names.filter((_, index) => found[index] === undefined);
     if (missing.length > 0) {

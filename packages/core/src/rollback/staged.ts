@@ -1,43 +1,38 @@
 /**
- * rollback, mode `staged` (a reverse canary), for a problem found after a full
- * promotion, when the old version no longer runs:
+ * rollback, mode `staged` (a reverse canary), for a problem found after a full promotion, when the old version
+ * no longer runs. A client of the release engine (core/rollout): a release whose new version is the previous
+ * template, through the same steps, routers (the stable Service pinned with isolateStable), parallel waits,
+ * pod guard and analysis as a canary.
  *
- * 1. Per Deployment, the version to return to is chosen as `mode: kubernetes`
- *    would (`to-revision`, else the revision canary-promote's record says the
- *    stable had before it promoted the current release, else the previous one)
- *    and its ReplicaSet's pod template is read.
- * 2. That template runs as a temporary Deployment `<name>-canary` beside the
- *    current one (the canary's name and labels, so the same `router` and
- *    `router-config` as canary-promote's work unchanged).
- * 3. The router sends `steps` of the traffic to it (e.g. 25, 50), each held for
- *    `pause` with the `analysis` rules, exactly as a canary step.
- * 4. At 100 the old template goes onto the main Deployment (a JSON patch of
- *    `/spec/template`, what `kubectl rollout undo` restores), the rollout is
- *    awaited, the router's promote sends traffic back to the main Deployment,
- *    and the temporary one is deleted.
+ * 1. Per Deployment, the version to return to is chosen as `mode: kubernetes` would (`to-revision`, else the
+ *    revision canary-promote's record says the stable had before it promoted the current release, else the
+ *    previous one) and its ReplicaSet's pod template is read.
+ * 2. That template runs as a temporary Deployment `<name>-canary` beside the current one (the canary's name and
+ *    labels, so the same `router` and `router-config` as canary-promote's work unchanged).
+ * 3. The router sends `steps` of the traffic to it (e.g. 25, 50), each held for `pause` with the `analysis`
+ *    rules: the engine's canary steps.
+ * 4. At 100 the engine's promotion gives the main Deployment that template (a JSON patch of `/spec/template`,
+ *    what `kubectl rollout undo` restores), the router's promote sends traffic back to it, and the temporary
+ *    Deployment is deleted. The record then says `rolled-back`.
  *
- * Abort (a failed step, pods that never become ready, an API failure, or
- * `mode: in-flight` from another run): the router's abort puts 100% of the
- * traffic back on the main Deployment, which still runs the current version
- * untouched, and the temporary Deployment goes. The run holds the app's lease
- * and keeps canary-promote's state record, so no release starts meanwhile and
- * `mode: in-flight` can abort a run that died.
+ * Abort (a failed step, pods that never become ready, an API failure, or `mode: in-flight` from another run):
+ * the engine's abort puts 100% of the traffic back on the main Deployment, which still runs the current version
+ * untouched; the temporary Deployment is then deleted. The run holds the app's lease (every write fenced by it)
+ * and keeps canary-promote's state record, so no release starts meanwhile and `mode: in-flight` can abort a run
+ * that died.
  *
- * Deployments on different tags keep their own versions (the record joins them, `v1.5+v3.3`, as
- * canary-promote's does); queries by version are refused then, since `{{canary}}` stands for one version.
+ * Deployments on different tags keep their own versions (the record joins them, `v1.5+v3.3`, as canary-promote's
+ * does); queries by version are refused then, since `{{canary}}` stands for one version.
  */
 import { InputError, UserError } from '../errors';
 import { renderChecksSummary } from '../http';
 import type { CheckSpec } from '../http/spec';
-import { formatDuration } from '../inputs/scalars';
 import type { KubeClient } from '../kube/client';
-import { isNotFound } from '../kube/errors';
 import { planUndo, templateImages } from '../kube/history';
-import { waitForRollout } from '../kube/rollout-wait';
+import { getOptional } from '../kube/objects';
 import type { Deployment, PodTemplateSpec } from '../kube/types';
-import { deploymentReplicaSets, findDeployments } from '../kube/workloads';
-import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
-import { PodCache } from '../metrics/kubernetes';
+import { deploymentReplicaSets, describeImages, findDeployments } from '../kube/workloads';
+import type { AnalysisResult } from '../metrics/engine';
 import type { MetricProvider } from '../metrics/provider';
 import {
   type MetricSpec,
@@ -47,32 +42,23 @@ import {
   VERSION_PLACEHOLDERS,
 } from '../metrics/spec';
 import { table } from '../report';
-import { canaryReplicas } from '../rollout/canary';
+import { type GivenTemplate, Rollout, type StepReport } from '../rollout/canary';
 import type { Step } from '../rollout/plan';
-import { changedVersion, joinVersions, selectorText, sideDeployment, versionOf } from '../rollout/workloads';
-import { getOptional } from '../routing/common';
-import type { RouterState, TrafficRouter, TrafficTarget } from '../routing/types';
+import { changedVersion, joinVersions, sideDeployment, versionOf } from '../rollout/workloads';
+import type { TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
-import { RolloutLease } from '../state/lease';
+import { LeaseLostError, RolloutLease } from '../state/lease';
+import { IN_FLIGHT_PHASES, RecordStore, ROLE_LABEL, type RolloutRecord, type StepVerdict } from '../state/record';
+import { runIdentity } from '../state/run-identity';
 import {
-  IN_FLIGHT_PHASES,
-  RecordStore,
-  ROLE_LABEL,
-  type RolloutRecord,
-  type StepVerdict,
-  stableHistoryEnd,
-} from '../state/record';
-import { runIdentity, runLink } from '../state/run-identity';
-import {
-  describeImages,
   type RollbackReport,
   stateOf,
   summaryMarkdown,
   type TimelineEntry,
-  verify,
   type WorkloadRestore,
   type WorkloadState,
-} from './index';
+} from './report';
+import { verify } from './verify';
 
 export interface StagedRequest {
   namespace: string;
@@ -121,20 +107,14 @@ export interface StagedReport extends RollbackReport {
   plan?: string[];
 }
 
-interface Unit {
+/** One Deployment going back: the template to return to and the versions on both sides. */
+interface Return extends GivenTemplate {
   name: string;
-  stable: Deployment;
   /** The temporary Deployment running the previous template. */
-  side: Deployment;
-  template: PodTemplateSpec;
+  side: string;
   before: WorkloadState;
   target: WorkloadState;
-  router: TrafficRouter;
-  /** The side Deployment's version label: never the current version's, or {{canary}} would select the stable's pods too. */
-  version: string;
 }
-
-class StepFailed extends Error {}
 
 /** The revision canary-promote's record says the stable had before it promoted the release running now. */
 function recordedRevision(record: RolloutRecord | undefined, deployment: Deployment): number | undefined {
@@ -157,7 +137,7 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
     `Staged rollback requested${request.triggeredBy ? ` by ${request.triggeredBy}` : ''}: ${request.reason ?? 'no reason given'}`,
   );
   const steps: StagedStep[] = [];
-  const analyses: StagedReport['analyses'] = [];
+  let analyses: StagedReport['analyses'] = [];
   const report = (result: RollbackReport['result'], workloads: WorkloadRestore[], extra: Partial<StagedReport> = {}) =>
     finish(rt, {
       result,
@@ -172,11 +152,13 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
       ...extra,
     });
 
-  // Everything is checked before the first write.
+  // Everything is checked before the first write; every write once the Lease is taken is fenced by it.
+  let lease: RolloutLease | undefined;
+  const fenced = client.fenced(() => lease?.check() ?? Promise.resolve());
   const found = (
     await findDeployments(client, { namespace, names: request.deployments, selector: request.selector })
   ).filter((deployment) => deployment.metadata?.labels?.[ROLE_LABEL] === undefined);
-  const store = await RecordStore.load(client, namespace, app);
+  const store = await RecordStore.load(fenced, namespace, app);
   const previous = store.record;
   if (previous && IN_FLIGHT_PHASES.includes(previous.phase)) {
     throw new UserError(
@@ -184,239 +166,121 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
       { hint: 'use mode: in-flight to abort the rollout in flight' },
     );
   }
-  const units: Unit[] = [];
-  const skipped: WorkloadRestore[] = [];
-  for (const stable of found) {
-    const name = stable.metadata?.name ?? '';
-    const replicaSets = await deploymentReplicaSets(client, stable);
-    const plan = planUndo(stable, replicaSets, request.toRevision ?? recordedRevision(previous, stable) ?? 0);
-    const before = stateOf(stable);
-    if (plan.kind === 'skip') {
-      skipped.push({ name, outcome: 'skipped', before, after: before, message: plan.reason });
-      continue;
-    }
-    const template = plan.patch[0]!.value as PodTemplateSpec;
-    const images = templateImages(template);
-    // A release that changed only a digest, a sidecar or a ConfigMap keeps the tag: named as canary-promote does.
-    const version = changedVersion(before.images, images, versionOf(before.images, 'current'));
-    const side = sideDeployment(stable, { role: 'canary', name: `${name}-canary`, version, template }, app, 0);
-    const router = request.makeRouter({
-      namespace,
-      app,
-      stable: { deployment: name },
-      canary: { deployment: side.metadata!.name! },
-    });
-    units.push({
-      name,
-      stable,
-      side,
-      template,
-      before,
-      target: { revision: plan.to.revision, images },
-      router,
-      version,
-    });
-  }
-  if (units.length === 0) {
+  const { returns, skipped } = await returnsOf(client, found, request.toRevision, previous);
+  if (returns.length === 0) {
     mark('Every Deployment already runs the version to return to');
     return report('skipped', skipped);
   }
-  for (const unit of units) await unit.router.validate();
-  // Each Deployment's own versions (as canary-promote keeps them): their tags joined when they differ.
-  const versions = units.map((unit) => ({
-    current: versionOf(unit.before.images, 'current'),
-    previous: unit.version,
-  }));
-  const currentVersion = joinVersions(versions.map((v) => v.current));
-  const previousVersion = joinVersions(versions.map((v) => v.previous));
-  refuseVersionQueries(request, units, versions);
-  const targets = { canary: previousVersion, stable: currentVersion, namespace, app };
-  const queried = uniqueMetrics(request.steps.flatMap((step) => step.analysis)).filter(
-    (metric) => metric.kind !== 'kubernetes',
-  );
-  if (queried.length > 0) {
-    await validateAnalysis({
-      metrics: queried,
-      targets,
-      duration: 0,
-      clock: rt.clock,
-      signal: rt.signal,
-      ...(request.providerFor ? { providerFor: request.providerFor } : {}),
-    });
-  }
+  refuseVersionQueries(request, returns);
+  const currentVersion = joinVersions(returns.map((entry) => entry.stableVersion));
+  const previousVersion = joinVersions(returns.map((entry) => entry.version));
+  const rollout = new Rollout(rt, fenced, store, {
+    strategy: 'canary',
+    namespace,
+    steps: request.steps,
+    onStepFailure: 'abort',
+    baseline: false,
+    router: request.router,
+    makeRouter: request.makeRouter,
+    // The replica counts decide the shares a staged rollback can give: the nearest, said in the log.
+    weightRounding: 'nearest',
+    rolloutTimeoutMs: request.timeoutMs,
+    holdLease: (ms) => lease?.hold(ms) ?? Promise.resolve(),
+    ...(request.providerFor ? { providerFor: request.providerFor } : {}),
+    onStep: async (step) => {
+      mark(`Step ${step.index + 1}: ${step.weight}% to ${previousVersion} (${step.routing.join('; ')})`);
+      steps.push(await stepOf(client, namespace, returns, step, rt.clock.now()));
+    },
+  });
+  await rollout.prepareTemplates(returns, {
+    reason: `Staged rollback to ${previousVersion}: ${request.reason ?? 'no reason given'}`,
+  });
   const weights = request.steps.map((step) => step.weight).filter((weight) => weight < 100);
   mark(
-    `Planned: ${units.map((unit) => `deployment/${unit.name} ${currentVersion} → revision ${unit.target.revision}`).join(', ')}; traffic back in steps ${[...weights, 100].join('% → ')}%`,
+    `Planned: ${returns.map((entry) => `deployment/${entry.name} ${currentVersion} → revision ${entry.target.revision}`).join(', ')}; traffic back in steps ${[...weights, 100].join('% → ')}%`,
   );
-
   if (request.dryRun) {
-    const lines: string[] = [];
-    for (const unit of units) {
-      await client.patch('Deployment', { namespace, name: unit.side.metadata!.name! }, unit.side, 'apply', {
-        dryRun: true,
-        force: true,
-      });
-      lines.push(
-        `create Deployment ${unit.side.metadata!.name} (revision ${unit.target.revision}: ${describeImages(unit.target.images)})`,
-      );
-      for (const weight of weights)
-        for (const line of await unit.router.plan(weight)) lines.push(`at ${weight}%: ${line}`);
-      await client.patch('Deployment', { namespace, name: unit.name }, templatePatch(unit), 'json', { dryRun: true });
-      lines.push(
-        `at 100%: Deployment ${unit.name} takes revision ${unit.target.revision}'s template, then ${unit.side.metadata!.name} is deleted`,
-      );
-    }
-    const workloads = units.map(
-      (unit): WorkloadRestore => ({
-        name: unit.name,
+    const lines = await dryRun(client, request, returns, weights);
+    const workloads = returns.map(
+      (entry): WorkloadRestore => ({
+        name: entry.name,
         outcome: 'planned',
-        before: unit.before,
-        after: unit.target,
+        before: entry.before,
+        after: entry.target,
         message: 'dry run: nothing changed',
       }),
     );
     return report('planned', [...workloads, ...skipped], { plan: lines });
   }
 
-  const lease = await RolloutLease.acquire(client, {
+  lease = await RolloutLease.acquire(client, {
     namespace,
     app,
     ...runIdentity(rt.env),
     clock: rt.clock,
+    deployments: returns.map((entry) => entry.name),
+    signal: rt.signal,
+    log: (line) => rt.log.warning(line),
   });
   try {
-    const record: RolloutRecord = {
-      version: 1,
-      app,
-      namespace,
-      strategy: 'canary',
-      phase: 'progressing',
-      stepIndex: -1,
-      steps: request.steps.map((step) => step.weight),
-      weight: 0,
-      router: request.router,
-      stableVersion: currentVersion,
-      canaryVersion: previousVersion,
-      workloads: units.map((unit, index) => ({
-        stable: unit.name,
-        stableVersion: versions[index]!.current,
-        canaryVersion: versions[index]!.previous,
-        canary: unit.side.metadata!.name!,
-        stableImages: unit.before.images,
-        canaryImages: unit.target.images,
-        configCopies: { configMaps: {}, secrets: {} },
-        ...(unit.before.revision !== undefined ? { stableRevision: unit.before.revision } : {}),
-      })),
-      verdicts: [],
-      reason: `Staged rollback to ${previousVersion}: ${request.reason ?? 'no reason given'}`,
-      ...runLink(rt.env),
-      updatedAt: new Date(rt.clock.now()).toISOString(),
-      // The end of the stable-history window for count comparisons: the current version's traffic before this.
-      startedAt: new Date(rt.clock.now()).toISOString(),
-    };
-    const save = async (change: Partial<RolloutRecord>) => {
-      Object.assign(record, change, { updatedAt: new Date(rt.clock.now()).toISOString() });
-      if (lease.lost) throw lease.lost;
-      await store.save(record);
-    };
-    await save({});
-    const staged = new Staged(rt, client, request, units, targets, stableHistoryEnd(record));
-    try {
-      for (const unit of units) {
-        await client.patch('Deployment', { namespace, name: unit.side.metadata!.name! }, unit.side, 'apply', {
-          force: true,
-        });
-      }
-      mark(
-        `Started ${units.map((unit) => `deployment/${unit.side.metadata!.name} (${describeImages(unit.target.images)})`).join(', ')} beside the current version`,
-      );
-      for (const [index, step] of request.steps.entries()) {
-        if (step.weight >= 100) break;
-        const result = await rt.log.group(`Step ${index + 1}: ${step.weight}% back to ${previousVersion}`, async () => {
-          const state = await staged.setWeight(step.weight);
-          await save({ stepIndex: index, weight: step.weight });
-          mark(`Step ${index + 1}: ${step.weight}% to ${previousVersion} (${state.routing.join('; ')})`);
-          const analysis = await staged.analyse(step);
-          if (analysis) analyses.push({ step: index, weight: step.weight, result: analysis });
-          const verdict: StepVerdict['verdict'] = analysis ? analysis.verdict : 'skipped';
-          const reason = analysis?.reason ?? `held ${formatDuration(step.pause)}, no analysis`;
-          steps.push({
-            step: index + 1,
-            weight: step.weight,
-            actual: state.actual,
-            at: new Date(rt.clock.now()).toISOString(),
-            verdict,
-            reason,
-            workloads: await staged.serving(),
-            routing: state.routing,
-          });
-          await save({
-            verdicts: [
-              ...record.verdicts,
-              { step: index, weight: step.weight, verdict, reason, at: new Date(rt.clock.now()).toISOString() },
-            ],
-          });
-          return analysis;
-        });
-        if (result && result.verdict !== 'pass')
-          throw new StepFailed(`step ${index + 1} (${step.weight}%): ${result.reason}`);
-      }
-    } catch (error) {
-      const why = error instanceof StepFailed ? error.message : `the run stopped: ${(error as Error).message}`;
+    mark(
+      `Starting ${returns.map((entry) => `deployment/${entry.side} (${describeImages(entry.target.images)})`).join(', ')} beside the current version`,
+    );
+    const outcome = await rollout.start().catch((error: unknown) => {
+      throw stopped(rollout, error, returns, previousVersion, mark);
+    });
+    analyses = outcome.analyses;
+    if (outcome.result === 'aborted') {
+      const why = outcome.stepFailure ?? outcome.reason;
+      // The engine scaled the temporary Deployments to 0; a staged rollback leaves none behind.
       let state = 'Traffic is back on the current version and the temporary Deployments are removed';
       try {
-        await staged.abort();
-        await save({ phase: 'aborted', weight: 0, reason: `Staged rollback aborted because ${why}` });
-      } catch (second) {
-        state = `Returning traffic to the current version also failed (${(second as Error).message}); run rollback with mode: in-flight`;
+        await rollout.finalize();
+        await rollout.settle('aborted', `Staged rollback aborted because ${why}`);
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        state = `Traffic is back on the current version; removing the temporary Deployments failed (${(error as Error).message}): delete ${returns.map((entry) => entry.side).join(', ')}`;
       }
       mark(`Aborted because ${why}. ${state}`);
-      const workloads = units.map(
-        (unit): WorkloadRestore => ({
-          name: unit.name,
+      const workloads = returns.map(
+        (entry): WorkloadRestore => ({
+          name: entry.name,
           outcome: 'failed',
-          before: unit.before,
-          after: unit.before,
+          before: entry.before,
+          after: entry.before,
           message: `aborted: ${why}`,
         }),
       );
-      if (!(error instanceof StepFailed) && !(error instanceof UserError)) {
-        throw new UserError(`Staged rollback stopped: ${(error as Error).message}. ${state}.`, { cause: error });
-      }
-      const done = report('aborted', [...workloads, ...skipped]);
-      return done;
+      return report('aborted', [...workloads, ...skipped]);
     }
-
-    // 100%: the old template onto the main Deployments.
-    await save({ phase: 'promoting' });
-    const restored = await rt.log.group(
-      `Return ${units.map((unit) => unit.name).join(', ')} to ${previousVersion}`,
-      () => staged.promote(mark),
+    mark(
+      `100%: ${returns.map((entry) => `deployment/${entry.name} (revision ${entry.target.revision}'s template)`).join(', ')} run ${previousVersion}; temporary Deployments removed`,
     );
-    steps.push({
-      step: steps.length + 1,
-      weight: 100,
-      actual: 100,
-      at: new Date(rt.clock.now()).toISOString(),
-      verdict: 'skipped',
-      reason: 'previous version promoted',
-      workloads: await staged.serving(),
-      routing: [],
-    });
-    await save({
-      phase: 'rolled-back',
-      weight: 100,
-      reason: `Rolled back to ${previousVersion} in steps${request.triggeredBy ? ` by ${request.triggeredBy}` : ''}: ${request.reason ?? 'no reason given'}`,
-    });
-    const workloads = units.map(
-      (unit): WorkloadRestore => ({
-        name: unit.name,
+    const last = { index: steps.length, weight: 100, actual: 100, routing: [] };
+    steps.push(
+      await stepOf(
+        client,
+        namespace,
+        returns,
+        { ...last, verdict: 'skipped', reason: 'previous version promoted' },
+        rt.clock.now(),
+      ),
+    );
+    await rollout.settle(
+      'rolled-back',
+      `Rolled back to ${previousVersion} in steps${request.triggeredBy ? ` by ${request.triggeredBy}` : ''}: ${request.reason ?? 'no reason given'}`,
+    );
+    const workloads: WorkloadRestore[] = [];
+    for (const entry of returns) {
+      const now = await client.get<Deployment>('Deployment', { namespace, name: entry.name });
+      workloads.push({
+        name: entry.name,
         outcome: 'restored',
-        before: unit.before,
-        after: restored.get(unit.name) ?? unit.target,
-        message: `back to revision ${unit.target.revision} in ${request.steps.length} step(s)`,
-      }),
-    );
+        before: entry.before,
+        after: stateOf(now),
+        message: `back to revision ${entry.target.revision} in ${request.steps.length} step(s)`,
+      });
+    }
     const verification = request.verify ? await verify(rt, client, request, request.verify, mark) : undefined;
     return report('rolled-back', [...workloads, ...skipped], verification ? { verification } : {});
   } finally {
@@ -424,150 +288,132 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
   }
 }
 
-function templatePatch(unit: Unit) {
-  return [{ op: 'replace', path: '/spec/template', value: unit.template }];
-}
-
-/** The traffic moves of one staged rollback (the steps of a canary, with the previous version as the canary). */
-class Staged {
-  constructor(
-    private readonly rt: Runtime,
-    private readonly client: KubeClient,
-    private readonly request: StagedRequest,
-    private readonly units: Unit[],
-    private readonly targets: { canary: string; stable: string; namespace: string; app: string },
-    /** Where the current version's own history ends (the staged rollback's start): count comparisons read it. */
-    private readonly history: { stableHistoryEnd?: number },
-  ) {}
-
-  /** Size the temporary Deployment for `weight`, wait for its pods, move the traffic (as canary.ts does). */
-  async setWeight(weight: number): Promise<{ actual: number; routing: string[] }> {
-    const { namespace, router } = this.request;
-    const routing: string[] = [];
-    let sum = 0;
-    for (const unit of this.units) {
-      const side = unit.side.metadata!.name!;
-      let state: RouterState;
-      if (router.kind === 'replicas') {
-        state = await unit.router.setWeight(weight);
-        await this.waitSide(side);
-      } else {
-        const replicas = canaryReplicas(router.kind, unit.stable.spec?.replicas ?? 1, weight);
-        await this.client.patch('Deployment', { namespace, name: side }, { spec: { replicas } }, 'merge');
-        await this.waitSide(side);
-        state = await unit.router.setWeight(weight);
-      }
-      sum += state.actualWeight;
-      routing.push(`${unit.name}: ${state.detail}`);
+/** Per Deployment: the template to return to (skipped when it runs it already), and the versions of both sides. */
+async function returnsOf(
+  client: KubeClient,
+  found: Deployment[],
+  toRevision: number | undefined,
+  previous: RolloutRecord | undefined,
+): Promise<{ returns: Return[]; skipped: WorkloadRestore[] }> {
+  const returns: Return[] = [];
+  const skipped: WorkloadRestore[] = [];
+  for (const stable of found) {
+    const name = stable.metadata?.name ?? '';
+    const replicaSets = await deploymentReplicaSets(client, stable);
+    const plan = planUndo(stable, replicaSets, toRevision ?? recordedRevision(previous, stable) ?? 0);
+    const before = stateOf(stable);
+    if (plan.kind === 'skip') {
+      skipped.push({ name, outcome: 'skipped', before, after: before, message: plan.reason });
+      continue;
     }
-    return { actual: Math.round((sum / this.units.length) * 10) / 10, routing };
-  }
-
-  private async waitSide(name: string) {
-    await waitForRollout(
-      this.client,
-      { kind: 'Deployment', namespace: this.request.namespace, name },
-      { clock: this.rt.clock, timeoutMs: this.request.timeoutMs, signal: this.rt.signal },
-    ).catch((error: unknown) => {
-      throw new StepFailed(`the previous version's pods did not become ready: ${(error as Error).message}`);
+    const template = plan.patch[0]!.value as PodTemplateSpec;
+    const images = templateImages(template);
+    const stableVersion = versionOf(before.images, 'current');
+    // A release that changed only a digest, a sidecar or a ConfigMap keeps the tag: named as canary-promote does.
+    // The side's version label is never the current version's, or {{canary}} would select the stable's pods too.
+    const version = changedVersion(before.images, images, stableVersion);
+    returns.push({
+      name,
+      side: `${name}-canary`,
+      stable,
+      template,
+      stableVersion,
+      version,
+      before,
+      target: { revision: plan.to.revision, images },
     });
   }
+  return { returns, skipped };
+}
 
-  async analyse(step: Step): Promise<AnalysisResult | undefined> {
-    if (step.analysis.length === 0) {
-      if (step.pause > 0) await this.rt.clock.sleep(step.pause, this.rt.signal);
-      return undefined;
-    }
-    // One list + watch per workload for the step's analysis (a pod cache), not a list per check.
-    const pods = new PodCache(this.client, { namespace: this.request.namespace, clock: this.rt.clock });
-    return runAnalysis({
-      metrics: step.analysis,
-      targets: this.targets,
-      duration: step.pause,
-      clock: this.rt.clock,
-      signal: this.rt.signal,
-      canaryPods: pods.source(() => this.units.map((unit) => selectorText(unit.side))),
-      ...this.history,
-      ...(this.request.providerFor ? { providerFor: this.request.providerFor } : {}),
-      onMeasurement: (m) =>
-        this.rt.log.info(
-          `  ${m.metric}: ${m.value ?? '—'} (${m.threshold}) ${m.outcome}${m.note ? `: ${m.note}` : ''}`,
-        ),
-    }).finally(() => pods.close());
-  }
-
-  /** Replicas and images of both versions now, per workload. */
-  async serving(): Promise<StagedStep['workloads']> {
-    const { namespace } = this.request;
-    const read = async (name: string) => {
-      const object = await getOptional<Deployment>(this.client, 'Deployment', namespace, name);
-      return { replicas: object?.spec?.replicas ?? 0, images: templateImages(object?.spec?.template) };
-    };
-    return Promise.all(
-      this.units.map(async (unit) => ({
-        name: unit.name,
-        current: await read(unit.name),
-        previous: await read(unit.side.metadata!.name!),
-      })),
+/** Dry run: the temporary Deployment, the router's moves and the template patch, each sent with dryRun=All. */
+async function dryRun(client: KubeClient, request: StagedRequest, returns: Return[], weights: number[]) {
+  const { namespace, app } = request;
+  const lines: string[] = [];
+  for (const entry of returns) {
+    const side = sideDeployment(
+      entry.stable,
+      { role: 'canary', name: entry.side, version: entry.version, template: entry.template },
+      app,
+      0,
+    );
+    await client.patch('Deployment', { namespace, name: entry.side }, side, 'apply', { dryRun: true, force: true });
+    lines.push(
+      `create Deployment ${entry.side} (revision ${entry.target.revision}: ${describeImages(entry.target.images)})`,
+    );
+    const router = request.makeRouter({
+      namespace,
+      app,
+      stable: { deployment: entry.name },
+      canary: { deployment: entry.side },
+    });
+    for (const weight of weights) for (const line of await router.plan(weight)) lines.push(`at ${weight}%: ${line}`);
+    const patch = [{ op: 'replace', path: '/spec/template', value: entry.template }];
+    await client.patch('Deployment', { namespace, name: entry.name }, patch, 'json', { dryRun: true });
+    lines.push(
+      `at 100%: Deployment ${entry.name} takes revision ${entry.target.revision}'s template, then ${entry.side} is deleted`,
     );
   }
+  return lines;
+}
 
-  /** Traffic 100% on the main Deployments (still the current version), then the temporary ones removed. */
-  async abort(): Promise<void> {
-    await Promise.all(this.units.map((unit) => unit.router.abort()));
-    await this.removeSides();
-  }
+/** A step as the report shows it: the weight, the verdict, and the pods of both versions now. */
+async function stepOf(
+  client: KubeClient,
+  namespace: string,
+  returns: Return[],
+  step: StepReport,
+  at: number,
+): Promise<StagedStep> {
+  const read = async (name: string) => {
+    const object = await getOptional<Deployment>(client, 'Deployment', namespace, name);
+    return { replicas: object?.spec?.replicas ?? 0, images: templateImages(object?.spec?.template) };
+  };
+  const workloads = await Promise.all(
+    returns.map(async (entry) => ({
+      name: entry.name,
+      current: await read(entry.name),
+      previous: await read(entry.side),
+    })),
+  );
+  return {
+    step: step.index + 1,
+    weight: step.weight,
+    actual: step.actual,
+    at: new Date(at).toISOString(),
+    verdict: step.verdict,
+    reason: step.reason,
+    workloads,
+    routing: step.routing,
+  };
+}
 
-  private async removeSides() {
-    for (const unit of this.units)
-      await this.client
-        .delete('Deployment', { namespace: this.request.namespace, name: unit.side.metadata!.name! })
-        .catch((error: unknown) => {
-          if (!isNotFound(error)) throw error;
-        });
+/** The run stopped (API failure, cancelled, the promotion did not finish): what state it left, as one error. */
+function stopped(
+  rollout: Rollout,
+  error: unknown,
+  returns: Return[],
+  previousVersion: string,
+  mark: (event: string) => void,
+): Error {
+  if (error instanceof LeaseLostError) return error;
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const message = (cause instanceof Error ? cause.message : String(cause)).replace(/\.+$/, '');
+  const names = returns.map((entry) => entry.name).join(', ');
+  const { phase, weight } = rollout.current;
+  if (phase === 'promoting' || phase === 'promoted') {
+    mark(`Returning ${names} to ${previousVersion} did not finish: ${message}`);
+    return new UserError(
+      `Returning ${names} to ${previousVersion} did not finish: ${message}. The record says phase ${phase}; the Deployments may be part-way to ${previousVersion}: run rollback with mode: in-flight to put them back on the version they ran before, or mode: kubernetes`,
+      { cause: error },
+    );
   }
-
-  /**
-   * The previous template onto each main Deployment (traffic still split), its rollout awaited at full size, then
-   * the router's promote (all traffic to the main Deployments) and the temporary Deployments deleted.
-   */
-  async promote(mark: (event: string) => void): Promise<Map<string, WorkloadState>> {
-    const { namespace } = this.request;
-    const wait = (name: string) =>
-      waitForRollout(
-        this.client,
-        { kind: 'Deployment', namespace, name },
-        { clock: this.rt.clock, timeoutMs: this.request.timeoutMs, signal: this.rt.signal },
-      );
-    try {
-      for (const unit of this.units) {
-        await this.client.patch('Deployment', { namespace, name: unit.name }, templatePatch(unit), 'json');
-        mark(
-          `Patched deployment/${unit.name}: revision ${unit.target.revision}'s template (${describeImages(unit.target.images)})`,
-        );
-      }
-      await Promise.all(this.units.map((unit) => wait(unit.name)));
-      // The replicas router shrank the main Deployment while the temporary one took its share: full size first.
-      for (const unit of this.units) {
-        const current = await this.client.get<Deployment>('Deployment', { namespace, name: unit.name });
-        const base = Number(current.metadata?.annotations?.['deploy-actions.dev/stable-replicas']);
-        if (Number.isInteger(base) && base > (current.spec?.replicas ?? 0))
-          await this.client.patch('Deployment', { namespace, name: unit.name }, { spec: { replicas: base } }, 'merge');
-      }
-      const done = await Promise.all(this.units.map((unit) => wait(unit.name)));
-      for (const unit of this.units) await unit.router.promote();
-      await this.removeSides();
-      mark(
-        `100%: ${this.units.map((unit) => `deployment/${unit.name}`).join(', ')} run ${this.targets.canary}; temporary Deployments removed`,
-      );
-      return new Map(this.units.map((unit, index) => [unit.name, stateOf(done[index]!.object as Deployment)]));
-    } catch (error) {
-      throw new UserError(
-        `Returning ${this.units.map((unit) => unit.name).join(', ')} to ${this.targets.canary} did not finish: ${(error as Error).message}. The temporary Deployments still serve their share; run the staged rollback again, or mode: kubernetes`,
-        { cause: error },
-      );
-    }
-  }
+  const state =
+    phase === 'aborted'
+      ? 'Traffic is back on the current version and the temporary Deployments are at 0'
+      : `The record says phase ${phase} at ${weight}%; run rollback with mode: in-flight`;
+  mark(`Aborted because the run stopped: ${message}. ${state}`);
+  return new UserError(`Staged rollback stopped: ${message}. ${state}.`, { cause: error });
 }
 
 /**
@@ -576,24 +422,20 @@ class Staged {
  * version, so they would read one Deployment's pods, or none, and judge the others by them. Refused before
  * anything changes, as canary-promote refuses them; kubernetes signals are per Deployment already.
  */
-function refuseVersionQueries(
-  request: StagedRequest,
-  units: Unit[],
-  versions: Array<{ current: string; previous: string }>,
-): void {
-  const distinct = (pick: 'current' | 'previous') => new Set(versions.map((v) => v[pick])).size > 1;
-  if (!distinct('previous') && !distinct('current')) return;
+function refuseVersionQueries(request: StagedRequest, returns: Return[]): void {
+  const distinct = (pick: 'stableVersion' | 'version') => new Set(returns.map((entry) => entry[pick])).size > 1;
+  if (!distinct('version') && !distinct('stableVersion')) return;
   // One tag to return to, different ones running now: only what reads the current version is ambiguous.
-  const ambiguous = distinct('previous') ? VERSION_PLACEHOLDERS : ['stable', 'baseline'];
+  const ambiguous = distinct('version') ? VERSION_PLACEHOLDERS : ['stable', 'baseline'];
   const byVersion = metricsByVersion(uniqueMetrics(request.steps.flatMap((step) => step.analysis)), ambiguous);
   if (byVersion.length === 0) return;
-  const which = distinct('previous') ? 'previous' : 'current';
-  const listed = units.map((unit, index) => `${unit.name} ${versions[index]![which]}`).join(', ');
+  const which = distinct('version') ? 'version' : 'stableVersion';
+  const listed = returns.map((entry) => `${entry.name} ${entry[which]}`).join(', ');
   // The input they came from: the analysis input, or a step's own analysis (steps).
   const input = byVersion.every((metric) => request.analysis?.includes(metric)) ? 'analysis' : 'steps';
   throw new InputError(
     input,
-    `the Deployments ${which === 'previous' ? 'return to different tags' : 'run different tags now'} (${listed}), but ${byVersion.map((metric) => `'${metric.name}'`).join(', ')} ${byVersion.length === 1 ? 'reads' : 'read'} the metrics by version ({{canary}}, {{stable}}, {{version}} or compare), which stands for one version in a query: the other Deployments' pods would be judged by it, or not read at all. Roll back one Deployment at a time (deployments: auth), or check them without a version (provider kubernetes signals)`,
+    `the Deployments ${which === 'version' ? 'return to different tags' : 'run different tags now'} (${listed}), but ${byVersion.map((metric) => `'${metric.name}'`).join(', ')} ${byVersion.length === 1 ? 'reads' : 'read'} the metrics by version ({{canary}}, {{stable}}, {{version}} or compare), which stands for one version in a query: the other Deployments' pods would be judged by it, or not read at all. Roll back one Deployment at a time (deployments: auth), or check them without a version (provider kubernetes signals)`,
     byVersion.map((metric) => metric.name).join(', '),
     input === 'analysis'
       ? '[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]'

@@ -1,0 +1,309 @@
+/**
+ * Staged rollback (core/rollback/staged.ts, a client of the release engine) through the routers that split
+ * traffic between two Services: nginx (canary Ingress), gateway-api (HTTPRoute backend weights), istio
+ * (VirtualService route weights) and smi (TrafficSplit backends), on kube-sim in virtual time. At every step the
+ * test reads the router's object as a user would, the stable Service's selector (pinned to the current pods while
+ * the previous version's pods run beside them, since both carry the app label), and the pods of each version;
+ * then the end state: the previous template on the Deployment, the routing object back to the stable alone, the
+ * selector given back, nothing temporary left. A crash-looping previous version aborts through nginx.
+ */
+import { type Cluster, HTTPROUTE_CRD, startCluster } from '@deploy-actions/testkit/cluster';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeObject } from '../src/kube/types';
+import { parseAnalysisSpec } from '../src/metrics';
+import { rollbackStaged, type StagedReport } from '../src/rollback/staged';
+import type { Step } from '../src/rollout/plan';
+import { parseRouterConfig } from '../src/routing/config';
+import { createRouter } from '../src/routing/create-router';
+import type { RouterKind } from '../src/routing/types';
+import { createMemoryRuntime } from '../src/runtime';
+
+const NS = 'shop';
+let c: Cluster;
+
+beforeAll(async () => {
+  c = await startCluster({ namespace: NS, controllers: 'bare', readyAfter: '2s' });
+  c.sim.store.create(HTTPROUTE_CRD);
+  c.sim.store.create(crd('networking.istio.io', 'v1beta1', 'virtualservices', 'VirtualService'));
+  c.sim.store.create(crd('split.smi-spec.io', 'v1alpha2', 'trafficsplits', 'TrafficSplit'));
+});
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+/** A namespaced CRD of `kind` in `group`/`version`, as a mesh's install manifest registers it. */
+function crd(group: string, version: string, plural: string, kind: string) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  };
+}
+
+/** `name` released as v1, then fully as v2 (10 pods, the v1 pods gone), with the Service the canary share goes to. */
+async function promoted(name: string) {
+  await c.app(name, `ghcr.io/acme/${name}:v1`, { replicas: 10, podLabels: { version: 'v1' } });
+  await c.setImage(name, 'app', `ghcr.io/acme/${name}:v2`, { version: 'v2' });
+  await c.client.create('Service', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `${name}-canary`, namespace: NS },
+    spec: { selector: { app: name, 'deploy-actions.dev/role': 'canary' }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
+}
+
+const selector = (service: string) =>
+  c.find<{ spec: { selector: Record<string, string> } }>('v1/services', service)?.spec.selector;
+
+interface StepView {
+  weight: number;
+  routing: unknown;
+  selector: string[];
+  previous: number | undefined;
+  current: number | undefined;
+}
+
+/** At every step the rollback saves: the router's object, the stable Service's selector keys, both sides' pods. */
+function watchSteps(app: string, routing: () => unknown) {
+  const steps: StepView[] = [];
+  const stop = c.onRecord(app, (record) => {
+    if (record.phase !== 'progressing' || record.weight === 0 || record.weight === steps.at(-1)?.weight) return;
+    steps.push({
+      weight: record.weight,
+      routing: structuredClone(routing()),
+      selector: Object.keys(selector(app) ?? {}),
+      previous: c.replicas(`${app}-canary`),
+      current: c.replicas(app),
+    });
+  });
+  return { steps, stop };
+}
+
+const STEPS: Step[] = [25, 50, 100].map((weight) => ({ weight, pause: 60_000, analysis: [] }));
+
+function stagedRollback(app: string, kind: RouterKind, config: Record<string, string>, steps = STEPS) {
+  const rt = createMemoryRuntime({
+    clock: c.clock,
+    env: { GITHUB_RUN_ID: `${app}-1`, GITHUB_REPOSITORY: 'acme/shop' },
+  });
+  const parsed = parseRouterConfig(kind, config);
+  return rollbackStaged(rt, c.client, {
+    namespace: NS,
+    deployments: [app],
+    app,
+    steps,
+    router: { kind, config: parsed },
+    makeRouter: (target) => createRouter(kind, parsed, target, { client: c.client }),
+    reason: 'errors since v2',
+    dryRun: false,
+    timeoutMs: 300_000,
+  });
+}
+
+/** Every step of the report as weight, served share and verdict; the last one is the promotion of v1. */
+const reported = (report: StagedReport) => report.steps.map((step) => [step.weight, step.actual, step.verdict]);
+
+/** The end every successful staged rollback must reach, whatever the router. */
+function expectRolledBack(app: string, report: StagedReport) {
+  expect(report.result).toBe('rolled-back');
+  expect(reported(report)).toEqual([
+    [25, 25, 'skipped'],
+    [50, 50, 'skipped'],
+    [100, 100, 'skipped'],
+  ]);
+  expect(c.images(app)).toEqual([`ghcr.io/acme/${app}:v1`]);
+  expect(c.deployment(app)?.spec?.template?.metadata?.labels).toEqual({ app, version: 'v1' });
+  expect(c.replicas(app)).toBe(10);
+  expect(c.deployment(`${app}-canary`)).toBeUndefined();
+  // The selector is the user's again, and no pin annotation is left.
+  expect(selector(app)).toEqual({ app });
+  expect(c.find('v1/services', app)?.metadata?.annotations?.['deploy-actions.dev/pinned-pod-template-hash']).toBe(
+    undefined,
+  );
+  expect(c.record(app)).toMatchObject({ phase: 'rolled-back', stableVersion: 'v2', canaryVersion: 'v1' });
+  expect(c.sim.store.find('coordination.k8s.io/v1/leases', NS, `deploy-actions-${app}`)).toBeUndefined();
+}
+
+/** Each step: the router's object as given, the stable Service pinned, the previous version's share of the pods. */
+function expectSteps(steps: StepView[], routing: (weight: number) => unknown) {
+  expect(steps.map((step) => step.weight)).toEqual([25, 50]);
+  for (const step of steps) {
+    expect(step.routing).toEqual(routing(step.weight));
+    // Both versions' pods carry app=<name>: the stable Service selects the current ReplicaSet's alone.
+    expect(step.selector).toEqual(['app', 'pod-template-hash']);
+    // The previous version gets its share of the capacity (ceil(10 × weight%)); the current one keeps its 10.
+    expect([step.previous, step.current]).toEqual([Math.ceil(step.weight / 10), 10]);
+  }
+}
+
+describe('staged rollback through the routers that split between two Services', () => {
+  it('nginx: the canary Ingress carries the weight back to v1, then goes', async () => {
+    await promoted('web');
+    await c.client.create('Ingress', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'web', namespace: NS },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            host: 'web.example.com',
+            http: {
+              paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }],
+            },
+          },
+        ],
+      },
+    } as KubeObject);
+    const ingress = () => c.find<KubeObject>('networking.k8s.io/v1/ingresses', 'web-canary');
+    const watch = watchSteps('web', () => {
+      const annotations = ingress()?.metadata?.annotations ?? {};
+      return {
+        canary: annotations['nginx.ingress.kubernetes.io/canary'],
+        weight: annotations['nginx.ingress.kubernetes.io/canary-weight'],
+        backend: (
+          ingress()?.spec as { rules?: Array<{ http: { paths: Array<{ backend: { service: { name: string } } }> } }> }
+        )?.rules?.[0]?.http.paths[0]?.backend.service.name,
+      };
+    });
+    const report = await stagedRollback('web', 'nginx', { ingress: 'web' });
+    watch.stop();
+    expectSteps(watch.steps, (weight) => ({ canary: 'true', weight: String(weight), backend: 'web-canary' }));
+    expectRolledBack('web', report);
+    expect(ingress()).toBeUndefined();
+  });
+
+  it('gateway-api: the HTTPRoute backend weights follow the steps, the temporary backend is removed at the end', async () => {
+    await promoted('cart');
+    await c.client.create(
+      { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespaced: true },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'cart', namespace: NS },
+        spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'cart', port: 80 }] }] },
+      },
+    );
+    const weights = () =>
+      Object.fromEntries(
+        (
+          c.find<{ spec: { rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }> } }>(
+            'gateway.networking.k8s.io/v1/httproutes',
+            'cart',
+          )?.spec.rules[0]?.backendRefs ?? []
+        ).map((ref) => [ref.name, ref.weight]),
+      );
+    const watch = watchSteps('cart', weights);
+    const report = await stagedRollback('cart', 'gateway-api', { 'http-route': 'cart' });
+    watch.stop();
+    expectSteps(watch.steps, (weight) => ({ cart: 100 - weight, 'cart-canary': weight }));
+    expectRolledBack('cart', report);
+    expect(weights()).toEqual({ cart: 100 });
+  });
+
+  it('istio: the VirtualService route weights follow the steps, all on the stable host at the end', async () => {
+    await promoted('media');
+    await c.client.create(
+      { group: 'networking.istio.io', version: 'v1beta1', plural: 'virtualservices', namespaced: true },
+      {
+        apiVersion: 'networking.istio.io/v1beta1',
+        kind: 'VirtualService',
+        metadata: { name: 'media', namespace: NS },
+        spec: {
+          hosts: ['media'],
+          http: [{ name: 'primary', route: [{ destination: { host: 'media' }, weight: 100 }] }],
+        },
+      },
+    );
+    const route = () =>
+      c.find<{ spec: { http: Array<{ route: Array<{ destination: { host: string }; weight?: number }> }> } }>(
+        'networking.istio.io/v1beta1/virtualservices',
+        'media',
+      )?.spec.http[0]?.route ?? [];
+    const watch = watchSteps('media', () => Object.fromEntries(route().map((r) => [r.destination.host, r.weight])));
+    const report = await stagedRollback('media', 'istio', { 'virtual-service': 'media', 'api-version': 'v1beta1' });
+    watch.stop();
+    expectSteps(watch.steps, (weight) => ({ media: 100 - weight, 'media-canary': weight }));
+    expectRolledBack('media', report);
+    expect(route()).toEqual([{ destination: { host: 'media' }, weight: 100 }]);
+  });
+
+  it('smi: the TrafficSplit backends follow the steps, the stable Service alone at the end', async () => {
+    await promoted('books');
+    await c.client.create(
+      { group: 'split.smi-spec.io', version: 'v1alpha2', plural: 'trafficsplits', namespaced: true },
+      {
+        apiVersion: 'split.smi-spec.io/v1alpha2',
+        kind: 'TrafficSplit',
+        metadata: { name: 'books', namespace: NS },
+        spec: { service: 'books-root', backends: [{ service: 'books', weight: 100 }] },
+      },
+    );
+    const backends = () =>
+      c.find<{ spec: { backends: Array<{ service: string; weight: number }> } }>(
+        'split.smi-spec.io/v1alpha2/trafficsplits',
+        'books',
+      )?.spec.backends;
+    const watch = watchSteps('books', () => Object.fromEntries((backends() ?? []).map((b) => [b.service, b.weight])));
+    const report = await stagedRollback('books', 'smi', { 'traffic-split': 'books' });
+    watch.stop();
+    expectSteps(watch.steps, (weight) => ({ books: 100 - weight, 'books-canary': weight }));
+    expectRolledBack('books', report);
+    expect(backends()).toEqual([{ service: 'books', weight: 100 }]);
+  });
+
+  it('nginx, a previous version that crash-loops: aborted at the first step, v2 serves alone, nothing temporary left', async () => {
+    await promoted('search');
+    await c.client.create('Ingress', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'search', namespace: NS },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            host: 'search.example.com',
+            http: {
+              paths: [
+                { path: '/', pathType: 'Prefix', backend: { service: { name: 'search', port: { number: 80 } } } },
+              ],
+            },
+          },
+        ],
+      },
+    } as KubeObject);
+    c.behaviour.set('ghcr.io/acme/search:v1', { readyAfter: '2s', crashLoop: { after: '20s' } });
+    const analysis = parseAnalysisSpec('[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]');
+    const report = await stagedRollback(
+      'search',
+      'nginx',
+      { ingress: 'search' },
+      STEPS.map((step) => ({ ...step, pause: 120_000, analysis })),
+    );
+    expect(report.result).toBe('aborted');
+    expect(reported(report)).toEqual([[25, 25, 'fail']]);
+    expect(report.workloads[0]?.message).toMatch(/^aborted: step 1 \(25%\): .*restarts/);
+    expect(c.images('search')).toEqual(['ghcr.io/acme/search:v2']);
+    expect(c.deployment('search')?.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+    expect(c.replicas('search')).toBe(10);
+    expect(c.find('networking.k8s.io/v1/ingresses', 'search-canary')).toBeUndefined();
+    expect(c.deployment('search-canary')).toBeUndefined();
+    expect(selector('search')).toEqual({ app: 'search' });
+    expect(c.record('search')).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(c.record('search').reason).toMatch(/^Staged rollback aborted because step 1 \(25%\)/);
+  });
+});

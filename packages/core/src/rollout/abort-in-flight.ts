@@ -2,8 +2,10 @@
  * Abort the in-flight rollout an app's record describes, from another run (rollback's `mode: in-flight`, a
  * cancelled run's clean-up): under the app's Lease, through the same Rollout that started it.
  */
+import { loggedExec } from '../exec';
 import type { KubeClient } from '../kube/client';
-import type { TrafficRouter, TrafficTarget } from '../routing/types';
+import { createRouter } from '../routing/create-router';
+import type { RouterConfig, RouterKind, TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import { RolloutLease } from '../state/lease';
 import { IN_FLIGHT_PHASES, RecordStore } from '../state/record';
@@ -14,8 +16,11 @@ export interface AbortOptions {
   namespace: string;
   app: string;
   reason: string;
-  /** Builds the router the record names (rollback passes createRouter bound to its deps). */
-  makeRouter: (target: TrafficTarget, client?: KubeClient) => TrafficRouter;
+  /**
+   * Builds the router the record names, writing through the fenced client it is given. Default: createRouter
+   * with the record's router kind and config, the run's logged exec and log.
+   */
+  makeRouter?: ((target: TrafficTarget, client?: KubeClient) => TrafficRouter) | undefined;
   /** Limit for each wait on pods (an abort during the promotion waits for the stables); default 600 s. */
   timeoutMs?: number | undefined;
   /** Take the app's Lease over whoever holds it (named in the log). */
@@ -41,7 +46,6 @@ export async function abortRollout(
 ): Promise<RolloutOutcome | undefined> {
   const first = await RecordStore.load(client, options.namespace, options.app);
   if (!first.record || !IN_FLIGHT_PHASES.includes(first.record.phase)) return undefined;
-  const timeoutMs = options.timeoutMs ?? ABORT_TIMEOUT_MS;
   const lease = await RolloutLease.acquire(client, {
     namespace: options.namespace,
     app: options.app,
@@ -52,28 +56,48 @@ export async function abortRollout(
     signal: rt.signal,
     log: (line) => rt.log.warning(line),
   });
-  // Every write of the abort checks the Lease is still this run's.
-  const fenced = lease.fence(client);
   try {
-    // Read again under the lease: the run that held it may have finished or moved the rollout since.
-    const store = await RecordStore.load(fenced, options.namespace, options.app);
-    const record = store.record;
-    if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return undefined;
-    const rollout = new Rollout(rt, fenced, store, {
-      strategy: record.strategy,
-      namespace: record.namespace,
-      steps: [],
-      onStepFailure: 'abort',
-      baseline: record.workloads.some((w) => w.baseline !== undefined),
-      router: record.router,
-      makeRouter: (target) => options.makeRouter(target, fenced),
-      rolloutTimeoutMs: timeoutMs,
-      holdLease: (ms) => lease.hold(ms),
-    });
-    await rollout.resume(record);
-    if (record.phase === 'aborting') return await rollout.finishAbort();
-    return await rollout.abort(options.reason);
+    return await abortUnderLease(rt, lease, client, options);
   } finally {
     await lease.release();
   }
+}
+
+/**
+ * The abort itself, under the app's Lease the caller holds (a post step takes over its own run's Lease,
+ * and hands it back itself). Every write goes through `client` fenced by the Lease; the record is read
+ * under it (the run that held it may have finished or moved the rollout since). Undefined: nothing in flight.
+ */
+export async function abortUnderLease(
+  rt: Runtime,
+  lease: RolloutLease,
+  client: KubeClient,
+  options: Omit<AbortOptions, 'force'>,
+): Promise<RolloutOutcome | undefined> {
+  const fenced = lease.fence(client);
+  const store = await RecordStore.load(fenced, options.namespace, options.app);
+  const record = store.record;
+  if (!record || !IN_FLIGHT_PHASES.includes(record.phase)) return undefined;
+  const makeRouter =
+    options.makeRouter ??
+    ((target: TrafficTarget, writer?: KubeClient) =>
+      createRouter(record.router.kind as RouterKind, record.router.config as RouterConfig, target, {
+        client: writer ?? fenced,
+        exec: loggedExec(rt),
+        log: rt.log,
+      }));
+  const rollout = new Rollout(rt, fenced, store, {
+    strategy: record.strategy,
+    namespace: record.namespace,
+    steps: [],
+    onStepFailure: 'abort',
+    baseline: record.workloads.some((w) => w.baseline !== undefined),
+    router: record.router,
+    makeRouter: (target) => makeRouter(target, fenced),
+    rolloutTimeoutMs: options.timeoutMs ?? ABORT_TIMEOUT_MS,
+    holdLease: (ms) => lease.hold(ms),
+  });
+  await rollout.resume(record);
+  if (record.phase === 'aborting') return await rollout.finishAbort();
+  return await rollout.abort(options.reason);
 }

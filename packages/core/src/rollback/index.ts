@@ -2,7 +2,6 @@
  * rollback: put the last good version back, every mode (run.ts: runRollback). Only re-exports; the concept →
  * file map is in packages/core/README.md.
  */
-export { describeImages } from '../kube/workloads';
 export {
   imagesForDeployment,
   incompleteMessage,

@@ -2,7 +2,7 @@
  * The `verify` checks after a rollback (the smoke spec format), for every mode. A leaf of rollback/.
  */
 import { UserError } from '../errors';
-import { type ChecksResult, kubeServiceProxy, renderChecksSummary, runChecks } from '../http';
+import { type ChecksResult, kubeServiceProxy, renderChecksSummary, runChecks, type ServiceProxy } from '../http';
 import type { CheckSpec } from '../http/spec';
 import type { KubeClient } from '../kube/client';
 import type { Runtime } from '../runtime/port';
@@ -23,7 +23,7 @@ export async function verify(
   spec: CheckSpec,
   mark: (event: string) => void,
 ): Promise<ChecksResult> {
-  let serviceProxy: Awaited<ReturnType<typeof kubeServiceProxy>> | undefined;
+  let serviceProxy: ServiceProxy | undefined;
   if (needsServiceProxy(spec)) {
     if (!client)
       throw new UserError('verify: a check names a Service, but there is no Kubernetes cluster to reach it through');

@@ -175,7 +175,8 @@ describe('planRelease refuses bad input, naming it', () => {
     ['no cluster: continue', { deployments: '', router: 'command', action: 'continue' }, 'action'],
     ['no cluster: blue-green', { deployments: '', router: 'command', strategy: 'blue-green' }, 'router'],
   ])('%s', (_name, raw: Record<string, string>, input) => {
-    const config = raw.router === 'command' ? { 'router-config': '{ set-weight: [./weight, "{{weight}}"] }' } : {};
+    const config: Record<string, string> =
+      raw.router === 'command' ? { 'router-config': '{ set-weight: [./weight, "{{weight}}"] }' } : {};
     expect(() => planRelease(inputsOf({ ...WEB, ...config, ...raw }))).toThrow(new RegExp(`^Input '${input}'`));
   });
 });

@@ -52,7 +52,14 @@ export async function releaseInCluster(rt: Runtime, plan: RolloutReleasePlan): P
     );
   const store = await RecordStore.load(client, namespace, app);
   try {
-    return await runAction(rt, { plan: followRecord(rt, plan, store.record), lease, namespace, stables, app, store });
+    return await runRolloutAction(rt, {
+      plan: afterRecordRead(rt, plan, store.record),
+      lease,
+      namespace,
+      stables,
+      app,
+      store,
+    });
   } catch (error) {
     // The `phase` output after a failure: the record's phase now (read again: the run may have moved it).
     const record = await readRolloutRecord(client, namespace, app).catch(() => store.record);
@@ -61,7 +68,7 @@ export async function releaseInCluster(rt: Runtime, plan: RolloutReleasePlan): P
 }
 
 /** The plan once the record is read: a later job's follows it (its secrets masked and its notes said here). */
-function followRecord(rt: Runtime, plan: RolloutReleasePlan, record: RolloutRecord | undefined): RolloutReleasePlan {
+function afterRecordRead(rt: Runtime, plan: RolloutReleasePlan, record: RolloutRecord | undefined): RolloutReleasePlan {
   if (record === undefined) return plan;
   const followed = planRelease(plan.inputs, record);
   if (followed.mode !== 'rollout' || !followed.followsRecord) return plan;
@@ -72,7 +79,7 @@ function followRecord(rt: Runtime, plan: RolloutReleasePlan, record: RolloutReco
   return followed.notes.length > 0 ? followed : { ...followed, notes: plan.notes };
 }
 
-async function runAction(rt: Runtime, release: ClusterRelease): Promise<RolloutReleaseResult> {
+async function runRolloutAction(rt: Runtime, release: ClusterRelease): Promise<RolloutReleaseResult> {
   const { plan, lease, namespace, stables, app, store } = release;
   const inputs = plan.inputs;
   // The Deployments the release touches: a live release of another app on one of them refuses this one.

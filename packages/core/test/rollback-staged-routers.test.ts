@@ -7,7 +7,7 @@
  * then the end state: the previous template on the Deployment, the routing object back to the stable alone, the
  * selector given back, nothing temporary left. A crash-looping previous version aborts through nginx.
  */
-import { type Cluster, HTTPROUTE_CRD, startCluster } from '@deploy-actions/testkit/cluster';
+import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../src/kube/types';
 import { parseAnalysisSpec } from '../src/metrics';
@@ -17,42 +17,19 @@ import { parseRouterConfig } from '../src/routing/config';
 import { createRouter } from '../src/routing/create-router';
 import type { RouterKind } from '../src/routing/types';
 import { createMemoryRuntime } from '../src/runtime';
+import { HTTPROUTE, registerCrds, TRAFFICSPLIT, VIRTUALSERVICE } from './routing-fixtures';
 
 const NS = 'shop';
 let c: Cluster;
 
 beforeAll(async () => {
   c = await startCluster({ namespace: NS, controllers: 'bare', readyAfter: '2s' });
-  c.sim.store.create(HTTPROUTE_CRD);
-  c.sim.store.create(crd('networking.istio.io', 'v1beta1', 'virtualservices', 'VirtualService'));
-  c.sim.store.create(crd('split.smi-spec.io', 'v1alpha2', 'trafficsplits', 'TrafficSplit'));
+  await registerCrds(c.client);
 });
 
 afterAll(async () => {
   await c?.stop();
 });
-
-/** A namespaced CRD of `kind` in `group`/`version`, as a mesh's install manifest registers it. */
-function crd(group: string, version: string, plural: string, kind: string) {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
-      versions: [
-        {
-          name: version,
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        },
-      ],
-    },
-  };
-}
 
 /** `name` released as v1, then fully as v2 (10 pods, the v1 pods gone), with the Service the canary share goes to. */
 async function promoted(name: string) {
@@ -64,6 +41,20 @@ async function promoted(name: string) {
     metadata: { name: `${name}-canary`, namespace: NS },
     spec: { selector: { app: name, 'deploy-actions.dev/role': 'canary' }, ports: [{ port: 80, targetPort: 8080 }] },
   });
+}
+
+/** The Ingress users reach `name` through (the nginx router adds `<name>-canary` beside it). */
+async function mainIngress(name: string) {
+  const backend = { service: { name, port: { number: 80 } } };
+  await c.client.create('Ingress', {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace: NS },
+    spec: {
+      ingressClassName: 'nginx',
+      rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } }],
+    },
+  } as KubeObject);
 }
 
 const selector = (service: string) =>
@@ -153,22 +144,7 @@ function expectSteps(steps: StepView[], routing: (weight: number) => unknown) {
 describe('staged rollback through the routers that split between two Services', () => {
   it('nginx: the canary Ingress carries the weight back to v1, then goes', async () => {
     await promoted('web');
-    await c.client.create('Ingress', {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'Ingress',
-      metadata: { name: 'web', namespace: NS },
-      spec: {
-        ingressClassName: 'nginx',
-        rules: [
-          {
-            host: 'web.example.com',
-            http: {
-              paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }],
-            },
-          },
-        ],
-      },
-    } as KubeObject);
+    await mainIngress('web');
     const ingress = () => c.find<KubeObject>('networking.k8s.io/v1/ingresses', 'web-canary');
     const watch = watchSteps('web', () => {
       const annotations = ingress()?.metadata?.annotations ?? {};
@@ -189,15 +165,12 @@ describe('staged rollback through the routers that split between two Services', 
 
   it('gateway-api: the HTTPRoute backend weights follow the steps, the temporary backend is removed at the end', async () => {
     await promoted('cart');
-    await c.client.create(
-      { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespaced: true },
-      {
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'HTTPRoute',
-        metadata: { name: 'cart', namespace: NS },
-        spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'cart', port: 80 }] }] },
-      },
-    );
+    await c.client.create(HTTPROUTE, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'cart', namespace: NS },
+      spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'cart', port: 80 }] }] },
+    });
     const weights = () =>
       Object.fromEntries(
         (
@@ -217,25 +190,22 @@ describe('staged rollback through the routers that split between two Services', 
 
   it('istio: the VirtualService route weights follow the steps, all on the stable host at the end', async () => {
     await promoted('media');
-    await c.client.create(
-      { group: 'networking.istio.io', version: 'v1beta1', plural: 'virtualservices', namespaced: true },
-      {
-        apiVersion: 'networking.istio.io/v1beta1',
-        kind: 'VirtualService',
-        metadata: { name: 'media', namespace: NS },
-        spec: {
-          hosts: ['media'],
-          http: [{ name: 'primary', route: [{ destination: { host: 'media' }, weight: 100 }] }],
-        },
+    await c.client.create(VIRTUALSERVICE, {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'media', namespace: NS },
+      spec: {
+        hosts: ['media'],
+        http: [{ name: 'primary', route: [{ destination: { host: 'media' }, weight: 100 }] }],
       },
-    );
+    });
     const route = () =>
       c.find<{ spec: { http: Array<{ route: Array<{ destination: { host: string }; weight?: number }> }> } }>(
-        'networking.istio.io/v1beta1/virtualservices',
+        'networking.istio.io/v1/virtualservices',
         'media',
       )?.spec.http[0]?.route ?? [];
     const watch = watchSteps('media', () => Object.fromEntries(route().map((r) => [r.destination.host, r.weight])));
-    const report = await stagedRollback('media', 'istio', { 'virtual-service': 'media', 'api-version': 'v1beta1' });
+    const report = await stagedRollback('media', 'istio', { 'virtual-service': 'media' });
     watch.stop();
     expectSteps(watch.steps, (weight) => ({ media: 100 - weight, 'media-canary': weight }));
     expectRolledBack('media', report);
@@ -244,15 +214,12 @@ describe('staged rollback through the routers that split between two Services', 
 
   it('smi: the TrafficSplit backends follow the steps, the stable Service alone at the end', async () => {
     await promoted('books');
-    await c.client.create(
-      { group: 'split.smi-spec.io', version: 'v1alpha2', plural: 'trafficsplits', namespaced: true },
-      {
-        apiVersion: 'split.smi-spec.io/v1alpha2',
-        kind: 'TrafficSplit',
-        metadata: { name: 'books', namespace: NS },
-        spec: { service: 'books-root', backends: [{ service: 'books', weight: 100 }] },
-      },
-    );
+    await c.client.create(TRAFFICSPLIT, {
+      apiVersion: 'split.smi-spec.io/v1alpha2',
+      kind: 'TrafficSplit',
+      metadata: { name: 'books', namespace: NS },
+      spec: { service: 'books-root', backends: [{ service: 'books', weight: 100 }] },
+    });
     const backends = () =>
       c.find<{ spec: { backends: Array<{ service: string; weight: number }> } }>(
         'split.smi-spec.io/v1alpha2/trafficsplits',
@@ -268,24 +235,7 @@ describe('staged rollback through the routers that split between two Services', 
 
   it('nginx, a previous version that crash-loops: aborted at the first step, v2 serves alone, nothing temporary left', async () => {
     await promoted('search');
-    await c.client.create('Ingress', {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'Ingress',
-      metadata: { name: 'search', namespace: NS },
-      spec: {
-        ingressClassName: 'nginx',
-        rules: [
-          {
-            host: 'search.example.com',
-            http: {
-              paths: [
-                { path: '/', pathType: 'Prefix', backend: { service: { name: 'search', port: { number: 80 } } } },
-              ],
-            },
-          },
-        ],
-      },
-    } as KubeObject);
+    await mainIngress('search');
     c.behaviour.set('ghcr.io/acme/search:v1', { readyAfter: '2s', crashLoop: { after: '20s' } });
     const analysis = parseAnalysisSpec('[{ name: restarts, provider: kubernetes, signal: restarts, max: 0 }]');
     const report = await stagedRollback(

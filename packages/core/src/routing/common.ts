@@ -8,9 +8,6 @@ import type { Deployment, KubeObject } from '../kube/types';
 import { deploymentReplicaSets } from '../kube/workloads';
 import type { RouterDeps, TrafficTarget } from './types';
 
-// For rollout/canary.ts and rollback/staged.ts until they import it from kube/objects (#20 rewrite in progress).
-export { getOptional } from '../kube/objects';
-
 export const MANAGED_LABELS = {
   'app.kubernetes.io/managed-by': 'deploy-actions',
   'deploy-actions.dev/role': 'canary',

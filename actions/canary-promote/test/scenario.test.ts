@@ -17,6 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, HTTPROUTE_CRD, NS, startCluster } from './cluster';
 
 let c: Cluster;
+/** Pods a Service can send traffic to: not Terminating (a deleted pod leaves the Endpoints at once). */
+const servingPods = (selector: string) =>
+  c.sim.store.list('v1/pods', NS, { labelSelector: selector }).filter((pod) => !pod.metadata.deletionTimestamp);
 
 beforeAll(async () => {
   c = await startCluster(5);
@@ -204,6 +207,8 @@ describe('a 5→25→50→100 release, checked at every step', () => {
     expect(c.deployment('web-canary')).toBeUndefined();
     expect(ingress('web-canary')).toBeUndefined();
     expect(selector('web')).toEqual({ app: 'web' });
+    // The removed pods are Terminating for their grace period (30 s), as on a cluster: let it pass.
+    await c.clock.sleep(30_000);
     expect(c.podUids('app=web,deploy-actions.dev/role=canary')).toEqual([]);
     expect(c.record('web')).toMatchObject({ phase: 'promoted', weight: 100, router: { kind: 'nginx' } });
     expect(summary).toContain('### web: v1 → v2: ✅ promoted');
@@ -429,7 +434,7 @@ describe('mesh routers keep the stable Service on the stable pods', () => {
     const stopServices = c.sim.store.watch('v1/services', NS, undefined, (event) => {
       const object = event.object as { metadata?: { name?: string }; spec?: { selector?: Record<string, string> } };
       if (object.metadata?.name === 'books' && watch.steps.length > 0 && !object.spec?.selector?.['pod-template-hash'])
-        unpinned.push({ canaryPods: c.podUids('app=books,deploy-actions.dev/role=canary').length });
+        unpinned.push({ canaryPods: servingPods('app=books,deploy-actions.dev/role=canary').length });
     });
     c.sim.behaviour.set('ghcr.io/acme/books:v2', { readyAfter: '2s', crashLoop: { after: '2m30s' } });
     const { code, outputs } = await c.run({
@@ -455,7 +460,7 @@ describe('mesh routers keep the stable Service on the stable pods', () => {
       expect(Math.abs(step.share! - step.weight)).toBeLessThan(0.5);
     }
     // The abort: all traffic to stable, the canary backend removed, and the selector given back only
-    // once no canary pod was left for it to select.
+    // once no canary pod was left for it to select (Terminating ones are out of the Endpoints at once).
     expect(split()?.spec.backends).toEqual([{ service: 'books', weight: 100 }]);
     expect(unpinned).toEqual([{ canaryPods: 0 }]);
     expect(selector('books')).toEqual({ app: 'books' });
@@ -500,6 +505,8 @@ describe('a bad release through the nginx router', () => {
     expect(abortedAt - decidedAt).toBeLessThanOrEqual(30_000);
     // By the time the record said aborted, traffic was 100% stable and the canary scaled to 0.
     expect(atAbort).toEqual({ canaryReplicas: 0, canaryIngress: undefined });
+    // The removed pods are Terminating for their grace period (30 s), as on a cluster: let it pass.
+    await c.clock.sleep(30_000);
     expect(c.podUids('app=search,deploy-actions.dev/role=canary')).toEqual([]);
     // Not one stable pod was replaced, and the stable's template is as it was.
     expect(c.podUids('app=search').filter((uid) => stablePods.includes(uid))).toEqual(stablePods);

@@ -86,6 +86,8 @@ describe('rollback of a blue-green rollout in flight', () => {
     expect(c.deployment('web')?.spec?.template?.spec?.containers?.[0]?.image).toBe('ghcr.io/acme/web:v1');
     expect(c.deployment('web')?.status?.readyReplicas).toBe(4);
     expect(c.deployment('web-green')?.spec?.replicas ?? 0).toBe(0);
+    // The green pods are Terminating for their grace period (30 s), as on a cluster: let it pass.
+    await c.clock.sleep(30_000);
     expect(c.podUids('app=web,version=v2')).toEqual([]);
     expect(c.record('web')).toMatchObject({ phase: 'aborted' });
     expect(c.record('web').reason).toContain('Rolled back by octocat: checkout errors on green');

@@ -12,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../src/kube/types';
 import { parseAnalysisSpec } from '../src/metrics';
 import { rollbackStaged, type StagedReport } from '../src/rollback/staged';
+import { abortRollout } from '../src/rollout/abort-in-flight';
 import type { Step } from '../src/rollout/plan';
 import { parseRouterConfig } from '../src/routing/config';
 import { createRouter } from '../src/routing/create-router';
-import type { RouterKind } from '../src/routing/types';
+import type { RouterKind, TrafficRouter } from '../src/routing/types';
 import { createMemoryRuntime } from '../src/runtime';
 import { HTTPROUTE, registerCrds, TRAFFICSPLIT, VIRTUALSERVICE } from './routing-fixtures';
 
@@ -86,7 +87,13 @@ function watchSteps(app: string, routing: () => unknown) {
 
 const STEPS: Step[] = [25, 50, 100].map((weight) => ({ weight, pause: 60_000, analysis: [] }));
 
-function stagedRollback(app: string, kind: RouterKind, config: Record<string, string>, steps = STEPS) {
+function stagedRollback(
+  app: string,
+  kind: RouterKind,
+  config: Record<string, string>,
+  steps = STEPS,
+  wrap: (router: TrafficRouter) => TrafficRouter = (router) => router,
+) {
   const rt = createMemoryRuntime({
     clock: c.clock,
     env: { GITHUB_RUN_ID: `${app}-1`, GITHUB_REPOSITORY: 'acme/shop' },
@@ -98,7 +105,7 @@ function stagedRollback(app: string, kind: RouterKind, config: Record<string, st
     app,
     steps,
     router: { kind, config: parsed },
-    makeRouter: (target) => createRouter(kind, parsed, target, { client: c.client }),
+    makeRouter: (target) => wrap(createRouter(kind, parsed, target, { client: c.client })),
     reason: 'errors since v2',
     dryRun: false,
     timeoutMs: 300_000,
@@ -255,5 +262,46 @@ describe('staged rollback through the routers that split between two Services', 
     expect(selector('search')).toEqual({ app: 'search' });
     expect(c.record('search')).toMatchObject({ phase: 'aborted', weight: 0 });
     expect(c.record('search').reason).toMatch(/^Staged rollback aborted because step 1 \(25%\)/);
+  });
+  it('gateway-api, the promotion cut short: the error says where it stopped, and mode in-flight puts v2 back', async () => {
+    await promoted('shelf');
+    await c.client.create(HTTPROUTE, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'shelf', namespace: NS },
+      spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'shelf', port: 80 }] }] },
+    });
+    // The HTTPRoute cannot be written once the Deployment runs v1 again: the router's promote fails.
+    const failingPromote = (router: TrafficRouter) =>
+      new Proxy(router, {
+        get(target, key) {
+          if (key === 'promote') return () => Promise.reject(new Error('the Gateway API server is down'));
+          const value = Reflect.get(target, key, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    const config = { 'http-route': 'shelf' };
+    await expect(stagedRollback('shelf', 'gateway-api', config, STEPS, failingPromote)).rejects.toThrow(
+      /^Returning shelf to v1 did not finish: the Gateway API server is down\. The record says phase promoting; .*mode: in-flight/,
+    );
+    expect(c.record('shelf')).toMatchObject({ phase: 'promoting' });
+    expect(c.images('shelf')).toEqual(['ghcr.io/acme/shelf:v1']);
+    // rollback mode: in-flight (abortRollout) finishes it as an abort during the promotion: v2 back, traffic on it.
+    const parsed = parseRouterConfig('gateway-api', config);
+    const rt = createMemoryRuntime({
+      clock: c.clock,
+      env: { GITHUB_RUN_ID: 'shelf-2', GITHUB_REPOSITORY: 'acme/shop' },
+    });
+    const aborted = await abortRollout(rt, c.client, {
+      namespace: NS,
+      app: 'shelf',
+      reason: 'Aborted by rollback.',
+      makeRouter: (target, client) => createRouter('gateway-api', parsed, target, { client: client ?? c.client }),
+    });
+    expect(aborted?.result).toBe('aborted');
+    expect(c.images('shelf')).toEqual(['ghcr.io/acme/shelf:v2']);
+    expect(c.record('shelf')).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(c.replicas('shelf-canary')).toBe(0);
+    expect(selector('shelf')).toEqual({ app: 'shelf' });
   });
 });

@@ -138,8 +138,8 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
     log.mark(
       `Starting ${returns.map((entry) => `deployment/${entry.side} (${describeImages(entry.target.images)})`).join(', ')} beside the current version`,
     );
-    const outcome = await rollout.start().catch((error: unknown) => {
-      throw stopped(rollout, error, returns, previousVersion, log.mark);
+    const outcome = await rollout.start().catch(async (error: unknown) => {
+      throw await stopped(rollout, error, returns, previousVersion, log.mark);
     });
     log.analyses = outcome.analyses;
     if (outcome.result === 'aborted') {
@@ -279,13 +279,13 @@ async function dryRun(client: KubeClient, request: StagedRequest, returns: Retur
 }
 
 /** The run stopped (API failure, cancelled, the promotion did not finish): what state it left, as one error. */
-function stopped(
+async function stopped(
   rollout: Rollout,
   error: unknown,
   returns: Return[],
   previousVersion: string,
   mark: (event: string) => void,
-): Error {
+): Promise<Error> {
   if (error instanceof LeaseLostError) return error;
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   const message = (cause instanceof Error ? cause.message : String(cause)).replace(/\.+$/, '');
@@ -298,10 +298,15 @@ function stopped(
       { cause: error },
     );
   }
-  const state =
-    phase === 'aborted'
-      ? 'Traffic is back on the current version and the temporary Deployments are at 0'
-      : `The record says phase ${phase} at ${weight}%; run rollback with mode: in-flight`;
+  let state = `The record says phase ${phase} at ${weight}%; run rollback with mode: in-flight`;
+  if (phase === 'aborted') {
+    // The engine put traffic back and scaled the temporary Deployments to 0: they go, as after a failed step.
+    const removed = await rollout.finalize().then(
+      () => true,
+      () => false,
+    );
+    state = `Traffic is back on the current version and the temporary Deployments are ${removed ? 'removed' : 'at 0'}`;
+  }
   mark(`Aborted because the run stopped: ${message}. ${state}`);
   return new UserError(`Staged rollback stopped: ${message}. ${state}.`, { cause: error });
 }

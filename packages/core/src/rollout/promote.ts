@@ -34,6 +34,7 @@ export async function promote(ctx: RolloutContext): Promise<RolloutOutcome> {
     if (error instanceof LeaseLostError) throw error;
     throw new UserError(
       `Promotion of ${canaryVersion} did not finish: ${sentenceOf(error)}. The record says phase promoting; the stable Deployments may be part-way through their rollout to ${canaryVersion}: run action: promote again to finish it, or action: abort (what the post step of this job does with on-cancel: abort; rollback's mode: in-flight does the same) to roll them back to ${stableVersion}, the revision each ran before, with traffic on them and the canary at 0`,
+      { cause: error },
     );
   }
   await ctx.save({ phase: 'promoted', weight: 100, reason: `Promoted ${canaryVersion}.` });

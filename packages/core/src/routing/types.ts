@@ -87,9 +87,6 @@ export interface TrafficRouter {
   preparePreview?(): Promise<string | undefined>;
 }
 
-// Commands run through core/exec; this re-export serves actions/canary-promote until its #20 rewrite imports core/exec.
-export type { ExecFunction } from '../exec';
-
 export interface RouterDeps {
   client: KubeClient;
   /** Required by the `command` router. */

@@ -61,12 +61,19 @@ afterAll(async () => {
 describe('database-restore with a restore CronJob', () => {
   it('stops the app, runs a Job from the CronJob to completion, then starts the old version', async () => {
     await release('orders', ['orders:1', 'orders:2']);
+    // The app's pods left (Terminating ones included: they run for their grace period) when the restore began.
+    const podsAtRestore: number[] = [];
+    const stopWatch = c.sim.store.watch('batch/v1/jobs', 'prod', undefined, (event) => {
+      if (event.type === 'ADDED') podsAtRestore.push(c.podUids('app=orders').length);
+    });
     const { code, rt, summary } = await run({
       deployments: 'orders',
       'database-restore': '{ cronjob: db-restore }',
       'confirm-database-restore': 'true',
     });
+    stopWatch();
     expect(code).toBe(0);
+    expect(podsAtRestore).toEqual([0]);
     const jobs = (await c.client.list('Job', { namespace: 'prod' })).items;
     expect(jobs).toHaveLength(1);
     expect(jobs[0]?.metadata?.annotations?.['cronjob.kubernetes.io/instantiate']).toBe('manual');

@@ -6,15 +6,14 @@
  * So the requests made grow with the changes the object goes through, not
  * with the minutes waited.
  */
-import { abortReason } from '../clock/sleep';
 import { UserError } from '../errors';
-import { backoffMs } from '../retry';
 import type { Clock } from '../runtime/port';
 import type { KubeClient } from './client';
-import { isNotFound, isTransient } from './errors';
+import { isNotFound } from './errors';
 import { followWatch } from './follow';
 import { type RolloutKind, type RolloutStatus, rolloutStatus } from './rollout-status';
 import type { KubeObject } from './types';
+import { WatchTimeout, watchRounds } from './watch-rounds';
 
 export interface WorkloadRef {
   kind: RolloutKind;
@@ -59,10 +58,6 @@ export class RolloutError extends UserError {
   }
 }
 
-class WaitTimeout extends Error {
-  override readonly name = 'WaitTimeout';
-}
-
 export async function waitForRollout(
   client: KubeClient,
   ref: WorkloadRef,
@@ -70,16 +65,6 @@ export async function waitForRollout(
 ): Promise<RolloutResult> {
   const { clock } = options;
   const started = clock.now();
-  const stop = new AbortController();
-  const onOuterAbort = () => stop.abort(abortReason(options.signal!));
-  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  if (options.signal?.aborted) onOuterAbort();
-  const timer = new AbortController();
-  clock.sleep(options.timeoutMs, timer.signal).then(
-    () => stop.abort(new WaitTimeout()),
-    () => {},
-  );
-
   let status: RolloutStatus = { state: 'waiting', message: `Waiting for ${ref.kind.toLowerCase()} "${ref.name}"...` };
   let object: KubeObject | undefined;
   const see = (next: KubeObject): RolloutResult | undefined => {
@@ -94,45 +79,31 @@ export async function waitForRollout(
   };
 
   try {
-    for (let failures = 0; ; ) {
-      try {
-        const current = await client.get(ref.kind, ref);
-        const done = see(current);
-        if (done) return done;
-        let finished: RolloutResult | undefined;
-        const { reason, sawEvents } = await followWatch(
-          client,
-          ref.kind,
-          { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` },
-          current.metadata?.resourceVersion,
-          stop.signal,
-          (event) => {
-            if (event.type === 'DELETED') {
-              throw new UserError(`${ref.kind} "${ref.name}" was deleted while waiting for its rollout`);
-            }
-            finished = see(event.object);
-            return finished !== undefined;
-          },
-        );
-        if (finished) return finished;
-        // Start over with a GET; after a watch that ended empty, back off first.
-        failures = reason === 'gone' ? 0 : sawEvents ? 1 : failures + 1;
-      } catch (error) {
-        if (stop.signal.aborted || !isTransient(error)) throw error;
-        failures++;
-      }
-      if (stop.signal.aborted) throw stop.signal.reason;
-      if (failures > 0) await clock.sleep(backoffMs(failures, { baseMs: 200, maxMs: 5_000 }), stop.signal);
-    }
+    return await watchRounds<RolloutResult>(options, async (signal) => {
+      const current = await client.get(ref.kind, ref);
+      const done = see(current);
+      if (done) return { done: true, value: done };
+      let finished: RolloutResult | undefined;
+      const end = await followWatch(
+        client,
+        ref.kind,
+        { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` },
+        current.metadata?.resourceVersion,
+        signal,
+        (event) => {
+          if (event.type === 'DELETED') {
+            throw new UserError(`${ref.kind} "${ref.name}" was deleted while waiting for its rollout`);
+          }
+          finished = see(event.object);
+          return finished !== undefined;
+        },
+      );
+      return finished ? { done: true, value: finished } : { done: false, end };
+    });
   } catch (error) {
-    if (error instanceof WaitTimeout || stop.signal.reason instanceof WaitTimeout) {
-      throw new RolloutError(ref, status, object, true);
-    }
+    if (error instanceof WatchTimeout) throw new RolloutError(ref, status, object, true);
     if (isNotFound(error)) throw new UserError(`${ref.kind} "${ref.name}" not found in namespace "${ref.namespace}"`);
     throw error;
-  } finally {
-    timer.abort();
-    options.signal?.removeEventListener('abort', onOuterAbort);
   }
 }
 

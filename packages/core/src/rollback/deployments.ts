@@ -17,9 +17,17 @@ import { formatDuration } from '../inputs/scalars';
 import type { KubeClient } from '../kube/client';
 import { explainDeployment } from '../kube/explain';
 import { planUndo, type Revision, revisionHistory, templateImages } from '../kube/history';
+import { waitForPodsGone } from '../kube/pods-gone';
 import { RolloutError, type WorkloadRef, waitForRollout } from '../kube/rollout-wait';
 import type { Deployment } from '../kube/types';
-import { deploymentReplicaSets, describeImages, findDeployments, setImagesPatch, withTag } from '../kube/workloads';
+import {
+  deploymentReplicaSets,
+  describeImages,
+  findDeployments,
+  matchLabelsSelector,
+  setImagesPatch,
+  withTag,
+} from '../kube/workloads';
 import type { Runtime } from '../runtime/port';
 import {
   type RollbackMode,
@@ -306,6 +314,17 @@ async function restoreWithAppStopped(
               ? { state: 'done', message: `deployment "${name}" stopped` }
               : { state: 'waiting', message: `Waiting for ${running} pods of deployment "${name}" to stop...` };
           },
+        }),
+      ),
+    );
+    // replicas 0 counts no Terminating pod, but those still run (and use the database) for their grace period.
+    await Promise.all(
+      changes.map((change) =>
+        waitForPodsGone(client, request.namespace, matchLabelsSelector(change.deployment), {
+          clock: rt.clock,
+          timeoutMs: request.timeoutMs,
+          signal: rt.signal,
+          owner: `deployment/${change.deployment.metadata?.name}`,
         }),
       ),
     );

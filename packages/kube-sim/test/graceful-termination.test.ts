@@ -143,6 +143,20 @@ describe('graceful pod termination', () => {
     expect(exists('finalized')).toBe(false);
   });
 
+  it('client-node: a deleted namespace stays Terminating until its pods have had their grace period', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'temp' } } });
+    await core.createNamespacedPod({ namespace: 'temp', body: pod('worker') });
+    await clock.advance(2000);
+    await core.deleteNamespace({ name: 'temp' });
+    expect((await core.readNamespace({ name: 'temp' })).status?.phase).toBe('Terminating');
+    expect(
+      (await core.readNamespacedPod({ name: 'worker', namespace: 'temp' })).metadata?.deletionTimestamp,
+    ).toBeDefined();
+    await clock.advance(30_000);
+    expect(sim.store.find('v1/pods', 'temp', 'worker')).toBeUndefined();
+    expect(sim.store.find('v1/namespaces', undefined, 'temp')).toBeUndefined();
+  });
+
   it('client-node: pods with nothing to stop go at once (unschedulable, finished)', async () => {
     await core.createNamespacedPod({ namespace: NS, body: pod('nowhere', { nodeSelector: { disk: 'none' } }) });
     await clock.advance(0);

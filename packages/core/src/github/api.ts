@@ -8,6 +8,7 @@
  * permission is missing, and the token masked before anything is logged.
  * Octokit is imported on the first call, not when this module loads.
  */
+import { holdVirtualTime } from '../clock/quiescence';
 import { UserError } from '../errors';
 import { type RetryOptions, retry } from '../retry';
 import type { Runtime } from '../runtime/port';
@@ -155,7 +156,8 @@ export class GitHubApi {
 
   /** Octokit, loaded on the first call: actions that never call GitHub never load it. */
   private client(): Promise<Octokit> {
-    this.octokit ??= import('@actions/github').then(({ getOctokit }) =>
+    // Held: a virtual clock must not find the process idle (and jump to the timeout) while Octokit loads.
+    this.octokit ??= holdVirtualTime(import('@actions/github')).then(({ getOctokit }) =>
       getOctokit(this.token, {
         baseUrl: this.apiUrl,
         userAgent: 'deploy-actions',

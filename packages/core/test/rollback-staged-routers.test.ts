@@ -58,6 +58,16 @@ async function mainIngress(name: string) {
   } as KubeObject);
 }
 
+/** The HTTPRoute users reach `name` through, all traffic on its Service (the gateway-api router adds the other backend). */
+async function httpRoute(name: string) {
+  await c.client.create(HTTPROUTE, {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: NS },
+    spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name, port: 80 }] }] },
+  });
+}
+
 const selector = (service: string) =>
   c.find<{ spec: { selector: Record<string, string> } }>('v1/services', service)?.spec.selector;
 
@@ -172,12 +182,7 @@ describe('staged rollback through the routers that split between two Services', 
 
   it('gateway-api: the HTTPRoute backend weights follow the steps, the temporary backend is removed at the end', async () => {
     await promoted('cart');
-    await c.client.create(HTTPROUTE, {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'cart', namespace: NS },
-      spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'cart', port: 80 }] }] },
-    });
+    await httpRoute('cart');
     const weights = () =>
       Object.fromEntries(
         (
@@ -265,12 +270,7 @@ describe('staged rollback through the routers that split between two Services', 
   });
   it('gateway-api, the promotion cut short: the error says where it stopped, and mode in-flight puts v2 back', async () => {
     await promoted('shelf');
-    await c.client.create(HTTPROUTE, {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'shelf', namespace: NS },
-      spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'shelf', port: 80 }] }] },
-    });
+    await httpRoute('shelf');
     // The HTTPRoute cannot be written once the Deployment runs v1 again: the router's promote fails.
     const failingPromote = (router: TrafficRouter) =>
       new Proxy(router, {

@@ -1,7 +1,8 @@
 /**
  * The release engine (core/rollout's `Rollout`) driven directly against kube-sim, without an action: prepare,
- * start, pause-at, resume in a later "job", continue, abort, finalize, a failed step, previous-step, and the
- * record each transition leaves. Virtual clock; the replicas router unless a test says otherwise.
+ * start, pause-at, resume in a later "job", continue, abort, finalize, a failed step, previous-step, blue-green
+ * switched then finalized, the dry run, and the record each transition leaves. Virtual clock; the replicas
+ * router unless a test says otherwise.
  */
 import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { parseAnalysisSpec } from '../src/metrics';
 import type { MetricSpec } from '../src/metrics/spec';
 import { Rollout, type RolloutSettings } from '../src/rollout/canary';
 import type { Step } from '../src/rollout/plan';
+import { parseRouterConfig } from '../src/routing/config';
 import { createRouter } from '../src/routing/create-router';
 import { createMemoryRuntime, type MemoryRuntime } from '../src/runtime';
 import { RecordStore } from '../src/state/record';
@@ -198,5 +200,44 @@ describe('Rollout, driven directly', () => {
       'at promotion: Deployment media takes app=ghcr.io/acme/media:v2 (server dry run passed), then media-canary is deleted',
     );
     expect(c.snapshot()).toEqual(before);
+  });
+  it('blue-green, scale-down-delay manual: green at full size, one switch, switched until a later finalize promotes', async () => {
+    await c.app('news', 'ghcr.io/acme/news:v1', { podLabels: { version: 'v1' } });
+    await c.client.patch(
+      'Service',
+      { namespace: NS, name: 'news' },
+      { spec: { selector: { app: 'news', version: 'v1' } } },
+      'merge',
+    );
+    const config = parseRouterConfig('service', { 'active-service': 'news', 'version-label': 'version' });
+    const blueGreen: Partial<RolloutSettings> = {
+      strategy: 'blue-green',
+      steps: steps([100], 0),
+      scaleDownDelay: 'manual',
+      router: { kind: 'service', config },
+      makeRouter: (target) => createRouter('service', config, target, { client: c.client }),
+    };
+    const selector = () => c.find<{ spec: { selector: Record<string, string> } }>('v1/services', 'news')?.spec.selector;
+    const first = await engine('news', blueGreen);
+    await first.rollout.prepare([stable('news')], { app: 'ghcr.io/acme/news:v2' });
+    const switched = await first.rollout.start();
+    expect(switched.result).toBe('paused');
+    expect(c.record('news')).toMatchObject({
+      phase: 'switched',
+      weight: 100,
+      verdicts: [{ step: 0, verdict: 'skipped' }],
+    });
+    // Users are on green; blue still runs v1 at full size.
+    expect(selector()).toEqual({ app: 'news', version: 'v2' });
+    expect([c.replicas('news-green'), c.replicas('news')]).toEqual([4, 4]);
+    expect(c.images('news')).toEqual(['ghcr.io/acme/news:v1']);
+
+    const second = await engine('news', blueGreen);
+    await second.rollout.resume(second.store.record!);
+    expect((await second.rollout.finalize()).result).toBe('promoted');
+    expect(c.images('news')).toEqual(['ghcr.io/acme/news:v2']);
+    expect(selector()).toEqual({ app: 'news', version: 'v2' });
+    expect(c.deployment('news-green')).toBeUndefined();
+    expect(c.record('news')).toMatchObject({ phase: 'promoted' });
   });
 });

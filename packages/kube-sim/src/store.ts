@@ -710,7 +710,8 @@ export class ObjectStore {
     if (finalizers.length > 0 || (period && period.seconds > 0)) {
       const unchanged = finalizers.length === (obj.metadata.finalizers ?? []).length && !period;
       if (obj.metadata.deletionTimestamp && unchanged) return obj;
-      const next = copyJson(obj);
+      // Only metadata changes: the rest of the stored (frozen) object is shared, not copied.
+      const next = { ...obj, metadata: { ...obj.metadata } };
       if (finalizers.length > 0) next.metadata.finalizers = finalizers;
       if (period) {
         next.metadata.deletionTimestamp = formatTime(period.deletionTimestamp);

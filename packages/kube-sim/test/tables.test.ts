@@ -3,6 +3,7 @@
 import { request } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import { findKubectl, kubectlMissing, kubectlOk } from '../../testkit/src/kubectl';
+import type { KubeObject } from '../src/types';
 import { simForClients } from './python-client';
 
 const clients = simForClients();
@@ -10,7 +11,7 @@ const bin = findKubectl();
 const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 
 /** GET a path asking for a Table, as kubectl's printer does. */
-function getTable(path: string): Promise<{ status: number; body: Record<string, any> }> {
+function getTable(path: string): Promise<{ status: number; body: KubeObject }> {
   return new Promise((resolve, reject) => {
     const req = request(`${clients.sim.url}${path}`, { ca: clients.sim.caPem, headers: { accept: TABLE } }, (res) => {
       let text = '';
@@ -49,7 +50,7 @@ describe('Table rows carry what includeObject asks for', () => {
       data: { a: '1' },
     });
     const full = await getTable('/api/v1/namespaces/default/configmaps?includeObject=Object');
-    const row = full.body.rows.find((r: any) => r.cells[0] === 'rows');
+    const row = full.body.rows.find((r: KubeObject) => r.cells[0] === 'rows');
     expect(row.object).toMatchObject({ kind: 'ConfigMap', apiVersion: 'v1', data: { a: '1' } });
     const one = await getTable('/api/v1/namespaces/default/configmaps/rows?includeObject=Object');
     expect(one.body.rows[0].object.data).toEqual({ a: '1' });

@@ -86,7 +86,8 @@ export const MAX_CONSECUTIVE_ERRORS = 4;
  * `consecutive` needs to decide, and at least the MAX_CONSECUTIVE_ERRORS an unanswered metric gets.
  */
 function extraChecksAllowed(run: MetricRun): number {
-  return Math.max(MAX_CONSECUTIVE_ERRORS, run.bound.spec.consecutive);
+  // A spec built by hand may lack consecutive; never let that make the extra checks unbounded.
+  return Math.max(MAX_CONSECUTIVE_ERRORS, run.bound.spec.consecutive || 1);
 }
 
 export function createProvider(config: ProviderConfig): MetricProvider {

@@ -555,6 +555,16 @@ describe('runAnalysis', () => {
     expect(slow.reason).toMatch(/latency-p99 was 2.5, above its max of 2/);
   });
 
+  it('a hand-built spec without consecutive still ends its checks after the pause', async () => {
+    const [spec] = parseAnalysisSpec(
+      '- name: p99\n  address: http://p:9090\n  query: p99\n  max: 2\n  on-no-data: inconclusive',
+    );
+    const handBuilt = { ...spec!, consecutive: undefined } as unknown as MetricSpec;
+    const result = await analyseBeyond([handBuilt], scripted({}).provider, 20_000, 60_000);
+    expect(result.verdict).toBe('inconclusive');
+    expect(result.measurements).toHaveLength(6);
+  });
+
   it('stops with the signal reason when cancelled', async () => {
     const metrics = parseAnalysisSpec('- name: up\n  address: http://p:9090\n  query: up\n  min: 1');
     const controller = new AbortController();

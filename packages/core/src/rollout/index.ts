@@ -4,8 +4,8 @@
  * blue-green, and the traffic plan (steps, analysis, router) staged rollback shares. The record and the Lease
  * live in ../state. See README.md for the record's shape (rollback's `mode: in-flight` reads it).
  */
-import type { RouterDeps } from '../routing/types';
 
+export type { RouterDeps } from '../routing/types';
 export { ABORT_TIMEOUT_MS, type AbortOptions, abortRollout, abortUnderLease } from './abort-in-flight';
 export {
   canaryReplicas,
@@ -49,4 +49,3 @@ export {
   type TrafficPlanValues,
 } from './traffic-plan';
 export * from './workloads';
-export type { RouterDeps };

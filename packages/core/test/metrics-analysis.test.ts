@@ -331,6 +331,8 @@ describe('runAnalysis', () => {
     provider: MetricProvider,
     duration: number,
     options: { stableHistoryEnd?: number } = {},
+    /** How far past the pause to run the clock (the checks made after it). */
+    extra = 0,
   ) {
     const clock = new VirtualClock();
     const running = runAnalysis({
@@ -342,7 +344,7 @@ describe('runAnalysis', () => {
       providerFor: () => provider,
       ...options,
     });
-    await clock.advance(duration);
+    await clock.advance(duration + extra);
     return running;
   }
 
@@ -388,7 +390,7 @@ describe('runAnalysis', () => {
     expect(result.reason).toMatch(/the canary's rate 6% \(\d+ of \d+\) is higher than the stable's/);
 
     // No data at all: checked past the pause for as long as an unanswered metric would be, then inconclusive.
-    const idle = await analyseBeyond(metrics, scripted({}).provider, 30_000, 60_000);
+    const idle = await analyse(metrics, scripted({}).provider, 30_000, {}, 60_000);
     expect(idle.verdict).toBe('inconclusive');
     expect(idle.measurements).toHaveLength(7);
   });
@@ -481,25 +483,10 @@ describe('runAnalysis', () => {
     }
   });
 
-  /** Like analyse, with the virtual clock run `extra` ms past the pause (checks made after it). */
-  async function analyseBeyond(metrics: MetricSpec[], provider: MetricProvider, duration: number, extra: number) {
-    const clock = new VirtualClock();
-    const running = runAnalysis({
-      metrics,
-      targets,
-      duration,
-      clock,
-      signal: new AbortController().signal,
-      providerFor: () => provider,
-    });
-    await clock.advance(duration + extra);
-    return running;
-  }
-
   it('does not end a step on a breach streak in progress: a p99 at 1.5× its max for 2 of 3 checks is checked on', async () => {
     const p99 = parseAnalysisSpec('- name: p99\n  address: http://p:9090\n  query: p99\n  max: 2\n  consecutive: 3');
     // Within the limit twice, then over it for the last two checks of the 40 s pause: the third breach comes after.
-    const failing = await analyseBeyond(p99, scripted({ p99: [1, 1, 3, 3, 3] }).provider, 40_000, 60_000);
+    const failing = await analyse(p99, scripted({ p99: [1, 1, 3, 3, 3] }).provider, 40_000, {}, 60_000);
     expect(failing.verdict).toBe('fail');
     expect(failing.measurements.map((m) => [m.elapsed, m.outcome])).toEqual([
       [10_000, 'ok'],
@@ -510,17 +497,17 @@ describe('runAnalysis', () => {
     ]);
     expect(failing.reason).toMatch(/p99 was 3, above its max of 2, for 3 consecutive checks/);
     // Back within the limit at the check after the pause: the step passes, and says it was over.
-    const passing = await analyseBeyond(p99, scripted({ p99: [1, 1, 3, 3, 1.5] }).provider, 40_000, 60_000);
+    const passing = await analyse(p99, scripted({ p99: [1, 1, 3, 3, 1.5] }).provider, 40_000, {}, 60_000);
     expect(passing.verdict).toBe('pass');
     expect(passing.measurements).toHaveLength(5);
     expect(passing.reason).toMatch(/p99 was over its limit/);
     // Over the limit when the pause ends, then no data until the extra checks run out: not a pass, unless
     // no data counts as one (on-no-data: pass, the default for a max-only metric that is no quantile).
-    expect((await analyseBeyond(p99, scripted({ p99: [1, 1, 3, 3] }).provider, 40_000, 60_000)).verdict).toBe('pass');
+    expect((await analyse(p99, scripted({ p99: [1, 1, 3, 3] }).provider, 40_000, {}, 60_000)).verdict).toBe('pass');
     const strict = parseAnalysisSpec(
       '- name: p99\n  address: http://p:9090\n  query: p99\n  max: 2\n  consecutive: 3\n  on-no-data: inconclusive',
     );
-    const silent = await analyseBeyond(strict, scripted({ p99: [1, 1, 3, 3] }).provider, 40_000, 60_000);
+    const silent = await analyse(strict, scripted({ p99: [1, 1, 3, 3] }).provider, 40_000, {}, 60_000);
     expect(silent.verdict).toBe('inconclusive');
     expect(silent.reason).toBe(
       "Metric 'p99' was still over its limit (2 of 3) at its last check, 4 check(s) after the pause.",
@@ -538,7 +525,7 @@ describe('runAnalysis', () => {
   query: sum(rate(errors{version="{{canary}}"}[1m]))
   max: 0.01`);
     expect(metrics.map((m) => m.onNoData)).toEqual(['inconclusive', 'pass']);
-    const none = await analyseBeyond(metrics, scripted({}).provider, 30_000, 120_000);
+    const none = await analyse(metrics, scripted({}).provider, 30_000, {}, 120_000);
     expect(none.verdict).toBe('inconclusive');
     expect(none.reason).toBe("Metric 'latency-p99' had no data in any of its 7 checks.");
     // Data that arrives after the pause is judged: a slow canary's first samples fail it.
@@ -550,7 +537,7 @@ describe('runAnalysis', () => {
         2.5,
       ],
     });
-    const slow = await analyseBeyond(metrics, late.provider, 30_000, 120_000);
+    const slow = await analyse(metrics, late.provider, 30_000, {}, 120_000);
     expect(slow.verdict).toBe('fail');
     expect(slow.reason).toMatch(/latency-p99 was 2.5, above its max of 2/);
   });
@@ -560,7 +547,7 @@ describe('runAnalysis', () => {
       '- name: p99\n  address: http://p:9090\n  query: p99\n  max: 2\n  on-no-data: inconclusive',
     );
     const handBuilt = { ...spec!, consecutive: undefined } as unknown as MetricSpec;
-    const result = await analyseBeyond([handBuilt], scripted({}).provider, 20_000, 60_000);
+    const result = await analyse([handBuilt], scripted({}).provider, 20_000, {}, 60_000);
     expect(result.verdict).toBe('inconclusive');
     expect(result.measurements).toHaveLength(6);
   });

@@ -10,7 +10,7 @@ import { InputError, UserError } from '../errors';
 import { formatDuration } from '../inputs/scalars';
 import { type AnalysisResult, runAnalysis, validateAnalysis } from '../metrics/engine';
 import type { MetricProvider } from '../metrics/provider';
-import type { MetricSpec, ProviderConfig } from '../metrics/spec';
+import { type MetricSpec, type ProviderConfig, uniqueMetrics } from '../metrics/spec';
 import type { CommandRouter } from '../routing/command';
 import type { Runtime } from '../runtime/port';
 import { type RolloutPhase, type RolloutRecord, type StepVerdict, stableHistoryEnd } from '../state/record';
@@ -100,7 +100,7 @@ export class CommandRollout {
 
   /** The router's validate command and every query once, before the first weight change. */
   async prepare(): Promise<void> {
-    const metrics = unique(this.settings.steps.flatMap((step) => step.analysis));
+    const metrics = uniqueMetrics(this.settings.steps.flatMap((step) => step.analysis));
     checkCommandAnalysis(metrics);
     await this.settings.router.validate();
     if (metrics.length > 0)
@@ -257,10 +257,4 @@ export class CommandRollout {
       ...(plan ? { plan } : {}),
     };
   }
-}
-
-function unique(metrics: MetricSpec[]): MetricSpec[] {
-  const seen = new Map<string, MetricSpec>();
-  for (const metric of metrics) if (!seen.has(metric.name)) seen.set(metric.name, metric);
-  return [...seen.values()];
 }

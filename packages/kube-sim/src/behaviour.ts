@@ -44,6 +44,11 @@ export interface ImageBehaviour {
   pullError?: boolean | string;
   /** Text served by `/log` for the container. */
   logs?: string | string[];
+  /**
+   * How long the container takes to exit after SIGTERM (its pod deleted); the kubelet kills it when the pod's
+   * grace period ends first. Left out, it ignores SIGTERM: the pod takes its whole grace period.
+   */
+  stopAfter?: DurationSpec;
   /** How a simulated app in this image answers through the service proxy and the traffic generator. */
   http?: HttpSpec;
   /**
@@ -75,6 +80,8 @@ export interface ResolvedBehaviour {
   pullError: string | undefined;
   logs: string;
   http: HttpSpec | undefined;
+  /** Time from SIGTERM to exit, or undefined when SIGTERM is ignored. */
+  stopAfterMs: number | undefined;
 }
 
 export const DEFAULT_READY_MS = 1_000;
@@ -201,6 +208,7 @@ export function resolveBehaviour(b: ImageBehaviour, runToCompletion: boolean): R
     pullError: b.pullError ? (typeof b.pullError === 'string' ? b.pullError : 'manifest unknown') : undefined,
     logs,
     http: b.http,
+    stopAfterMs: b.stopAfter === undefined ? undefined : durationMs(b.stopAfter, 'stopAfter'),
   };
 }
 

@@ -157,6 +157,21 @@ describe('graceful pod termination', () => {
     expect(sim.store.find('v1/namespaces', undefined, 'temp')).toBeUndefined();
   });
 
+  it('client-node: a container whose behaviour exits on SIGTERM (stopAfter) ends its pod early, never past the period', async () => {
+    sim.behaviour.set('ghcr.io/acme/quick:*', { stopAfter: '3s' });
+    sim.behaviour.set('ghcr.io/acme/slow:*', { stopAfter: '1m' });
+    await running('quick');
+    await running('slow', { terminationGracePeriodSeconds: 10 });
+    await core.deleteNamespacedPod({ name: 'quick', namespace: NS });
+    await core.deleteNamespacedPod({ name: 'slow', namespace: NS });
+    await clock.advance(2900);
+    expect([exists('quick'), exists('slow')]).toEqual([true, true]);
+    await clock.advance(100);
+    expect([exists('quick'), exists('slow')]).toEqual([false, true]);
+    await clock.advance(7000);
+    expect(exists('slow')).toBe(false); // killed when its 10 s ran out
+  });
+
   it('client-node: pods with nothing to stop go at once (unschedulable, finished)', async () => {
     await core.createNamespacedPod({ namespace: NS, body: pod('nowhere', { nodeSelector: { disk: 'none' } }) });
     await clock.advance(0);

@@ -83,6 +83,8 @@ export function ensureNodes(ctx: ControllerContext, names = DEFAULT_NODES): void
 interface Running {
   abort: AbortController;
   snapshots: ContainerSnapshot[];
+  /** How long its containers take to exit after SIGTERM (the slowest; Infinity when one ignores it). */
+  stopAfterMs?: number;
 }
 
 /** An unschedulable pod waiting for a retry. */
@@ -118,7 +120,10 @@ export class Kubelet {
   private readonly used = new Map<string, Requests>();
   private readonly parked = new Map<string, Parked>();
   /** Deleted pods being stopped: first seen deleted (`since`), when they go, and the timer that removes them. */
-  private readonly stopping = new Map<string, { since: number; due: number; timer: AbortController }>();
+  private readonly stopping = new Map<
+    string,
+    { since: number; due: number; timer: AbortController; stopAfterMs: number }
+  >();
   private retryQueued = false;
   private retryEveryone = false;
 
@@ -133,11 +138,12 @@ export class Kubelet {
       const uid = pod.metadata.uid as string;
       this.account(e);
       if (e.type === 'DELETED' || pod.metadata.deletionTimestamp) {
-        this.running.get(uid)?.abort.abort(STOPPED);
+        const run = this.running.get(uid);
+        run?.abort.abort(STOPPED);
         this.running.delete(uid);
         this.unpark(uid);
         if (e.type === 'DELETED') this.forget(uid);
-        else this.stop(pod);
+        else this.stop(pod, run?.stopAfterMs);
         return;
       }
       if (!this.running.has(uid) && !pod.status?.startTime) {
@@ -162,12 +168,12 @@ export class Kubelet {
   /**
    * A deleted pod on this node: its containers are stopped (their status reports end) and the pod is removed
    * (DELETE with grace 0, as the kubelet does) when its grace period ends, counted from the deletion; a second
-   * DELETE that shortened the period moves that time. The simulated containers ignore SIGTERM, so the pod
-   * takes its whole period, unless none of them is running (never started, waiting for an image or a
-   * ConfigMap, in back-off): then there is nothing to stop and it goes at once. Its requests stay on the node
-   * until it is gone.
+   * DELETE that shortened the period moves that time. Containers ignore SIGTERM unless their behaviour has
+   * `stopAfter`, so the pod takes its whole period (or until its slowest container exits), unless none of them
+   * is running (never started, waiting for an image or a ConfigMap, in back-off): then there is nothing to
+   * stop and it goes at once. Its requests stay on the node until it is gone.
    */
-  private stop(pod: KubeObject): void {
+  private stop(pod: KubeObject, stopAfterMs = Number.POSITIVE_INFINITY): void {
     const { clock } = this.ctx;
     const uid = pod.metadata.uid as string;
     const grace = (pod.metadata.deletionGracePeriodSeconds ?? 0) as number;
@@ -180,11 +186,11 @@ export class Kubelet {
     const known = this.stopping.get(uid);
     const since = known?.since ?? now;
     const anyRunning = (pod.status?.containerStatuses ?? []).some((c: KubeObject) => c.state?.running);
-    const due = anyRunning ? since + grace * 1000 : now;
+    const due = anyRunning ? since + Math.min(grace * 1000, known?.stopAfterMs ?? stopAfterMs) : now;
     if (known && known.due <= due) return;
     known?.timer.abort(STOPPED);
     const timer = new AbortController();
-    this.stopping.set(uid, { since, due, timer });
+    this.stopping.set(uid, { since, due, timer, stopAfterMs: known?.stopAfterMs ?? stopAfterMs });
     const { namespace, name } = pod.metadata;
     void (async () => {
       await clock.sleep(Math.max(0, due - now), timer.signal);
@@ -481,13 +487,15 @@ export class Kubelet {
     const restartPolicy: RestartPolicy = pod.spec?.restartPolicy ?? 'Always';
     const runToCompletion = restartPolicy !== 'Always';
     const containers: KubeObject[] = pod.spec?.containers ?? [];
-    const timelines = containers.map((c) =>
+    const behaviours = containers.map((c) => this.ctx.behaviour.resolve(c.image, runToCompletion));
+    run.stopAfterMs = Math.max(0, ...behaviours.map((b) => b.stopAfterMs ?? Number.POSITIVE_INFINITY));
+    const timelines = containers.map((c, i) =>
       containerTimeline({
         container: c.name,
         image: c.image,
         podName: name,
         namespace: ns,
-        behaviour: this.ctx.behaviour.resolve(c.image, runToCompletion),
+        behaviour: behaviours[i]!,
         restartPolicy,
         start,
       }),

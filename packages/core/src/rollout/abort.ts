@@ -45,7 +45,8 @@ export async function abortTraffic(ctx: RolloutContext, reason: string): Promise
           if (!isNotFound(error)) throw error;
         });
     }
-  // The stable Service may select the canary pods again only once they are gone.
+  // The stable Service may select the canary's pods again only once none serves: at 0 replicas the rest are
+  // Terminating, already out of the Endpoints (waiting for them to be gone would outlast a 30 s grace period).
   const pinned = ctx.units.filter((unit) => unit.router.releaseStable);
   if (pinned.length > 0) {
     await Promise.all(pinned.map((unit) => ctx.waitForDeployment(unit.record.canary, CANARY_GONE_MS).catch(() => {})));

@@ -10,7 +10,7 @@
  */
 import { VirtualClock } from '@deploy-actions/core/clock';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
-import { startControllers } from '../../packages/kube-sim/src/controllers/index';
+import { startControllers } from '../../packages/kube-sim/src/controllers/start';
 import { expireEvents } from '../../packages/kube-sim/src/event-ttl';
 import { type KubeObject, ObjectStore } from '../../packages/kube-sim/src/store';
 

@@ -24,7 +24,7 @@ import { RegistryClient } from '../../packages/core/src/registry';
 import { createMemoryRuntime } from '../../packages/core/src/runtime';
 import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
-import { startControllers } from '../../packages/kube-sim/src/controllers/index';
+import { startControllers } from '../../packages/kube-sim/src/controllers/start';
 import { prometheusMissing, startPrometheus } from '../../packages/testkit/src/prometheus';
 import { registryMissing, startRegistry } from '../../packages/testkit/src/registry';
 import { pushTestImage } from '../../packages/testkit/src/registry-images';

@@ -23,7 +23,7 @@ import { rollbackDeployments } from '../../packages/core/src/rollback';
 import { createMemoryRuntime } from '../../packages/core/src/runtime';
 import { KubeSim } from '../../packages/kube-sim/src';
 import { BehaviourTable } from '../../packages/kube-sim/src/behaviour';
-import { startControllers } from '../../packages/kube-sim/src/controllers/index';
+import { startControllers } from '../../packages/kube-sim/src/controllers/start';
 import { findKubectl, kubectlOk } from '../../packages/testkit/src/kubectl';
 import {
   alternateRounds,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeSim } from '@deploy-actions/kube-sim';
 import { BehaviourTable } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/start';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/clock';
 import { renderDeploySummary, runHelm } from '../src/deploy';

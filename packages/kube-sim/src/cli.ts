@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '@deploy-actions/core/inputs';
 import { installControllers } from './defaults';
-import { KubeSim } from './index';
+import { KubeSim } from './kube-sim';
 import { loadScenario } from './scenario';
 
 const USAGE = `Usage: kube-sim [--port 0] [--kubeconfig ./kubeconfig.yaml] [--scenario file.yaml] [--namespace default] [--event-ttl 1h] [--no-tls]

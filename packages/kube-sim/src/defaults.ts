@@ -7,9 +7,9 @@ import { SimulatedApps } from './apps/apps';
 import { MetricsListener } from './apps/listener';
 import { TrafficGenerator } from './apps/traffic';
 import { BehaviourTable, type ImageBehaviour } from './behaviour';
-import { type RunningControllers, startControllers } from './controllers/index';
 import { Random } from './controllers/random';
-import type { KubeSim } from './index';
+import { type RunningControllers, startControllers } from './controllers/start';
+import type { KubeSim } from './kube-sim';
 
 export interface InstallOptions {
   /** Seed of the random generator (pod names, error rates, latencies). Default: the scenario's `seed`, else 1. */

@@ -15,7 +15,7 @@ import {
 } from './field-validation';
 import { parseGracePeriod } from './graceful-deletion';
 import { openApiGroupVersion, openApiIndex, openApiV2Json, openApiV2Protobuf } from './openapi';
-import { protobufBodyToJson } from './protobuf/index';
+import { protobufBodyToJson } from './protobuf/body';
 import { apiVersionOf, type ResourceType } from './resources';
 import type { RequestStats } from './stats';
 import type { KubeObject, ObjectStore, PatchType, PropagationPolicy, WatchEvent } from './store';

@@ -1,7 +1,7 @@
 /** An ObjectStore with the simulated controllers on a VirtualClock: no server, no sockets. */
 import { VirtualClock } from '@deploy-actions/core/clock';
 import { BehaviourTable } from '../src/behaviour';
-import { startControllers } from '../src/controllers/index';
+import { startControllers } from '../src/controllers/start';
 import { type KubeObject, ObjectStore } from '../src/store';
 
 export function harness(seed = 1) {

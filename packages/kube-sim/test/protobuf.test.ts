@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findKubectl } from '../../testkit/src/kubectl';
 import { ApiError } from '../src/errors';
 import { KubeSim } from '../src/index';
-import { decodeObject, protobufBodyToJson } from '../src/protobuf/index';
+import { decodeObject, protobufBodyToJson } from '../src/protobuf/body';
 
 // biome-ignore lint/suspicious/noExplicitAny: decoded objects are read loosely (deep paths) in assertions
 type Decoded = any;

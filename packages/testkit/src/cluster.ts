@@ -18,7 +18,7 @@ import {
 } from '@deploy-actions/core/runtime';
 import { KubeSim } from '@deploy-actions/kube-sim';
 import { BehaviourTable, type ImageBehaviour } from '@deploy-actions/kube-sim/behaviour';
-import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/index';
+import { type RunningControllers, startControllers } from '@deploy-actions/kube-sim/controllers/start';
 import { installControllers } from '@deploy-actions/kube-sim/defaults';
 
 /** What a run sees of GitHub unless a test says otherwise: enough for run links and lease holders. */

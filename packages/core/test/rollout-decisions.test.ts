@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import type { AnalysisResult } from '../src/metrics/engine';
 import { stepVerdict, withVerdict } from '../src/rollout/analysis';
 import { blueHold } from '../src/rollout/blue-green';
-import { canaryReplicas } from '../src/rollout/canary';
 import type { Step } from '../src/rollout/plan';
 import { startDecision } from '../src/rollout/start';
 import { afterFailedStep, pausesAt } from '../src/rollout/steps';
+import { canaryReplicas } from '../src/rollout/weights';
 import type { RolloutRecord } from '../src/state/record';
 
 const result = (verdict: AnalysisResult['verdict'], reason: string) => ({ verdict, reason }) as AnalysisResult;

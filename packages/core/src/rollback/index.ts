@@ -42,7 +42,8 @@ export {
 } from './report';
 export { runRollback } from './run';
 export { inFlightApp, selectedDeployments } from './select';
-export { rollbackStaged, type StagedReport, type StagedRequest, type StagedStep } from './staged';
+export { rollbackStaged, type StagedRequest } from './staged';
 export { parseStagedPlan, type StagedPlan } from './staged-plan';
+export type { StagedReport, StagedStep } from './staged-report';
 export { osUserName, triggeredBy } from './triggered-by';
 export { needsServiceProxy, verificationFailure, verify, verifyAfter } from './verify';

@@ -10,7 +10,7 @@ import type { Deployment } from '../kube/types';
 import { describeImages } from '../kube/workloads';
 import type { AnalysisResult } from '../metrics/engine';
 import { table } from '../report';
-import type { StepReport } from '../rollout/canary';
+import type { StepReport } from '../rollout/types';
 import type { Runtime } from '../runtime/port';
 import type { StepVerdict } from '../state/record';
 import { type RollbackReport, summaryMarkdown, type TimelineEntry, type WorkloadRestore } from './report';

@@ -31,8 +31,9 @@ import type { Deployment } from '../kube/types';
 import { describeImages, findDeployments } from '../kube/workloads';
 import type { MetricProvider } from '../metrics/provider';
 import type { MetricSpec, ProviderConfig } from '../metrics/spec';
-import { Rollout, type StepReport } from '../rollout/canary';
+import { Rollout } from '../rollout/canary';
 import type { Step } from '../rollout/plan';
+import type { StepReport } from '../rollout/types';
 import { joinVersions, sideDeployment } from '../rollout/workloads';
 import type { TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
@@ -43,8 +44,6 @@ import { stateOf, type WorkloadRestore } from './report';
 import { type StagedReport, stagedLog, stepOf } from './staged-report';
 import { type Return, refuseVersionQueries, returnsOf } from './staged-returns';
 import { verify } from './verify';
-
-export type { StagedReport, StagedStep } from './staged-report';
 
 export interface StagedRequest {
   namespace: string;

@@ -10,7 +10,8 @@ import type { Runtime } from '../runtime/port';
 import { RolloutLease } from '../state/lease';
 import { IN_FLIGHT_PHASES, RecordStore } from '../state/record';
 import { runIdentity } from '../state/run-identity';
-import { Rollout, type RolloutOutcome } from './canary';
+import { Rollout } from './canary';
+import type { RolloutOutcome } from './types';
 
 export interface AbortOptions {
   namespace: string;

@@ -26,11 +26,6 @@ import { promote } from './promote';
 import { continueSteps, start } from './start';
 import type { RolloutOutcome, RolloutResult, RolloutSettings, WeightPoint } from './types';
 
-export type { GivenTemplate } from './prepare';
-export { WEIGHT_TOLERANCE } from './prepare-checks';
-export type { RolloutOutcome, RolloutResult, RolloutSettings, StepReport, WeightPoint } from './types';
-export { canaryReplicas } from './weights';
-
 export class Rollout {
   private readonly ctx: RolloutContext;
 

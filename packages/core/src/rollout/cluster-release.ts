@@ -12,13 +12,14 @@ import { createRouter } from '../routing/create-router';
 import { failedWith } from '../runtime/action';
 import type { Runtime } from '../runtime/port';
 import { IN_FLIGHT_PHASES, RecordStore, type RolloutRecord, readRolloutRecord } from '../state/record';
-import { Rollout, type RolloutOutcome, type RolloutSettings } from './canary';
+import { Rollout } from './canary';
 import { DeploymentStatus } from './deployment-status';
 import { previewChecks } from './preview-checks';
 import { connectCluster, ReleaseLease, releaseLeaseOptions } from './release-lease';
 import { planRelease, type RolloutReleasePlan } from './release-plan';
 import { abortedByHand, type RolloutReleaseResult } from './release-result';
 import { markUnfinished } from './run-state';
+import type { RolloutOutcome, RolloutSettings } from './types';
 import { imagesFor } from './workloads';
 
 /** What one run of a release works with once the cluster is read. */

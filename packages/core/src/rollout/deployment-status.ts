@@ -9,8 +9,8 @@ import type { DeployOutcome } from '../deploy/types';
 import type { ReleaseContent, ReleaseTracker } from '../github/release';
 import type { Runtime } from '../runtime/port';
 import type { RolloutRecord } from '../state/record';
-import type { RolloutOutcome } from './canary';
 import { markFinished, saveDeploymentId, savedDeploymentId } from './run-state';
+import type { RolloutOutcome } from './types';
 
 export interface DeploymentStatusInputs {
   'dry-run': boolean;

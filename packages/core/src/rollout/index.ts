@@ -7,14 +7,7 @@
 
 export type { RouterDeps } from '../routing/types';
 export { ABORT_TIMEOUT_MS, type AbortOptions, abortRollout, abortUnderLease } from './abort-in-flight';
-export {
-  canaryReplicas,
-  Rollout,
-  type RolloutOutcome,
-  type RolloutResult,
-  type RolloutSettings,
-  type WeightPoint,
-} from './canary';
+export { Rollout } from './canary';
 export {
   CommandRollout,
   type CommandRolloutSettings,
@@ -48,4 +41,6 @@ export {
   type TrafficPlanOptions,
   type TrafficPlanValues,
 } from './traffic-plan';
+export type { RolloutOutcome, RolloutResult, RolloutSettings, StepReport, WeightPoint } from './types';
+export { canaryReplicas } from './weights';
 export * from './workloads';

@@ -1,6 +1,6 @@
 /** What a release (or its post step) ends with, for the action to map to outputs and the job summary. */
 import type { DeployOutcome } from '../deploy/types';
-import type { RolloutOutcome } from './canary';
+import type { RolloutOutcome } from './types';
 
 /** A canary or blue-green, with or without a cluster. */
 export interface RolloutReleaseResult {

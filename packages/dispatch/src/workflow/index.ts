@@ -2,13 +2,12 @@
 export { ExpressionError, evaluate, interpolate, type Value } from './expressions';
 export { jobOrder, loadWorkflow, type Workflow, WorkflowError } from './load';
 export { renderRun } from './render';
-export {
-  type JobResult,
-  type RunWorkflowOptions,
-  runWorkflow,
-  runWorkflowFile,
-  type StandIn,
-  type StandInResult,
-  type StepResult,
-  type WorkflowResult,
-} from './run';
+export { runWorkflow, runWorkflowFile } from './run';
+export type {
+  JobResult,
+  RunWorkflowOptions,
+  StandIn,
+  StandInResult,
+  StepResult,
+  WorkflowResult,
+} from './types';

@@ -1,5 +1,5 @@
 /** A workflow run as text for the terminal: each step with its outcome and outputs, each job summary. */
-import type { WorkflowResult } from './run';
+import type { WorkflowResult } from './types';
 
 const MARK = { success: '✓', failure: '✗', skipped: '-', 'not-run': '·' } as const;
 

@@ -18,7 +18,7 @@ import { type HelmDeploy, startHelmDeploy } from './helm-context';
 import { readHistory, readStatus } from './helm-release';
 import { rollBackRelease } from './helm-rollback';
 import { releaseWorkloads, touchedWorkloads, workloadsOf } from './helm-workloads';
-import { type DeploySession, DeployState, withSession } from './state';
+import { beginDeployState, type DeploySession, type DeployState, withSession } from './state';
 import type { ChangePlan, DeployOutcome, HelmOptions, HelmReleaseReport } from './types';
 import { checkAnalysis, monitor, type Tracked, track, waitAll } from './watch';
 
@@ -152,14 +152,7 @@ function changePlan(
  */
 async function beginChange(deploy: HelmDeploy, session: DeploySession, plan: ChangePlan): Promise<KubeObject[]> {
   const { rt, options, namespace } = deploy;
-  if (options.holder) {
-    session.state = await DeployState.begin(rt, options.client, {
-      namespace,
-      app: plan.app,
-      strategy: 'helm',
-      ...options.holder,
-    });
-  }
+  session.state = await beginDeployState(rt, options, 'helm', namespace, plan.app);
   await options.onBeforeChange?.(plan);
   const running =
     plan.helm?.previousRevision === undefined ? [] : await releaseWorkloads(options.client, namespace, deploy.release);

@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime/port';
 import { RolloutLease } from '../state/lease';
 import { IN_FLIGHT_PHASES, RecordStore, type RolloutRecord } from '../state/record';
 import type { RunIdentity } from '../state/run-identity';
-import type { DeployOutcome, HelmReleaseReport, WorkloadReport } from './types';
+import type { DeployCommonOptions, DeployOutcome, HelmReleaseReport, WorkloadReport } from './types';
 import type { Tracked } from './watch';
 
 /** deploying (changing / waiting) and monitoring are the phases a cancelled job leaves for its post step. */
@@ -211,6 +211,18 @@ export class DeployState {
   async release(): Promise<void> {
     await this.lease.release();
   }
+}
+
+/** The lease and record, when the caller gave this run's identity (`holder`); undefined when it did not. */
+export async function beginDeployState(
+  rt: Runtime,
+  options: DeployCommonOptions,
+  strategy: 'rolling' | 'helm',
+  namespace: string,
+  app: string,
+): Promise<DeployState | undefined> {
+  if (options.holder === undefined) return undefined;
+  return DeployState.begin(rt, options.client, { namespace, app, strategy, ...options.holder });
 }
 
 /** The lease and record of a run (when it has a holder), and the workloads the record describes so far. */

@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime/port';
 import type { RunIdentity } from '../state/run-identity';
 import { withHelmKubeconfig } from './helm';
 import { type DeployRecord, DeployState, UNFINISHED_DEPLOY_PHASES } from './state';
+import { startTimeline } from './timeline';
 import type { DeployOutcome, HelmReleaseReport } from './types';
 import { type Tracked, undoAll, waitAll } from './watch';
 
@@ -48,11 +49,7 @@ export async function undoCancelledDeploy(
       return undefined;
     }
     state.adopt(record.strategy);
-    const timeline: DeployOutcome['timeline'] = [];
-    const mark = (event: string) => {
-      timeline.push({ at: new Date(rt.clock.now()).toISOString(), event });
-      rt.log.info(event);
-    };
+    const { entries: timeline, mark } = startTimeline(rt);
     const workloads = trackedOf(record);
     const stopped = `the job stopped while the ${record.strategy} deploy was ${record.phase}${record.reason ? ` (${record.reason})` : ''}`;
     mark(`Undoing the ${record.strategy} deploy of ${app}: ${stopped}`);

@@ -95,7 +95,17 @@ await client.create('Job', {
 await sleep(1500); // the pods become Ready, the backup Job completes
 sim.faults.add({ latencyMs: LATENCY.kube });
 
-// GitHub on loopback, in GitHub's shapes.
+// GitHub on loopback, in GitHub's shapes: REST, and GraphQL for the approvals gate's commit query.
+const pull = {
+  number: 7,
+  html_url: 'https://github.com/acme/shop/pull/7',
+  state: 'closed',
+  merged_at: '2026-12-07T10:00:00Z',
+};
+const reviews = [
+  { user: { login: 'ana' }, state: 'APPROVED' },
+  { user: { login: 'ben' }, state: 'APPROVED' },
+];
 const github = await listen(async (req, res) => {
   await sleep(LATENCY.github);
   const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -110,19 +120,23 @@ const github = await listen(async (req, res) => {
   const answers: Record<string, unknown> = {
     [`/repos/acme/shop/commits/${SHA}/check-runs`]: { total_count: 3, check_runs: ['build', 'test', 'lint'].map(run) },
     [`/repos/acme/shop/commits/${SHA}/statuses`]: [{ context: 'ci/security', state: 'success', target_url: null }],
-    [`/repos/acme/shop/commits/${SHA}/pulls`]: [
-      {
-        number: 7,
-        html_url: 'https://github.com/acme/shop/pull/7',
-        state: 'closed',
-        merged_at: '2026-12-07T10:00:00Z',
-      },
-    ],
-    '/repos/acme/shop/pulls/7/reviews': [
-      { user: { login: 'ana' }, state: 'APPROVED' },
-      { user: { login: 'ben' }, state: 'APPROVED' },
-    ],
+    [`/repos/acme/shop/commits/${SHA}/pulls`]: [pull],
+    '/repos/acme/shop/pulls/7/reviews': reviews,
   };
+  if (req.method === 'POST' && path === '/graphql') {
+    // The approvals gate's commit query (associatedPullRequests with their reviews), from the same data.
+    const node = {
+      number: pull.number,
+      url: pull.html_url,
+      state: 'MERGED',
+      mergedAt: pull.merged_at,
+      reviews: {
+        pageInfo: { hasNextPage: false },
+        nodes: reviews.map((r) => ({ author: r.user, state: r.state, submittedAt: null })),
+      },
+    };
+    return res.end(JSON.stringify({ data: { repository: { object: { associatedPullRequests: { nodes: [node] } } } } }));
+  }
   res.statusCode = path in answers ? 200 : 404;
   res.end(JSON.stringify(answers[path] ?? { message: 'Not Found' }));
 });

@@ -42,7 +42,7 @@ async function github(routes: Record<string, Answer[]>) {
       res.writeHead(401, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ message: 'Bad credentials' }));
     }
-    const pages = routes[key];
+    const pages = routes[key] ?? (key === 'POST /graphql' ? [graphqlFrom(routes, body)] : undefined);
     if (pages === undefined) {
       res.writeHead(404, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }));
@@ -59,7 +59,7 @@ async function github(routes: Record<string, Answer[]>) {
       headers['link'] =
         `<${base}${next.pathname}${next.search}>; rel="next", <${base}${url.pathname}?page=${pages.length}>; rel="last"`;
     }
-    res.writeHead(req.method === 'POST' ? 201 : 200, headers);
+    res.writeHead(req.method === 'POST' && key !== 'POST /graphql' ? 201 : 200, headers);
     res.end(JSON.stringify(data));
   });
   servers.push(server);
@@ -73,6 +73,56 @@ async function github(routes: Record<string, Answer[]>) {
     GITHUB_SERVER_URL: 'https://github.com',
   };
   return { base, env, requests };
+}
+
+interface RestPull {
+  number: number;
+  html_url: string;
+  state: string;
+  merged_at?: string | null;
+}
+interface RestReview {
+  user: { login: string } | null;
+  state: string;
+  submitted_at?: string;
+}
+/** A connection's first page as GitHub's GraphQL API gives it (at most 100 nodes). */
+const connection = (nodes: unknown[]) => ({
+  pageInfo: { hasNextPage: nodes.length > 100 },
+  nodes: nodes.slice(0, 100),
+});
+
+/**
+ * GitHub's GraphQL answer to the approvals gate's commit query, made from the same REST data the test serves
+ * (every page of the commit's pulls, and of each one's reviews and files).
+ */
+function graphqlFrom(routes: Record<string, Answer[]>, body: unknown) {
+  const { query = '', variables = {} } = (body ?? {}) as { query?: string; variables?: Record<string, unknown> };
+  if (!/associatedPullRequests/.test(query) || `${variables['owner']}/${variables['name']}` !== 'acme/shop') {
+    return { errors: [{ type: 'NOT_FOUND', message: 'the loopback GitHub answers the approvals query only' }] };
+  }
+  const rest = <T>(path: string) => ((routes[`GET /repos/acme/shop${path}`] ?? []) as T[][]).flat();
+  const nodes = rest<RestPull>(`/commits/${variables['sha']}/pulls`).map((pull) => ({
+    number: pull.number,
+    url: pull.html_url,
+    state: pull.merged_at ? 'MERGED' : String(pull.state).toUpperCase(),
+    mergedAt: pull.merged_at ?? null,
+    reviews: connection(
+      rest<RestReview>(`/pulls/${pull.number}/reviews`).map((r) => ({
+        author: r.user ? { login: r.user.login } : null,
+        state: r.state,
+        submittedAt: r.submitted_at ?? null,
+      })),
+    ),
+    ...(variables['files']
+      ? {
+          files: connection(
+            rest<{ filename: string }>(`/pulls/${pull.number}/files`).map((f) => ({ path: f.filename })),
+          ),
+        }
+      : {}),
+  }));
+  return { data: { repository: { object: { associatedPullRequests: { nodes } } } } };
 }
 
 const checkRun = (name: string, status: string, conclusion: string | null, id = Math.floor(Math.random() * 1e9)) => ({
@@ -261,6 +311,85 @@ describe('approvals gate', () => {
     expect(gate(owners, 'approvals').message).toBe(
       '#7: changes requested by dan; no code owner approved db/migrations/0042_orders.sql (@acme/db)',
     );
+  });
+});
+
+describe('approvals gate on a pushed commit (GraphQL)', () => {
+  const owners = '*  @ana\ndb/  @acme/db\n';
+
+  it('asks for the pull request, its reviews and its files in one request', async () => {
+    const gh = await github({
+      [`GET /repos/acme/shop/commits/${SHA}/pulls`]: [[{ ...pull, number: 6, merged_at: null, state: 'open' }, pull]],
+      'GET /repos/acme/shop/pulls/6/reviews': [[review('dan', 'APPROVED', 1)]],
+      'GET /repos/acme/shop/pulls/7/reviews': [[review('ana', 'APPROVED', 1), review('ben', 'APPROVED', 2)]],
+      'GET /repos/acme/shop/pulls/7/files': [[{ filename: 'src/cart.ts', status: 'modified' }]],
+    });
+    const dir = workspace({ '.github/CODEOWNERS': owners });
+    writeFileSync(join(dir, 'p.yml'), 'defaults:\n  gates:\n    approvals: { min: 2, code-owners: true }\n');
+    const result = await run({ policy: 'p.yml', token: 'ghs_test-token' }, { env: gh.env, workspace: dir });
+    // The merged pull request is judged, not the first one listed.
+    expect(gate(result, 'approvals')).toMatchObject({ status: 'pass', message: '#7 approved by ana, ben' });
+    expect(gh.requests).toEqual(['POST /graphql']);
+  });
+
+  it('a pull request with 101 reviews and 101 files is judged on all of them (REST pages past the first 100)', async () => {
+    const approvals = Array.from({ length: 100 }, (_, i) => review(`dev${i}`, 'APPROVED', i + 1));
+    const files = Array.from({ length: 100 }, (_, i) => ({ filename: `src/f${i}.ts`, status: 'modified' }));
+    const gh = await github({
+      [`GET /repos/acme/shop/commits/${SHA}/pulls`]: [[pull]],
+      'GET /repos/acme/shop/pulls/7/reviews': [approvals, [review('ana', 'CHANGES_REQUESTED', 101)]],
+      'GET /repos/acme/shop/pulls/7/files': [files, [{ filename: 'db/0042_orders.sql', status: 'added' }]],
+      'GET /orgs/acme/teams/db/members': [[{ login: 'eve', id: 50 }]],
+    });
+    const dir = workspace({ '.github/CODEOWNERS': '*  @dev0\ndb/  @acme/db\n' });
+    writeFileSync(join(dir, 'p.yml'), 'defaults:\n  gates:\n    approvals: { min: 2, code-owners: true }\n');
+    const result = await run({ policy: 'p.yml', token: 'ghs_test-token' }, { env: gh.env, workspace: dir });
+    expect(gate(result, 'approvals')).toMatchObject({ status: 'fail', value: '100 approval(s)' });
+    expect(gate(result, 'approvals').message).toBe(
+      '#7: changes requested by ana; no code owner approved db/0042_orders.sql (@acme/db)',
+    );
+    // Reviews and files are read side by side: their order between them is not fixed.
+    const pulls = gh.requests.filter((r) => !r.startsWith('GET /orgs/'));
+    expect(pulls[0]).toBe('POST /graphql');
+    expect(pulls.slice(1).sort()).toEqual([
+      'GET /repos/acme/shop/pulls/7/files?per_page=100',
+      'GET /repos/acme/shop/pulls/7/files?per_page=100&page=2',
+      'GET /repos/acme/shop/pulls/7/reviews?per_page=100',
+      'GET /repos/acme/shop/pulls/7/reviews?per_page=100&page=2',
+    ]);
+  });
+
+  it('a token without pull-requests: read is told so, as on the REST path', async () => {
+    const gh = await github({
+      'POST /graphql': [
+        {
+          data: { repository: { object: { associatedPullRequests: null } } },
+          errors: [
+            {
+              type: 'FORBIDDEN',
+              path: ['repository', 'object', 'associatedPullRequests'],
+              message: 'Resource not accessible by integration',
+            },
+          ],
+        },
+      ],
+    });
+    const result = await run({ approvals: '1', token: 'ghs_test-token' }, { env: gh.env });
+    expect(gate(result, 'approvals')).toMatchObject({ status: 'fail' });
+    expect(gate(result, 'approvals').message).toContain(
+      'Resource not accessible by integration. The token may not do this in acme/shop: the workflow needs `permissions: pull-requests: read`',
+    );
+  });
+
+  it('a commit no pull request produced fails the gate', async () => {
+    const gh = await github({ [`GET /repos/acme/shop/commits/${SHA}/pulls`]: [[]] });
+    const result = await run({ approvals: '1', token: 'ghs_test-token' }, { env: gh.env });
+    expect(gate(result, 'approvals')).toMatchObject({
+      status: 'fail',
+      value: 'no pull request',
+      message: 'No pull request produced 3f2c1e0 (a direct push?)',
+    });
+    expect(gh.requests).toEqual(['POST /graphql']);
   });
 });
 

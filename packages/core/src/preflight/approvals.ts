@@ -7,6 +7,7 @@ import type { GitHubApi } from '../github/api';
 import { commitSha } from './checks';
 import { type OwnerRule, ownersOf, readCodeowners } from './codeowners';
 import { configError, optionalBoolean, optionalInteger, optionalString } from './config';
+import { findPullRequest, type Review } from './pull-request';
 import type { GateDefinition } from './types';
 
 interface ApprovalsConfig {
@@ -15,43 +16,6 @@ interface ApprovalsConfig {
   codeOwners: { file: string; rules: OwnerRule[] } | undefined;
   pullRequest: number | undefined;
   sha: string;
-}
-
-interface PullRequest {
-  number: number;
-  html_url: string;
-  state: string;
-  merged_at?: string | null;
-}
-interface Review {
-  user: { login: string } | null;
-  state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED' | 'PENDING';
-  submitted_at?: string;
-}
-
-/** The pull request of a `refs/pull/N/merge` run, or the one the commit came from. */
-async function findPullRequest(
-  api: GitHubApi,
-  config: ApprovalsConfig,
-  ref: string | undefined,
-): Promise<PullRequest | undefined> {
-  const fromRef = /^refs\/pull\/(\d+)\//.exec(ref ?? '')?.[1];
-  const number = config.pullRequest ?? (fromRef === undefined ? undefined : Number(fromRef));
-  if (number !== undefined) {
-    return (
-      await api.request<PullRequest>('GET', `/repos/${api.repository}/pulls/${number}`, {
-        permission: 'pull-requests: read',
-      })
-    ).data;
-  }
-  const pulls: PullRequest[] = [];
-  for await (const pull of api.paginate<PullRequest>(
-    `/repos/${api.repository}/commits/${config.sha}/pulls`,
-    { per_page: 100 },
-    'pull-requests: read',
-  ))
-    pulls.push(pull);
-  return pulls.find((p) => p.merged_at) ?? pulls[0];
 }
 
 /** Each reviewer's latest decisive review (comments do not change an approval; a dismissal clears it). */
@@ -95,9 +59,23 @@ export const approvalsGate: GateDefinition<ApprovalsConfig> = {
   },
   async run(config, ctx) {
     const api = ctx.github();
-    const pull = await findPullRequest(api, config, ctx.env['GITHUB_REF']);
+    const teams = new Map<string, Promise<Set<string>>>();
+    const teamMembers = (team: string) => {
+      const [org, slug] = team.replace(/^@/, '').split('/');
+      if (!teams.has(team)) teams.set(team, logins(api, `/orgs/${org}/teams/${slug}/members`));
+      return teams.get(team)!;
+    };
+    // The team's members are asked for while the pull request is (awaited below, or never needed).
+    const team = config.team === undefined ? undefined : teamMembers(config.team);
+    team?.catch(() => {});
+    const found = await findPullRequest(api, {
+      number: config.pullRequest,
+      ref: ctx.env['GITHUB_REF'],
+      sha: config.sha,
+      files: config.codeOwners !== undefined,
+    });
     const limit = `>= ${config.min}${config.team ? ` from ${config.team}` : ''}${config.codeOwners ? ', code owners' : ''}, no changes requested`;
-    if (pull === undefined) {
+    if (found === undefined) {
       return {
         status: 'fail',
         value: 'no pull request',
@@ -105,24 +83,12 @@ export const approvalsGate: GateDefinition<ApprovalsConfig> = {
         message: `No pull request produced ${config.sha.slice(0, 7)} (a direct push?)`,
       };
     }
-    const reviews: Review[] = [];
-    for await (const review of api.paginate<Review>(
-      `/repos/${api.repository}/pulls/${pull.number}/reviews`,
-      { per_page: 100 },
-      'pull-requests: read',
-    ))
-      reviews.push(review);
+    const { pull, reviews } = found;
     const latest = latestReviews(reviews);
     let approvers = [...latest].filter(([, state]) => state === 'APPROVED').map(([login]) => login);
     const blocking = [...latest].filter(([, state]) => state === 'CHANGES_REQUESTED').map(([login]) => login);
-    const teams = new Map<string, Promise<Set<string>>>();
-    const teamMembers = (team: string) => {
-      const [org, slug] = team.replace(/^@/, '').split('/');
-      if (!teams.has(team)) teams.set(team, logins(api, `/orgs/${org}/teams/${slug}/members`));
-      return teams.get(team)!;
-    };
-    if (config.team !== undefined) {
-      const members = await teamMembers(config.team);
+    if (team !== undefined) {
+      const members = await team;
       approvers = approvers.filter((login) => members.has(login.toLowerCase()));
     }
     const problems: string[] = [];
@@ -134,12 +100,8 @@ export const approvalsGate: GateDefinition<ApprovalsConfig> = {
     if (config.codeOwners !== undefined) {
       const approved = new Set([...latest].filter(([, s]) => s === 'APPROVED').map(([login]) => login.toLowerCase()));
       const unapproved: string[] = [];
-      for await (const file of api.paginate<{ filename: string }>(
-        `/repos/${api.repository}/pulls/${pull.number}/files`,
-        { per_page: 100 },
-        'pull-requests: read',
-      )) {
-        const owners = ownersOf(config.codeOwners.rules, file.filename).filter((owner) => owner.startsWith('@'));
+      for (const file of found.files ?? []) {
+        const owners = ownersOf(config.codeOwners.rules, file).filter((owner) => owner.startsWith('@'));
         if (owners.length === 0) continue;
         let ok = false;
         for (const owner of owners) {
@@ -149,7 +111,7 @@ export const approvalsGate: GateDefinition<ApprovalsConfig> = {
           } else ok = approved.has(owner.slice(1).toLowerCase());
           if (ok) break;
         }
-        if (!ok) unapproved.push(`${file.filename} (${owners.join(' ')})`);
+        if (!ok) unapproved.push(`${file} (${owners.join(' ')})`);
       }
       if (unapproved.length > 0)
         problems.push(

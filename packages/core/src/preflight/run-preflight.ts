@@ -119,7 +119,12 @@ function gateContext(rt: Runtime, values: PreflightInputValues, modules: GitHubM
         }
         if (modules === undefined) throw new Error('the GitHub client was not loaded');
         const context = modules.githubContext(rt.env);
-        github = new modules.GitHubApi(rt, { token, apiUrl: context.apiUrl, repository: context.repository });
+        github = new modules.GitHubApi(rt, {
+          token,
+          apiUrl: context.apiUrl,
+          graphqlUrl: context.graphqlUrl,
+          repository: context.repository,
+        });
       }
       return github;
     },

@@ -359,6 +359,13 @@ describe('approvals gate on a pushed commit (GraphQL)', () => {
     ]);
   });
 
+  it('a commit GitHub does not know is named as such, not as "no pull request"', async () => {
+    const gh = await github({ 'POST /graphql': [{ data: { repository: { object: null } } }] });
+    const result = await run({ approvals: '1', token: 'ghs_test-token' }, { env: gh.env });
+    expect(gate(result, 'approvals').status).not.toBe('pass');
+    expect(gate(result, 'approvals').message).toContain(`Commit ${SHA} is not in acme/shop`);
+  });
+
   it('a token without pull-requests: read is told so, as on the REST path', async () => {
     const gh = await github({
       'POST /graphql': [

@@ -107,7 +107,10 @@ async function byCommit(api: GitHubApi, sha: string, withFiles: boolean): Promis
     .catch((error: unknown) => {
       throw forbidden(error, api.repository);
     });
-  const nodes = data.repository?.object?.associatedPullRequests?.nodes ?? [];
+  // GitHub answers an unknown commit with a null object (REST says 422): say so, not "no pull request".
+  if (data.repository?.object == null)
+    throw new UserError(`Commit ${sha} is not in ${api.repository}: push it, or set the gate's sha to one that is`);
+  const nodes = data.repository.object.associatedPullRequests?.nodes ?? [];
   const node = nodes.find((p) => p.mergedAt) ?? nodes[0];
   if (node === undefined) return undefined;
   const pull: PullRequest = {

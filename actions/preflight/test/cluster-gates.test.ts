@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '@deploy-actions/core/kube';
+import { APP_LABEL, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from '@deploy-actions/core/state';
 import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import preflight from '../src/main';
@@ -109,6 +110,51 @@ describe('against a running cluster', () => {
     expect(message).toMatch(/api: pod api-[\w-]+ restarted \d+ times/);
     expect(message).toContain(`Deployment ${cluster.namespace}/gone does not exist`);
     expect(message).not.toMatch(/web:/);
+  });
+
+  it('workload: a crash-looping canary beside the stable (its labels plus our role) is left out and named', async () => {
+    // What canary-promote creates beside web: web's labels plus the role, its own selector, another image.
+    const side = { [ROLE_LABEL]: 'canary', [VERSION_LABEL]: 'v2', [APP_LABEL]: 'web' };
+    await cluster.client.create('Deployment', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'web-canary',
+        namespace: cluster.namespace,
+        labels: { app: 'web', ...MANAGED_BY, ...side },
+        annotations: { 'deploy-actions.dev/stable': 'web' },
+      },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web', [ROLE_LABEL]: 'canary' } },
+        template: {
+          metadata: { labels: { app: 'web', ...side } },
+          spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/crashy:v2' }] },
+        },
+      },
+    });
+    await cluster.clock.sleep(120_000);
+    const canaryPods = (
+      await cluster.client.list('Pod', {
+        namespace: cluster.namespace,
+        labelSelector: `app=web,${ROLE_LABEL}=canary`,
+      })
+    ).items.map((pod) => pod.metadata?.name ?? '');
+    expect(canaryPods).toHaveLength(2);
+
+    const result = await run(cluster, { workload: 'web' });
+    const gate = result.gate('workload');
+    expect(gate).toMatchObject({ status: 'pass', value: 'web 3/3' });
+    expect(gate.message).toContain(`web healthy in ${cluster.namespace}`);
+    expect(gate.message).toContain(`left out 2 pod(s)`);
+    for (const pod of canaryPods) expect(gate.message).toContain(pod);
+    expect(gate.details).toMatchObject({ sidePods: { web: [...canaryPods].sort() } });
+
+    // Named itself, the canary is judged on its own pods (the stable's are not its side).
+    const canary = await run(cluster, { workload: 'web-canary' });
+    expect(canary.gate('workload').status).toBe('fail');
+    expect(canary.gate('workload').message).toContain('web-canary: 2 pod(s) in CrashLoopBackOff');
+    await cluster.client.delete('Deployment', { namespace: cluster.namespace, name: 'web-canary' });
   });
 });
 

@@ -1,8 +1,9 @@
 /** workload: the Deployments now serving are healthy (replicas available, no CrashLoopBackOff, restarts below a limit). */
 import { isNotFound } from '../kube/errors';
 import type { Deployment } from '../kube/types';
-import { matchLabelsSelector } from '../kube/workloads';
+import { listed, matchLabelsSelector } from '../kube/workloads';
 import { crashloop, type PodLike } from '../metrics/kubernetes';
+import { ROLE_LABEL } from '../state/record';
 import { configError, optionalInteger, optionalString, stringList } from './config';
 import type { GateDefinition } from './types';
 
@@ -17,6 +18,21 @@ function restartsOf(pod: PodLike): number {
     (sum, status) => sum + (status.restartCount ?? 0),
     0,
   );
+}
+
+type LabelledPod = PodLike & { metadata?: { labels?: Record<string, string> } };
+
+/**
+ * The Deployment's own pods and the ones its selector also matches that belong to a canary, baseline or preview
+ * Deployment this suite created beside it (they carry its labels plus a role): those are judged by the rollout,
+ * not counted as the stable's health. A Deployment named here that is itself such a side keeps its own role.
+ */
+function splitPods(deployment: Deployment, pods: LabelledPod[]): { own: LabelledPod[]; side: LabelledPod[] } {
+  const role = deployment.spec?.selector?.matchLabels?.[ROLE_LABEL];
+  const own: LabelledPod[] = [];
+  const side: LabelledPod[] = [];
+  for (const pod of pods) (pod.metadata?.labels?.[ROLE_LABEL] === role ? own : side).push(pod);
+  return { own, side };
 }
 
 export const workloadGate: GateDefinition<WorkloadConfig> = {
@@ -36,6 +52,8 @@ export const workloadGate: GateDefinition<WorkloadConfig> = {
     const namespace = config.namespace ?? (await ctx.namespace());
     const problems: string[] = [];
     const values: string[] = [];
+    const leftOut: string[] = [];
+    const sidePods: Record<string, string[]> = {};
     await Promise.all(
       config.deployments.map(async (name) => {
         let deployment: Deployment;
@@ -52,8 +70,16 @@ export const workloadGate: GateDefinition<WorkloadConfig> = {
         const available = deployment.status?.availableReplicas ?? 0;
         values.push(`${name} ${available}/${wanted}`);
         if (available < wanted) problems.push(`${name}: ${available} of ${wanted} replicas available`);
-        const pods = (await client.list('Pod', { namespace, labelSelector: matchLabelsSelector(deployment) }))
-          .items as PodLike[];
+        const { own: pods, side } = splitPods(
+          deployment,
+          (await client.list('Pod', { namespace, labelSelector: matchLabelsSelector(deployment) }))
+            .items as LabelledPod[],
+        );
+        if (side.length > 0) {
+          const names = side.map((pod) => pod.metadata?.name ?? '').sort();
+          sidePods[name] = names;
+          leftOut.push(`${name}: ${side.length} (${listed(names, 5)})`);
+        }
         const looping = crashloop(pods) ?? 0;
         if (looping > 0) problems.push(`${name}: ${looping} pod(s) in CrashLoopBackOff`);
         for (const pod of pods) {
@@ -62,12 +88,18 @@ export const workloadGate: GateDefinition<WorkloadConfig> = {
         }
       }),
     );
+    const verdict =
+      problems.length > 0 ? problems.join('; ') : `${config.deployments.join(', ')} healthy in ${namespace}`;
+    const note =
+      leftOut.length > 0
+        ? `; left out ${Object.values(sidePods).flat().length} pod(s) of Deployments deploy-actions created beside them (label ${ROLE_LABEL}): ${leftOut.sort().join('; ')}`
+        : '';
     return {
       status: problems.length > 0 ? 'fail' : 'pass',
       value: values.sort().join(', ') || 'none found',
       limit: `all replicas available, no CrashLoopBackOff, restarts <= ${config.maxRestarts}`,
-      message: problems.length > 0 ? problems.join('; ') : `${config.deployments.join(', ')} healthy in ${namespace}`,
-      details: { namespace, problems },
+      message: verdict + note,
+      details: { namespace, problems, sidePods },
     };
   },
 };

@@ -2,14 +2,22 @@
  * Issue #17: a bad-input corpus for canary-promote. Every case must exit 1 with ONE error line naming the
  * input, and leave the cluster exactly as it was (Deployments, Services, ConfigMaps, Leases, Ingresses).
  */
+import type { Deployment } from '@deploy-actions/core/kube';
+import { sideDeployment } from '@deploy-actions/core/rollout';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, startCluster } from './cluster';
+import { type Cluster, NS, startCluster } from './cluster';
 
 let c: Cluster;
 
 beforeAll(async () => {
   c = await startCluster(1760);
   await c.app('kiwi', 'ghcr.io/acme/kiwi:v1', { config: true });
+  // What an earlier release left beside kiwi (built the way a release builds them), named below as if stables.
+  const stable = await c.client.get<Deployment>('Deployment', { namespace: NS, name: 'kiwi' });
+  for (const role of ['canary', 'baseline'] as const) {
+    const side = { role, name: `kiwi-${role}`, version: 'v1', template: stable.spec!.template! };
+    await c.client.create('Deployment', sideDeployment(stable, side, 'kiwi', 0));
+  }
 });
 
 afterAll(async () => {
@@ -103,6 +111,8 @@ const CASES: Array<[string, Record<string, string>, string]> = [
   ['timeout: words', { timeout: 'x' }, 'timeout'],
   ['timeout: shell', { timeout: '$(sleep 100)' }, 'timeout'],
   ['notify-webhook: not http', { 'notify-webhook': 'ftp://example.com/hook' }, 'notify-webhook'],
+  ['deployments: a canary an earlier release made', { deployments: 'kiwi-canary' }, 'deployments'],
+  ['deployments: a baseline beside its stable', { deployments: 'kiwi, kiwi-baseline' }, 'deployments'],
 ];
 
 describe('canary-promote bad-input corpus', () => {
@@ -118,5 +128,12 @@ describe('canary-promote bad-input corpus', () => {
     expect(run.errors[0]).toContain(`Input '${input}'`);
     expect(run.errors[0]!.length).toBeLessThan(2_000);
     expect(c.snapshot()).toEqual(before);
+  });
+
+  it('names the side Deployment, its role and the stable to name instead', async () => {
+    const run = await c.run({ deployments: 'kiwi-canary', images: 'app=ghcr.io/acme/kiwi:v2' });
+    expect(run.errors[0]).toContain('kiwi-canary is the canary Deployment deploy-actions created beside kiwi');
+    expect(run.errors[0]).toContain('Example: deployments: kiwi');
+    expect(c.find('apps/v1/deployments', 'kiwi-canary-canary')).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deployment } from '@deploy-actions/core/kube';
+import { sideDeployment } from '@deploy-actions/core/rollout';
 import { type Cluster, startCluster } from '@deploy-actions/testkit/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import rollback from '../src/main';
@@ -114,6 +115,27 @@ describe('rollback action, mode kubernetes', () => {
       /Deployment not found in namespace "prod": billing \(Deployments there: auth, users, web\)/,
     );
     expect(current('auth')).toEqual(before);
+  });
+
+  it('refuses a canary Deployment a release left beside its stable, in kubernetes and image modes, naming the stable', async () => {
+    const stable = c.sim.store.get(DEPLOYMENTS, 'prod', 'auth') as Deployment;
+    const side = { role: 'canary' as const, name: 'auth-canary', version: '2.0', template: stable.spec!.template! };
+    await c.client.create('Deployment', sideDeployment(stable, side, 'auth', 0));
+    try {
+      const before = [current('auth'), current('auth-canary')];
+      for (const mode of ['kubernetes', 'image']) {
+        const { code, rt } = await run({ mode, deployments: 'auth-canary', 'to-version': '1.0' });
+        expect(code).toBe(1);
+        expect(rt.lines('error')).toHaveLength(1);
+        expect(rt.lines('error')[0]).toContain(
+          "Input 'deployments': auth-canary is the canary Deployment deploy-actions created beside auth",
+        );
+        expect(rt.lines('error')[0]).toContain('Example: deployments: auth');
+      }
+      expect([current('auth'), current('auth-canary')]).toEqual(before);
+    } finally {
+      await c.client.delete('Deployment', { namespace: 'prod', name: 'auth-canary' });
+    }
   });
 
   it('says so when a selector matches nothing', async () => {

@@ -5,7 +5,7 @@
  * changes nothing in the cluster.
  */
 import { InputError, UserError } from '../errors';
-import { ROLE_LABEL } from '../state/record';
+import { ROLE_LABEL, STABLE_ANNOTATION } from '../state/record';
 import type { KubeClient } from './client';
 import { ownedReplicaSets } from './history';
 import { getOptional } from './objects';
@@ -37,6 +37,7 @@ export async function findDeployments(client: KubeClient, selection: WorkloadSel
         `Deployment${missing.length > 1 ? 's' : ''} not found in namespace "${namespace}": ${missing.join(', ')} (Deployments there: ${known})`,
       );
     }
+    refuseSideDeployments(names, found as Deployment[]);
     return found as Deployment[];
   }
   if (selector) {
@@ -61,6 +62,32 @@ export async function findDeployments(client: KubeClient, selection: WorkloadSel
     'name the Deployments (or give a selector)',
     undefined,
     'auth-service, user-service',
+  );
+}
+
+/**
+ * A named canary, baseline or green Deployment (one this suite created beside a stable) taken for a stable would
+ * get a `-canary` of its own, or be rolled back or re-imaged under the rollout that owns it: refused, naming the
+ * stable it was made from.
+ */
+function refuseSideDeployments(names: readonly string[], found: readonly Deployment[]): void {
+  const sides = found.filter((deployment) => deployment.metadata?.labels?.[ROLE_LABEL] !== undefined);
+  if (sides.length === 0) return;
+  const stableOf = (deployment: Deployment) => {
+    const name = deployment.metadata?.name ?? '';
+    const role = deployment.metadata?.labels?.[ROLE_LABEL];
+    if (role === undefined) return name;
+    return deployment.metadata?.annotations?.[STABLE_ANNOTATION] || name.replace(/-(canary|baseline|green)$/, '');
+  };
+  const described = sides.map(
+    (side) =>
+      `${side.metadata?.name} is the ${side.metadata?.labels?.[ROLE_LABEL]} Deployment deploy-actions created beside ${stableOf(side)} (label ${ROLE_LABEL}: ${side.metadata?.labels?.[ROLE_LABEL]})`,
+  );
+  throw new InputError(
+    'deployments',
+    `${described.join('; ')}, not a stable: name the stable Deployment it was made from`,
+    names.join(', '),
+    [...new Set(found.map(stableOf))].join(', '),
   );
 }
 

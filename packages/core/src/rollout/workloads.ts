@@ -8,7 +8,14 @@ import { InputError } from '../errors';
 import type { Deployment, KubeObject, PodTemplateSpec } from '../kube/types';
 import { setImagesPatch } from '../kube/workloads';
 import { isValidTag, parseImageReference } from '../registry/reference';
-import { APP_LABEL, COPY_OF_ANNOTATION, MANAGED_BY, ROLE_LABEL, VERSION_LABEL } from '../state/record';
+import {
+  APP_LABEL,
+  COPY_OF_ANNOTATION,
+  MANAGED_BY,
+  ROLE_LABEL,
+  STABLE_ANNOTATION,
+  VERSION_LABEL,
+} from '../state/record';
 
 export type Role = 'canary' | 'baseline';
 
@@ -283,7 +290,7 @@ export function sideDeployment(stable: Deployment, side: SideObject, app: string
       name: side.name,
       namespace: stable.metadata?.namespace ?? 'default',
       labels: { ...(stable.metadata?.labels ?? {}), ...MANAGED_BY, ...labels },
-      annotations: { 'deploy-actions.dev/stable': stable.metadata?.name ?? '' },
+      annotations: { [STABLE_ANNOTATION]: stable.metadata?.name ?? '' },
     },
     spec: {
       ...rest,

@@ -17,6 +17,8 @@ export const VERSION_LABEL = 'deploy-actions.dev/version';
 export const APP_LABEL = 'deploy-actions.dev/app';
 /** On a ConfigMap/Secret copy made for a canary: the name it was copied from. */
 export const COPY_OF_ANNOTATION = 'deploy-actions.dev/copy-of';
+/** On a canary, baseline or green Deployment: the stable Deployment it was made beside. */
+export const STABLE_ANNOTATION = 'deploy-actions.dev/stable';
 
 export type RolloutPhase =
   /** Steps are running (or the run died while they were). */

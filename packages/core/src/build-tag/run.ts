@@ -33,7 +33,6 @@ import {
   type RegistryClientOptions,
 } from '../registry';
 import type { Runtime } from '../runtime/port';
-import { appendEnvFile } from './env-file';
 import { type GitTagPlan, planGitTagByApi, planGitTagByPush } from './git-tag';
 import { type BumpMode, computeNextVersion, type NextVersion } from './next-version';
 import { type ServiceBuild, type ServiceSpec, servicesBakeFile } from './services';
@@ -155,10 +154,7 @@ export async function buildTag(rt: Runtime, options: BuildTagOptions): Promise<B
   await writeFile(bakeFiles.all, services.length > 0 ? servicesBakeFile(services) : definitions.all);
   const outputs = metadataOutputs(meta, options.separators, bakeFiles);
   if (!/^(false|0|no)$/i.test(rt.env.DOCKER_METADATA_SET_OUTPUT_ENV ?? 'true')) {
-    await appendEnvFile(
-      rt.env.GITHUB_ENV,
-      outputs.map(([name, value]) => [outputEnvName(name), value]),
-    );
+    for (const [name, value] of outputs) rt.exportVariable(outputEnvName(name), value);
   }
 
   // 5. Checks that involve the outside world, all before the first write.

@@ -163,6 +163,7 @@ async function runBounded<T>(
     mask: (secret) => rt.mask(secret),
     redact: (text) => rt.redact(text),
     setOutput: (name, value) => rt.setOutput(name, value),
+    exportVariable: (name, value) => rt.exportVariable(name, value),
     summary: rt.summary,
     state: rt.state,
     inputs: rt.inputs,

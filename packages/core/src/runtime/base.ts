@@ -4,6 +4,7 @@
  * adapter only says where lines, outputs and the summary go (a Sink).
  */
 import { Masker } from '../mask';
+import { appendEnvFile, checkEnvName } from './env-file';
 import type { AnnotationProps, Clock, InputSource, Runtime, StateStore } from './port';
 
 /** Where an adapter sends things. Texts arrive already redacted. */
@@ -17,6 +18,8 @@ export interface Sink {
   /** Strings newly registered as secret (the GitHub adapter tells the runner). */
   secretsAdded?(secrets: string[]): void;
   output(name: string, value: string): void;
+  /** A variable for later steps (name checked, value redacted); also set in the runtime's env. */
+  exportVariable(name: string, value: string): void;
   writeSummary(markdown: string): Promise<void>;
 }
 
@@ -64,6 +67,10 @@ export function buildRuntime(sink: Sink, parts: RuntimeParts): Runtime {
     },
     redact,
     setOutput: (name, value) => sink.output(name, redact(encodeOutput(value))),
+    exportVariable(name, value) {
+      checkEnvName(name);
+      sink.exportVariable(name, redact(value));
+    },
     summary: {
       append(markdown) {
         buffer += markdown;
@@ -76,6 +83,18 @@ export function buildRuntime(sink: Sink, parts: RuntimeParts): Runtime {
       },
     },
     ...parts,
+  };
+}
+
+/**
+ * exportVariable for the adapters not on @actions/core: set in `env` and appended to the GITHUB_ENV file
+ * when there is one (the local workflow runner and a CLI run inside a job read it for later steps).
+ */
+export function envExporter(env: Record<string, string | undefined>) {
+  return (name: string, value: string) => {
+    env[name] = value;
+    const file = env['GITHUB_ENV'];
+    if (file) appendEnvFile(file, name, value);
   };
 }
 

@@ -91,6 +91,11 @@ export function createGitHubRuntime(options: GitHubRuntimeOptions = {}): Runtime
         for (const secret of secrets) if (!secret.includes('\n')) step(() => core.setSecret(secret));
       },
       output: (name, value) => step(() => core.setOutput(name, value)),
+      exportVariable(name, value) {
+        // Without GITHUB_ENV the toolkit falls back to `::set-env`, which runners refuse: set it for this step only.
+        if (env['GITHUB_ENV']) step(() => core.exportVariable(name, value));
+        else env[name] = value;
+      },
       async writeSummary(markdown) {
         if (!env['GITHUB_STEP_SUMMARY']) return;
         await step(() => {

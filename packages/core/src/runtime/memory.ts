@@ -4,7 +4,7 @@
  */
 import { VirtualClock } from '../clock/virtual';
 import { mapSource } from '../inputs/schema';
-import { buildRuntime, memoryState } from './base';
+import { buildRuntime, envExporter, memoryState } from './base';
 import type { AnnotationProps, Clock, Runtime } from './port';
 
 export interface LogRecord {
@@ -41,6 +41,7 @@ export function createMemoryRuntime(options: MemoryRuntimeOptions = {}): MemoryR
   const outputs: Record<string, string> = {};
   const masked: string[] = [];
   const controller = new AbortController();
+  const env = options.env ?? {};
   const record = (level: LogRecord['level'], message: string, props?: AnnotationProps) => {
     logs.push(props ? { level, message, props } : { level, message });
   };
@@ -65,6 +66,7 @@ export function createMemoryRuntime(options: MemoryRuntimeOptions = {}): MemoryR
       output: (name, value) => {
         outputs[name] = value;
       },
+      exportVariable: envExporter(env),
       async writeSummary(markdown) {
         memory.flushedSummary += markdown;
       },
@@ -74,7 +76,7 @@ export function createMemoryRuntime(options: MemoryRuntimeOptions = {}): MemoryR
       state: memoryState(options.state),
       clock: options.clock ?? new VirtualClock(),
       signal: controller.signal,
-      env: options.env ?? {},
+      env,
       workspace: options.workspace ?? process.cwd(),
     },
   );

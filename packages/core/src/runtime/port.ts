@@ -64,6 +64,11 @@ export interface Runtime {
   redact(text: string): string;
   /** Set a step output; objects are JSON-encoded. */
   setOutput(name: string, value: string | number | boolean | object): void;
+  /**
+   * Set an environment variable for this step (`env`) and the job's later steps (GITHUB_ENV, when the
+   * runner gives one). Registered secrets in the value are exported as ***, as in outputs.
+   */
+  exportVariable(name: string, value: string): void;
   readonly summary: SummaryWriter;
   readonly state: StateStore;
   readonly inputs: InputSource;

@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { systemClock } from '../clock/system';
 import { mapSource } from '../inputs/schema';
-import { buildRuntime, memoryState } from './base';
+import { buildRuntime, envExporter, memoryState } from './base';
 import type { AnnotationProps, Clock, Runtime } from './port';
 
 export interface TerminalRuntimeOptions {
@@ -102,6 +102,7 @@ export function createTerminalRuntime(options: TerminalRuntimeOptions): Runtime 
         else if (value.includes('\n')) out(`${name}<<EOF\n${value}\nEOF`);
         else out(`${name}=${value}`);
       },
+      exportVariable: envExporter(env),
       async writeSummary(markdown) {
         if (options.summaryFile) writeFileSync(options.summaryFile, markdown);
         // As the runner does: each step appends its summary to the job's file.

@@ -1,9 +1,7 @@
 /** Which Deployments and which rollout (record key) a rollback acts on, from the inputs and the cluster. */
 import { InputError } from '../errors';
 import type { KubeClient } from '../kube/client';
-import type { Deployment } from '../kube/types';
 import { findDeployments } from '../kube/workloads';
-import { ROLE_LABEL } from '../state/record';
 import { inFlightApps } from './in-flight';
 
 /** The Deployments the inputs name (the temporary ones of a rollout left out), names sorted as listed. */
@@ -14,9 +12,8 @@ export async function selectedDeployments(
 ): Promise<string[]> {
   if (!values.deployments?.length && !values.selector) return [];
   const found = await findDeployments(client, { namespace, names: values.deployments, selector: values.selector });
-  return found
-    .filter((deployment: Deployment) => deployment.metadata?.labels?.[ROLE_LABEL] === undefined)
-    .map((deployment) => deployment.metadata?.name ?? '');
+  // findDeployments never returns a canary/baseline Deployment deploy-actions created (refused or left out).
+  return found.map((deployment) => deployment.metadata?.name ?? '');
 }
 
 /**

@@ -38,7 +38,7 @@ import { joinVersions, sideDeployment } from '../rollout/workloads';
 import type { TrafficRouter, TrafficTarget } from '../routing/types';
 import type { Runtime } from '../runtime/port';
 import { LeaseLostError, RolloutLease } from '../state/lease';
-import { IN_FLIGHT_PHASES, RecordStore, ROLE_LABEL } from '../state/record';
+import { IN_FLIGHT_PHASES, RecordStore } from '../state/record';
 import { runIdentity } from '../state/run-identity';
 import { stateOf, type WorkloadRestore } from './report';
 import { type StagedReport, stagedLog, stepOf } from './staged-report';
@@ -78,9 +78,8 @@ export async function rollbackStaged(rt: Runtime, client: KubeClient, request: S
   // Everything is checked before the first write; every write once the Lease is taken is fenced by it.
   let lease: RolloutLease | undefined;
   const fenced = client.fenced(() => lease?.check() ?? Promise.resolve());
-  const found = (
-    await findDeployments(client, { namespace, names: request.deployments, selector: request.selector })
-  ).filter((deployment) => deployment.metadata?.labels?.[ROLE_LABEL] === undefined);
+  // Stables only: findDeployments refuses or leaves out the Deployments deploy-actions created beside them.
+  const found = await findDeployments(client, { namespace, names: request.deployments, selector: request.selector });
   const store = await RecordStore.load(fenced, namespace, app);
   const previous = store.record;
   if (previous && IN_FLIGHT_PHASES.includes(previous.phase)) {

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
 import { isNotFound, KubeApiError } from '../kube/errors';
+import { getOptional } from '../kube/objects';
 import type { KubeObject } from '../kube/types';
 import type { Clock } from '../runtime/port';
 import { APP_LABEL, MANAGED_BY, recordName } from './record';
@@ -94,13 +95,8 @@ export async function readLease(
   namespace: string,
   app: string,
 ): Promise<{ holder: string | undefined; expiresAt: Date | undefined } | undefined> {
-  let lease: Lease;
-  try {
-    lease = await client.get<Lease>('Lease', { namespace, name: recordName(app) });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+  const lease = await getOptional<Lease>(client, 'Lease', namespace, recordName(app));
+  if (lease === undefined) return undefined;
   const expiry = expiresAt(lease);
   return {
     holder: lease.spec?.holderIdentity || undefined,
@@ -150,12 +146,7 @@ export class RolloutLease {
   /** Throws a LeaseLostError when another run holds the Lease now, or took it over since this run did. */
   async check(): Promise<void> {
     if (this.lost) throw this.lost;
-    let current: Lease | undefined;
-    try {
-      current = await this.client.get<Lease>('Lease', this.ref);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    const current = await getOptional<Lease>(this.client, 'Lease', this.ref.namespace, this.ref.name);
     const holder = current?.spec?.holderIdentity;
     if (current && holder === this.options.holder && (current.spec?.leaseTransitions ?? 0) === this.transitions) return;
     this.lost = new LeaseLostError(
@@ -209,12 +200,7 @@ export class RolloutLease {
   private async take(): Promise<void> {
     const { client, options } = this;
     for (let attempt = 0; ; attempt++) {
-      let existing: Lease | undefined;
-      try {
-        existing = await client.get<Lease>('Lease', this.ref);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
+      const existing = await getOptional<Lease>(client, 'Lease', this.ref.namespace, this.ref.name);
       await this.refuseOverlap();
       const why = existing ? await this.freeBecause(existing) : 'free';
       if (why === undefined) throw this.heldError(existing!);

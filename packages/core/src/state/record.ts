@@ -7,7 +7,8 @@
  */
 import { UserError } from '../errors';
 import type { KubeClient } from '../kube/client';
-import { isConflict, isNotFound, KubeApiError } from '../kube/errors';
+import { isConflict, KubeApiError } from '../kube/errors';
+import { getOptional } from '../kube/objects';
 import type { KubeObject } from '../kube/types';
 import type { MetricSpec } from '../metrics/spec';
 
@@ -151,24 +152,20 @@ export class RecordStore {
   ) {}
 
   static async load(client: KubeClient, namespace: string, app: string): Promise<RecordStore> {
-    try {
-      const map = await client.get<ConfigMap>('ConfigMap', { namespace, name: recordName(app) });
-      const text = map.data?.['record'];
-      let record: RolloutRecord | undefined;
-      if (text) {
-        try {
-          record = JSON.parse(text) as RolloutRecord;
-        } catch {
-          throw new UserError(
-            `The rollout record ConfigMap "${recordName(app)}" in "${namespace}" does not hold valid JSON in data.record; fix or delete it`,
-          );
-        }
+    const map = await getOptional<ConfigMap>(client, 'ConfigMap', namespace, recordName(app));
+    if (map === undefined) return new RecordStore(client, namespace, app, undefined, undefined);
+    const text = map.data?.['record'];
+    let record: RolloutRecord | undefined;
+    if (text) {
+      try {
+        record = JSON.parse(text) as RolloutRecord;
+      } catch {
+        throw new UserError(
+          `The rollout record ConfigMap "${recordName(app)}" in "${namespace}" does not hold valid JSON in data.record; fix or delete it`,
+        );
       }
-      return new RecordStore(client, namespace, app, record, map.metadata?.resourceVersion);
-    } catch (error) {
-      if (isNotFound(error)) return new RecordStore(client, namespace, app, undefined, undefined);
-      throw error;
     }
+    return new RecordStore(client, namespace, app, record, map.metadata?.resourceVersion);
   }
 
   async save(record: RolloutRecord, retries = 3): Promise<void> {
